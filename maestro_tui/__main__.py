@@ -1,0 +1,3 @@
+from maestro_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The Worker protocol: what every kind of agent (external CLI, LLM loop, plugin) provides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from maestro_tui.domain.plan import Task
+
+
+class WorkerError(Exception):
+    """The attempt failed; the message says why (it becomes TaskFailed.reason)."""
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """One attempt at one task, as the worker sees it."""
+
+    run_id: str
+    task: Task
+    attempt: int
+    worktree: Path
+    # Only what this task needs: coding standards, summaries and findings of upstream tasks.
+    context: str = ""
+    # The previous attempt's failure (test output, reviewer comments) for a fix attempt.
+    feedback: str = ""
+    timeout_s: float | None = None
+    # The explicit environment a subprocess gets: never the whole of os.environ.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    """What a worker hands back: the summary becomes the commit message body."""
+
+    summary: str
+    agent: str
+    model: str = ""
+
+
+class Reporter(Protocol):
+    """How a worker tells the run what it is doing; each call becomes an event."""
+
+    def output(self, text: str, stream: str = "stdout") -> None: ...
+
+    def usage(
+        self,
+        model: str,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float | None,
+        latency_s: float = 0.0,
+        simulated: bool = False,
+    ) -> None: ...
+
+    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None: ...
+
+    def finding(self, text: str) -> None: ...
+
+
+@runtime_checkable
+class Worker(Protocol):
+    """An agent that works on a task inside its worktree. It edits files; the run commits."""
+
+    name: str
+
+    async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult: ...

@@ -1,0 +1,322 @@
+"""Events: everything that happens in a run, as frozen, JSON-serialisable records.
+
+Each event carries the run id, a per-run sequence number and a monotonic timestamp (seconds
+since the run's clock started). Only the EventBus stamps those three; code that reports
+something calls `bus.emit(TaskStarted, task_id=..., ...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """Base of all events."""
+
+    run_id: str
+    seq: int
+    ts: float
+
+    def __init_subclass__(cls) -> None:
+        # No super() here: zero-argument super breaks in slotted dataclasses. With slots=True
+        # the decorator makes a new class; registering the last one seen wins.
+        EVENT_TYPES[cls.__name__] = cls
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    @property
+    def task_id(self) -> str | None:
+        """The task this event is about, if any (every task event has a `task` field)."""
+        return getattr(self, "task", None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in _names(type(self))}
+        data["type"] = type(self).__name__
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _names(cls: type[Event]) -> tuple[str, ...]:
+    names = cls.__dict__.get("_field_names_cache")
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        hints = typing.get_type_hints(cls)
+        tuples = frozenset(n for n in names if typing.get_origin(hints.get(n)) is tuple)
+        cls._field_names_cache = names  # type: ignore[attr-defined]
+        cls._tuple_fields_cache = tuples  # type: ignore[attr-defined]
+    return names
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of Event.to_dict; unknown types or fields are a ValueError naming them."""
+    data = dict(data)
+    name = data.pop("type", None)
+    cls = EVENT_TYPES.get(name or "")
+    if cls is None:
+        raise ValueError(f"unknown event type {name!r}")
+    names = _names(cls)
+    tuples: frozenset[str] = cls._tuple_fields_cache  # type: ignore[attr-defined]
+    for key in tuples:
+        if isinstance(data.get(key), list):
+            data[key] = tuple(data[key])
+    extra = set(data) - set(names)
+    if extra:
+        raise ValueError(f"{name}: unknown field(s) {sorted(extra)}")
+    return cls(**data)
+
+
+def event_from_json(text: str) -> Event:
+    return event_from_dict(json.loads(text))
+
+
+# --- run lifecycle -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunStarted(Event):
+    goal: str
+    repo: str
+    base_branch: str
+    base_commit: str
+    integration_branch: str
+    merge_policy: str
+    max_agents: int
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanProposed(Event):
+    plan: dict[str, Any]
+    layers: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanApproved(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResumed(Event):
+    interrupted: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunPaused(Event):
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DispatchPaused(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DispatchResumed(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConcurrencyChanged(Event):
+    max_agents: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunFinished(Event):
+    status: str  # RunStatus value
+    merged: int
+    failed: int
+    waiting: int
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskQueued(Event):
+    task: str
+    priority: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskStarted(Event):
+    task: str
+    attempt: int
+    worker: str
+    branch: str = ""
+    worktree: str = ""
+    base_commit: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentOutput(Event):
+    task: str
+    attempt: int
+    text: str
+    stream: str = "stdout"  # stdout | stderr | llm | tool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCalled(Event):
+    task: str
+    attempt: int
+    tool: str
+    args: str = ""  # short, redacted summary
+    ok: bool = True
+    error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileChanged(Event):
+    task: str
+    path: str
+    change: str = "modified"  # added | modified | deleted
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FindingPublished(Event):
+    task: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskCommitted(Event):
+    task: str
+    attempt: int
+    commit: str
+    files: tuple[str, ...] = ()
+    insertions: int = 0
+    deletions: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TestsRan(Event):
+    __test__ = False  # not a pytest test class
+
+    task: str
+    attempt: int
+    command: str
+    passed: bool
+    exit_code: int | None
+    n_passed: int | None = None
+    n_failed: int | None = None
+    duration_s: float = 0.0
+    output_tail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskFinished(Event):
+    task: str
+    attempt: int
+    summary: str = ""
+    commit: str | None = None  # None: the task changed nothing
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskFailed(Event):
+    task: str
+    attempt: int
+    reason: str
+    retry_in_s: float | None = None  # None: no retry left, the task has failed for good
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskBlocked(Event):
+    task: str
+    blocked_by: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskCancelled(Event):
+    task: str
+    reason: str = ""
+
+
+# --- merge queue ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeQueued(Event):
+    task: str
+    commit: str
+    files_changed: int = 0
+    lines_changed: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeConflict(Event):
+    task: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeWaiting(Event):
+    """A merge held for the human, with the reasons it was not merged automatically."""
+
+    task: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeApproved(Event):
+    task: str
+    resolution: str = ""  # "", "ours", "theirs" or "manual"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeRejected(Event):
+    task: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Merged(Event):
+    task: str
+    commit: str  # the new head of the integration branch
+    auto: bool = True
+
+
+# --- models, cost, budgets -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LLMUsage(Event):
+    task: str | None
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None  # None: the model has no known price
+    latency_s: float = 0.0
+    simulated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetWarning(Event):
+    kind: str  # usd | tokens
+    used: float
+    limit: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetExceeded(Event):
+    kind: str
+    used: float
+    limit: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BudgetRaised(Event):
+    kind: str
+    limit: float

@@ -1,0 +1,381 @@
+"""RunState and its pure reducer: `reduce(state, event) -> state`.
+
+The live TUI, replay, resume and the headless summary all rebuild what they show from
+events through this one function, so a replayed run looks exactly like the live one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from maestro_tui.domain import events as ev
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"  # waiting for its dependencies
+    QUEUED = "queued"  # ready, waiting for a free agent
+    RUNNING = "running"
+    RETRYING = "retrying"  # an attempt failed; the next one waits out its backoff
+    MERGING = "merging"  # finished, in the merge queue
+    WAITING = "waiting"  # held for the human's review
+    MERGED = "merged"
+    DONE = "done"  # finished without changes: nothing to merge
+    FAILED = "failed"
+    BLOCKED = "blocked"  # a dependency failed, was rejected or cancelled
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def settled(self) -> bool:
+        return self in SETTLED
+
+    @property
+    def satisfied(self) -> bool:
+        """Dependents may start: the task's work is in the integration branch (or it had none)."""
+        return self in (TaskStatus.MERGED, TaskStatus.DONE)
+
+
+SETTLED = frozenset(
+    {
+        TaskStatus.MERGED,
+        TaskStatus.DONE,
+        TaskStatus.FAILED,
+        TaskStatus.BLOCKED,
+        TaskStatus.CANCELLED,
+        TaskStatus.REJECTED,
+    }
+)
+
+
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # every task merged or done
+    WAITING = "waiting"  # stopped with merges waiting for review
+    FAILED = "failed"  # some task failed or was blocked
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # crashed or quit; resumable
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What is known of one task at a point in the run."""
+
+    id: str
+    title: str
+    role: str
+    prompt: str
+    files: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    status: TaskStatus = TaskStatus.PENDING
+    attempts: int = 0
+    worker: str = ""
+    branch: str = ""
+    commit: str | None = None
+    summary: str = ""
+    reason: str = ""  # why it failed, is blocked, waits or was rejected
+    tests_passed: bool | None = None
+    n_passed: int | None = None
+    n_failed: int | None = None
+    test_tail: str = ""
+    files_changed: tuple[str, ...] = ()
+    insertions: int = 0
+    deletions: int = 0
+    conflict_files: tuple[str, ...] = ()
+    wait_reasons: tuple[str, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    started_ts: float | None = None
+    finished_ts: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    simulated: bool = False
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """Everything the front ends show about one run."""
+
+    run_id: str = ""
+    goal: str = ""
+    repo: str = ""
+    status: RunStatus = RunStatus.PLANNING
+    base_branch: str = ""
+    integration_branch: str = ""
+    merge_policy: str = "auto"
+    max_agents: int = 1
+    paused: bool = False
+    plan_approved: bool = False
+    tasks: Mapping[str, TaskView] = field(default_factory=lambda: _EMPTY)
+    layers: tuple[tuple[str, ...], ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    cost_simulated: bool = False
+    models: Mapping[str, ModelUsage] = field(default_factory=lambda: _EMPTY)
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    budget_warned: tuple[str, ...] = ()
+    budget_exceeded: tuple[str, ...] = ()
+    findings: tuple[tuple[str, str], ...] = ()
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    resumes: int = 0
+
+    def count(self, *statuses: TaskStatus) -> int:
+        return sum(1 for t in self.tasks.values() if t.status in statuses)
+
+    @property
+    def waiting_merges(self) -> list[TaskView]:
+        return [t for t in self.tasks.values() if t.status is TaskStatus.WAITING]
+
+    @property
+    def running(self) -> list[TaskView]:
+        return [t for t in self.tasks.values() if t.status is TaskStatus.RUNNING]
+
+    @property
+    def settled(self) -> bool:
+        return all(t.status.settled for t in self.tasks.values())
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    def outcome(self) -> RunStatus:
+        """The status a run ends with, given where its tasks stand now."""
+        if self.count(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED):
+            return RunStatus.FAILED
+        if self.count(TaskStatus.WAITING):
+            return RunStatus.WAITING
+        if self.count(TaskStatus.CANCELLED):
+            return RunStatus.CANCELLED
+        if self.settled:
+            return RunStatus.SUCCEEDED
+        return RunStatus.INTERRUPTED
+
+
+def _task(state: RunState, task_id: str, **changes: Any) -> RunState:
+    current = state.tasks.get(task_id)
+    if current is None:
+        return state
+    tasks = dict(state.tasks)
+    tasks[task_id] = replace(current, **changes)
+    return replace(state, tasks=tasks)
+
+
+def _run_started(s: RunState, e: ev.RunStarted) -> RunState:
+    return replace(
+        s,
+        run_id=e.run_id,
+        goal=e.goal,
+        repo=e.repo,
+        status=RunStatus.PLANNING,
+        base_branch=e.base_branch,
+        integration_branch=e.integration_branch,
+        merge_policy=e.merge_policy,
+        max_agents=e.max_agents,
+        budget_usd=e.budget_usd,
+        budget_tokens=e.budget_tokens,
+        started_ts=e.ts,
+    )
+
+
+def _plan_proposed(s: RunState, e: ev.PlanProposed) -> RunState:
+    tasks = {
+        t["id"]: TaskView(
+            id=t["id"],
+            title=t.get("title", t["id"]),
+            role=t.get("role", "coder"),
+            prompt=t.get("prompt", ""),
+            files=tuple(t.get("files", ())),
+            depends_on=tuple(t.get("depends_on", ())),
+        )
+        for t in e.plan.get("tasks", [])
+    }
+    return replace(s, tasks=tasks, layers=e.layers, goal=e.plan.get("goal") or s.goal)
+
+
+def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
+    return _task(
+        s,
+        e.task,
+        status=TaskStatus.RUNNING,
+        attempts=e.attempt,
+        worker=e.worker,
+        branch=e.branch,
+        reason="",
+        tests_passed=None,
+        n_passed=None,
+        n_failed=None,
+        started_ts=e.ts,
+        finished_ts=None,
+    )
+
+
+def _tests_ran(s: RunState, e: ev.TestsRan) -> RunState:
+    return _task(
+        s,
+        e.task,
+        tests_passed=e.passed,
+        n_passed=e.n_passed,
+        n_failed=e.n_failed,
+        test_tail=e.output_tail,
+    )
+
+
+def _committed(s: RunState, e: ev.TaskCommitted) -> RunState:
+    return _task(
+        s,
+        e.task,
+        commit=e.commit,
+        files_changed=e.files,
+        insertions=e.insertions,
+        deletions=e.deletions,
+    )
+
+
+def _finished(s: RunState, e: ev.TaskFinished) -> RunState:
+    status = TaskStatus.MERGING if e.commit else TaskStatus.DONE
+    return _task(s, e.task, status=status, summary=e.summary, commit=e.commit, finished_ts=e.ts)
+
+
+def _failed(s: RunState, e: ev.TaskFailed) -> RunState:
+    status = TaskStatus.FAILED if e.retry_in_s is None else TaskStatus.RETRYING
+    return _task(s, e.task, status=status, reason=e.reason, finished_ts=e.ts)
+
+
+def _usage(s: RunState, e: ev.LLMUsage) -> RunState:
+    m = s.models.get(e.model, ModelUsage())
+    cost = e.cost_usd or 0.0
+    unpriced = 1 if e.cost_usd is None else 0
+    models = dict(s.models)
+    models[e.model] = ModelUsage(
+        calls=m.calls + 1,
+        tokens_in=m.tokens_in + e.tokens_in,
+        tokens_out=m.tokens_out + e.tokens_out,
+        cost_usd=m.cost_usd + cost,
+        unpriced_calls=m.unpriced_calls + unpriced,
+        simulated=m.simulated or e.simulated,
+    )
+    s = replace(
+        s,
+        models=models,
+        tokens_in=s.tokens_in + e.tokens_in,
+        tokens_out=s.tokens_out + e.tokens_out,
+        cost_usd=s.cost_usd + cost,
+        unpriced_calls=s.unpriced_calls + unpriced,
+        cost_simulated=s.cost_simulated or e.simulated,
+    )
+    if e.task and e.task in s.tasks:
+        t = s.tasks[e.task]
+        s = _task(
+            s,
+            e.task,
+            tokens_in=t.tokens_in + e.tokens_in,
+            tokens_out=t.tokens_out + e.tokens_out,
+            cost_usd=t.cost_usd + cost,
+        )
+    return s
+
+
+def _finished_run(s: RunState, e: ev.RunFinished) -> RunState:
+    return replace(s, status=RunStatus(e.status), finished_ts=e.ts, paused=False)
+
+
+def _resumed(s: RunState, e: ev.RunResumed) -> RunState:
+    tasks = dict(s.tasks)
+    for task_id in e.interrupted:
+        if task_id in tasks:
+            tasks[task_id] = replace(tasks[task_id], status=TaskStatus.PENDING)
+    return replace(
+        s, tasks=tasks, status=RunStatus.RUNNING, finished_ts=None, resumes=s.resumes + 1
+    )
+
+
+def _budget(kind_field: str) -> Callable[[RunState, Any], RunState]:
+    def handler(s: RunState, e: Any) -> RunState:
+        current: tuple[str, ...] = getattr(s, kind_field)
+        return s if e.kind in current else replace(s, **{kind_field: (*current, e.kind)})
+
+    return handler
+
+
+def _budget_raised(s: RunState, e: ev.BudgetRaised) -> RunState:
+    limits = {"budget_usd": e.limit} if e.kind == "usd" else {"budget_tokens": int(e.limit)}
+    return replace(
+        s,
+        **limits,
+        budget_warned=tuple(k for k in s.budget_warned if k != e.kind),
+        budget_exceeded=tuple(k for k in s.budget_exceeded if k != e.kind),
+    )
+
+
+_HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
+    ev.RunStarted: _run_started,
+    ev.PlanProposed: _plan_proposed,
+    ev.PlanApproved: lambda s, e: replace(s, plan_approved=True, status=RunStatus.RUNNING),
+    ev.RunResumed: _resumed,
+    ev.DispatchPaused: lambda s, e: replace(s, paused=True),
+    ev.DispatchResumed: lambda s, e: replace(s, paused=False),
+    ev.ConcurrencyChanged: lambda s, e: replace(s, max_agents=e.max_agents),
+    ev.RunFinished: _finished_run,
+    ev.TaskQueued: lambda s, e: _task(s, e.task, status=TaskStatus.QUEUED),
+    ev.TaskStarted: _task_started,
+    ev.TestsRan: _tests_ran,
+    ev.TaskCommitted: _committed,
+    ev.TaskFinished: _finished,
+    ev.TaskFailed: _failed,
+    ev.TaskBlocked: lambda s, e: _task(s, e.task, status=TaskStatus.BLOCKED, reason=e.reason),
+    ev.TaskCancelled: lambda s, e: _task(
+        s, e.task, status=TaskStatus.CANCELLED, reason=e.reason or "cancelled", finished_ts=e.ts
+    ),
+    ev.MergeQueued: lambda s, e: _task(s, e.task, status=TaskStatus.MERGING, commit=e.commit),
+    ev.MergeConflict: lambda s, e: _task(s, e.task, conflict_files=e.files),
+    ev.MergeWaiting: lambda s, e: _task(
+        s, e.task, status=TaskStatus.WAITING, wait_reasons=e.reasons, reason="; ".join(e.reasons)
+    ),
+    ev.MergeRejected: lambda s, e: _task(
+        s, e.task, status=TaskStatus.REJECTED, reason=e.reason or "rejected by the reviewer"
+    ),
+    ev.Merged: lambda s, e: _task(
+        s, e.task, status=TaskStatus.MERGED, wait_reasons=(), conflict_files=(), reason=""
+    ),
+    ev.LLMUsage: _usage,
+    ev.FindingPublished: lambda s, e: replace(s, findings=(*s.findings, (e.task, e.text))),
+    ev.BudgetWarning: _budget("budget_warned"),
+    ev.BudgetExceeded: _budget("budget_exceeded"),
+    ev.BudgetRaised: _budget_raised,
+}
+
+
+def reduce(state: RunState, event: ev.Event) -> RunState:
+    """Apply one event. Events that do not change what is shown return the same state."""
+    handler = _HANDLERS.get(type(event))
+    return handler(state, event) if handler else state
+
+
+def replay(events: Iterable[ev.Event], state: RunState | None = None) -> RunState:
+    """Fold a sequence of events into a RunState."""
+    s = state or RunState()
+    handlers = _HANDLERS
+    for event in events:
+        handler = handlers.get(type(event))
+        if handler:
+            s = handler(s, event)
+    return s

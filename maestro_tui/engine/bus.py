@@ -1,0 +1,53 @@
+"""EventBus: stamps events with run id, sequence and clock, and fans them out synchronously."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from maestro_tui.domain.events import Event
+
+E = TypeVar("E", bound=Event)
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """The one place events are created, so sequence numbers have no gaps and no repeats.
+
+    Subscribers are called in order, synchronously, and must not block: the store buffers,
+    the UI bridge buffers, the printer writes a line.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        next_seq: int = 1,
+        start_ts: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.run_id = run_id
+        self._seq = next_seq - 1
+        self._clock = clock
+        # A resumed run continues its timeline where the last event left it.
+        self._offset = start_ts - clock()
+        self._subscribers: list[Subscriber] = []
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def now(self) -> float:
+        return self._clock() + self._offset
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def emit(self, cls: type[E], **fields: Any) -> E:
+        self._seq += 1
+        event = cls(run_id=self.run_id, seq=self._seq, ts=self._clock() + self._offset, **fields)
+        for subscriber in self._subscribers:
+            subscriber(event)
+        return event
