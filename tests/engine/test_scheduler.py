@@ -1,0 +1,207 @@
+"""Scheduler with scripted attempts: ordering, limits, retries, blocking, cancel, pause."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import parse_plan
+from maestro_tui.domain.state import TaskStatus, replay
+from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
+
+
+def make_plan(spec: dict[str, list[str]]):
+    return parse_plan(
+        {"tasks": [{"id": k, "prompt": f"do {k}", "depends_on": v} for k, v in spec.items()]}
+    )
+
+
+def recording_bus() -> tuple[EventBus, list[ev.Event]]:
+    bus = EventBus("r1")
+    log: list[ev.Event] = []
+    bus.subscribe(log.append)
+    return bus, log
+
+
+async def test_dependencies_run_in_order_within_the_limit() -> None:
+    plan = make_plan({"a": [], "b": [], "c": ["a"], "d": ["a", "b"], "e": ["c", "d"]})
+    bus, log = recording_bus()
+    running, peak, order = 0, 0, []
+
+    async def attempt(task, n):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0)
+        order.append(task.id)
+        running -= 1
+        return Outcome.SATISFIED
+
+    result = await Scheduler(bus, plan, attempt, max_agents=2).run()
+    assert set(result.values()) == {Outcome.SATISFIED}
+    assert peak <= 2
+    for task in plan.tasks:
+        for dep in task.depends_on:
+            assert order.index(dep) < order.index(task.id)
+
+
+async def test_critical_path_goes_first() -> None:
+    # 'long' heads a chain of three; 'short' has nothing behind it.
+    plan = make_plan({"short": [], "long": [], "l2": ["long"], "l3": ["l2"]})
+    bus, log = recording_bus()
+    started = []
+
+    async def attempt(task, n):
+        started.append(task.id)
+        return Outcome.SATISFIED
+
+    await Scheduler(bus, plan, attempt, max_agents=1).run()
+    assert started[0] == "long"
+
+
+async def test_retry_with_backoff_then_fail_blocks_dependents() -> None:
+    plan = make_plan({"a": [], "b": ["a"], "c": ["b"], "x": []})
+    bus, log = recording_bus()
+    calls = {"a": 0}
+
+    async def attempt(task, n):
+        if task.id == "a":
+            calls["a"] += 1
+            raise RuntimeError("tests exploded")
+        return Outcome.SATISFIED
+
+    policy = RetryPolicy(retries=2, backoff_s=0.001)
+    result = await Scheduler(bus, plan, attempt, policy=policy).run()
+    assert calls["a"] == 3
+    assert result["a"] is Outcome.DEAD and result["c"] is Outcome.DEAD
+    assert result["x"] is Outcome.SATISFIED
+    fails = [e for e in log if isinstance(e, ev.TaskFailed)]
+    assert [f.retry_in_s for f in fails] == [0.001, 0.002, None]
+    blocked = {e.task: e for e in log if isinstance(e, ev.TaskBlocked)}
+    assert set(blocked) == {"b", "c"}
+    assert "tests exploded" in blocked["c"].reason
+
+
+async def test_timeout_fails_the_attempt() -> None:
+    plan = make_plan({"slow": []})
+    bus, log = recording_bus()
+
+    async def attempt(task, n):
+        await asyncio.Event().wait()
+        return Outcome.SATISFIED
+
+    policy = RetryPolicy(retries=0, timeout_s=0.01)
+    result = await Scheduler(bus, plan, attempt, policy=policy).run()
+    assert result["slow"] is Outcome.DEAD
+    failed = [e for e in log if isinstance(e, ev.TaskFailed)]
+    assert "timed out" in failed[0].reason
+
+
+async def test_held_task_waits_and_release_unblocks_dependents() -> None:
+    plan = make_plan({"a": [], "b": ["a"]})
+    bus, log = recording_bus()
+
+    async def attempt(task, n):
+        return Outcome.HELD if task.id == "a" else Outcome.SATISFIED
+
+    sched = Scheduler(bus, plan, attempt, wait_for_review=True)
+    runner = asyncio.create_task(sched.run())
+    while not any(isinstance(e, ev.TaskQueued) for e in log):
+        await asyncio.sleep(0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not runner.done()
+    sched.release("a", Outcome.SATISFIED)
+    result = await runner
+    assert result == {"a": Outcome.SATISFIED, "b": Outcome.SATISFIED}
+
+
+async def test_without_waiting_the_run_returns_with_held_tasks() -> None:
+    plan = make_plan({"a": [], "b": ["a"]})
+    bus, _ = recording_bus()
+
+    async def attempt(task, n):
+        return Outcome.HELD
+
+    result = await Scheduler(bus, plan, attempt).run()
+    assert result == {"a": Outcome.HELD}
+
+
+async def test_cancel_running_task_blocks_dependents() -> None:
+    plan = make_plan({"a": [], "b": ["a"], "c": []})
+    bus, log = recording_bus()
+    gate = asyncio.Event()
+    cancelled = []
+
+    async def attempt(task, n):
+        if task.id == "a":
+            try:
+                gate.set()
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.append(task.id)
+                raise
+        return Outcome.SATISFIED
+
+    sched = Scheduler(bus, plan, attempt)
+    runner = asyncio.create_task(sched.run())
+    await gate.wait()
+    assert sched.cancel_task("a")
+    result = await runner
+    assert cancelled == ["a"]
+    assert result["a"] is Outcome.DEAD and result["b"] is Outcome.DEAD
+    assert result["c"] is Outcome.SATISFIED
+    assert any(isinstance(e, ev.TaskCancelled) and e.task == "a" for e in log)
+
+
+async def test_pause_holds_dispatch_and_concurrency_changes_live() -> None:
+    plan = make_plan({f"t{i}": [] for i in range(6)})
+    bus, log = recording_bus()
+    running, peak = 0, 0
+    release = asyncio.Event()
+
+    async def attempt(task, n):
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await release.wait()
+        running -= 1
+        return Outcome.SATISFIED
+
+    sched = Scheduler(bus, plan, attempt, max_agents=1)
+    sched.pause()
+    runner = asyncio.create_task(sched.run())
+    await asyncio.sleep(0)
+    assert running == 0
+    sched.set_max_agents(3)
+    sched.resume()
+    while running < 3:
+        await asyncio.sleep(0)
+    release.set()
+    await runner
+    assert peak == 3
+    types = [type(e) for e in log]
+    assert ev.DispatchPaused in types and ev.DispatchResumed in types
+    assert ev.ConcurrencyChanged in types
+    with pytest.raises(ValueError):
+        sched.set_max_agents(0)
+
+
+async def test_reducer_follows_scheduler_events() -> None:
+    plan = make_plan({"a": [], "b": ["a"]})
+    bus, log = recording_bus()
+    bus.emit(ev.PlanProposed, plan=plan.to_dict())
+
+    async def attempt(task, n):
+        if task.id == "a":
+            raise RuntimeError("boom")
+        return Outcome.SATISFIED
+
+    await Scheduler(bus, plan, attempt, policy=RetryPolicy(retries=0)).run()
+    state = replay(log)
+    assert state.tasks["a"].status is TaskStatus.FAILED
+    assert state.tasks["b"].status is TaskStatus.BLOCKED
+    assert "boom" in state.tasks["b"].reason
