@@ -69,11 +69,16 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     tuples: frozenset[str] = cls._tuple_fields_cache  # type: ignore[attr-defined]
     for key in tuples:
         if isinstance(data.get(key), list):
-            data[key] = tuple(data[key])
+            data[key] = _tuples(data[key])
     extra = set(data) - set(names)
     if extra:
         raise ValueError(f"{name}: unknown field(s) {sorted(extra)}")
     return cls(**data)
+
+
+def _tuples(value: Any) -> Any:
+    """JSON arrays back to (nested) tuples."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def event_from_json(text: str) -> Event:
