@@ -1,0 +1,399 @@
+"""maestro.toml: run settings, checked with messages that name the key and what is allowed."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import shlex
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+CONFIG_FILE = "maestro.toml"
+DEFAULT_TEST_COMMAND = "python -m pytest -q"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; `problems` holds one message per bad key."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _preset_workers() -> dict[str, WorkerSpec]:
+    # Imported here: presets build WorkerSpecs, so a top-level import would be circular.
+    from maestro_tui.agents.presets import PRESETS
+
+    return dict(PRESETS)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """How to start one kind of worker: a preset or a [workers.<name>] table."""
+
+    name: str
+    kind: str = "command"  # "command" | "llm" | "demo" | a plugin kind or "module:attr"
+    argv: tuple[str, ...] = ()  # template for command workers
+    env: Mapping[str, str] = field(default_factory=dict)  # extra variables for the process
+    pass_env: tuple[str, ...] = ()  # names passed through from the user's environment
+    timeout_s: float | None = None
+    model: str = ""  # reported in the Maestro-Model trailer when known
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run is configured with; `path` is None when only defaults are used."""
+
+    path: Path | None = None
+    max_agents: int = 4
+    test_command: str = ""  # "" = no validation step
+    test_timeout_s: float = 600
+    task_timeout_s: float = 1800
+    retries: int = 1  # further attempts after the first
+    retry_backoff_s: float = 2.0  # base of the exponential backoff, capped at 60 s
+    merge_policy: str = "auto"  # auto | review
+    max_diff_lines: int = 500  # auto-merge only at or below this (insertions + deletions)
+    max_diff_files: int = 25
+    exclude: tuple[str, ...] = ()  # globs never committed by agents
+    standards_file: str | None = None  # repo-relative; its text goes into every task's context
+    default_worker: str = "demo"
+    workers: Mapping[str, WorkerSpec] = field(default_factory=_preset_workers)
+    model: str = "demo"
+    planner_model: str = ""  # "" = same as model
+    api_base: str | None = None
+    api_key_env: str | None = None  # the NAME of the variable holding the key
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # usd per 1M in/out
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    max_turns: int = 30
+    allowed_commands: tuple[str, ...] = ("python", "pytest", "ruff", "git")
+    on_budget_exceeded: str = "finish"  # finish | cancel
+
+    @property
+    def effective_planner_model(self) -> str:
+        """The model that plans: planner_model, or the worker model when that is empty."""
+        return self.planner_model or self.model
+
+
+class _Bad(Exception):
+    """A value a validator refused; `allowed` says what would be accepted."""
+
+    def __init__(self, allowed: str, show_value: bool = True) -> None:
+        super().__init__(allowed)
+        self.allowed = allowed
+        self.show_value = show_value  # False for values that may be secrets
+
+
+Check = Callable[[Any], Any]
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORKER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_NO_KEYS = "never write a key into maestro.toml; export it in an environment variable and"
+_KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "glpat-")
+
+
+def looks_like_secret(value: str) -> bool:
+    """True for strings shaped like an API key or token rather than a variable name."""
+    if value.startswith(_KEY_PREFIXES):
+        return True
+    long_mixed = len(value) >= 24 and any(c.isdigit() for c in value)
+    return long_mixed and not re.fullmatch(r"[A-Z0-9_]+", value)
+
+
+def _rule(ok: Callable[[Any], bool], allowed: str, convert: Check = lambda v: v) -> Check:
+    def check(value: Any) -> Any:
+        if not ok(value):
+            raise _Bad(f"must be {allowed}")
+        return convert(value)
+
+    return check
+
+
+def _is_number(value: Any, kinds: Any = (int, float)) -> bool:
+    return isinstance(value, kinds) and not isinstance(value, bool)
+
+
+def _integer(lo: int, hi: int | None = None) -> Check:
+    allowed = f"an integer from {lo} to {hi}" if hi is not None else f"an integer of at least {lo}"
+    return _rule(lambda v: _is_number(v, int) and lo <= v <= (hi or v), allowed, int)
+
+
+def _number(lo: float, *, above: bool = False, hi: float | None = None) -> Check:
+    allowed = f"a number {'greater than' if above else 'at least'} {lo:g}"
+    allowed += f" and at most {hi:g}" if hi is not None else ""
+
+    def ok(v: Any) -> bool:
+        return _is_number(v) and (v > lo if above else v >= lo) and (hi is None or v <= hi)
+
+    return _rule(ok, allowed, float)
+
+
+def _choice(*options: str) -> Check:
+    return _rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
+
+
+def _text(non_empty: bool = False) -> Check:
+    allowed = "a non-empty string" if non_empty else "a string"
+    return _rule(lambda v: isinstance(v, str) and (bool(v.strip()) or not non_empty), allowed)
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise _Bad("must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _env_names(value: Any) -> tuple[str, ...]:
+    return tuple(_env_name(name, "list the variable's name here") for name in _texts(value))
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _command_line(value: Any) -> str:
+    text = _text()(value)
+    try:
+        shlex.split(text)
+    except ValueError as exc:
+        raise _Bad(f"must be a command line with balanced quotes ({exc})") from None
+    return text
+
+
+def _repo_path(value: Any) -> str:
+    text = _text(non_empty=True)(value)
+    path = PurePosixPath(text)
+    if path.is_absolute() or text.startswith("~") or ".." in path.parts:
+        raise _Bad("must be a path inside the repository, relative to its root")
+    return text
+
+
+def _url(value: Any) -> str:
+    text = _text()(value)
+    if not re.match(r"https?://[^\s/]+", text):
+        raise _Bad("must be an http:// or https:// URL")
+    return text
+
+
+def _env_name(value: Any, fix: str = 'set api_key_env to its name, e.g. "OPENAI_API_KEY"') -> str:
+    if isinstance(value, str) and looks_like_secret(value):
+        raise _Bad(
+            f"looks like a key, not the name of an environment variable: {_NO_KEYS} {fix}",
+            show_value=False,
+        )
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise _Bad("must be the name of an environment variable (letters, digits, '_')")
+    return value
+
+
+# (section, key, Config field, check). The order is the order of the template and messages.
+_FIELDS: tuple[tuple[str, str, str, Check], ...] = (
+    ("run", "max_agents", "max_agents", _integer(1, 64)),
+    ("run", "task_timeout_s", "task_timeout_s", _number(0, above=True)),
+    ("run", "retries", "retries", _integer(0, 20)),
+    ("run", "retry_backoff_s", "retry_backoff_s", _number(0, hi=60)),
+    ("run", "exclude", "exclude", _texts),
+    ("run", "standards_file", "standards_file", _optional(_repo_path)),
+    ("run", "default_worker", "default_worker", _text(non_empty=True)),
+    ("tests", "command", "test_command", _command_line),
+    ("tests", "timeout_s", "test_timeout_s", _number(0, above=True)),
+    ("merge", "policy", "merge_policy", _choice("auto", "review")),
+    ("merge", "max_diff_lines", "max_diff_lines", _integer(0)),
+    ("merge", "max_diff_files", "max_diff_files", _integer(0)),
+    ("llm", "model", "model", _text(non_empty=True)),
+    ("llm", "planner_model", "planner_model", _text()),
+    ("llm", "api_base", "api_base", _optional(_url)),
+    ("llm", "api_key_env", "api_key_env", _optional(_env_name)),
+    ("llm", "max_turns", "max_turns", _integer(1, 1000)),
+    ("llm", "allowed_commands", "allowed_commands", _texts),
+    ("budget", "usd", "budget_usd", _optional(_number(0, above=True))),
+    ("budget", "tokens", "budget_tokens", _optional(_integer(1))),
+    ("budget", "on_exceeded", "on_budget_exceeded", _choice("finish", "cancel")),
+)
+_BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
+_TABLES = {"llm": {"prices"}, "workers": set()}  # sub-tables parsed apart from _FIELDS
+_SECTIONS = sorted({s for s, *_ in _FIELDS} | set(_TABLES))
+_WORKER_KEYS: dict[str, Check] = {
+    "kind": _text(non_empty=True),
+    "argv": _texts,
+    "env": lambda v: v,  # checked in _worker_env
+    "pass_env": _env_names,
+    "timeout_s": _number(0, above=True),
+    "model": _text(),
+}
+_PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
+
+
+def _did_you_mean(name: str, options: Any) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Reader:
+    """Collects every problem of one file, so the user fixes them all in one go."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.problems: list[str] = []
+
+    def bad(self, where: str, message: str = "") -> None:
+        self.problems.append(f"{self.label}: " + " ".join(p for p in (where, message.strip()) if p))
+
+    def check(self, where: str, key: str, check: Check, value: Any) -> Any:
+        try:
+            return check(value)
+        except _Bad as exc:
+            got = f", got {value!r}" if exc.show_value else ""
+            self.bad(f"{where} {key}".strip(), exc.allowed + got)
+            return None
+
+    def unknown(self, where: str, table: Mapping[str, Any], known: Any) -> None:
+        for key in (k for k in table if k not in known):
+            if where == "[llm]" and key in ("api_key", "key", "token"):
+                self.bad(f"[llm] {key}", f"is not allowed: {_NO_KEYS} set api_key_env to its name")
+            else:
+                self.bad(f"unknown key '{key}' in {where}", _did_you_mean(key, known))
+
+    def table(self, where: str, value: Any) -> Mapping[str, Any]:
+        if isinstance(value, Mapping):
+            return value
+        self.bad(where, f"must be a table, got {value!r}")
+        return {}
+
+
+def parse_config(
+    data: Mapping[str, Any], label: str = CONFIG_FILE, path: Path | None = None
+) -> Config:
+    """Build a Config from a parsed maestro.toml document; raises ConfigError listing problems."""
+    reader = _Reader(label)
+    values: dict[str, Any] = {}
+    for section in data:
+        if section not in _SECTIONS:
+            reader.bad(f"unknown section [{section}]", _did_you_mean(section, _SECTIONS))
+    tables = {s: reader.table(f"[{s}]", data.get(s, {})) for s in _SECTIONS}
+    for section, table in tables.items():
+        if section == "workers":
+            continue
+        known = {k for s, k, *_ in _FIELDS if s == section} | _TABLES.get(section, set())
+        reader.unknown(f"[{section}]", table, known)
+        for s, key, name, check in _FIELDS:
+            if s == section and key in table:
+                values[name] = reader.check(f"[{section}]", key, check, table[key])
+    prices = reader.table("[llm.prices]", tables["llm"].get("prices", {}))
+    values["prices"] = _prices(reader, prices)
+    values["workers"] = _workers(reader, tables["workers"])
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    config = Config(path=path, **values)
+    _cross_check(config, label)
+    return config
+
+
+def _prices(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    prices: dict[str, tuple[float, float]] = {}
+    for model, raw in table.items():
+        where = f'[llm.prices."{model}"]'
+        entry = reader.table(where, raw)
+        reader.unknown(where, entry, _PRICE_KEYS)
+        for key in [k for k in _PRICE_KEYS if k not in entry]:
+            reader.bad(where, f"needs {key} (USD per million tokens)")
+        cost_in, cost_out = (
+            reader.check(where, k, _number(0), entry.get(k, 0)) for k in _PRICE_KEYS
+        )
+        if cost_in is not None and cost_out is not None:
+            prices[model] = (cost_in, cost_out)
+    return prices
+
+
+def _workers(reader: _Reader, table: Mapping[str, Any]) -> dict[str, WorkerSpec]:
+    workers = _preset_workers()
+    for name, raw in table.items():
+        where = f"[workers.{name}]"
+        if not _WORKER_NAME.fullmatch(name):
+            reader.bad(where, "name may hold only letters, digits, '-' and '_'")
+        entry = reader.table(where, raw)
+        changes: dict[str, Any] = {}
+        reader.unknown(where, entry, _WORKER_KEYS)
+        for key, value in ((k, v) for k, v in entry.items() if k in _WORKER_KEYS):
+            if key == "env":
+                changes["env"] = _worker_env(reader, where, value)
+            else:
+                changes[key] = reader.check(where, key, _WORKER_KEYS[key], value)
+        base = workers.get(name, WorkerSpec(name=name))
+        spec = dataclasses.replace(base, **changes)
+        if spec.kind == "command" and not spec.argv:
+            reader.bad(
+                where, 'needs argv, the command to run, e.g. argv = ["my-agent", "{prompt}"]'
+            )
+        workers[name] = spec
+    return workers
+
+
+def _worker_env(reader: _Reader, where: str, value: Any) -> dict[str, str]:
+    env = reader.table(f"{where} env", value)
+    for name, text in env.items():
+        if not isinstance(text, str):
+            reader.bad(f"{where} env.{name}", f"must be a string, got {text!r}")
+        elif text.startswith(_KEY_PREFIXES):  # don't echo it: it may be a real key
+            reader.bad(
+                f"{where} env.{name}", f"looks like a key: {_NO_KEYS} list {name} in pass_env"
+            )
+    return {k: v for k, v in env.items() if isinstance(v, str)}
+
+
+def _cross_check(config: Config, label: str) -> None:
+    if config.default_worker not in config.workers:
+        raise ConfigError(
+            f"{label}: [run] default_worker '{config.default_worker}' is not a known worker"
+            f"{_did_you_mean(config.default_worker, config.workers)}; known workers: "
+            + ", ".join(sorted(config.workers))
+        )
+
+
+def load_config(repo_root: Path, path: Path | None = None) -> Config:
+    """Read `path`, or repo_root/maestro.toml when it exists, or use the defaults."""
+    if path is None:
+        candidate = repo_root / CONFIG_FILE
+        if not candidate.is_file():
+            return Config(path=None)
+        path, label = candidate, CONFIG_FILE
+    else:
+        label = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{label}: no such config file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:  # its message gives the line and column
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: cannot read it: {exc}") from exc
+    return parse_config(data, label=label, path=path)
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """Return `config` with `changes` (Config field names) applied and validated like the file."""
+    reader = _Reader("command line")
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in _BY_FIELD:
+            values[name] = reader.check("", name, _BY_FIELD[name], value)
+        elif name in ("path", "workers", "prices"):
+            values[name] = value
+        else:
+            reader.bad(f"unknown setting '{name}'", _did_you_mean(name, _BY_FIELD))
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    updated = dataclasses.replace(config, **values)
+    _cross_check(updated, "command line")
+    return updated
+
+
+def init_template(test_command: str = DEFAULT_TEST_COMMAND) -> str:
+    """A fully commented maestro.toml: every key at its default, with why it is there."""
+    text = resources.files("maestro_tui").joinpath("config_template.toml").read_text("utf-8")
+    return text.replace('"@TEST_COMMAND@"', json.dumps(test_command))
