@@ -1,0 +1,382 @@
+"""The SQLite store: one connection, one batched writer task, and the queries front ends need.
+
+`Store.append` is an EventBus subscriber: it only serialises the event and buffers it. A
+writer task commits the buffer with `executemany`, events and the table rows they imply in
+one transaction per batch, when the buffer reaches `batch_size` events or `flush_interval`
+seconds after the first buffered event, whichever comes first. After a crash (even
+`kill -9`) the database holds a gapless prefix of the events, and the tables agree with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from maestro_tui.domain.events import Event
+from maestro_tui.store.codec import decode_event, encode_payload
+from maestro_tui.store.projection import Projection
+from maestro_tui.store.records import (
+    MergeRecord,
+    RunSummary,
+    StoreError,
+    default_db_path,
+    merge_record,
+    run_summary,
+    summary_sql,
+)
+from maestro_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
+
+_INSERT_EVENT = (
+    "INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_EVENTS = (
+    "SELECT seq, ts, type, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
+_NO_LIMIT = -1  # SQLite: a negative LIMIT means none
+
+
+class Store:
+    """The run database. Open with `await Store.open(path)`; always `await close()`."""
+
+    def __init__(
+        self, path: Path, conn: aiosqlite.Connection, batch_size: int, flush_interval: float
+    ) -> None:
+        self.path = path
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self._conn = conn
+        self._projection = Projection()
+        # Buffered rows: (run_id, seq, ts, wall, type, task_id, data) and the event itself.
+        self._buffer: list[tuple[tuple[Any, ...], Event]] = []
+        self._appended = 0  # events accepted by append()
+        self._committed = 0  # of those, events committed
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
+        self._urgent = asyncio.Event()  # write now: buffer full, flush() or close()
+        self._closing = False
+        self._error: StoreError | None = None
+        self._error_reported = False  # close() raises an error nobody has seen yet
+        # Reads wait for the writer's transaction so they never see half a batch.
+        self._lock = asyncio.Lock()
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write_loop(), name=f"maestro-store-writer:{path.name}"
+        )
+
+    # --- opening and closing ----------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, batch_size: int = 2000, flush_interval: float = 0.05
+    ) -> Store:
+        """Open (creating if needed, mode 0600) and migrate the database at `path`."""
+        path = await asyncio.to_thread(_create_private, path)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}: pass another --db") from exc
+        try:
+            await _configure(conn, path)
+            await _migrate(conn, path)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(path, conn, batch_size, flush_interval)
+
+    async def close(self) -> None:
+        """Commit everything appended, stop the writer and close the connection."""
+        if not self._closing:
+            self._closing = True
+            self._pending.set()
+            self._urgent.set()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.shield(self._writer)
+        await self._conn.close()
+        if self._error is not None and not self._error_reported:
+            self._error_reported = True
+            raise self._error
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def append(self, event: Event) -> None:
+        """Buffer one event for the writer. Never blocks; raises StoreError if writing failed."""
+        if self._error is not None:
+            self._error_reported = True
+            raise self._error
+        if self._closing:
+            raise StoreError(f"store {self.path} is closed: {event.type} #{event.seq} not saved")
+        try:
+            data = encode_payload(event)
+        except (TypeError, ValueError) as exc:
+            # Storing later events would leave a gap in the log; stop writing instead.
+            error = StoreError(f"{event.type} #{event.seq} cannot be stored as JSON: {exc}")
+            self._fail(error, exc)
+            self._error_reported = True
+            raise error from exc
+        row = (event.run_id, event.seq, event.ts, time.time(), event.type, event.task_id, data)
+        buffer = self._buffer
+        if not buffer:
+            self._pending.set()
+        buffer.append((row, event))
+        self._appended += 1
+        if len(buffer) >= self.batch_size:
+            self._urgent.set()
+
+    async def flush(self) -> None:
+        """Return once every event appended so far is committed."""
+        if self._error is not None:
+            self._error_reported = True
+            raise self._error
+        target = self._appended
+        if self._committed >= target:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, waiter))
+        self._urgent.set()
+        await waiter
+
+    async def _write_loop(self) -> None:
+        batch: list[tuple[tuple[Any, ...], Event]] = []
+        try:
+            while True:
+                await self._pending.wait()
+                if not self._buffer:
+                    if self._closing:
+                        return
+                    self._pending.clear()
+                    continue
+                if not self._urgent.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.flush_interval):
+                            await self._urgent.wait()
+                self._urgent.clear()
+                batch, self._buffer = self._buffer, []
+                if not self._closing:
+                    self._pending.clear()
+                await self._write(batch)
+                self._committed += len(batch)
+                batch = []
+                self._wake_waiters()
+        except BaseException as exc:
+            lost = batch[0][1] if batch else (self._buffer[0][1] if self._buffer else None)
+            where = f" from {lost.run_id} #{lost.seq} on" if lost else ""
+            self._fail(
+                StoreError(
+                    f"writing events to {self.path} failed ({type(exc).__name__}: {exc});"
+                    f" events{where} are not saved: fix the cause, then resume the run"
+                ),
+                exc,
+            )
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _write(self, batch: list[tuple[tuple[Any, ...], Event]]) -> None:
+        statements = self._projection.statements([(e, row[3]) for row, e in batch])
+        conn = self._conn
+        async with self._lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.executemany(_INSERT_EVENT, [row for row, _ in batch])
+                for sql, rows in statements:
+                    await conn.executemany(sql, rows)
+                await conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+                raise
+
+    def _wake_waiters(self) -> None:
+        done = self._committed
+        still = []
+        for target, waiter in self._waiters:
+            if target <= done:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((target, waiter))
+        self._waiters = still
+
+    def _fail(self, error: StoreError, cause: BaseException | None = None) -> None:
+        if self._error is not None:
+            return
+        error.__cause__ = cause
+        self._error = error
+        self._closing = True
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+                self._error_reported = True
+        self._waiters = []
+
+    # --- reading ----------------------------------------------------------------------------
+
+    async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        async with self._lock:
+            try:
+                return list(await self._conn.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading {self.path} failed: {exc}") from exc
+
+    async def load_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """Committed events of a run after `after_seq`, in seq order (flush() first for all)."""
+        rows = await self._fetchall(_SELECT_EVENTS, (run_id, after_seq, _NO_LIMIT))
+        return [decode_event(run_id, *row) for row in rows]
+
+    async def iter_event_batches(
+        self, run_id: str, batch: int = 20000
+    ) -> AsyncIterator[list[Event]]:
+        """Committed events of a run in seq order, `batch` at a time, for long replays."""
+        after = 0
+        while True:
+            rows = await self._fetchall(_SELECT_EVENTS, (run_id, after, batch))
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [decode_event(run_id, *row) for row in rows]
+            if len(rows) < batch:
+                return
+
+    async def last_position(self, run_id: str) -> tuple[int, float]:
+        """(seq, ts) of the run's last committed event; (0, 0.0) if it has none."""
+        rows = await self._fetchall(
+            "SELECT seq, ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+        )
+        return (int(rows[0][0]), float(rows[0][1])) if rows else (0, 0.0)
+
+    async def list_runs(self, limit: int = 200) -> list[RunSummary]:
+        """The most recent runs, newest first."""
+        rows = await self._fetchall(
+            summary_sql("ORDER BY created_at DESC, rowid DESC LIMIT ?"), (limit,)
+        )
+        return [run_summary(row) for row in rows]
+
+    async def get_run(self, run_id: str) -> RunSummary | None:
+        """One run by id or by a unique prefix of it (like a short git sha)."""
+        if not run_id:
+            return None
+        rows = await self._fetchall(summary_sql("WHERE run_id = ?"), (run_id,))
+        if rows:
+            return run_summary(rows[0])
+        found = await self._fetchall(
+            "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 11",
+            (len(run_id), run_id),
+        )
+        if len(found) > 1:
+            names = ", ".join(r[0] for r in found[:10]) + (", …" if len(found) > 10 else "")
+            raise StoreError(
+                f"run id {run_id!r} is ambiguous: it starts {names}; give more characters"
+            )
+        if not found:
+            return None
+        rows = await self._fetchall(summary_sql("WHERE run_id = ?"), (found[0][0],))
+        return run_summary(rows[0]) if rows else None
+
+    async def merges(self, run_id: str, status: str | None = None) -> list[MergeRecord]:
+        """The run's merge queue entries in the order they were queued, optionally by status."""
+        sql = (
+            'SELECT run_id, task_id, status, "commit", reasons, conflict_files, merged_commit'
+            " FROM merges WHERE run_id = ?"
+        )
+        params: tuple[Any, ...] = (run_id,)
+        if status is not None:
+            sql += " AND status = ?"
+            params += (status,)
+        rows = await self._fetchall(sql + " ORDER BY queued_seq, task_id", params)
+        return [merge_record(row) for row in rows]
+
+    async def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's model calls in order, as plain dicts (cost_usd None: unknown price)."""
+        cols = (
+            "seq",
+            "task_id",
+            "model",
+            "tokens_in",
+            "tokens_out",
+            "cost_usd",
+            "latency_s",
+            "simulated",
+            "ts",
+        )
+        rows = await self._fetchall(
+            f"SELECT {', '.join(cols)} FROM llm_calls WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+        calls = [dict(zip(cols, row, strict=True)) for row in rows]
+        for call in calls:
+            call["simulated"] = bool(call["simulated"])
+        return calls
+
+
+# --- opening helpers --------------------------------------------------------------------------
+
+
+def _create_private(path: Path) -> Path:
+    """Create the file 0600 before SQLite touches it; narrow an existing, wider one."""
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                    file.chmod(0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open database {path}: {exc.strerror or exc}: pass another --db"
+        ) from exc
+    return path
+
+
+async def _configure(conn: aiosqlite.Connection, path: Path) -> None:
+    try:
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a maestro-tui database ({exc}): pass another --db"
+        ) from exc
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION, one numbered migration at a time, atomically."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = (await (await conn.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was made by a newer maestro-tui (schema version {version}; this"
+                    f" one knows up to {SCHEMA_VERSION}): upgrade maestro-tui or pass another --db"
+                )
+            if version == 0:
+                tables = await conn.execute_fetchall(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+                if tables:
+                    names = ", ".join(sorted(t[0] for t in tables))
+                    raise StoreError(
+                        f"{path} is not a maestro-tui database (it has tables {names}):"
+                        " pass another --db"
+                    )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: migrating the schema failed ({exc}): pass another --db") from exc

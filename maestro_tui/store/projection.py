@@ -1,0 +1,333 @@
+"""Projection: the table rows a batch of events implies, as SQL to run in the batch's transaction.
+
+Each table's pending writes are folded in event order before any SQL runs: a row inserted in
+this batch absorbs the updates that follow it, and an update to an older row keeps only the
+last value per column. That gives last-write-wins per column with one `executemany` per
+statement shape, instead of one round trip per event. The rules mirror `domain.state.reduce`,
+so the tables say what a replay of the events would show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.state import TaskStatus
+
+Key = tuple[Any, ...]
+Statement = tuple[str, list[tuple[Any, ...]]]
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'  # "commit" is an SQL keyword
+
+
+class _Table:
+    """Pending inserts (full rows) and updates (changed columns) to one table, by primary key."""
+
+    def __init__(self, name: str, key: tuple[str, ...], columns: tuple[str, ...]) -> None:
+        self.name, self.key, self.columns = name, key, columns
+        self.inserts: dict[Key, dict[str, Any]] = {}
+        self.updates: dict[Key, dict[str, Any]] = {}
+
+    def insert(self, key: Key, **row: Any) -> None:
+        row.update(zip(self.key, key, strict=True))
+        self.inserts[key] = row
+        self.updates.pop(key, None)  # the new row replaces whatever the older one had
+
+    def update(self, key: Key, **changes: Any) -> None:
+        row = self.inserts.get(key)
+        if row is not None:
+            row.update(changes)
+        else:
+            self.updates.setdefault(key, {}).update(changes)
+
+    def forget_run(self, run_id: str) -> None:
+        for pending in (self.inserts, self.updates):
+            for key in [k for k in pending if k[0] == run_id]:
+                del pending[key]
+
+    def statements(self) -> Iterator[Statement]:
+        shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for key, changes in self.updates.items():
+            names = tuple(sorted(changes))
+            shapes.setdefault(names, []).append((*(changes[n] for n in names), *key))
+        where = " AND ".join(f"{_q(k)} = ?" for k in self.key)
+        for names, rows in shapes.items():
+            sets = ", ".join(f"{_q(n)} = ?" for n in names)
+            yield f"UPDATE {self.name} SET {sets} WHERE {where}", rows
+        if self.inserts:
+            cols = (*self.key, *self.columns)
+            sql = (
+                f"INSERT OR REPLACE INTO {self.name} ({', '.join(map(_q, cols))})"
+                f" VALUES ({', '.join('?' * len(cols))})"
+            )
+            yield sql, [tuple(row.get(c) for c in cols) for row in self.inserts.values()]
+
+
+class _Batch:
+    """The writes implied by one batch of events."""
+
+    def __init__(self) -> None:
+        self.runs = _Table(
+            "runs",
+            ("run_id",),
+            (
+                "goal",
+                "repo",
+                "base_branch",
+                "base_commit",
+                "integration_branch",
+                "merge_policy",
+                "max_agents",
+                "status",
+                "created_at",
+                "finished_at",
+                "budget_usd",
+                "budget_tokens",
+            ),
+        )
+        self.tasks = _Table(
+            "tasks",
+            ("run_id", "task_id"),
+            ("title", "role", "status", "attempts", "reason", "commit"),
+        )
+        self.attempts = _Table(
+            "attempts",
+            ("run_id", "task_id", "attempt"),
+            ("worker", "branch", "worktree", "started_ts", "finished_ts", "status", "reason"),
+        )
+        self.merges = _Table(
+            "merges",
+            ("run_id", "task_id"),
+            (
+                "status",
+                "commit",
+                "reasons",
+                "conflict_files",
+                "merged_commit",
+                "queued_seq",
+                "updated_at",
+            ),
+        )
+        # Writes to rows of earlier batches that cannot be keyed; they run before the inserts.
+        self.before: list[Statement] = []
+        self.llm_calls: list[tuple[Any, ...]] = []
+        self.findings: list[tuple[Any, ...]] = []
+
+    def statements(self) -> list[Statement]:
+        out = list(self.before)
+        for table in (self.runs, self.tasks, self.attempts, self.merges):
+            out.extend(table.statements())
+        if self.llm_calls:
+            out.append((_INSERT_LLM, self.llm_calls))
+        if self.findings:
+            out.append((_INSERT_FINDING, self.findings))
+        return out
+
+
+_INSERT_LLM = (
+    "INSERT INTO llm_calls (run_id, seq, task_id, model, tokens_in, tokens_out, cost_usd,"
+    " latency_s, simulated, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FINDING = "INSERT INTO findings (run_id, seq, task_id, text, ts) VALUES (?, ?, ?, ?, ?)"
+_DELETE_TASKS = "DELETE FROM tasks WHERE run_id = ?"
+_INTERRUPT_ATTEMPTS = (
+    "UPDATE attempts SET status = 'interrupted' WHERE run_id = ? AND status = 'running'"
+)
+
+
+class Projection:
+    """Turns batches of events into SQL; remembers which attempt of each task is open."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str], int] = {}
+        self._handlers: dict[type[ev.Event], Callable[[_Batch, Any, float], None]] = {
+            ev.RunStarted: self._run_started,
+            ev.PlanProposed: self._plan_proposed,
+            ev.PlanApproved: lambda b, e, w: b.runs.update((e.run_id,), status="running"),
+            ev.RunResumed: self._run_resumed,
+            ev.ConcurrencyChanged: lambda b, e, w: b.runs.update(
+                (e.run_id,), max_agents=e.max_agents
+            ),
+            ev.BudgetRaised: self._budget_raised,
+            ev.RunFinished: lambda b, e, w: b.runs.update(
+                (e.run_id,), status=e.status, finished_at=w
+            ),
+            ev.TaskQueued: lambda b, e, w: b.tasks.update((e.run_id, e.task), status="queued"),
+            ev.TaskStarted: self._task_started,
+            ev.TaskCommitted: lambda b, e, w: b.tasks.update((e.run_id, e.task), commit=e.commit),
+            ev.TaskFinished: self._task_finished,
+            ev.TaskFailed: self._task_failed,
+            ev.TaskBlocked: lambda b, e, w: b.tasks.update(
+                (e.run_id, e.task), status="blocked", reason=e.reason
+            ),
+            ev.TaskCancelled: self._task_cancelled,
+            ev.MergeQueued: self._merge_queued,
+            ev.MergeConflict: lambda b, e, w: b.merges.update(
+                (e.run_id, e.task), conflict_files=json.dumps(list(e.files)), updated_at=w
+            ),
+            ev.MergeWaiting: self._merge_waiting,
+            ev.MergeRejected: self._merge_rejected,
+            ev.Merged: self._merged,
+            ev.LLMUsage: self._llm_usage,
+            ev.FindingPublished: lambda b, e, w: b.findings.append(
+                (e.run_id, e.seq, e.task, e.text, e.ts)
+            ),
+        }
+
+    def statements(self, batch: list[tuple[ev.Event, float]]) -> list[Statement]:
+        """SQL for a batch of (event, wall clock when appended), in seq order."""
+        out = _Batch()
+        handlers = self._handlers
+        for event, wall in batch:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(out, event, wall)
+        return out.statements()
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def _run_started(self, b: _Batch, e: ev.RunStarted, wall: float) -> None:
+        b.runs.insert(
+            (e.run_id,),
+            goal=e.goal,
+            repo=e.repo,
+            base_branch=e.base_branch,
+            base_commit=e.base_commit,
+            integration_branch=e.integration_branch,
+            merge_policy=e.merge_policy,
+            max_agents=e.max_agents,
+            status="planning",
+            created_at=wall,
+            finished_at=None,
+            budget_usd=e.budget_usd,
+            budget_tokens=e.budget_tokens,
+        )
+
+    def _plan_proposed(self, b: _Batch, e: ev.PlanProposed, wall: float) -> None:
+        # A new plan replaces the old one whole (the human may have edited it).
+        b.before.append((_DELETE_TASKS, [(e.run_id,)]))
+        b.tasks.forget_run(e.run_id)
+        for task in e.plan.get("tasks", ()):
+            if not isinstance(task, dict) or not task.get("id"):
+                continue
+            b.tasks.insert(
+                (e.run_id, str(task["id"])),
+                title=str(task.get("title") or task["id"]),
+                role=str(task.get("role") or "coder"),
+                status="pending",
+                attempts=0,
+                reason="",
+                commit=None,
+            )
+        if e.plan.get("goal"):
+            b.runs.update((e.run_id,), goal=str(e.plan["goal"]))
+
+    def _run_resumed(self, b: _Batch, e: ev.RunResumed, wall: float) -> None:
+        b.runs.update((e.run_id,), status="running", finished_at=None)
+        for task_id in e.interrupted:
+            b.tasks.update((e.run_id, task_id), status="pending")
+        # Any attempt still open when a run resumes was cut short by the crash or quit.
+        b.before.append((_INTERRUPT_ATTEMPTS, [(e.run_id,)]))
+        for key, row in b.attempts.inserts.items():
+            if key[0] == e.run_id and row["status"] == "running":
+                row["status"] = "interrupted"
+        for open_key in [k for k in self._open if k[0] == e.run_id]:
+            del self._open[open_key]
+
+    def _budget_raised(self, b: _Batch, e: ev.BudgetRaised, wall: float) -> None:
+        if e.kind == "usd":
+            b.runs.update((e.run_id,), budget_usd=e.limit)
+        else:
+            b.runs.update((e.run_id,), budget_tokens=int(e.limit))
+
+    # --- tasks and attempts -----------------------------------------------------------------
+
+    def _task_started(self, b: _Batch, e: ev.TaskStarted, wall: float) -> None:
+        b.tasks.update((e.run_id, e.task), status="running", attempts=e.attempt, reason="")
+        b.attempts.insert(
+            (e.run_id, e.task, e.attempt),
+            worker=e.worker,
+            branch=e.branch,
+            worktree=e.worktree,
+            started_ts=e.ts,
+            finished_ts=None,
+            status="running",
+            reason="",
+        )
+        self._open[(e.run_id, e.task)] = e.attempt
+
+    def _close_attempt(
+        self, b: _Batch, e: ev.Event, task: str, attempt: int | None, status: str, reason: str
+    ) -> None:
+        open_attempt = self._open.pop((e.run_id, task), None)
+        attempt = open_attempt if attempt is None else attempt
+        if attempt is not None:
+            b.attempts.update(
+                (e.run_id, task, attempt), finished_ts=e.ts, status=status, reason=reason
+            )
+
+    def _task_finished(self, b: _Batch, e: ev.TaskFinished, wall: float) -> None:
+        status = TaskStatus.MERGING if e.commit else TaskStatus.DONE
+        b.tasks.update((e.run_id, e.task), status=status.value, commit=e.commit)
+        self._close_attempt(b, e, e.task, e.attempt, "finished", "")
+
+    def _task_failed(self, b: _Batch, e: ev.TaskFailed, wall: float) -> None:
+        status = TaskStatus.FAILED if e.retry_in_s is None else TaskStatus.RETRYING
+        b.tasks.update((e.run_id, e.task), status=status.value, reason=e.reason)
+        self._close_attempt(b, e, e.task, e.attempt, "failed", e.reason)
+
+    def _task_cancelled(self, b: _Batch, e: ev.TaskCancelled, wall: float) -> None:
+        reason = e.reason or "cancelled"
+        b.tasks.update((e.run_id, e.task), status="cancelled", reason=reason)
+        self._close_attempt(b, e, e.task, None, "cancelled", reason)
+
+    # --- merges -----------------------------------------------------------------------------
+
+    def _merge_queued(self, b: _Batch, e: ev.MergeQueued, wall: float) -> None:
+        b.tasks.update((e.run_id, e.task), status="merging", commit=e.commit)
+        b.merges.insert(
+            (e.run_id, e.task),
+            status="queued",
+            commit=e.commit,
+            reasons="[]",
+            conflict_files="[]",
+            merged_commit=None,
+            queued_seq=e.seq,
+            updated_at=wall,
+        )
+
+    def _merge_waiting(self, b: _Batch, e: ev.MergeWaiting, wall: float) -> None:
+        b.tasks.update((e.run_id, e.task), status="waiting", reason="; ".join(e.reasons))
+        reasons = json.dumps(list(e.reasons), ensure_ascii=False)
+        b.merges.update((e.run_id, e.task), status="waiting", reasons=reasons, updated_at=wall)
+
+    def _merge_rejected(self, b: _Batch, e: ev.MergeRejected, wall: float) -> None:
+        reason = e.reason or "rejected by the reviewer"
+        b.tasks.update((e.run_id, e.task), status="rejected", reason=reason)
+        b.merges.update((e.run_id, e.task), status="rejected", updated_at=wall)
+
+    def _merged(self, b: _Batch, e: ev.Merged, wall: float) -> None:
+        b.tasks.update((e.run_id, e.task), status="merged", reason="")
+        b.merges.update(
+            (e.run_id, e.task), status="merged", merged_commit=e.commit, updated_at=wall
+        )
+
+    def _llm_usage(self, b: _Batch, e: ev.LLMUsage, wall: float) -> None:
+        b.llm_calls.append(
+            (
+                e.run_id,
+                e.seq,
+                e.task,
+                e.model,
+                e.tokens_in,
+                e.tokens_out,
+                e.cost_usd,
+                e.latency_s,
+                int(e.simulated),
+                e.ts,
+            )
+        )
