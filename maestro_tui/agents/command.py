@@ -1,0 +1,156 @@
+"""The command worker: runs an external coding CLI from an argv template, never through a shell."""
+
+from __future__ import annotations
+
+import string
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
+from maestro_tui.agents.presets import install_hint
+from maestro_tui.config import ConfigError, WorkerSpec
+from maestro_tui.process import ProgramNotFound, base_env, run_streaming
+
+PLACEHOLDERS = ("prompt", "task_id", "title", "worktree", "run_id", "attempt", "files")
+SUMMARY_CHARS = 1000
+ERROR_TAIL_LINES = 8
+
+
+class WorkerConfigError(WorkerError, ConfigError):
+    """A worker that cannot start because of its configuration (caught as either kind)."""
+
+
+# One argument of a template: literal text and placeholder names, in order.
+Part = tuple[str, str | None]
+
+
+def parse_template(argv: Sequence[str], worker: str) -> list[list[Part]]:
+    """Split each argument into literal text and placeholders; unknown ones are refused."""
+    where = f"[workers.{worker}] argv"
+    if not argv:
+        raise WorkerConfigError(f"{where} is empty: give the command to run")
+    parsed: list[list[Part]] = []
+    for arg in argv:
+        try:
+            pieces = list(string.Formatter().parse(arg))
+        except ValueError as exc:
+            raise WorkerConfigError(f"{where}: bad braces in {arg!r} ({exc})") from None
+        parts: list[Part] = []
+        for literal, name, spec, conversion in pieces:
+            if name is not None and (name not in PLACEHOLDERS or spec or conversion):
+                raise WorkerConfigError(
+                    f"{where}: unknown placeholder {{{name}}} in {arg!r}; known placeholders: "
+                    + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+                    + " (write {{ and }} for literal braces)"
+                )
+            parts.append((literal, name))
+        parsed.append(parts)
+    if any(name for _, name in parsed[0]):
+        raise WorkerConfigError(f"{where}: the program, {argv[0]!r}, cannot be a placeholder")
+    return parsed
+
+
+def build_prompt(job: WorkerJob) -> str:
+    """The task prompt with the context and the previous attempt's feedback under headings."""
+    sections = [job.task.prompt.strip()]
+    if job.context.strip():
+        sections.append("## Context\n\n" + job.context.strip())
+    if job.feedback.strip():
+        sections.append("## Feedback on the previous attempt\n\n" + job.feedback.strip())
+    return "\n\n".join(sections)
+
+
+def expand(
+    template: list[list[Part]], values: Mapping[str, str], files: Sequence[str]
+) -> list[str]:
+    """Substitute per argument; an argument that is exactly {files} becomes one per file."""
+    argv: list[str] = []
+    for parts in template:
+        if len(parts) == 1 and parts[0] == ("", "files"):
+            argv.extend(files)
+            continue
+        argv.append("".join(literal + (values[name] if name else "") for literal, name in parts))
+    return argv
+
+
+def summarize(lines: Sequence[str], name: str, limit: int = SUMMARY_CHARS) -> str:
+    """The last non-empty output lines, at most `limit` characters, or '<name> finished'."""
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        text = line.rstrip()
+        if not text.strip():
+            continue
+        if size + len(text) + 1 > limit:
+            if not kept:
+                kept.append("…" + text[-(limit - 1) :])
+            break
+        kept.append(text)
+        size += len(text) + 1
+    return "\n".join(reversed(kept)) or f"{name} finished"
+
+
+class CommandWorker:
+    """Runs `spec.argv` in the task's worktree with an explicit environment; streams its output."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.template = parse_template(spec.argv, spec.name)
+
+    def argv_for(self, job: WorkerJob) -> list[str]:
+        """The argv this job runs: each placeholder replaced inside its own argument."""
+        files = list(job.task.files)
+        values = {
+            "prompt": build_prompt(job),
+            "task_id": job.task.id,
+            "title": job.task.title,
+            "worktree": str(job.worktree),
+            "run_id": job.run_id,
+            "attempt": str(job.attempt),
+            "files": " ".join(files),
+        }
+        return expand(self.template, values, files)
+
+    def env_for(self, job: WorkerJob) -> dict[str, str]:
+        """Safe basics, the spec's pass-through names and extra variables, then the job's."""
+        env = base_env(self.spec.env, self.spec.pass_env)
+        env.update(job.env)
+        return env
+
+    async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult:
+        """Run the command once; raise WorkerError on timeout, failure or a missing program."""
+        argv = self.argv_for(job)
+        # The worker's own limit is more specific than the run-wide task timeout.
+        timeout = self.spec.timeout_s if self.spec.timeout_s is not None else job.timeout_s
+        stdout: deque[str] = deque(maxlen=200)
+        anywhere: deque[str] = deque(maxlen=200)
+
+        def on_line(line: str, stream: str) -> None:
+            anywhere.append(line)
+            if stream == "stdout":
+                stdout.append(line)
+            report.output(line, stream)
+
+        try:
+            result = await run_streaming(
+                argv, cwd=job.worktree, env=self.env_for(job), timeout_s=timeout, on_line=on_line
+            )
+        except ProgramNotFound as exc:
+            raise WorkerError(
+                f"'{exc.args[0]}' is not installed or not on PATH: {install_hint(argv[0])}"
+                f" or change [workers.{self.name}] argv in maestro.toml"
+            ) from None
+        except OSError as exc:
+            raise WorkerError(f"{self.name}: could not start {argv[0]!r}: {exc}") from exc
+        if result.timed_out:
+            raise WorkerError(f"{self.name} timed out after {timeout:g} s")
+        if result.exit_code != 0:
+            tail = "\n".join(result.tail.splitlines()[-ERROR_TAIL_LINES:])
+            raise WorkerError(
+                f"{self.name} exited with code {result.exit_code}"
+                + (f"; last output:\n{tail}" if tail.strip() else "")
+            )
+        # CLIs print their final answer on stdout; fall back to stderr for those that don't.
+        summary = summarize(stdout if any(x.strip() for x in stdout) else anywhere, self.name)
+        return WorkerResult(summary=summary, agent=f"command:{self.name}", model=self.spec.model)

@@ -1,0 +1,94 @@
+"""Which code builds a worker of each kind: built-ins, entry-point plugins and "module:attr"."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+from maestro_tui.agents.base import Worker
+from maestro_tui.agents.command import CommandWorker, WorkerConfigError
+from maestro_tui.config import Config, WorkerSpec
+
+WorkerFactory = Callable[[WorkerSpec, Config], Worker]
+ENTRY_POINT_GROUP = "maestro_tui.workers"
+
+
+def _command_worker(spec: WorkerSpec, config: Config) -> Worker:
+    return CommandWorker(spec)
+
+
+# The LLM layer adds "llm" and "demo" here when it is imported.
+WORKER_KINDS: dict[str, WorkerFactory] = {"command": _command_worker}
+
+
+def _plugin_kinds() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_kinds() -> list[str]:
+    """Every kind a [workers.<name>] table may name, besides "module:attr"."""
+    return sorted(set(WORKER_KINDS) | set(_plugin_kinds()))
+
+
+def _load_attr(target: str, spec: WorkerSpec) -> Any:
+    module_name, _, attr = target.partition(":")
+    where = f"[workers.{spec.name}] kind = {target!r}"
+    if not module_name or not attr:
+        raise WorkerConfigError(f"{where}: a plugin kind must look like 'package.module:factory'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:  # the plugin's own import errors, whatever they are
+        raise WorkerConfigError(
+            f"{where}: cannot load plugin {target!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return obj
+
+
+def resolve_kind(spec: WorkerSpec) -> tuple[str, WorkerFactory]:
+    """The factory for `spec.kind` and a label naming where it came from, for messages."""
+    kind = spec.kind
+    if kind in WORKER_KINDS:
+        return f"kind '{kind}'", WORKER_KINDS[kind]
+    if ":" in kind:
+        return f"plugin {kind!r}", _load_attr(kind, spec)
+    plugin = _plugin_kinds().get(kind)
+    if plugin is not None:
+        label = f"plugin '{kind}' (entry point {plugin.value!r})"
+        try:
+            return label, plugin.load()
+        except Exception as exc:
+            raise WorkerConfigError(
+                f"[workers.{spec.name}]: cannot load {label}: {type(exc).__name__}: {exc}"
+            ) from exc
+    raise WorkerConfigError(
+        f"[workers.{spec.name}] kind '{kind}' is unknown; known kinds: "
+        + ", ".join(known_kinds())
+        + ", or 'package.module:factory' for a plugin"
+    )
+
+
+def make_worker(spec: WorkerSpec, config: Config) -> Worker:
+    """Build the worker `spec` describes; errors name the worker, the plugin and the cause."""
+    label, factory = resolve_kind(spec)
+    if not callable(factory):
+        raise WorkerConfigError(
+            f"[workers.{spec.name}]: {label} is a {type(factory).__name__}, not a factory"
+        )
+    try:
+        worker = factory(spec, config)
+    except WorkerConfigError:
+        raise
+    except Exception as exc:
+        raise WorkerConfigError(
+            f"[workers.{spec.name}]: {label} failed to build a worker: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(worker, Worker):
+        raise WorkerConfigError(
+            f"[workers.{spec.name}]: {label} returned a {type(worker).__name__}, not a Worker"
+            " (it needs a `name` and an async `run(job, report)`)"
+        )
+    return worker

@@ -1,0 +1,86 @@
+"""Shared pieces for worker tests: a recording reporter and a job in a temporary worktree."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maestro_tui.agents.base import WorkerJob
+from maestro_tui.domain.plan import Task
+
+
+class RecordingReporter:
+    """A Reporter that keeps every call, in order, for assertions."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.findings: list[str] = []
+
+    def output(self, text: str, stream: str = "stdout") -> None:
+        self.lines.append((text, stream))
+
+    def usage(
+        self,
+        model: str,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float | None,
+        latency_s: float = 0.0,
+        simulated: bool = False,
+    ) -> None:
+        pass
+
+    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:
+        pass
+
+    def finding(self, text: str) -> None:
+        self.findings.append(text)
+
+    def stdout(self) -> list[str]:
+        return [text for text, stream in self.lines if stream == "stdout"]
+
+
+@pytest.fixture
+def reporter() -> RecordingReporter:
+    return RecordingReporter()
+
+
+@pytest.fixture
+def worktree(tmp_path: Path) -> Path:
+    path = tmp_path / "worktree"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_job(worktree: Path) -> Callable[..., WorkerJob]:
+    """Build a job for task t1: Task fields (title, prompt, files) then WorkerJob fields."""
+
+    def build(**changes: Any) -> WorkerJob:
+        task_fields = {k: changes.pop(k) for k in ("title", "prompt", "files") if k in changes}
+        task = Task(
+            id="t1", **{"title": "Add a greeting", "prompt": "Write hello.py", **task_fields}
+        )
+        return WorkerJob(run_id="run-7", task=task, attempt=2, worktree=worktree, **changes)
+
+    return build
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Callable[[str], list[str]]:
+    """Write a Python script into tmp_path; return the argv prefix that runs it."""
+    count = 0
+
+    def write(source: str) -> list[str]:
+        nonlocal count
+        count += 1
+        path = tmp_path / f"script{count}.py"
+        path.write_text(textwrap.dedent(source), encoding="utf-8")
+        return [sys.executable, str(path)]
+
+    return write
