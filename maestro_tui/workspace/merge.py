@@ -1,0 +1,188 @@
+"""Merging task commits into the integration branch without touching any working tree."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from maestro_tui.workspace import plumbing
+from maestro_tui.workspace.repo import Workspace, WorkspaceError
+
+__all__ = [
+    "ConflictFile",
+    "ConflictHunk",
+    "MergeCheck",
+    "MergeRaced",
+    "check_merge",
+    "merge_into",
+    "resolve_text",
+]
+
+CHOICES = ("ours", "theirs", "base", "both")
+_OPEN = re.compile(r"(<{7,})(?: |\r?\n|$)")
+
+
+@dataclass(frozen=True)
+class ConflictHunk:
+    """One conflicted region: the text of each side, as diff3 markers show it."""
+
+    ours: str
+    base: str
+    theirs: str
+    start_line: int  # 1-based line of the `<<<<<<<` marker
+
+
+@dataclass(frozen=True)
+class ConflictFile:
+    """A conflicted file: its hunks and its whole text with diff3 markers.
+
+    Conflicts with no markers (modify/delete, binary) have no hunks; `note` says what happened.
+    """
+
+    path: str
+    hunks: tuple[ConflictHunk, ...]
+    text: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MergeCheck:
+    clean: bool
+    tree: str | None  # the merged tree when clean
+    conflicts: tuple[ConflictFile, ...]
+
+    @property
+    def conflicted_paths(self) -> tuple[str, ...]:
+        return tuple(c.path for c in self.conflicts)
+
+
+class MergeRaced(WorkspaceError):
+    """The branch moved while we merged into it: nothing was changed, merge again."""
+
+
+def _segments(text: str) -> list[str | ConflictHunk]:
+    """Split marker text into plain text and hunks (markers of one length pair up)."""
+    lines = text.splitlines(keepends=True)
+    out: list[str | ConflictHunk] = []
+    plain: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _OPEN.match(lines[i])
+        if not m:
+            plain.append(lines[i])
+            i += 1
+            continue
+        size = len(m.group(1))
+        sides: dict[str, list[str]] = {"ours": [], "base": [], "theirs": []}
+        side, j = "ours", i + 1
+        while j < len(lines):
+            marker = _marker(lines[j], size)
+            if marker == ">":
+                break
+            if marker == "|" and side == "ours":
+                side = "base"
+            elif marker == "=" and side in ("ours", "base"):
+                side = "theirs"
+            else:
+                sides[side].append(lines[j])
+            j += 1
+        if j == len(lines):  # never closed: not a conflict after all
+            plain.append(lines[i])
+            i += 1
+            continue
+        if plain:
+            out.append("".join(plain))
+            plain = []
+        ours, base, theirs = ("".join(sides[k]) for k in ("ours", "base", "theirs"))
+        out.append(ConflictHunk(ours, base, theirs, i + 1))
+        i = j + 1
+    if plain:
+        out.append("".join(plain))
+    return out
+
+
+def _marker(line: str, size: int) -> str | None:
+    for ch in "|=>":
+        if line.startswith(ch * size) and (len(line) == size or line[size] in " \r\n"):
+            return ch
+    return None
+
+
+def parse_hunks(text: str) -> tuple[ConflictHunk, ...]:
+    return tuple(s for s in _segments(text) if isinstance(s, ConflictHunk))
+
+
+def resolve_text(conflict: ConflictFile, choices: Sequence[str]) -> str:
+    """Rebuild the file with one choice per hunk: "ours", "theirs", "base" or "both"."""
+    if len(choices) != len(conflict.hunks):
+        raise ValueError(
+            f"{conflict.path}: {len(conflict.hunks)} conflict(s) need as many choices, "
+            f"got {len(choices)}"
+        )
+    bad = [c for c in choices if c not in CHOICES]
+    if bad:
+        raise ValueError(f"unknown choice(s) {bad}: use one of {', '.join(CHOICES)}")
+    picks = iter(choices)
+    parts: list[str] = []
+    for seg in _segments(conflict.text):
+        if isinstance(seg, str):
+            parts.append(seg)
+            continue
+        choice = next(picks)
+        parts.append(seg.ours + seg.theirs if choice == "both" else getattr(seg, choice))
+    return "".join(parts)
+
+
+def check_merge(ws: Workspace, ours: str, theirs: str) -> MergeCheck:
+    """Would `theirs` merge cleanly into `ours`? Conflicts come with their diff3 text."""
+    merged = plumbing.merge_tree(ws.git, ours, theirs)
+    if merged.clean:
+        return MergeCheck(True, merged.tree, ())
+    files = []
+    for path in merged.conflicted:
+        note = " ".join(merged.notes.get(path, ()))
+        data = plumbing.read_blob(ws.git, merged.tree, path)
+        if data is None:
+            files.append(ConflictFile(path, (), "", note or "no file at this path after merging"))
+        elif b"\0" in data[:8000]:
+            files.append(ConflictFile(path, (), "", f"binary file: pick a side. {note}".strip()))
+        else:
+            text = data.decode("utf-8", "replace")
+            files.append(ConflictFile(path, parse_hunks(text), text, note))
+    return MergeCheck(False, None, tuple(files))
+
+
+def merge_into(
+    ws: Workspace,
+    branch: str,
+    source: str,
+    message: str,
+    resolutions: Mapping[str, str | None] | None = None,
+) -> str:
+    """Merge commit `source` into `branch` with a merge commit; returns the new head.
+
+    No working tree is touched: the tree comes from `merge-tree`, conflicted files from
+    `resolutions` (path -> full resolved text, or None to delete the file), and the branch moves
+    by compare-and-swap. MergeRaced if it moved meanwhile; WorkspaceError for conflicts that
+    `resolutions` does not cover. Already merged: returns the head unchanged.
+    """
+    ref = f"refs/heads/{branch}"
+    old, old_tree, src = ws.rev_parse(ref, f"{ref}^{{tree}}", f"{source}^{{commit}}")
+    merged = plumbing.merge_tree(ws.git, old, src)
+    if merged.clean:
+        if merged.tree == old_tree and ws.is_ancestor(src, old):
+            return old
+        tree = merged.tree
+    else:
+        missing = [p for p in merged.conflicted if p not in (resolutions or {})]
+        if missing:
+            raise WorkspaceError(
+                f"merging {source} into {branch} conflicts in {', '.join(missing)}: "
+                "resolve those files, or reject the task"
+            )
+        tree = plumbing.tree_with(ws.git, merged.tree, resolutions or {})
+    new = plumbing.commit_tree(ws.git, tree, (old, src), message)
+    if not ws.update_branch(branch, new, old, f"maestro: merge {source}"):
+        raise MergeRaced(f"{branch} moved while merging {source}: nothing was changed, merge again")
+    return new

@@ -1,0 +1,363 @@
+"""The user's git repository as maestro-tui uses it: branches, task worktrees, commits, landing.
+
+Reads that GitPython does well (opening and validating a repository) go through it; everything
+else runs the git CLI with a list argv (never a shell), which is faster for worktrees and is the
+only way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap `update-ref`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro_tui.workspace import plumbing
+from maestro_tui.workspace._git import FALLBACK_IDENTITY, Git, WorkspaceError, git_env
+from maestro_tui.workspace.plumbing import DiffStat, commit_message, numstat
+
+__all__ = [
+    "CommitInfo",
+    "DiffStat",
+    "Workspace",
+    "WorkspaceError",
+    "WorktreeInfo",
+    "commit_message",
+]
+
+MERGED_TASK_TRAILER = "Maestro-Merged-Task"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A task's commit and what it changed against the base it started from."""
+
+    sha: str
+    files: tuple[str, ...]
+    insertions: int
+    deletions: int
+
+
+@dataclass(frozen=True)
+class WorktreeInfo:
+    path: Path
+    branch: str | None  # None when detached
+    head: str
+
+
+def _status_paths(out: str) -> set[str]:
+    """Paths from `git status --porcelain=v1 -z` (both sides of a rename)."""
+    paths: set[str] = set()
+    entries = iter(out.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.add(entry[3:])
+        if entry[0] in "RC":
+            paths.add(next(entries, ""))
+    paths.discard("")
+    return paths
+
+
+def _covers(spec: str, path: str) -> bool:
+    """Does a plan file entry (file, directory or glob) cover a repo path?"""
+    if spec in (".", ""):
+        return True
+    if path == spec or path.startswith(spec.rstrip("/") + "/"):
+        return True
+    return any(c in spec for c in "*?[") and fnmatch.fnmatchcase(path, spec)
+
+
+class Workspace:
+    """One git repository: the user's working tree plus the worktrees maestro-tui makes in it."""
+
+    def __init__(self, root: Path, common_dir: Path, git: Git) -> None:
+        self.root = root
+        self.common_dir = common_dir
+        self.git = git
+
+    @classmethod
+    def open(cls, path: Path) -> Workspace:
+        """Open the repository containing `path`, or raise WorkspaceError saying how to fix it."""
+        import git as gitpython  # lazily: GitPython costs ~130 ms to import
+
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise WorkspaceError(f"{path} does not exist: pass --repo PATH to your git repository")
+        try:
+            repo = gitpython.Repo(path, search_parent_directories=True)
+        except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError) as exc:
+            raise WorkspaceError(
+                f"{path} is not a git repository: run `git init` there or pass --repo PATH"
+            ) from exc
+        if repo.bare or repo.working_tree_dir is None:
+            raise WorkspaceError(
+                f"{path} is a bare repository, with no working tree to work in: "
+                f"clone it (`git clone {path} DIR`) and pass --repo DIR"
+            )
+        root = Path(repo.working_tree_dir).resolve()
+        if not repo.head.is_valid():
+            raise WorkspaceError(
+                f"{root} has no commit yet: commit something first "
+                "(`git add -A && git commit -m 'first commit'`), then start again"
+            )
+        common_dir = Path(repo.common_dir).resolve()
+        repo.close()
+        runner = Git(root, git_env(), ("-c", "commit.gpgSign=false"))
+        # Commits must work on a machine with no git identity: fall back to our own.
+        found = runner("config", "--get-regexp", r"^user\.(name|email)$", ok=(0, 1)).out
+        keys = {line.split(" ", 1)[0] for line in found.splitlines()}
+        if not {"user.name", "user.email"} <= keys:
+            runner.options[:0] = FALLBACK_IDENTITY
+        return cls(root, common_dir, runner)
+
+    # --- the user's tree -------------------------------------------------------------------
+
+    def current_branch(self) -> str:
+        """The branch checked out in the user's tree, or "HEAD" if detached."""
+        res = self.git("symbolic-ref", "-q", "--short", "HEAD", ok=(0, 1))
+        return res.out.strip() or "HEAD"
+
+    def head_commit(self) -> str:
+        return self.rev_parse("HEAD")[0]
+
+    def dirty_paths(self, cwd: Path | None = None, untracked: bool = True) -> set[str]:
+        """Staged, unstaged and (unless told not to) untracked, not ignored, paths."""
+        mode = "--untracked-files=all" if untracked else "--untracked-files=no"
+        return _status_paths(self.git("status", "--porcelain=v1", "-z", mode, cwd=cwd).out)
+
+    def check_clean_for(self, files: Iterable[str]) -> None:
+        """Refuse if any plan file, or a file under a plan directory, has uncommitted changes."""
+        specs = [f.strip().removeprefix("./") for f in files if f.strip()]
+        if not specs:
+            return
+        hits = sorted(p for p in self.dirty_paths() if any(_covers(s, p) for s in specs))
+        if hits:
+            shown = ", ".join(hits[:10]) + (f" and {len(hits) - 10} more" if len(hits) > 10 else "")
+            raise WorkspaceError(
+                f"uncommitted changes in files the plan works on: {shown}: "
+                "commit or stash them first (`git stash -u`), so the agents start from them"
+            )
+
+    # --- refs ------------------------------------------------------------------------------
+
+    @staticmethod
+    def integration_branch(run_id: str) -> str:
+        """The branch a run merges its tasks into: `maestro/<run_id>`."""
+        return f"maestro/{run_id}"
+
+    @staticmethod
+    def task_branch(run_id: str, task_id: str) -> str:
+        """A task's branch: `maestro-task/<run_id>/<task_id>`.
+
+        Not `maestro/<run_id>/<task_id>`: git stores branches as files, so the ref
+        `refs/heads/maestro/<run_id>` cannot exist beside a directory of the same name.
+        """
+        return f"maestro-task/{run_id}/{task_id}"
+
+    def rev_parse(self, *revs: str) -> list[str]:
+        """Object ids of `revs`, in one git call; WorkspaceError names any that do not exist."""
+        if any(r.startswith("-") for r in revs):
+            raise WorkspaceError(f"bad revision in {revs}: names cannot start with '-'")
+        res = self.git("rev-parse", *revs, ok=(0, 128))
+        if res.code:
+            bad = [r for r in revs if self.git("rev-parse", "-q", "--verify", r, ok=(0, 1)).code]
+            raise WorkspaceError(f"unknown revision(s) {', '.join(bad or revs)}: check the name")
+        return res.out.split()
+
+    def branch_head(self, branch: str) -> str | None:
+        res = self.git("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}", ok=(0, 1))
+        return res.out.strip() or None
+
+    def create_integration_branch(self, run_id: str, base_commit: str) -> str:
+        """Create `maestro/<run_id>` at `base_commit`; an existing branch is an error."""
+        name = self.integration_branch(run_id)
+        (sha,) = self.rev_parse(f"{base_commit}^{{commit}}")
+        res = self.git(
+            "update-ref", "-m", "maestro: start run", f"refs/heads/{name}", sha, "", ok=(0, 1, 128)
+        )
+        if res.code:
+            raise WorkspaceError(
+                f"cannot create branch {name}: {res.err or 'it already exists'}: "
+                f"resume that run, or delete the branch (`git branch -D {name}`)"
+            )
+        return name
+
+    def update_branch(self, branch: str, new: str, old: str, reason: str = "maestro") -> bool:
+        """Move `branch` from `old` to `new` atomically; False if it no longer points at `old`."""
+        ref = f"refs/heads/{branch}"
+        if self.git("update-ref", "-m", reason, ref, new, old, ok=(0, 1, 128)).code == 0:
+            return True
+        if self.branch_head(branch) != old:
+            return False
+        raise WorkspaceError(f"could not update {ref}: is the repository locked? try again")
+
+    def list_branches(self, prefix: str) -> list[str]:
+        out = self.git("for-each-ref", "--format=%(refname)", "refs/heads/").out
+        names = (line.removeprefix("refs/heads/") for line in out.splitlines())
+        return sorted(n for n in names if n.startswith(prefix))
+
+    def delete_branch(self, name: str) -> None:
+        """Delete a branch; no error if it is already gone."""
+        res = self.git("branch", "-D", "--", name, ok=(0, 1))
+        if res.code and "not found" not in res.err:
+            raise WorkspaceError(
+                f"cannot delete branch {name}: {res.err}: remove its worktree first"
+            )
+
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        return self.git("merge-base", "--is-ancestor", commit, of, ok=(0, 1)).code == 0
+
+    def merged_task_ids(self, integration_branch: str, since: str | None = None) -> dict[str, str]:
+        """Task id -> merge commit, from `Maestro-Merged-Task:` trailers (first-parent history).
+
+        `since` (the run's base commit) stops the walk there instead of at the root.
+        """
+        fmt = f"--format=%H%x00%(trailers:key={MERGED_TASK_TRAILER},valueonly,separator=%x00)%x1e"
+        rev = f"refs/heads/{integration_branch}"
+        out = self.git("log", "--first-parent", fmt, f"{since}..{rev}" if since else rev).out
+        merged: dict[str, str] = {}
+        for record in out.split("\x1e"):
+            sha, *ids = record.strip("\n").split("\0")
+            for task_id in ids:
+                if task_id.strip():
+                    merged.setdefault(task_id.strip(), sha)  # newest first: keep the latest
+        return merged
+
+    # --- diffs -----------------------------------------------------------------------------
+
+    def diff_stat(self, base: str, head: str) -> DiffStat:
+        return numstat(self.git("diff", "--numstat", "-z", "--no-renames", base, head).out)
+
+    def diff_text(self, base: str, head: str, context: int = 3) -> str:
+        """Unified diff, whatever the user's diff settings (no colour, a/ b/ prefixes)."""
+        return self.git(
+            "diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
+            f"-U{context}", base, head,
+        ).out  # fmt: skip
+
+    # --- worktrees -------------------------------------------------------------------------
+
+    def worktrees_dir(self) -> Path:
+        """Where task worktrees live: inside the git dir, so the user's tree never shows them."""
+        return self.common_dir / "maestro-worktrees"
+
+    def add_worktree(self, run_id: str, task_id: str, attempt: int, base: str) -> Path:
+        """(Re)create the task branch at `base` and check it out in a fresh worktree."""
+        path = self.worktrees_dir() / run_id / f"{task_id}-{attempt}"
+        branch = self.task_branch(run_id, task_id)
+        # Earlier attempts still hold the branch; git will not reset a checked-out branch.
+        if path.parent.is_dir():
+            for old in path.parent.iterdir():
+                stem, _, n = old.name.rpartition("-")
+                if stem == task_id and n.isdigit():
+                    self.remove_worktree(old)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        argv = ("worktree", "add", "-q", "--force", "-B", branch, str(path), base)
+        if self.git(*argv, ok=(0, 128, 255)).code:
+            for wt in self.list_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
+                if wt.branch == branch:
+                    self.remove_worktree(wt.path)
+            self.git(*argv)
+        return path
+
+    def remove_worktree(self, path: Path) -> None:
+        """Force-remove a worktree and its registration; no error if it is already gone."""
+        path = Path(path)
+        if self.git("worktree", "remove", "--force", "--force", str(path), ok=(0, 128)).code:
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+            self.git("worktree", "prune")
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the run's folder, once empty
+
+    def list_worktrees(self) -> list[WorktreeInfo]:
+        """The worktrees maestro-tui made (those under worktrees_dir())."""
+        return [wt for wt in self._all_worktrees() if wt.path.is_relative_to(self.worktrees_dir())]
+
+    def _all_worktrees(self) -> list[WorktreeInfo]:
+        out = self.git("worktree", "list", "--porcelain", "-z").out
+        found: list[WorktreeInfo] = []
+        for block in out.split("\0\0"):
+            fields = dict(line.partition(" ")[::2] for line in block.split("\0") if line)
+            if "worktree" in fields and "bare" not in fields:
+                branch = fields.get("branch")
+                found.append(
+                    WorktreeInfo(
+                        Path(fields["worktree"]).resolve(),
+                        branch.removeprefix("refs/heads/") if branch else None,
+                        fields.get("HEAD", ""),
+                    )
+                )
+        return found
+
+    def commit_all(
+        self,
+        worktree: Path,
+        base: str,
+        subject: str,
+        body: str,
+        trailers: Mapping[str, str],
+        exclude: Sequence[str] = (),
+    ) -> CommitInfo | None:
+        """Squash everything the worker did since `base` into one commit; None if no change.
+
+        Honours .gitignore; `exclude` are git pathspec globs (`*` also matches `/`) that are
+        never committed, even if the worker committed them itself. Hooks do not run: the
+        project's tests validate the result instead.
+        """
+        git = self.git
+        git("add", "-A", "--", ".", *(f":(exclude){p}" for p in exclude), cwd=worktree)
+        if exclude:
+            git("reset", "-q", base, "--", *exclude, cwd=worktree)
+        stat = numstat(
+            git("diff", "--cached", "--numstat", "-z", "--no-renames", base, cwd=worktree).out
+        )
+        if not stat.files:
+            return None
+        tree = git("write-tree", cwd=worktree).out.strip()
+        message = commit_message(subject, body, trailers)
+        sha = git("commit-tree", tree, "-p", base, stdin=message, cwd=worktree).out.strip()
+        git("update-ref", "-m", "maestro: commit task", "HEAD", sha, cwd=worktree)
+        return CommitInfo(sha, stat.files, stat.insertions, stat.deletions)
+
+    # --- landing -----------------------------------------------------------------------------
+
+    def fast_forward_or_merge(self, target_branch: str, source_branch: str, message: str) -> str:
+        """Bring `source_branch` into `target_branch` (for `land`); returns the new head.
+
+        Fast-forwards when it can, else makes a merge commit. A conflict refuses with
+        everything left untouched. If the target is checked out in a working tree, that tree
+        must have no uncommitted changes to tracked files, and is moved with `merge --ff-only`.
+        """
+        old = self.branch_head(target_branch)
+        if old is None:
+            raise WorkspaceError(f"branch {target_branch} does not exist: check the name")
+        (src,) = self.rev_parse(f"{source_branch}^{{commit}}")
+        if self.is_ancestor(src, old):
+            return old  # already there
+        holder = next((w for w in self._all_worktrees() if w.branch == target_branch), None)
+        if holder is not None:
+            dirty = self.dirty_paths(cwd=holder.path, untracked=False)
+            if dirty:
+                raise WorkspaceError(
+                    f"{holder.path} has uncommitted changes ({', '.join(sorted(dirty)[:10])}): "
+                    f"commit or stash them first, then land {source_branch} again"
+                )
+        new = src
+        if not self.is_ancestor(old, src):
+            merged = plumbing.merge_tree(self.git, old, src)
+            if not merged.clean:
+                raise WorkspaceError(
+                    f"{source_branch} conflicts with {target_branch} in "
+                    f"{', '.join(merged.conflicted)}: nothing was changed; merge by hand "
+                    f"(`git merge {source_branch}`) and resolve the conflicts"
+                )
+            new = plumbing.commit_tree(self.git, merged.tree, (old, src), message)
+        if holder is not None:
+            self.git("merge", "-q", "--ff-only", new, cwd=holder.path)
+        elif not self.update_branch(target_branch, new, old, f"maestro: land {source_branch}"):
+            raise WorkspaceError(f"{target_branch} moved while landing: run land again")
+        return new
