@@ -1,0 +1,154 @@
+"""Events and helpers shared by the store tests."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from maestro_tui.domain import events as ev
+from maestro_tui.engine.bus import EventBus
+
+PLAN = {
+    "goal": "add a --json flag to the report command",
+    "tasks": [
+        {
+            "id": "cli",
+            "title": "Add the flag",
+            "role": "coder",
+            "prompt": "Add --json to report",
+            "files": ["app/cli.py"],
+            "depends_on": [],
+        },
+        {
+            "id": "tests",
+            "title": "Test the flag",
+            "role": "tester",
+            "prompt": "Test --json",
+            "files": ["tests/test_cli.py"],
+            "depends_on": ["cli"],
+        },
+        {
+            "id": "docs",
+            "title": "Document the flag",
+            "role": "doc_writer",
+            "prompt": "Document --json",
+            "files": ["README.md"],
+            "depends_on": ["cli"],
+        },
+    ],
+}
+
+
+def start_run(bus: EventBus, plan: dict[str, Any] | None = None, **fields: Any) -> None:
+    """RunStarted + PlanProposed + PlanApproved, as the engine begins every run."""
+    run = {
+        "goal": "add a --json flag",
+        "repo": "/home/ada/src/report",
+        "base_branch": "main",
+        "base_commit": "9f2c1e4",
+        "integration_branch": f"maestro/{bus.run_id}",
+        "merge_policy": "review",
+        "max_agents": 4,
+    }
+    run.update(fields)
+    bus.emit(ev.RunStarted, **run)
+    bus.emit(ev.PlanProposed, plan=plan or PLAN, layers=(("cli",), ("tests", "docs")))
+    bus.emit(ev.PlanApproved)
+
+
+def emit_every_event(bus: EventBus) -> list[ev.Event]:
+    """One of each event type, with realistic fields, in an order the engine could emit."""
+    seen: list[ev.Event] = []
+    unsubscribe = bus.subscribe(seen.append)
+    bus.emit(
+        ev.RunStarted,
+        goal="add a --json flag",
+        repo="/home/ada/src/report",
+        base_branch="main",
+        base_commit="9f2c1e4",
+        integration_branch=f"maestro/{bus.run_id}",
+        merge_policy="review",
+        max_agents=4,
+        budget_usd=2.5,
+        budget_tokens=400_000,
+    )
+    bus.emit(ev.PlanProposed, plan=PLAN, layers=(("cli",), ("tests", "docs")))
+    bus.emit(ev.PlanApproved)
+    bus.emit(ev.ConcurrencyChanged, max_agents=6)
+    bus.emit(ev.TaskQueued, task="cli", priority=2.0)
+    bus.emit(
+        ev.TaskStarted,
+        task="cli",
+        attempt=1,
+        worker="llm",
+        branch=f"maestro/{bus.run_id}/cli",
+        worktree="/tmp/wt/cli",
+        base_commit="9f2c1e4",
+    )
+    bus.emit(ev.AgentOutput, task="cli", attempt=1, text="reading app/cli.py … «ok»", stream="llm")
+    bus.emit(ev.ToolCalled, task="cli", attempt=1, tool="write_file", args="app/cli.py")
+    bus.emit(ev.FileChanged, task="cli", path="app/cli.py", change="modified")
+    bus.emit(ev.FindingPublished, task="cli", text="report() already returns a dict")
+    bus.emit(
+        ev.LLMUsage,
+        task="cli",
+        model="gpt-4o-mini",
+        tokens_in=1200,
+        tokens_out=300,
+        cost_usd=0.00036,
+        latency_s=1.4,
+    )
+    bus.emit(
+        ev.TestsRan,
+        task="cli",
+        attempt=1,
+        command="pytest -q",
+        passed=True,
+        exit_code=0,
+        n_passed=12,
+        n_failed=0,
+        duration_s=0.8,
+        output_tail="12 passed",
+    )
+    bus.emit(
+        ev.TaskCommitted,
+        task="cli",
+        attempt=1,
+        commit="a1b2c3d",
+        files=("app/cli.py",),
+        insertions=14,
+        deletions=2,
+    )
+    bus.emit(ev.TaskFinished, task="cli", attempt=1, summary="added --json", commit="a1b2c3d")
+    bus.emit(ev.MergeQueued, task="cli", commit="a1b2c3d", files_changed=1, lines_changed=16)
+    bus.emit(ev.MergeConflict, task="cli", files=("app/cli.py",))
+    bus.emit(ev.MergeWaiting, task="cli", reasons=("conflict in app/cli.py", "policy: review"))
+    bus.emit(ev.MergeApproved, task="cli", resolution="ours")
+    bus.emit(ev.Merged, task="cli", commit="e5f6a7b", auto=False)
+    bus.emit(ev.TaskQueued, task="tests")
+    bus.emit(ev.TaskStarted, task="tests", attempt=1, worker="command")
+    bus.emit(ev.TaskFailed, task="tests", attempt=1, reason="exit 1", retry_in_s=2.0)
+    bus.emit(ev.DispatchPaused)
+    bus.emit(ev.DispatchResumed)
+    bus.emit(ev.RunPaused, reason="quit by the user")
+    bus.emit(ev.RunResumed, interrupted=("tests",))
+    bus.emit(ev.TaskStarted, task="tests", attempt=2, worker="command")
+    bus.emit(ev.TaskCancelled, task="tests", reason="cancelled by the user")
+    bus.emit(ev.TaskBlocked, task="docs", blocked_by="tests", reason="tests was cancelled")
+    bus.emit(ev.MergeRejected, task="docs", reason="not wanted")
+    bus.emit(ev.BudgetWarning, kind="usd", used=2.1, limit=2.5)
+    bus.emit(ev.BudgetExceeded, kind="usd", used=2.6, limit=2.5)
+    bus.emit(ev.BudgetRaised, kind="usd", limit=5.0)
+    bus.emit(ev.RunFinished, status="failed", merged=1, failed=2, waiting=0)
+    unsubscribe()
+    return seen
+
+
+def table(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read through a separate, read-only connection, as another process would see them."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
