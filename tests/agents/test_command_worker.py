@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -173,6 +174,26 @@ async def test_a_timeout_kills_the_whole_process_group(
         assert grandchild.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         pass
+
+
+async def test_cancelling_the_run_kills_the_process(script, make_job, reporter) -> None:
+    ready = asyncio.Event()
+    pids: list[int] = []
+
+    def output(text: str, stream: str = "stdout") -> None:
+        pids.append(int(text))
+        ready.set()
+
+    reporter.output = output
+    argv = script("import os, time; print(os.getpid(), flush=True); time.sleep(120)")
+    running = asyncio.create_task(
+        CommandWorker(WorkerSpec(name="c", argv=tuple(argv))).run(make_job(), reporter)
+    )
+    await ready.wait()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert not psutil.pid_exists(pids[0])
 
 
 async def test_the_worker_timeout_is_used_before_the_run_wide_one(
