@@ -1,0 +1,1 @@
+"""shop: prices, a cart and stock levels."""

@@ -1,0 +1,301 @@
+"""One streamed chat completion through litellm: text, tool calls, usage, cost, retries.
+
+litellm is imported lazily (it costs seconds); nothing here touches it at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Prices = Mapping[str, tuple[float, float]]  # model -> (usd per 1M tokens in, out)
+TextSink = Callable[[str], None]
+
+
+class LLMError(Exception):
+    """A model call failed for good; the message says why and never holds an API key."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the model made; `arguments` is a str (the parse error) when not JSON."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The outcome of one model call."""
+
+    text: str
+    tool_calls: list[ToolCall]
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None  # None: the model has no known price
+    latency_s: float
+    model: str
+    simulated: bool = False
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each (non-trivial) secret in `text` with `[redacted]`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def import_litellm() -> Any:
+    """Import litellm offline and quiet; registers the built-in demo provider."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    from maestro_tui.llm.demo import install_demo_provider
+
+    install_demo_provider(litellm)
+    return litellm
+
+
+def price_per_mtok(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
+    """(usd per 1M tokens in, out) for `model`: configured, demo, then litellm's map."""
+    from maestro_tui.llm.demo import SIMULATED_PRICE, is_demo_model
+
+    if prices and model in prices:
+        p_in, p_out = prices[model]
+        return float(p_in), float(p_out)
+    if is_demo_model(model):
+        return SIMULATED_PRICE
+    litellm = import_litellm()
+    try:
+        c_in, c_out = litellm.cost_per_token(
+            model=model, prompt_tokens=1_000_000, completion_tokens=1_000_000
+        )
+    except Exception:  # litellm raises for models it has no price for
+        return None
+    return float(c_in), float(c_out)
+
+
+def cost_usd(model: str, tokens_in: int, tokens_out: int, prices: Prices | None) -> float | None:
+    """What a call cost, or None when the model's price is unknown (never a silent 0)."""
+    price = price_per_mtok(model, prices)
+    if price is None:
+        return None
+    return (tokens_in * price[0] + tokens_out * price[1]) / 1_000_000
+
+
+_RETRYABLE_NAMES = (
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "BadGatewayError",
+    "Timeout",
+    "APIConnectionError",
+)
+
+
+class _IdleTimeout(Exception):
+    """No chunk arrived within the timeout."""
+
+
+class LLMClient:
+    """Streams chat completions through litellm, with visible retries and cost accounting.
+
+    Configured `prices` win over litellm's bundled price map: an explicit price is what the
+    user wants to be charged against their budget.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        prices: Prices | None = None,
+        timeout_s: float = 120,
+        max_retries: int = 3,
+        on_usage: Callable[[Completion], None] | None = None,
+        on_retry: Callable[[int, float, str], None] | None = None,
+        backoff_s: float = 1.0,
+    ) -> None:
+        self.model = model
+        self.api_base = api_base
+        self._api_key = api_key
+        self.prices = dict(prices or {})
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.on_usage = on_usage
+        self.on_retry = on_retry
+        self.backoff_s = backoff_s
+
+    def __repr__(self) -> str:
+        return f"LLMClient(model={self.model!r}, api_base={self.api_base!r})"
+
+    def redact(self, text: str) -> str:
+        return redact(text, [self._api_key])
+
+    async def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        on_text: TextSink | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+    ) -> Completion:
+        """One completion, streamed; retried with backoff on 429, 5xx, timeouts, disconnects."""
+        litellm = import_litellm()
+        retryable = tuple(getattr(litellm, n) for n in _RETRYABLE_NAMES if hasattr(litellm, n))
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                completion = await self._once(litellm, messages, tools, on_text, tool_choice)
+            except (*retryable, _IdleTimeout) as exc:
+                problem = self._describe(exc)
+                if attempt >= self.max_retries:
+                    raise LLMError(
+                        f"{self.model}: gave up after {attempt + 1} attempts: {problem}"
+                    ) from None
+                delay = self.backoff_s * (2**attempt) * (1 + random.random() * 0.5)
+                attempt += 1
+                if self.on_retry:
+                    self.on_retry(attempt, delay, problem)
+                await asyncio.sleep(delay)
+                continue
+            except LLMError:
+                raise
+            except Exception as exc:  # auth, bad request, unknown model: no point retrying
+                # `from None`: the original may quote the key; our message is redacted.
+                raise LLMError(f"{self.model}: {self._describe(exc)}") from None
+            completion = _with_latency(completion, time.monotonic() - started)
+            if self.on_usage:
+                self.on_usage(completion)
+            return completion
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, _IdleTimeout):
+            return f"timed out: no response within {self.timeout_s:g}s"
+        status = getattr(exc, "status_code", None)
+        text = f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
+        detail = str(exc).strip()
+        if detail:
+            text += f": {detail[:500]}"
+        return self.redact(text)
+
+    async def _once(
+        self,
+        litellm: Any,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None,
+        on_text: TextSink | None,
+        tool_choice: str | Mapping[str, Any] | None,
+    ) -> Completion:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "timeout": self.timeout_s,
+            "max_retries": 0,  # our loop retries, visibly
+            "drop_params": True,
+        }
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        if tools:
+            kwargs["tools"] = list(tools)
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
+        stream = await _within(litellm.acompletion(**kwargs), self.timeout_s)
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        usage: Any = None
+        iterator = stream.__aiter__()
+        while True:
+            try:
+                chunk = await _within(iterator.__anext__(), self.timeout_s)
+            except StopAsyncIteration:
+                break
+            if getattr(chunk, "usage", None):
+                usage = chunk.usage
+            for choice in chunk.choices or ():
+                delta = choice.delta
+                if delta is None:
+                    continue
+                if delta.content:
+                    text.append(delta.content)
+                    if on_text:
+                        on_text(delta.content)
+                for call in delta.tool_calls or ():
+                    slot = calls.setdefault(call.index or 0, {"id": "", "name": "", "args": ""})
+                    if call.id:
+                        slot["id"] = call.id
+                    if call.function is not None:
+                        if call.function.name:
+                            slot["name"] += call.function.name
+                        if call.function.arguments:
+                            slot["args"] += call.function.arguments
+        full_text = "".join(text)
+        tool_calls = [_tool_call(i, calls[i]) for i in sorted(calls)]
+        tokens_in, tokens_out = _usage_counts(usage, messages, full_text, calls.values())
+        from maestro_tui.llm.demo import is_demo_model
+
+        return Completion(
+            text=full_text,
+            tool_calls=tool_calls,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=cost_usd(self.model, tokens_in, tokens_out, self.prices),
+            latency_s=0.0,
+            model=self.model,
+            simulated=is_demo_model(self.model),
+        )
+
+
+async def _within(awaitable: Any, timeout_s: float) -> Any:
+    try:
+        return await asyncio.wait_for(awaitable, timeout_s)
+    except TimeoutError:
+        raise _IdleTimeout() from None
+
+
+def _tool_call(index: int, slot: Mapping[str, str]) -> ToolCall:
+    raw = slot["args"].strip() or "{}"
+    arguments: dict[str, Any] | str
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        arguments = f"arguments are not valid JSON ({exc.msg} at char {exc.pos}): {raw[:200]}"
+    else:
+        if isinstance(parsed, dict):
+            arguments = parsed
+        else:
+            arguments = f"arguments must be a JSON object, got {type(parsed).__name__}"
+    return ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=arguments)
+
+
+def _usage_counts(
+    usage: Any,
+    messages: Sequence[Mapping[str, Any]],
+    text: str,
+    calls: Iterable[Mapping[str, str]],
+) -> tuple[int, int]:
+    if usage is not None:
+        return int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
+    # The provider sent no usage: estimate (~4 characters a token) rather than report 0.
+    chars_in = sum(len(json.dumps(m, default=str)) for m in messages)
+    chars_out = len(text) + sum(len(c["name"]) + len(c["args"]) for c in calls)
+    return max(1, chars_in // 4), max(1, chars_out // 4) if chars_out else 0
+
+
+def _with_latency(completion: Completion, latency_s: float) -> Completion:
+    from dataclasses import replace
+
+    return replace(completion, latency_s=latency_s)

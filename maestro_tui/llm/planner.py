@@ -1,0 +1,192 @@
+"""The planner: a repository map, and a goal turned into a validated Plan via submit_plan."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from maestro_tui.domain.plan import Plan, PlanError, parse_plan, validate_plan
+from maestro_tui.llm.client import LLMClient, LLMError
+from maestro_tui.llm.roles import role_summaries
+from maestro_tui.llm.tools import list_repo_files
+
+MAX_SYMBOLS = 12
+MAX_PARSE_BYTES = 200_000
+
+
+class PlannerError(Exception):
+    """The planner gave no valid plan; `problems` lists what was wrong with its last answer."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(message + ("\n  - " + "\n  - ".join(problems) if problems else ""))
+
+
+SUBMIT_PLAN: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "submit_plan",
+        "description": "Submit the plan: small tasks with their files and dependencies.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "tasks": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string", "description": "short slug: a-z, 0-9, -"},
+                            "title": {"type": "string"},
+                            "role": {"type": "string"},
+                            "prompt": {"type": "string", "description": "what to do, precisely"},
+                            "files": {"type": "array", "items": {"type": "string"}},
+                            "depends_on": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["id", "title", "role", "prompt", "files", "depends_on"],
+                    },
+                }
+            },
+            "required": ["tasks"],
+        },
+    },
+}
+
+SYSTEM_PROMPT = """\
+You are the planner of a team of coding agents working in parallel on one git repository.
+Split the goal into small tasks, each doable by one agent in a few minutes, and submit them
+by calling the tool submit_plan exactly once. Rules:
+- Each task names the files it will change or create ('files', relative paths); it sees only
+  those files, the coding standards and summaries of the tasks it depends on.
+- Tasks that touch the same lines must depend on each other, or they will conflict.
+- 'depends_on' lists task ids that must be merged first; no cycles.
+- Ids are short slugs (letters, digits, '-'); prompts say precisely what to do and how to
+  check it.
+- Every task has one of these roles:
+{roles}"""
+
+
+def _symbols(path: Path) -> list[str]:
+    try:
+        if path.stat().st_size > MAX_PARSE_BYTES:
+            return []
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names.append(f"class {node.name}")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.append(f"def {node.name}")
+    if len(names) > MAX_SYMBOLS:
+        names = names[:MAX_SYMBOLS] + [f"+{len(names) - MAX_SYMBOLS} more"]
+    return names
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB"
+
+
+def repo_map(root: Path, exclude: Iterable[str] = (), max_files: int = 300) -> str:
+    """A tree of the repository's files with sizes, and top-level symbols of Python files."""
+    root = Path(root)
+    files = list_repo_files(root, exclude)
+    lines: list[str] = []
+    shown_dirs: set[tuple[str, ...]] = set()
+    for name in files[:max_files]:
+        parts = PurePosixPath(name).parts
+        for depth in range(1, len(parts)):
+            if parts[:depth] not in shown_dirs:
+                shown_dirs.add(parts[:depth])
+                lines.append("  " * (depth - 1) + parts[depth - 1] + "/")
+        path = root / name
+        line = "  " * (len(parts) - 1) + f"{parts[-1]} ({_size(path.stat().st_size)})"
+        if name.endswith(".py"):
+            symbols = _symbols(path)
+            if symbols:
+                line += ": " + ", ".join(symbols)
+        lines.append(line)
+    if len(files) > max_files:
+        lines.append(f"… and {len(files) - max_files} more files")
+    return "\n".join(lines) or "(empty repository)"
+
+
+def planner_messages(goal: str, root: Path, roles: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The planner's first request: the rules and roles, then the goal and the repo map."""
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT.format(roles=role_summaries(dict(roles)))},
+        {
+            "role": "user",
+            "content": f"Goal: {goal}\n\nRepository files:\n{repo_map(root)}",
+        },
+    ]
+
+
+def check_answer(
+    arguments: Mapping[str, Any] | str, goal: str, root: Path, roles: Mapping[str, str]
+) -> Plan:
+    """Turn submit_plan arguments into a valid Plan, or raise PlanError saying what is wrong."""
+    if isinstance(arguments, str):
+        raise PlanError([f"submit_plan {arguments}"])
+    plan = parse_plan(arguments, goal=goal)
+    problems = [
+        f"task '{t.id}': unknown role '{t.role}' (roles: {', '.join(roles)})"
+        for t in plan.tasks
+        if t.role not in roles
+    ]
+    try:
+        validate_plan(plan, repo_root=root)
+    except PlanError as exc:
+        problems = exc.problems + problems
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+async def plan_goal(
+    client: LLMClient,
+    goal: str,
+    root: Path,
+    roles: Mapping[str, str],
+    max_attempts: int = 3,
+) -> Plan:
+    """Ask the planner model for a plan; on bad output send the problems back and ask again."""
+    messages = planner_messages(goal, Path(root), roles)
+    forced = {"type": "function", "function": {"name": "submit_plan"}}
+    problems: list[str] = []
+    for _attempt in range(max_attempts):
+        try:
+            completion = await client.complete(messages, tools=[SUBMIT_PLAN], tool_choice=forced)
+        except LLMError as exc:
+            raise PlannerError("the planner model failed", [str(exc)]) from None
+        calls = [c for c in completion.tool_calls if c.name == "submit_plan"]
+        assistant: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
+        if not calls:
+            problems = ["no submit_plan call: answer by calling the tool submit_plan"]
+            messages.append({**assistant, "content": completion.text or "(no answer)"})
+            messages.append({"role": "user", "content": problems[0]})
+            continue
+        call = calls[0]
+        raw = json.dumps(call.arguments) if isinstance(call.arguments, dict) else "{}"
+        assistant["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": "submit_plan", "arguments": raw},
+            }
+        ]
+        messages.append(assistant)
+        try:
+            return check_answer(call.arguments, goal, Path(root), roles)
+        except PlanError as exc:
+            problems = exc.problems
+        feedback = (
+            "The plan was rejected:\n- "
+            + "\n- ".join(problems)
+            + ("\nFix these problems and call submit_plan again with the whole plan.")
+        )
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": feedback})
+    raise PlannerError(f"no valid plan after {max_attempts} attempts", problems)
