@@ -35,8 +35,8 @@ def make_repo(path: Path, *, identity: bool = True) -> Path:
     return path
 
 
-def commit_file(repo: Path, branch: str, path: str, text: str, message: str = "edit") -> str:
-    """Commit `text` at `path` on `branch` without touching the repo's checkout; returns sha."""
+def commit_file(repo: Path, branch: str, path: str, text: str | None, message: str = "edit") -> str:
+    """Commit `text` (None: delete) at `path` on `branch`, leaving the checkout alone."""
     env = {**os.environ, "GIT_INDEX_FILE": str(repo / ".git" / "tmp-index")}
 
     def run(*args: str, stdin: str | None = None) -> str:
@@ -47,8 +47,11 @@ def commit_file(repo: Path, branch: str, path: str, text: str, message: str = "e
 
     parent = run("rev-parse", f"refs/heads/{branch}")
     run("read-tree", parent)
-    blob = run("hash-object", "-w", "--stdin", stdin=text)
-    run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+    if text is None:
+        run("update-index", "--force-remove", path)
+    else:
+        blob = run("hash-object", "-w", "--stdin", stdin=text)
+        run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
     sha = run("commit-tree", run("write-tree"), "-p", parent, "-m", message)
     run("update-ref", f"refs/heads/{branch}", sha)
     Path(env["GIT_INDEX_FILE"]).unlink()
