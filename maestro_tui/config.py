@@ -217,7 +217,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 _TABLES = {"llm": {"prices"}, "workers": set()}  # sub-tables parsed apart from _FIELDS
-_SECTIONS = sorted({s for s, *_ in _FIELDS} | set(_TABLES))
+_SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
 _WORKER_KEYS: dict[str, Check] = {
     "kind": _text(non_empty=True),
     "argv": _texts,
