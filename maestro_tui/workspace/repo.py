@@ -7,9 +7,9 @@ only way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap 
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import shutil
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,9 @@ class Workspace:
         self.root = root
         self.common_dir = common_dir
         self.git = git
+        # git itself races when worktrees are added, removed or listed at the same time (one
+        # reads another's half-written .git/worktrees/<name>): one at a time per Workspace.
+        self._worktree_lock = threading.RLock()
 
     @classmethod
     def open(cls, path: Path) -> Workspace:
@@ -201,7 +204,8 @@ class Workspace:
 
     def delete_branch(self, name: str) -> None:
         """Delete a branch; no error if it is already gone."""
-        res = self.git("branch", "-D", "--", name, ok=(0, 1))
+        with self._worktree_lock:  # git reads every worktree's HEAD first
+            res = self.git("branch", "-D", "--", name, ok=(0, 1))
         if res.code and "not found" not in res.err:
             raise WorkspaceError(
                 f"cannot delete branch {name}: {res.err}: remove its worktree first"
@@ -246,39 +250,40 @@ class Workspace:
 
     def add_worktree(self, run_id: str, task_id: str, attempt: int, base: str) -> Path:
         """(Re)create the task branch at `base` and check it out in a fresh worktree."""
-        path = self.worktrees_dir() / run_id / f"{task_id}-{attempt}"
-        branch = self.task_branch(run_id, task_id)
-        # Earlier attempts still hold the branch; git will not reset a checked-out branch.
-        if path.parent.is_dir():
-            for old in path.parent.iterdir():
-                stem, _, n = old.name.rpartition("-")
-                if stem == task_id and n.isdigit():
-                    self.remove_worktree(old)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        argv = ("worktree", "add", "-q", "--force", "-B", branch, str(path), base)
-        if self.git(*argv, ok=(0, 128, 255)).code:
-            for wt in self.list_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
-                if wt.branch == branch:
-                    self.remove_worktree(wt.path)
-            self.git(*argv)
+        with self._worktree_lock:
+            path = self.worktrees_dir() / run_id / f"{task_id}-{attempt}"
+            branch = self.task_branch(run_id, task_id)
+            # Earlier attempts still hold the branch; git will not reset a checked-out branch.
+            if path.parent.is_dir():
+                for old in path.parent.iterdir():
+                    stem, _, n = old.name.rpartition("-")
+                    if stem == task_id and n.isdigit():
+                        self.remove_worktree(old)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            argv = ("worktree", "add", "-q", "--force", "-B", branch, str(path), base)
+            if self.git(*argv, ok=(0, 128, 255)).code:
+                for wt in self.list_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
+                    if wt.branch == branch:
+                        self.remove_worktree(wt.path)
+                self.git(*argv)
         return path
 
     def remove_worktree(self, path: Path) -> None:
         """Force-remove a worktree and its registration; no error if it is already gone."""
         path = Path(path)
-        if self.git("worktree", "remove", "--force", "--force", str(path), ok=(0, 128)).code:
-            if path.exists():
-                shutil.rmtree(path, ignore_errors=True)
-            self.git("worktree", "prune")
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # the run's folder, once empty
+        with self._worktree_lock:
+            if self.git("worktree", "remove", "--force", "--force", str(path), ok=(0, 128)).code:
+                if path.exists():
+                    shutil.rmtree(path, ignore_errors=True)
+                self.git("worktree", "prune")
 
     def list_worktrees(self) -> list[WorktreeInfo]:
         """The worktrees maestro-tui made (those under worktrees_dir())."""
         return [wt for wt in self._all_worktrees() if wt.path.is_relative_to(self.worktrees_dir())]
 
     def _all_worktrees(self) -> list[WorktreeInfo]:
-        out = self.git("worktree", "list", "--porcelain", "-z").out
+        with self._worktree_lock:
+            out = self.git("worktree", "list", "--porcelain", "-z").out
         found: list[WorktreeInfo] = []
         for block in out.split("\0\0"):
             fields = dict(line.partition(" ")[::2] for line in block.split("\0") if line)

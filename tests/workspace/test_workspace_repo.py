@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -330,3 +332,34 @@ def test_land_refuses_on_conflict_and_changes_nothing(git_repo: Path) -> None:
     assert ws.branch_head("release") == release
     with pytest.raises(WorkspaceError, match="does not exist"):
         ws.fast_forward_or_merge("nope", "maestro/r1", "Land")
+
+
+def test_add_worktree_after_its_folder_was_deleted_by_hand(git_repo: Path) -> None:
+    ws = Workspace.open(git_repo)
+    wt, base = start_task(ws)
+    shutil.rmtree(wt)  # registered with git, but gone
+    again = ws.add_worktree("r1", "t1", 1, base)
+    assert (again / "README.md").exists()
+    git(git_repo, "worktree", "add", "-q", str(git_repo.parent / "users-own"), "-b", "mine")
+    assert [w.path for w in ws.list_worktrees()] == [again.resolve()]  # only ours
+
+
+def test_parallel_worktrees_and_commits(git_repo: Path) -> None:
+    """The engine starts tasks from threads; git races on concurrent `worktree add` alone."""
+    ws = Workspace.open(git_repo)
+    _, base = start_task(ws, "first")
+
+    def task(i: int) -> str:
+        wt = ws.add_worktree("r1", f"p{i}", 1, base)
+        (wt / f"p{i}.txt").write_text(f"{i}\n")
+        info = ws.commit_all(wt, base, f"p{i}", "", {"Maestro-Task": f"p{i}"})
+        assert info is not None
+        return info.sha
+
+    with ThreadPoolExecutor(6) as pool:
+        shas = list(pool.map(task, range(12)))
+    assert len(set(shas)) == 12
+    assert len(ws.list_worktrees()) == 13
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(ws.remove_worktree, [w.path for w in ws.list_worktrees()]))
+    assert ws.list_worktrees() == []
