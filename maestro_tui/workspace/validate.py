@@ -82,6 +82,9 @@ async def run_tests(
             "install it or fix the test command in the configuration"
         )
         return TestResult(False, None, None, None, 0.0, message, False)
+    except OSError as exc:  # e.g. the worktree is gone
+        message = f"cannot start the test command in {cwd}: {exc}"
+        return TestResult(False, None, None, None, 0.0, message, False)
     tail = proc.tail[-MAX_TAIL_CHARS:]
     if proc.timed_out:
         tail += f"\n[maestro] tests timed out after {timeout_s:g} s and were killed"

@@ -363,3 +363,15 @@ def test_parallel_worktrees_and_commits(git_repo: Path) -> None:
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(ws.remove_worktree, [w.path for w in ws.list_worktrees()]))
     assert ws.list_worktrees() == []
+
+
+def test_land_refuses_when_an_untracked_file_would_be_overwritten(git_repo: Path) -> None:
+    ws = Workspace.open(git_repo)
+    ws.create_integration_branch("r1", ws.head_commit())
+    commit_file(git_repo, "maestro/r1", "src/new.py", "x = 1\n")
+    before = ws.head_commit()
+    (git_repo / "src" / "new.py").write_text("the user's own, untracked\n")
+    with pytest.raises(WorkspaceError, match="untracked working tree files would be overwritten"):
+        ws.fast_forward_or_merge("main", "maestro/r1", "Land r1")
+    assert ws.head_commit() == before
+    assert (git_repo / "src" / "new.py").read_text() == "the user's own, untracked\n"

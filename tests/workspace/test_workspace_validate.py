@@ -94,3 +94,8 @@ async def test_missing_program(tmp_path: Path) -> None:
 )
 def test_parse_test_counts(output: str, counts: tuple[int | None, int | None]) -> None:
     assert parse_test_counts(output) == counts
+
+
+async def test_missing_directory(tmp_path: Path) -> None:
+    result = await run_tests([sys.executable, "-c", "pass"], tmp_path / "gone", 30)
+    assert not result.passed and "cannot start the test command" in result.output_tail
