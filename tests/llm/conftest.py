@@ -89,9 +89,17 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def child_env() -> dict[str, str]:
-    """An environment whose `python` is this interpreter (it has pytest)."""
+    """An environment whose `python` is this interpreter (it has pytest).
+
+    Plugin autoload is off: the sample repo needs none, and it saves ~0.5 s per pytest run.
+    """
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {"PATH": path, "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
+    return {
+        "PATH": path,
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
 
 
 @pytest.fixture
