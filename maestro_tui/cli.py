@@ -1,23 +1,283 @@
-"""Command line: parses arguments, picks the headless or TUI front end, maps errors to exit codes."""
+"""maestro-tui: run many AI coding agents in parallel on one git repository.
+
+Exit codes: 0 all merged, 1 a task failed, 2 bad input, 3 merges wait for review,
+130 interrupted (resume it with `maestro-tui resume RUN_ID`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
+from pathlib import Path
+from typing import Any
 
 from maestro_tui import __version__
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_REVIEW = 0, 1, 2, 3
 
 
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, help="SQLite file of run history (default: user data dir)")
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON event per line (for CI)")
+    p.add_argument("--quiet", action="store_true", help="hide agents' output lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maestro-tui", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="maestro-tui",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"maestro-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a commented maestro.toml in the repository")
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--force", action="store_true", help="overwrite an existing maestro.toml")
+
+    p = sub.add_parser("run", help="run a plan (or a goal) with parallel agents")
+    p.add_argument("goal", nargs="?", help="what to achieve (the planner model makes the plan)")
+    p.add_argument("--plan", type=Path, help="a plan file (TOML or JSON) instead of a goal")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
+    p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
+    p.add_argument("--agents", type=int, help="how many agents run at once")
+    p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
+    p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("runs", help="past runs")
+    p.add_argument("--json", action="store_true")
+    _db_arg(p)
+
+    p = sub.add_parser("merges", help="merges of a run waiting for a human")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    _db_arg(p)
+
+    for name, text in (("approve", "merge a waiting result"), ("reject", "reject a waiting result")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.add_argument("task")
+        if name == "approve":
+            p.add_argument("--take", choices=("ours", "theirs"), help="resolve conflicts by side")
+        else:
+            p.add_argument("--reason", default="", help="why (kept in the run's history)")
+        _db_arg(p)
+
+    p = sub.add_parser("resume", help="finish a run that was interrupted")
+    p.add_argument("run_id")
+    p.add_argument("--agents", type=int)
+    p.add_argument("--headless", action="store_true")
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("land", help="merge a run's integration branch into your branch")
+    p.add_argument("run_id")
+    p.add_argument("--into", help="target branch (default: the branch the run started from)")
+    _db_arg(p)
+
+    p = sub.add_parser("gc", help="remove worktrees and branches that finished or crashed runs left")
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--all", action="store_true", help="also delete unmerged task branches")
+    _db_arg(p)
     return parser
 
 
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"maestro-tui: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        build_parser().print_help()
+        return EXIT_OK
+    if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
+        return _fail(f"--agents must be from 1 to 64, got {args.agents}")
+    # Errors that mean bad input; imported here so `--help` stays fast.
+    from maestro_tui.commands import UserError
+    from maestro_tui.config import ConfigError
+    from maestro_tui.domain.plan import PlanError
+    from maestro_tui.engine.merge_queue import MergeNeedsResolution
+    from maestro_tui.engine.runlock import RunLocked
+    from maestro_tui.store.db import StoreError
+    from maestro_tui.workspace.repo import WorkspaceError
+
+    from maestro_tui.agents.base import WorkerError
+
+    bad_input = (
+        UserError, ConfigError, PlanError, WorkspaceError, StoreError, RunLocked,
+        MergeNeedsResolution, WorkerError,
+    )
+    try:
+        return asyncio.run(_dispatch(args))
+    except bad_input as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from maestro_tui.store.db import default_db_path
+
+    return (args.db or default_db_path()).expanduser()
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    from maestro_tui import commands
+    from maestro_tui.commands import Output, UserError
+
+    cmd = args.command
+    out = Output(
+        as_json=getattr(args, "json", False), show_output=not getattr(args, "quiet", False)
+    )
+    if cmd == "init":
+        return _init(args.repo, args.force)
+    if cmd == "run":
+        return await _run(args, out)
+    if cmd == "runs":
+        return await _runs(_db_path(args), args.json)
+    if cmd == "merges":
+        return await _merges(_db_path(args), args.run_id, args.json)
+    if cmd in ("approve", "reject"):
+        return await commands.decide_merge(
+            _db_path(args), args.run_id, args.task, approve=cmd == "approve",
+            take=getattr(args, "take", None), reason=getattr(args, "reason", ""), out=out,
+        )
+    if cmd == "resume":
+        return await commands.resume_run(_db_path(args), args.run_id, out, args.agents)
+    if cmd == "land":
+        return await commands.land(_db_path(args), args.run_id, args.into, out)
+    if cmd == "gc":
+        from maestro_tui.maintenance import collect_garbage
+
+        return collect_garbage(args.repo, _db_path(args), remove_unmerged=args.all)
+    raise UserError(f"unknown command {cmd}")
+
+
+def _init(repo: Path, force: bool) -> int:
+    from maestro_tui.config import CONFIG_FILE, init_template
+    from maestro_tui.workspace.repo import Workspace
+
+    root = Workspace.open(repo).root
+    target = root / CONFIG_FILE
+    if target.exists() and not force:
+        return _fail(f"{target} already exists: edit it, or pass --force to overwrite it")
+    target.write_text(init_template(), encoding="utf-8")
+    print(f"wrote {target}")
+    return EXIT_OK
+
+
+async def _run(args: argparse.Namespace, out: Any) -> int:
+    from maestro_tui import commands
+    from maestro_tui.commands import UserError
+    from maestro_tui.config import load_config, with_overrides
+    from maestro_tui.domain.plan import load_plan
+    from maestro_tui.workspace.repo import Workspace
+
+    if args.plan is None and not args.goal:
+        raise UserError("give a goal, or a plan file with --plan FILE")
+    ws = Workspace.open(args.repo)
+    config = load_config(ws.root, args.config)
+    overrides: dict[str, Any] = {}
+    if args.agents:
+        overrides["max_agents"] = args.agents
+    if args.merge:
+        overrides["merge_policy"] = args.merge
+    config = with_overrides(config, **overrides) if overrides else config
+    if args.plan is None:
+        raise UserError("planning from a goal needs a model: pass --plan FILE for now")
+    plan = load_plan(args.plan.expanduser(), goal=args.goal)
+    confirm = None if args.yes else _confirm_on_terminal
+    return await commands.run_plan(
+        ws=ws,
+        config=config,
+        plan=plan,
+        db_path=_db_path(args),
+        out=out,
+        merge_policy=config.merge_policy,
+        max_agents=config.max_agents,
+        confirm=confirm,
+    )
+
+
+def _confirm_on_terminal(plan: Any) -> bool:
+    from maestro_tui.commands import UserError
+    from maestro_tui.domain.dag import topological_layers
+
+    if not sys.stdin.isatty():
+        raise UserError("the plan needs review before it runs: pass --yes to start it as it is")
+    for i, layer in enumerate(topological_layers(plan.graph()), start=1):
+        print(f"layer {i}:")
+        for task_id in layer:
+            task = plan.by_id[task_id]
+            print(f"  {task.id:<20} {task.role:<10} {task.title}")
+    answer = input(f"run these {len(plan.tasks)} tasks? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _runs(db_path: Path, as_json: bool) -> int:
+    from maestro_tui.store.db import Store
+
+    store = await Store.open(db_path)
+    try:
+        runs = await store.list_runs()
+    finally:
+        await store.close()
+    if as_json:
+        for r in runs:
+            print(json.dumps(_asdict(r)))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs yet in {db_path}")
+        return EXIT_OK
+    print(f"{'RUN':<22} {'STATUS':<12} {'TASKS ok/failed/wait':<21} {'DURATION':>9}  GOAL")
+    for r in runs:
+        duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
+        counts = f"{r.tasks_ok}/{r.tasks_failed}/{r.tasks_waiting} of {r.tasks_total}"
+        print(f"{r.run_id:<22} {r.status:<12} {counts:<21} {duration:>9}  {r.goal[:60]}")
+    return EXIT_OK
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(obj)
+
+
+async def _merges(db_path: Path, run_ref: str, as_json: bool) -> int:
+    from maestro_tui.commands import UserError
+    from maestro_tui.store.db import Store
+
+    store = await Store.open(db_path)
+    try:
+        run = await store.get_run(run_ref)
+        if run is None:
+            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+        merges = await store.merges(run.run_id, status="waiting")
+    finally:
+        await store.close()
+    if as_json:
+        for m in merges:
+            print(json.dumps(_asdict(m)))
+        return EXIT_OK
+    if not merges:
+        print(f"no merges of run {run.run_id} wait for review")
+        return EXIT_OK
+    for m in merges:
+        print(f"{m.task_id}  {(m.commit or '')[:9]}  {'; '.join(m.reasons)}")
+        if m.conflict_files:
+            print(f"    conflicts: {', '.join(m.conflict_files)}")
+    print(f"approve: maestro-tui approve {run.run_id} TASK [--take ours|theirs]")
+    print(f"reject:  maestro-tui reject {run.run_id} TASK")
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
 from maestro_tui.agents.presets import install_hint
 from maestro_tui.config import ConfigError, WorkerSpec
-from maestro_tui.process import ProgramNotFound, base_env, run_streaming
+from maestro_tui.process import ProgramNotFound, base_env, resolve_program, run_streaming
 
 PLACEHOLDERS = ("prompt", "task_id", "title", "worktree", "run_id", "attempt", "files")
 SUMMARY_CHARS = 1000
@@ -118,6 +118,20 @@ class CommandWorker:
         env.update(job.env)
         return env
 
+    def preflight(self) -> None:
+        """Before a run starts: the program must be installed, so the run fails fast and clean."""
+        program = self.spec.argv[0]
+        try:
+            resolve_program([program], base_env(self.spec.env, self.spec.pass_env))
+        except ProgramNotFound:
+            raise WorkerError(self._not_installed(program)) from None
+
+    def _not_installed(self, program: str) -> str:
+        return (
+            f"'{program}' is not installed or not on PATH: {install_hint(program)}"
+            f" or change [workers.{self.name}] argv in maestro.toml"
+        )
+
     async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult:
         """Run the command once; raise WorkerError on timeout, failure or a missing program."""
         argv = self.argv_for(job)
@@ -137,10 +151,7 @@ class CommandWorker:
                 argv, cwd=job.worktree, env=self.env_for(job), timeout_s=timeout, on_line=on_line
             )
         except ProgramNotFound as exc:
-            raise WorkerError(
-                f"'{exc.args[0]}' is not installed or not on PATH: {install_hint(argv[0])}"
-                f" or change [workers.{self.name}] argv in maestro.toml"
-            ) from None
+            raise WorkerError(self._not_installed(exc.args[0])) from None
         except OSError as exc:
             raise WorkerError(f"{self.name}: could not start {argv[0]!r}: {exc}") from exc
         if result.timed_out:

@@ -1,0 +1,228 @@
+"""What each CLI command does, headless. cli.py parses and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from maestro_tui.agents.base import Worker
+from maestro_tui.agents.registry import make_worker
+from maestro_tui.config import Config, ConfigError, load_config
+from maestro_tui.domain.plan import Plan, Task, validate_plan
+from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
+from maestro_tui.engine.runlock import run_lock
+from maestro_tui.headless import Printer
+from maestro_tui.store.db import RunSummary, Store
+from maestro_tui.workspace.repo import Workspace
+
+EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_REVIEW, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EXIT_FOR_STATUS = {
+    RunStatus.SUCCEEDED: EXIT_OK,
+    RunStatus.FAILED: EXIT_TASK_FAILED,
+    RunStatus.CANCELLED: EXIT_TASK_FAILED,
+    RunStatus.WAITING: EXIT_REVIEW,
+    RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
+}
+
+
+class UserError(Exception):
+    """Bad input found by a command itself (exit code 2)."""
+
+
+@dataclass
+class Output:
+    stream: TextIO = sys.stdout
+    as_json: bool = False
+    show_output: bool = True
+
+
+class WorkerPool:
+    """Builds each named worker once; every task's worker is checked before the run starts."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._made: dict[str, Worker] = {}
+
+    def name_for(self, task: Task) -> str:
+        return task.worker or self._config.default_worker
+
+    def check(self, plan: Plan) -> None:
+        for task in plan.tasks:
+            name = self.name_for(task)
+            if name not in self._config.workers:
+                known = ", ".join(sorted(self._config.workers)) or "none"
+                raise ConfigError(
+                    f"task '{task.id}' asks for worker '{name}', which is not defined"
+                    f" (known: {known}); add [workers.{name}] to maestro.toml"
+                )
+            preflight = getattr(self(task), "preflight", None)
+            if preflight is not None:
+                preflight()
+
+    def __call__(self, task: Task) -> Worker:
+        name = self.name_for(task)
+        if name not in self._made:
+            self._made[name] = make_worker(self._config.workers[name], self._config)
+        return self._made[name]
+
+
+async def drive(orch: Orchestrator, *, wait_for_review: bool = False) -> RunState:
+    """Run to the end; SIGINT/SIGTERM pause the run safely (it can be resumed)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        return await orch.run(wait_for_review=wait_for_review)
+    except asyncio.CancelledError:
+        main.uncancel()
+        return orch.state
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def _exit_code(state: RunState, out: Output) -> int:
+    status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
+    if status is RunStatus.WAITING and not out.as_json:
+        print(
+            f"{len(state.waiting_merges)} merge(s) wait for review: maestro-tui merges {state.run_id}",
+            file=out.stream,
+        )
+    if status is RunStatus.INTERRUPTED and not out.as_json:
+        print(f"run interrupted: maestro-tui resume {state.run_id}", file=out.stream)
+    return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
+
+
+async def run_plan(
+    *,
+    ws: Workspace,
+    config: Config,
+    plan: Plan,
+    db_path: Path,
+    out: Output,
+    merge_policy: str,
+    max_agents: int,
+    confirm: Callable[[Plan], bool] | None = None,
+) -> int:
+    """Validate everything first, so bad input writes nothing; then record and run the plan."""
+    validate_plan(plan, repo_root=ws.root)
+    workers = WorkerPool(config)
+    workers.check(plan)
+    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    if confirm is not None and not confirm(plan):
+        print("run not started", file=out.stream)
+        return EXIT_OK
+    run_id = new_run_id()
+    async with AsyncExitStack() as stack:
+        store = await Store.open(db_path)
+        stack.push_async_callback(store.close)
+        stack.enter_context(run_lock(db_path, run_id))
+        bus = EventBus(run_id)
+        bus.subscribe(store.append)
+        bus.subscribe(Printer(out.stream, as_json=out.as_json, show_output=out.show_output))
+        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus)
+        orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
+        state = await drive(orch)
+    return _exit_code(state, out)
+
+
+@dataclass
+class OpenRun:
+    """A recorded run, reopened for resume, approve, reject or land."""
+
+    summary: RunSummary
+    orch: Orchestrator
+    store: Store
+
+
+async def _open_run(
+    stack: AsyncExitStack, db_path: Path, run_ref: str, out: Output | None
+) -> OpenRun:
+    store = await Store.open(db_path)
+    stack.push_async_callback(store.close)
+    summary = await store.get_run(run_ref)
+    if summary is None:
+        raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+    stack.enter_context(run_lock(db_path, summary.run_id))
+    ws = Workspace.open(Path(summary.repo))
+    config = load_config(ws.root)
+    events = await store.load_events(summary.run_id)
+    last = events[-1] if events else None
+    bus = EventBus(
+        summary.run_id,
+        next_seq=(last.seq + 1) if last else 1,
+        start_ts=last.ts if last else 0.0,
+    )
+    bus.subscribe(store.append)
+    if out is not None:
+        bus.subscribe(Printer(out.stream, as_json=out.as_json, show_output=out.show_output))
+    orch = Orchestrator.restore(RunSetup(ws, config, WorkerPool(config), bus), events)
+    return OpenRun(summary, orch, store)
+
+
+async def resume_run(db_path: Path, run_ref: str, out: Output, max_agents: int | None) -> int:
+    async with AsyncExitStack() as stack:
+        opened = await _open_run(stack, db_path, run_ref, out)
+        orch = opened.orch
+        if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
+            print(f"run {opened.summary.run_id} has nothing left to do ({orch.state.status})",
+                  file=out.stream)
+            return _exit_code(orch.state, out)
+        orch.resume()
+        if max_agents:
+            orch.set_max_agents(max_agents)
+        state = await drive(orch)
+    return _exit_code(state, out)
+
+
+async def decide_merge(
+    db_path: Path, run_ref: str, task_id: str, *, approve: bool, take: str | None, reason: str,
+    out: Output,
+) -> int:
+    """approve / reject a merge waiting for review, from the command line."""
+    async with AsyncExitStack() as stack:
+        opened = await _open_run(stack, db_path, run_ref, None)
+        orch = opened.orch
+        try:
+            if approve:
+                head = await orch.approve(task_id, take)
+                print(f"merged {task_id} into {orch.state.integration_branch} → {head[:9]}",
+                      file=out.stream)
+            else:
+                await orch.reject(task_id, reason)
+                print(f"rejected {task_id}; its branch is kept for inspection", file=out.stream)
+        except KeyError as exc:
+            raise UserError(exc.args[0]) from None
+        state = orch.state
+        if not state.settled and not state.waiting_merges:
+            print(f"tasks remain: maestro-tui resume {state.run_id}", file=out.stream)
+        elif state.settled:
+            orch.finish(state.outcome())
+    return EXIT_OK
+
+
+async def land(db_path: Path, run_ref: str, into: str | None, out: Output) -> int:
+    async with AsyncExitStack() as stack:
+        opened = await _open_run(stack, db_path, run_ref, None)
+        s = opened.summary
+        target = into or s.base_branch
+        if target in ("", "HEAD"):
+            raise UserError("the run started on a detached HEAD: pass --into BRANCH")
+        ws = opened.orch.ws
+        head = ws.fast_forward_or_merge(
+            target, s.integration_branch, f"Land maestro run {s.run_id}: {s.goal}"
+        )
+        print(f"landed {s.integration_branch} into {target} → {head[:9]}", file=out.stream)
+    return EXIT_OK

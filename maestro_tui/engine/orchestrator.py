@@ -1,0 +1,349 @@
+"""Orchestrator: one run of a plan, from integration branch to merged results, and its resume."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from maestro_tui.agents.base import Worker, WorkerJob
+from maestro_tui.config import Config
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.dag import topological_layers
+from maestro_tui.domain.plan import Plan, Task, parse_plan
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
+from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.context import task_context
+from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
+from maestro_tui.engine.reporter import TaskReporter
+from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
+from maestro_tui.process import base_env
+from maestro_tui.workspace.repo import Workspace
+from maestro_tui.workspace.validate import run_tests
+
+WorkerFor = Callable[[Task], Worker]
+
+
+def new_run_id() -> str:
+    """Sortable and short: it names the run's git branches."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+@dataclass
+class RunSetup:
+    """Everything a run needs that is not the plan."""
+
+    ws: Workspace
+    config: Config
+    workers: WorkerFor
+    bus: EventBus
+
+
+class Orchestrator:
+    """Drives one run. Commands from a front end are methods; what happens comes back as events."""
+
+    def __init__(self, setup: RunSetup, plan: Plan, state: RunState) -> None:
+        self.setup = setup
+        self.plan = plan
+        self.state = state
+        self.bus = setup.bus
+        self.config = setup.config
+        self.ws = setup.ws
+        self.bus.subscribe(self._follow)
+        self._merge_queue: MergeQueue | None = None
+        self.scheduler: Scheduler | None = None
+        self._pending_max_agents = state.max_agents
+
+    @property
+    def merge_queue(self) -> MergeQueue:
+        """Made on first use, from the run as recorded: its branch, policy and waiting merges."""
+        if self._merge_queue is None:
+            s = self.state
+            pending = {
+                t.id: PendingMerge(t.id, t.title, t.commit, t.summary)
+                for t in s.waiting_merges
+                if t.commit
+            }
+            self._merge_queue = MergeQueue(
+                self.bus,
+                self.ws,
+                s.integration_branch,
+                policy=s.merge_policy,
+                limits=MergeLimits(self.config.max_diff_lines, self.config.max_diff_files),
+                pending=pending,
+            )
+        return self._merge_queue
+
+    def _follow(self, event: ev.Event) -> None:
+        self.state = reduce(self.state, event)
+
+    # --- starting and resuming -------------------------------------------------------------
+
+    @classmethod
+    def start(cls, setup: RunSetup, plan: Plan, *, merge_policy: str, max_agents: int) -> Orchestrator:
+        """Create the integration branch from the user's HEAD and record the run and its plan."""
+        ws, bus = setup.ws, setup.bus
+        ws.check_clean_for(f for t in plan.tasks for f in t.files)
+        base_commit = ws.head_commit()
+        branch = ws.create_integration_branch(bus.run_id, base_commit)
+        orch = cls(setup, plan, RunState())
+        bus.emit(
+            ev.RunStarted,
+            goal=plan.goal,
+            repo=str(ws.root),
+            base_branch=ws.current_branch(),
+            base_commit=base_commit,
+            integration_branch=branch,
+            merge_policy=merge_policy,
+            max_agents=max_agents,
+            budget_usd=setup.config.budget_usd,
+            budget_tokens=setup.config.budget_tokens,
+        )
+        layers = tuple(tuple(layer) for layer in topological_layers(plan.graph()))
+        bus.emit(ev.PlanProposed, plan=plan.to_dict(), layers=layers)
+        orch._pending_max_agents = max_agents
+        return orch
+
+    def approve_plan(self) -> None:
+        if not self.state.plan_approved:
+            self.bus.emit(ev.PlanApproved)
+
+    @classmethod
+    def restore(cls, setup: RunSetup, events: list[ev.Event]) -> Orchestrator:
+        """Rebuild a run from its stored events (for resume, approve and reject)."""
+        state = RunState()
+        plan_data = None
+        for event in events:
+            state = reduce(state, event)
+            if isinstance(event, ev.PlanProposed):
+                plan_data = event.plan
+        if plan_data is None:
+            raise ValueError(f"run {setup.bus.run_id} has no plan recorded: nothing to resume")
+        return cls(setup, parse_plan(plan_data, goal=state.goal), state)
+
+    def resume(self) -> list[str]:
+        """After a crash or a quit: record merges git has but the events missed, remove the
+        worktrees the run left, and send interrupted tasks back to the queue.
+
+        Returns the interrupted task ids.
+        """
+        merged = self.ws.merged_task_ids(self.state.integration_branch)
+        for task_id, commit in merged.items():
+            task = self.state.tasks.get(task_id)
+            if task and not task.status.satisfied:
+                self.bus.emit(ev.Merged, task=task_id, commit=commit, auto=True)
+        for worktree in self.ws.list_worktrees():
+            if self._is_ours(worktree.path):
+                self.ws.remove_worktree(worktree.path)
+        interrupted = tuple(
+            t.id for t in self.state.tasks.values() if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRYING)
+        )
+        self.bus.emit(ev.RunResumed, interrupted=interrupted)
+        return list(interrupted)
+
+    def _is_ours(self, path: Path) -> bool:
+        root = self.ws.worktrees_dir() / self.bus.run_id
+        return path == root or root in path.parents
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def run(self, *, wait_for_review: bool = False) -> RunState:
+        """Run every unsettled task; return the final state once settled (or held, headless)."""
+        self.approve_plan()
+        initial, attempts = self._initial_outcomes()
+        initial.update(await self._remerge_finished())
+        self.scheduler = Scheduler(
+            self.bus,
+            self.plan,
+            self._attempt,
+            max_agents=self._pending_max_agents,
+            policy=RetryPolicy(
+                retries=self.config.retries,
+                backoff_s=self.config.retry_backoff_s,
+                timeout_s=self.config.task_timeout_s,
+            ),
+            initial=initial,
+            attempts_done=attempts,
+            wait_for_review=wait_for_review,
+        )
+        try:
+            await self.scheduler.run()
+        except asyncio.CancelledError:
+            self.bus.emit(ev.RunPaused, reason="interrupted")
+            self.finish(RunStatus.INTERRUPTED)
+            raise
+        self.finish(self.state.outcome())
+        return self.state
+
+    def finish(self, status: RunStatus) -> None:
+        s = self.state
+        self.bus.emit(
+            ev.RunFinished,
+            status=status.value,
+            merged=s.count(TaskStatus.MERGED, TaskStatus.DONE),
+            failed=s.count(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED, TaskStatus.CANCELLED),
+            waiting=s.count(TaskStatus.WAITING),
+        )
+
+    def _initial_outcomes(self) -> tuple[dict[str, Outcome], dict[str, int]]:
+        """Where each task stands for the scheduler: settled, held, or still to run."""
+        initial: dict[str, Outcome] = {}
+        for task in self.state.tasks.values():
+            if task.status.satisfied:
+                initial[task.id] = Outcome.SATISFIED
+            elif task.status is TaskStatus.WAITING:
+                initial[task.id] = Outcome.HELD
+            elif task.status.settled:
+                initial[task.id] = Outcome.DEAD
+        attempts = {t.id: t.attempts for t in self.state.tasks.values()}
+        return initial, attempts
+
+    async def _remerge_finished(self) -> dict[str, Outcome]:
+        """Results finished before a crash but not yet through the merge queue go through it now."""
+        out: dict[str, Outcome] = {}
+        for task in list(self.state.tasks.values()):
+            if task.status is TaskStatus.MERGING and task.commit:
+                out[task.id] = await self.merge_queue.submit(
+                    Candidate(
+                        task_id=task.id,
+                        title=task.title,
+                        commit=task.commit,
+                        summary=task.summary,
+                        files_changed=len(task.files_changed),
+                        lines_changed=task.insertions + task.deletions,
+                        tests_passed=task.tests_passed,
+                    )
+                )
+        return out
+
+    async def _attempt(self, task: Task, attempt: int) -> Outcome:
+        ws, cfg = self.ws, self.config
+        base = ws.branch_head(self.state.integration_branch)
+        if base is None:
+            raise RuntimeError(f"integration branch {self.state.integration_branch} is missing")
+        worktree = await asyncio.to_thread(ws.add_worktree, self.bus.run_id, task.id, attempt, base)
+        try:
+            worker = self.setup.workers(task)
+            self.bus.emit(
+                ev.TaskStarted,
+                task=task.id,
+                attempt=attempt,
+                worker=worker.name,
+                branch=ws.task_branch(self.bus.run_id, task.id),
+                worktree=str(worktree),
+                base_commit=base,
+            )
+            reporter = TaskReporter(self.bus, task.id, attempt)
+            job = WorkerJob(
+                run_id=self.bus.run_id,
+                task=task,
+                attempt=attempt,
+                worktree=worktree,
+                context=task_context(task, self.state, ws.root, cfg.standards_file),
+                timeout_s=cfg.task_timeout_s,
+                env=base_env(),
+            )
+            try:
+                result = await worker.run(job, reporter)
+            finally:
+                reporter.close()
+            trailers = {
+                "Maestro-Run": self.bus.run_id,
+                "Maestro-Task": task.id,
+                "Maestro-Agent": result.agent,
+                "Maestro-Model": result.model or "none",
+            }
+            body = f"{result.summary.strip()}\n\nWhy: part of the goal \"{self.plan.goal}\"."
+            info = await asyncio.to_thread(
+                ws.commit_all, worktree, base, task.title[:72], body, trailers, cfg.exclude
+            )
+            if info is None:
+                self.bus.emit(ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary)
+                return Outcome.SATISFIED
+            self.bus.emit(
+                ev.TaskCommitted,
+                task=task.id,
+                attempt=attempt,
+                commit=info.sha,
+                files=info.files,
+                insertions=info.insertions,
+                deletions=info.deletions,
+            )
+            tests_passed, detail = await self._validate(task, attempt, worktree)
+            self.bus.emit(
+                ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary, commit=info.sha
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.to_thread(ws.remove_worktree, worktree))
+        return await self.merge_queue.submit(
+            Candidate(
+                task_id=task.id,
+                title=task.title,
+                commit=info.sha,
+                summary=result.summary,
+                files_changed=len(info.files),
+                lines_changed=info.insertions + info.deletions,
+                tests_passed=tests_passed,
+                tests_detail=detail,
+            )
+        )
+
+    async def _validate(self, task: Task, attempt: int, worktree: Path) -> tuple[bool | None, str]:
+        command = self.config.test_command
+        if not command:
+            return None, ""
+        result = await run_tests(command, worktree, self.config.test_timeout_s, env=base_env())
+        self.bus.emit(
+            ev.TestsRan,
+            task=task.id,
+            attempt=attempt,
+            command=command,
+            passed=result.passed,
+            exit_code=result.exit_code,
+            n_passed=result.n_passed,
+            n_failed=result.n_failed,
+            duration_s=round(result.duration_s, 3),
+            output_tail=result.output_tail[-4000:],
+        )
+        if result.timed_out:
+            return False, f"timed out after {self.config.test_timeout_s:g} s"
+        detail = f"{result.n_failed} failed" if result.n_failed else f"exit code {result.exit_code}"
+        return result.passed, "" if result.passed else detail
+
+    # --- commands from the human -----------------------------------------------------------
+
+    def pause(self) -> None:
+        if self.scheduler:
+            self.scheduler.pause()
+
+    def resume_dispatch(self) -> None:
+        if self.scheduler:
+            self.scheduler.resume()
+
+    def set_max_agents(self, n: int) -> None:
+        self._pending_max_agents = n
+        if self.scheduler:
+            self.scheduler.set_max_agents(n)
+
+    def cancel_task(self, task_id: str) -> bool:
+        return self.scheduler.cancel_task(task_id) if self.scheduler else False
+
+    def cancel(self) -> None:
+        if self.scheduler:
+            self.scheduler.cancel_all()
+
+    async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
+        head = await self.merge_queue.approve(task_id, resolution)
+        if self.scheduler:
+            self.scheduler.release(task_id, Outcome.SATISFIED)
+        return head
+
+    async def reject(self, task_id: str, reason: str = "") -> None:
+        await self.merge_queue.reject(task_id, reason)
+        if self.scheduler:
+            self.scheduler.release(task_id, Outcome.DEAD, f"dependency '{task_id}' was rejected")

@@ -1,0 +1,73 @@
+"""TaskReporter: turns what a worker reports into events for its task and attempt."""
+
+from __future__ import annotations
+
+from maestro_tui.domain import events as ev
+from maestro_tui.engine.bus import EventBus
+
+
+class TaskReporter:
+    """Implements agents.base.Reporter. Streamed fragments become one AgentOutput per line."""
+
+    def __init__(self, bus: EventBus, task_id: str, attempt: int) -> None:
+        self._bus = bus
+        self._task = task_id
+        self._attempt = attempt
+        self._partial: dict[str, str] = {}
+
+    def output(self, text: str, stream: str = "stdout") -> None:
+        if stream == "llm":
+            # Model text arrives in fragments: emit whole lines, keep the rest for later.
+            text = self._partial.pop(stream, "") + text
+            *lines, rest = text.split("\n")
+            if rest:
+                self._partial[stream] = rest
+        else:
+            lines = text.split("\n")
+        for line in lines:
+            self._bus.emit(
+                ev.AgentOutput, task=self._task, attempt=self._attempt, text=line, stream=stream
+            )
+
+    def usage(
+        self,
+        model: str,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float | None,
+        latency_s: float = 0.0,
+        simulated: bool = False,
+    ) -> None:
+        self._bus.emit(
+            ev.LLMUsage,
+            task=self._task,
+            model=model,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=cost_usd,
+            latency_s=latency_s,
+            simulated=simulated,
+        )
+
+    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:
+        self._bus.emit(
+            ev.ToolCalled,
+            task=self._task,
+            attempt=self._attempt,
+            tool=tool,
+            args=args[:300],
+            ok=ok,
+            error=error[:500],
+        )
+
+    def finding(self, text: str) -> None:
+        self._bus.emit(ev.FindingPublished, task=self._task, text=text[:2000])
+
+    def close(self) -> None:
+        """Emit what is left of a streamed line."""
+        for stream, rest in list(self._partial.items()):
+            if rest:
+                self._bus.emit(
+                    ev.AgentOutput, task=self._task, attempt=self._attempt, text=rest, stream=stream
+                )
+        self._partial.clear()

@@ -1,0 +1,107 @@
+"""Headless front end: one readable line per event, or one JSON object per line (--json)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from maestro_tui.domain import events as ev
+
+
+def _short(sha: str | None) -> str:
+    return (sha or "")[:9]
+
+
+def _money(value: float | None) -> str:
+    return "unknown cost" if value is None else f"${value:.4f}"
+
+
+def _tests(e: ev.TestsRan) -> str:
+    counts = []
+    if e.n_passed is not None:
+        counts.append(f"{e.n_passed} passed")
+    if e.n_failed:
+        counts.append(f"{e.n_failed} failed")
+    detail = f" ({', '.join(counts)})" if counts else ""
+    verdict = "passed" if e.passed else f"FAILED, exit {e.exit_code}"
+    return f"tests {verdict}{detail} in {e.duration_s:.1f}s"
+
+
+_FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
+    ev.RunStarted: lambda e: (
+        f"run {e.run_id} started on {e.base_branch} ({_short(e.base_commit)}) → "
+        f"{e.integration_branch}, merge policy {e.merge_policy}, {e.max_agents} agents"
+    ),
+    ev.PlanProposed: lambda e: (
+        f"plan: {len(e.plan.get('tasks', []))} tasks in {len(e.layers)} layers"
+        + "".join(f"\n        layer {i + 1}: {', '.join(layer)}" for i, layer in enumerate(e.layers))
+    ),
+    ev.PlanApproved: lambda e: "plan approved",
+    ev.RunResumed: lambda e: "run resumed"
+    + (f"; restarting interrupted {', '.join(e.interrupted)}" if e.interrupted else ""),
+    ev.RunPaused: lambda e: f"run paused ({e.reason})" if e.reason else "run paused",
+    ev.DispatchPaused: lambda e: "dispatch paused",
+    ev.DispatchResumed: lambda e: "dispatch resumed",
+    ev.ConcurrencyChanged: lambda e: f"concurrency set to {e.max_agents}",
+    ev.RunFinished: lambda e: (
+        f"run finished: {e.status} — {e.merged} merged, {e.failed} failed, {e.waiting} waiting"
+    ),
+    ev.TaskQueued: lambda e: f"[{e.task}] ready",
+    ev.TaskStarted: lambda e: f"[{e.task}] started attempt {e.attempt} with {e.worker}",
+    ev.AgentOutput: lambda e: f"[{e.task}] {'!' if e.stream == 'stderr' else '|'} {e.text}",
+    ev.ToolCalled: lambda e: f"[{e.task}] tool {e.tool}({e.args})"
+    + ("" if e.ok else f" refused: {e.error}"),
+    ev.FileChanged: lambda e: f"[{e.task}] {e.change} {e.path}",
+    ev.FindingPublished: lambda e: f"[{e.task}] finding: {e.text}",
+    ev.TaskCommitted: lambda e: (
+        f"[{e.task}] committed {_short(e.commit)}: {len(e.files)} files, "
+        f"+{e.insertions} -{e.deletions}"
+    ),
+    ev.TestsRan: lambda e: f"[{e.task}] {_tests(e)}",
+    ev.TaskFinished: lambda e: f"[{e.task}] finished"
+    + ("" if e.commit else " with no changes")
+    + (f": {e.summary.strip().splitlines()[0]}" if e.summary.strip() else ""),
+    ev.TaskFailed: lambda e: f"[{e.task}] attempt {e.attempt} failed: {e.reason}"
+    + (f"; retrying in {e.retry_in_s:g}s" if e.retry_in_s is not None else ""),
+    ev.TaskBlocked: lambda e: f"[{e.task}] blocked: {e.reason}",
+    ev.TaskCancelled: lambda e: f"[{e.task}] cancelled" + (f": {e.reason}" if e.reason else ""),
+    ev.MergeQueued: lambda e: f"[{e.task}] in merge queue ({e.files_changed} files, "
+    f"{e.lines_changed} lines)",
+    ev.MergeConflict: lambda e: f"[{e.task}] CONFLICT in {', '.join(e.files)}",
+    ev.MergeWaiting: lambda e: f"[{e.task}] waiting for review: {'; '.join(e.reasons)}",
+    ev.MergeApproved: lambda e: f"[{e.task}] merge approved"
+    + (f" taking {e.resolution}" if e.resolution else ""),
+    ev.MergeRejected: lambda e: f"[{e.task}] merge rejected: {e.reason}",
+    ev.Merged: lambda e: f"[{e.task}] merged → {_short(e.commit)}",
+    ev.LLMUsage: lambda e: (
+        f"[{e.task or 'planner'}] {e.model}: {e.tokens_in} in / {e.tokens_out} out, "
+        f"{_money(e.cost_usd)}{' (simulated)' if e.simulated else ''}"
+    ),
+    ev.BudgetWarning: lambda e: f"budget warning: {e.kind} {e.used:g} of {e.limit:g} used",
+    ev.BudgetExceeded: lambda e: f"budget exhausted: {e.kind} {e.used:g} of {e.limit:g}; "
+    "no new task starts",
+    ev.BudgetRaised: lambda e: f"budget raised: {e.kind} limit {e.limit:g}",
+}
+
+
+def format_event(event: ev.Event) -> str:
+    """One human line for an event: elapsed time, then what happened."""
+    fmt = _FORMAT.get(type(event))
+    text = fmt(event) if fmt else f"{event.type} {event.to_json()}"
+    return f"{event.ts:7.1f}s  {text}"
+
+
+class Printer:
+    """A bus subscriber that writes each event to a stream as it happens."""
+
+    def __init__(self, stream: TextIO, *, as_json: bool = False, show_output: bool = True) -> None:
+        self._stream = stream
+        self._json = as_json
+        self._show_output = show_output
+
+    def __call__(self, event: ev.Event) -> None:
+        if not self._show_output and isinstance(event, ev.AgentOutput):
+            return
+        line = event.to_json() if self._json else format_event(event)
+        self._stream.write(line + "\n")
+        self._stream.flush()

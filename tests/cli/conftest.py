@@ -1,0 +1,95 @@
+"""Real git repositories and a real CLI in subprocesses or in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
+
+GIT_ID = [
+    "-c", "user.name=Test User", "-c", "user.email=test@example.invalid",
+    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
+]
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def write_config(repo: Path, state: Path, extra: str = "") -> None:
+    (repo / "maestro.toml").write_text(
+        f"""
+[run]
+default_worker = "fake"
+retries = 1
+retry_backoff_s = 0.05
+
+[tests]
+command = "{sys.executable} -m pytest -q -p no:cacheprovider"
+timeout_s = 120
+
+[workers.fake]
+argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
+env = {{ FAKE_STATE = "{state}" }}
+{extra}
+"""
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small Python project with a passing test suite, committed on main."""
+    repo = tmp_path / "project"
+    (repo / "calc").mkdir(parents=True)
+    (repo / "tests").mkdir()
+    (repo / "calc" / "__init__.py").write_text("")
+    (repo / "calc" / "ops.py").write_text("def add(a, b):\n    return a + b\n")
+    (repo / "calc" / "settings.py").write_text("NAME = 'calc'\nVERSION = 1\nDEBUG = False\n")
+    (repo / "tests" / "test_ops.py").write_text(
+        "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    (repo / "conftest.py").write_text("")
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    state = tmp_path / "fake-state"
+    state.mkdir()
+    write_config(repo, state)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "initial")
+    return repo
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.pop("MAESTRO_TUI_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "maestro_tui", *args], capture_output=True, text=True,
+        cwd=cwd, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+
+
+def events_of(db: Path, run_id: str | None = None) -> list[dict]:
+    con = sqlite3.connect(db)
+    try:
+        if run_id is None:
+            run_id = con.execute("select run_id from runs order by created_at desc").fetchone()[0]
+        rows = con.execute(
+            "select seq, type, data from events where run_id = ? order by seq", (run_id,)
+        ).fetchall()
+    finally:
+        con.close()
+    return [{"run_id": run_id, "seq": s, "type": t, **json.loads(d)} for s, t, d in rows]
+
+
+def worktrees(repo: Path) -> list[str]:
+    out = git(repo, "worktree", "list", "--porcelain")
+    return [line.split(" ", 1)[1] for line in out.splitlines() if line.startswith("worktree ")]

@@ -1,0 +1,54 @@
+"""A scripted stand-in for a coding CLI, for tests: obeys `@verb` lines in its prompt argument.
+
+  @write PATH :: TEXT       write TEXT (\\n escapes) to PATH, creating directories
+  @append PATH :: TEXT      append TEXT and a newline to PATH
+  @sleep SECONDS            wait (lets a test kill the run mid-flight)
+  @fail-once KEY            fail the first time KEY is seen (state kept in $FAKE_STATE)
+  @fail MESSAGE             always fail
+  @echo TEXT                print TEXT
+Every other line of the prompt (context sections, prose) is ignored.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    prompt = sys.argv[1]
+    for raw in prompt.splitlines():
+        line = raw.strip()
+        if not line.startswith("@"):
+            continue
+        verb, _, rest = line[1:].partition(" ")
+        if verb in ("write", "append"):
+            path, _, text = rest.partition(" :: ")
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = text.replace("\\n", "\n")
+            if verb == "write":
+                target.write_text(text + ("" if text.endswith("\n") else "\n"))
+            else:
+                with target.open("a") as fh:
+                    fh.write(text + "\n")
+            print(f"{verb} {path}", flush=True)
+        elif verb == "sleep":
+            time.sleep(float(rest))
+        elif verb == "fail-once":
+            marker = Path(os.environ["FAKE_STATE"]) / f"failed-{rest}"
+            if not marker.exists():
+                marker.write_text("x")
+                print(f"failing once for {rest}", file=sys.stderr)
+                return 1
+        elif verb == "fail":
+            print(rest, file=sys.stderr)
+            return 1
+        elif verb == "echo":
+            print(rest, flush=True)
+    print("done: all instructions applied", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
