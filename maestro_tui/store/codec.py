@@ -1,76 +1,110 @@
 """Event <-> row conversion for the events table.
 
-A row keeps the envelope (run id, seq, ts, type, task id) in columns and only the event's own
-fields in `data`, as a JSON object. Serialising is the store's hot path (every line of agent
-output passes through it), so field getters are cached per class and the C JSON encoder is
-built once instead of once per call as `json.dumps` does.
+A row keeps the envelope (run id, seq, ts, wall clock, type, task id) in columns and only the
+event's own fields in `data`, as a JSON object. Serialising is the store's hot path: every
+line of agent output passes through it, and `json.dumps` spends most of its time rebuilding
+its encoder. So each event class gets a row builder, generated once from its fields (as
+dataclasses generate `__init__`): fields typed `str` are escaped by the C string encoder, `int`
+fields written with `int.__repr__`, both spliced into a fixed template; anything else goes
+through the C JSON encoder, built once.
+A value the fast path cannot take falls back to the plain encoder, which also gives the
+error message.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import operator
+import typing
 from collections.abc import Callable
 from typing import Any
 
 from maestro_tui.domain.events import EVENT_TYPES, Event, event_from_dict
 
-ENVELOPE = frozenset({"run_id", "seq", "ts"})
+ENVELOPE = ("run_id", "seq", "ts")
 
-_Getter = Callable[[Event], tuple[Any, ...]]
-_payload_fields: dict[type[Event], tuple[tuple[str, ...], _Getter]] = {}
-_slow_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+Row = tuple[Any, ...]  # (run_id, seq, ts, wall, type, task_id, data)
+RowBuilder = Callable[[Event, float], Row]
+
+_plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
-def _make_fast_encoder() -> Callable[[Any], str]:
+def _make_encode_json() -> Callable[[Any], str]:
     """The C encoder that JSONEncoder.encode rebuilds on every call, built once.
 
-    `c_make_encoder` is a CPython internal; if it is missing or its signature changes the
-    check below fails and the documented (slower) JSONEncoder.encode is used instead.
+    `c_make_encoder` is a CPython internal: if it is missing or behaves differently, the check
+    below fails and the documented, slower `JSONEncoder.encode` is used instead.
     """
     try:
-        from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+        from json.encoder import c_make_encoder  # type: ignore[attr-defined]
+        from json.encoder import encode_basestring as escape
 
-        enc = _slow_encoder
-        chunks = c_make_encoder(
-            None, enc.default, encode_basestring, None, ":", ",", False, False, True
-        )
+        chunks = c_make_encoder(None, _plain.default, escape, None, ":", ",", False, False, True)
         sample = {"a": [1, 2.5, None, True], "b": 'é\n"x"', "c": {"d": (1,)}}
-        if "".join(chunks(sample, 0)) != _slow_encoder.encode(sample):
+        if "".join(chunks(sample, 0)) != _plain.encode(sample):
             raise ValueError("c_make_encoder output differs")
-    except Exception:  # noqa: BLE001 - any failure here just means: use the portable path
-        return _slow_encoder.encode
+    except Exception:  # noqa: BLE001 - any failure here only means: take the portable path
+        return _plain.encode
     return lambda obj: "".join(chunks(obj, 0))
 
 
-encode_json: Callable[[Any], str] = _make_fast_encoder()
+encode_json: Callable[[Any], str] = _make_encode_json()
+_escape: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_builders: dict[type[Event], RowBuilder] = {}
 
 
-def _fields(cls: type[Event]) -> tuple[tuple[str, ...], _Getter]:
-    cached = _payload_fields.get(cls)
-    if cached is None:
-        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE)
-        getter: _Getter
-        if not names:
-            getter = lambda _e: ()  # noqa: E731
-        elif len(names) == 1:
-            one = operator.attrgetter(names[0])
-            getter = lambda e: (one(e),)  # noqa: E731
-        else:
-            getter = operator.attrgetter(*names)
-        cached = _payload_fields[cls] = (names, getter)
-    return cached
+def _payload_names(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE)
 
 
 def encode_payload(event: Event) -> str:
     """The event's own fields (not run id, seq or ts) as a compact JSON object."""
-    names, getter = _fields(type(event))
-    return encode_json(dict(zip(names, getter(event), strict=True)))
+    return row_builder(type(event))(event, 0.0)[6]
+
+
+def _slow_payload(event: Event) -> str:
+    names = _payload_names(type(event))
+    return encode_json({name: getattr(event, name) for name in names})
+
+
+def row_builder(cls: type[Event]) -> RowBuilder:
+    """The function that turns an event of `cls` and a wall-clock time into its events row."""
+    builder = _builders.get(cls)
+    if builder is None:
+        builder = _builders[cls] = _generate(cls)
+    return builder
+
+
+def _generate(cls: type[Event]) -> RowBuilder:
+    names = _payload_names(cls)
+    hints = typing.get_type_hints(cls)
+    # Field names are Python identifiers: no quoting or '%' to worry about in the template.
+    template = "{" + ",".join(f'"{name}":%s' for name in names) + "}"
+    values = "".join(
+        f"_escape(e.{name}), " if hints.get(name) is str else f"_json(e.{name}), " for name in names
+    )
+    task = "e.task" if "task" in names else "None"
+    source = (
+        "def build(e, wall):\n"
+        "    try:\n"
+        f"        data = {template!r} % ({values})\n"
+        "    except TypeError:\n"
+        "        data = _slow(e)\n"
+        f"    return (e.run_id, e.seq, e.ts, wall, {cls.__name__!r}, {task}, data)\n"
+    )
+    scope: dict[str, Any] = {
+        "_escape": _escape,
+        "_int": int.__repr__,  # exact JSON for an int (a bool, being an int, becomes 0 or 1)
+        "_json": encode_json,
+        "_slow": _slow_payload,
+    }
+    exec(source, scope)  # noqa: S102 - source built above from dataclass field names only
+    build: RowBuilder = scope["build"]
+    return build
 
 
 def decode_event(run_id: str, seq: int, ts: float, type_name: str, data: str) -> Event:
-    """Rebuild an event from its row; a row the code cannot read is a ValueError naming it."""
+    """Rebuild an event from its row; a row this version cannot read is a ValueError naming it."""
     try:
         fields = json.loads(data)
         fields.update(type=type_name, run_id=run_id, seq=seq, ts=ts)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import functools
+import itertools
 import sqlite3
-import stat
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,8 +22,8 @@ from typing import Any
 import aiosqlite
 
 from maestro_tui.domain.events import Event
-from maestro_tui.store.codec import decode_event, encode_payload
-from maestro_tui.store.projection import Projection
+from maestro_tui.store.codec import Row, decode_event, row_builder
+from maestro_tui.store.projection import PROJECTED, Projection
 from maestro_tui.store.records import (
     MergeRecord,
     RunSummary,
@@ -33,13 +33,24 @@ from maestro_tui.store.records import (
     run_summary,
     summary_sql,
 )
-from maestro_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
+from maestro_tui.store.schema import configure, create_private, migrate, takes_variables
 
 __all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
 
-_INSERT_EVENT = (
-    "INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+# Events go in as multi-row INSERTs of up to _CHUNK rows: SQLite then runs a whole chunk with
+# the GIL released, where executemany takes the GIL back after every row and so crawls while
+# the event loop keeps the GIL busy. 7 parameters a row must stay under SQLite's variable
+# limit (32766 by default since 3.32, 999 before); Store.open checks which applies.
+_CHUNK = 4000
+_SMALL_CHUNK = 999 // 7
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_events(rows: int) -> str:
+    values = ",".join(["(?,?,?,?,?,?,?)"] * rows)
+    return f"INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES {values}"
+
+
 _SELECT_EVENTS = (
     "SELECT seq, ts, type, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
@@ -50,15 +61,22 @@ class Store:
     """The run database. Open with `await Store.open(path)`; always `await close()`."""
 
     def __init__(
-        self, path: Path, conn: aiosqlite.Connection, batch_size: int, flush_interval: float
+        self,
+        path: Path,
+        conn: aiosqlite.Connection,
+        batch_size: int,
+        flush_interval: float,
+        chunk: int = _CHUNK,
     ) -> None:
         self.path = path
+        self._chunk = chunk
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self._conn = conn
         self._projection = Projection()
-        # Buffered rows: (run_id, seq, ts, wall, type, task_id, data) and the event itself.
-        self._buffer: list[tuple[tuple[Any, ...], Event]] = []
+        # Buffered events rows, and the events among them that change the tables (few).
+        self._buffer: list[Row] = []
+        self._projected: list[tuple[Event, float]] = []
         self._appended = 0  # events accepted by append()
         self._committed = 0  # of those, events committed
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -80,18 +98,19 @@ class Store:
         cls, path: Path, *, batch_size: int = 2000, flush_interval: float = 0.05
     ) -> Store:
         """Open (creating if needed, mode 0600) and migrate the database at `path`."""
-        path = await asyncio.to_thread(_create_private, path)
+        path = await asyncio.to_thread(create_private, path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}: pass another --db") from exc
         try:
-            await _configure(conn, path)
-            await _migrate(conn, path)
+            await configure(conn, path)
+            await migrate(conn, path)
+            chunk = _CHUNK if await takes_variables(conn, 7 * _CHUNK) else _SMALL_CHUNK
         except BaseException:
             await conn.close()
             raise
-        return cls(path, conn, batch_size, flush_interval)
+        return cls(path, conn, batch_size, flush_interval, chunk)
 
     async def close(self) -> None:
         """Commit everything appended, stop the writer and close the connection."""
@@ -115,21 +134,24 @@ class Store:
             raise self._error
         if self._closing:
             raise StoreError(f"store {self.path} is closed: {event.type} #{event.seq} not saved")
+        wall = time.time()
+        cls = type(event)
         try:
-            data = encode_payload(event)
+            row = row_builder(cls)(event, wall)
         except (TypeError, ValueError) as exc:
             # Storing later events would leave a gap in the log; stop writing instead.
             error = StoreError(f"{event.type} #{event.seq} cannot be stored as JSON: {exc}")
             self._fail(error, exc)
             self._error_reported = True
             raise error from exc
-        row = (event.run_id, event.seq, event.ts, time.time(), event.type, event.task_id, data)
         buffer = self._buffer
         if not buffer:
             self._pending.set()
-        buffer.append((row, event))
+        buffer.append(row)
+        if cls in PROJECTED:
+            self._projected.append((event, wall))
         self._appended += 1
-        if len(buffer) >= self.batch_size:
+        if len(buffer) == self.batch_size:  # the writer swaps the buffer: each fill crosses once
             self._urgent.set()
 
     async def flush(self) -> None:
@@ -146,7 +168,7 @@ class Store:
         await waiter
 
     async def _write_loop(self) -> None:
-        batch: list[tuple[tuple[Any, ...], Event]] = []
+        batch: list[Row] = []
         try:
             while True:
                 await self._pending.wait()
@@ -161,15 +183,16 @@ class Store:
                             await self._urgent.wait()
                 self._urgent.clear()
                 batch, self._buffer = self._buffer, []
+                projected, self._projected = self._projected, []
                 if not self._closing:
                     self._pending.clear()
-                await self._write(batch)
+                await self._write(batch, projected)
                 self._committed += len(batch)
                 batch = []
                 self._wake_waiters()
         except BaseException as exc:
-            lost = batch[0][1] if batch else (self._buffer[0][1] if self._buffer else None)
-            where = f" from {lost.run_id} #{lost.seq} on" if lost else ""
+            lost = batch[0] if batch else (self._buffer[0] if self._buffer else None)
+            where = f" from {lost[0]} #{lost[1]} on" if lost else ""
             self._fail(
                 StoreError(
                     f"writing events to {self.path} failed ({type(exc).__name__}: {exc});"
@@ -180,13 +203,16 @@ class Store:
             if not isinstance(exc, Exception):
                 raise
 
-    async def _write(self, batch: list[tuple[tuple[Any, ...], Event]]) -> None:
-        statements = self._projection.statements([(e, row[3]) for row, e in batch])
+    async def _write(self, batch: list[Row], projected: list[tuple[Event, float]]) -> None:
+        statements = self._projection.statements(projected)
         conn = self._conn
         async with self._lock:
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                await conn.executemany(_INSERT_EVENT, [row for row, _ in batch])
+                flat = itertools.chain.from_iterable
+                for at in range(0, len(batch), self._chunk):
+                    chunk = batch[at : at + self._chunk]
+                    await conn.execute(_insert_events(len(chunk)), list(flat(chunk)))
                 for sql, rows in statements:
                     await conn.executemany(sql, rows)
                 await conn.execute("COMMIT")
@@ -314,69 +340,3 @@ class Store:
         for call in calls:
             call["simulated"] = bool(call["simulated"])
         return calls
-
-
-# --- opening helpers --------------------------------------------------------------------------
-
-
-def _create_private(path: Path) -> Path:
-    """Create the file 0600 before SQLite touches it; narrow an existing, wider one."""
-    path = Path(path).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                if stat.S_IMODE(file.stat().st_mode) & 0o077:
-                    file.chmod(0o600)
-    except OSError as exc:
-        raise StoreError(
-            f"cannot open database {path}: {exc.strerror or exc}: pass another --db"
-        ) from exc
-    return path
-
-
-async def _configure(conn: aiosqlite.Connection, path: Path) -> None:
-    try:
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"{path} is not a maestro-tui database ({exc}): pass another --db"
-        ) from exc
-
-
-async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
-    """Bring the schema to SCHEMA_VERSION, one numbered migration at a time, atomically."""
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = (await (await conn.execute("PRAGMA user_version")).fetchone() or (0,))[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{path} was made by a newer maestro-tui (schema version {version}; this"
-                    f" one knows up to {SCHEMA_VERSION}): upgrade maestro-tui or pass another --db"
-                )
-            if version == 0:
-                tables = await conn.execute_fetchall(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-                if tables:
-                    names = ", ".join(sorted(t[0] for t in tables))
-                    raise StoreError(
-                        f"{path} is not a maestro-tui database (it has tables {names}):"
-                        " pass another --db"
-                    )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number]:
-                    await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: migrating the schema failed ({exc}): pass another --db") from exc

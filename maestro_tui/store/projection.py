@@ -331,3 +331,7 @@ class Projection:
                 e.ts,
             )
         )
+
+
+# The event types that change a table; the store hands the projection only these.
+PROJECTED: frozenset[type[ev.Event]] = frozenset(Projection()._handlers)

@@ -1,10 +1,20 @@
-"""Schema migrations, numbered by `PRAGMA user_version`.
+"""Creating, checking and migrating the database file; migrations numbered by user_version.
 
 MIGRATIONS[n] takes a database from version n to n + 1. Never edit a released migration:
 append a new one, so every database in the wild walks the same path.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import aiosqlite
+
+from maestro_tui.store.records import StoreError
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 1: the first schema.
@@ -98,3 +108,76 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def create_private(path: Path) -> Path:
+    """Create the file 0600 before SQLite touches it; narrow an existing, wider one."""
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                    file.chmod(0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open database {path}: {exc.strerror or exc}: pass another --db"
+        ) from exc
+    return path
+
+
+async def configure(conn: aiosqlite.Connection, path: Path) -> None:
+    """WAL, synchronous=NORMAL and a busy timeout; a file that is not SQLite fails here."""
+    try:
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a maestro-tui database ({exc}): pass another --db"
+        ) from exc
+
+
+async def takes_variables(conn: aiosqlite.Connection, count: int) -> bool:
+    """Whether this SQLite build accepts `count` parameters in one statement."""
+    try:
+        await conn.execute(f"SELECT {','.join(['?'] * count)}", [None] * count)
+    except sqlite3.OperationalError:  # "too many SQL variables"
+        return False
+    return True
+
+
+async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION, one numbered migration at a time, atomically."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = (await (await conn.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was made by a newer maestro-tui (schema version {version}; this"
+                    f" one knows up to {SCHEMA_VERSION}): upgrade maestro-tui or pass another --db"
+                )
+            if version == 0:
+                tables = await conn.execute_fetchall(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+                if tables:
+                    names = ", ".join(sorted(t[0] for t in tables))
+                    raise StoreError(
+                        f"{path} is not a maestro-tui database (it has tables {names}):"
+                        " pass another --db"
+                    )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
+            raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: migrating the schema failed ({exc}): pass another --db") from exc

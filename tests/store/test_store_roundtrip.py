@@ -76,10 +76,10 @@ async def test_large_buffer_is_written_in_batches(tmp_path: Path) -> None:
     try:
         bus = EventBus("run-big")
         bus.subscribe(store.append)
-        for n in range(1050):
+        for n in range(9001):
             bus.emit(ev.AgentOutput, task="cli", attempt=1, text=f"line {n}")
         await store.flush()
-        assert [e.seq for e in await store.load_events("run-big")] == list(range(1, 1051))
+        assert [e.seq for e in await store.load_events("run-big")] == list(range(1, 9002))
         await store.flush()  # nothing pending: returns at once
     finally:
         await store.close()
