@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +16,11 @@ from maestro_tui.agents.registry import make_worker
 from maestro_tui.config import Config, ConfigError, load_config
 from maestro_tui.domain.plan import Plan, Task, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus
-from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.headless import Printer
-from maestro_tui.store.db import RunSummary, Store
+from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
 
 EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_REVIEW, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -105,6 +105,101 @@ def _exit_code(state: RunState, out: Output) -> int:
     return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
 
 
+class RunSession:
+    """An orchestrator together with its store and run lock; closing it releases both."""
+
+    def __init__(self, orch: Orchestrator, store: Store, stack: AsyncExitStack) -> None:
+        self.orch = orch
+        self.store = store
+        self._stack = stack
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> RunSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
+    """Everything that can be wrong with a new run, found before anything is written."""
+    validate_plan(plan, repo_root=ws.root)
+    workers = WorkerPool(config)
+    workers.check(plan)
+    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    return workers
+
+
+async def start_session(
+    *,
+    ws: Workspace,
+    config: Config,
+    plan: Plan,
+    db_path: Path,
+    merge_policy: str,
+    max_agents: int,
+    subscribers: Sequence[Subscriber] = (),
+    workers: WorkerPool | None = None,
+) -> RunSession:
+    """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved."""
+    workers = workers or check_run_inputs(ws, config, plan)
+    run_id = new_run_id()
+    stack = AsyncExitStack()
+    try:
+        store = await Store.open(db_path)
+        stack.push_async_callback(store.close)
+        stack.enter_context(run_lock(db_path, run_id))
+        bus = EventBus(run_id)
+        bus.subscribe(store.append)
+        for subscriber in subscribers:
+            bus.subscribe(subscriber)
+        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus)
+        orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
+    except BaseException:
+        await stack.aclose()
+        raise
+    return RunSession(orch, store, stack)
+
+
+async def open_session(
+    db_path: Path, run_ref: str, subscribers: Sequence[Subscriber] = ()
+) -> RunSession:
+    """Reopen a recorded run (for resume, approve, reject, land), holding its lock."""
+    stack = AsyncExitStack()
+    try:
+        store = await Store.open(db_path)
+        stack.push_async_callback(store.close)
+        summary = await store.get_run(run_ref)
+        if summary is None:
+            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+        stack.enter_context(run_lock(db_path, summary.run_id))
+        ws = Workspace.open(Path(summary.repo))
+        config = load_config(ws.root)
+        events = await store.load_events(summary.run_id)
+        last = events[-1] if events else None
+        bus = EventBus(
+            summary.run_id,
+            next_seq=(last.seq + 1) if last else 1,
+            start_ts=last.ts if last else 0.0,
+        )
+        bus.subscribe(store.append)
+        for subscriber in subscribers:
+            bus.subscribe(subscriber)
+        orch = Orchestrator.restore(RunSetup(ws, config, WorkerPool(config), bus), events)
+    except BaseException:
+        await stack.aclose()
+        raise
+    return RunSession(orch, store, stack)
+
+
+def _printers(out: Output | None) -> list[Subscriber]:
+    if out is None:
+        return []
+    return [Printer(out.stream, as_json=out.as_json, show_output=out.show_output)]
+
+
 async def run_plan(
     *,
     ws: Workspace,
@@ -117,67 +212,24 @@ async def run_plan(
     confirm: Callable[[Plan], bool] | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan."""
-    validate_plan(plan, repo_root=ws.root)
-    workers = WorkerPool(config)
-    workers.check(plan)
-    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    workers = check_run_inputs(ws, config, plan)
     if confirm is not None and not confirm(plan):
         print("run not started", file=out.stream)
         return EXIT_OK
-    run_id = new_run_id()
-    async with AsyncExitStack() as stack:
-        store = await Store.open(db_path)
-        stack.push_async_callback(store.close)
-        stack.enter_context(run_lock(db_path, run_id))
-        bus = EventBus(run_id)
-        bus.subscribe(store.append)
-        bus.subscribe(Printer(out.stream, as_json=out.as_json, show_output=out.show_output))
-        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus)
-        orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
-        state = await drive(orch)
+    session = await start_session(
+        ws=ws, config=config, plan=plan, db_path=db_path, merge_policy=merge_policy,
+        max_agents=max_agents, subscribers=_printers(out), workers=workers,
+    )
+    async with session:
+        state = await drive(session.orch)
     return _exit_code(state, out)
 
 
-@dataclass
-class OpenRun:
-    """A recorded run, reopened for resume, approve, reject or land."""
-
-    summary: RunSummary
-    orch: Orchestrator
-    store: Store
-
-
-async def _open_run(
-    stack: AsyncExitStack, db_path: Path, run_ref: str, out: Output | None
-) -> OpenRun:
-    store = await Store.open(db_path)
-    stack.push_async_callback(store.close)
-    summary = await store.get_run(run_ref)
-    if summary is None:
-        raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
-    stack.enter_context(run_lock(db_path, summary.run_id))
-    ws = Workspace.open(Path(summary.repo))
-    config = load_config(ws.root)
-    events = await store.load_events(summary.run_id)
-    last = events[-1] if events else None
-    bus = EventBus(
-        summary.run_id,
-        next_seq=(last.seq + 1) if last else 1,
-        start_ts=last.ts if last else 0.0,
-    )
-    bus.subscribe(store.append)
-    if out is not None:
-        bus.subscribe(Printer(out.stream, as_json=out.as_json, show_output=out.show_output))
-    orch = Orchestrator.restore(RunSetup(ws, config, WorkerPool(config), bus), events)
-    return OpenRun(summary, orch, store)
-
-
 async def resume_run(db_path: Path, run_ref: str, out: Output, max_agents: int | None) -> int:
-    async with AsyncExitStack() as stack:
-        opened = await _open_run(stack, db_path, run_ref, out)
-        orch = opened.orch
+    async with await open_session(db_path, run_ref, _printers(out)) as session:
+        orch = session.orch
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
-            print(f"run {opened.summary.run_id} has nothing left to do ({orch.state.status})",
+            print(f"run {orch.state.run_id} has nothing left to do ({orch.state.status})",
                   file=out.stream)
             return _exit_code(orch.state, out)
         orch.resume()
@@ -192,9 +244,8 @@ async def decide_merge(
     out: Output,
 ) -> int:
     """approve / reject a merge waiting for review, from the command line."""
-    async with AsyncExitStack() as stack:
-        opened = await _open_run(stack, db_path, run_ref, None)
-        orch = opened.orch
+    async with await open_session(db_path, run_ref) as session:
+        orch = session.orch
         try:
             if approve:
                 head = await orch.approve(task_id, take)
@@ -214,13 +265,12 @@ async def decide_merge(
 
 
 async def land(db_path: Path, run_ref: str, into: str | None, out: Output) -> int:
-    async with AsyncExitStack() as stack:
-        opened = await _open_run(stack, db_path, run_ref, None)
-        s = opened.summary
+    async with await open_session(db_path, run_ref) as session:
+        s = session.orch.state
         target = into or s.base_branch
         if target in ("", "HEAD"):
             raise UserError("the run started on a detached HEAD: pass --into BRANCH")
-        ws = opened.orch.ws
+        ws = session.orch.ws
         head = ws.fast_forward_or_merge(
             target, s.integration_branch, f"Land maestro run {s.run_id}: {s.goal}"
         )

@@ -164,6 +164,14 @@ class MergeQueue:
         del self._pending[task_id]
         self._bus.emit(ev.MergeRejected, task=task_id, reason=reason or "rejected by the reviewer")
 
+    def withdraw(self, task_id: str) -> None:
+        """Drop a waiting result so its task can run again on the current integration branch."""
+        self._get(task_id)
+        del self._pending[task_id]
+        self._bus.emit(
+            ev.MergeRejected, task=task_id, reason="withdrawn: retrying on the current branch"
+        )
+
     def _get(self, task_id: str) -> PendingMerge:
         try:
             return self._pending[task_id]

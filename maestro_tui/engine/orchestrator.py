@@ -22,6 +22,7 @@ from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, P
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.process import base_env
+from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import run_tests
 
@@ -336,6 +337,23 @@ class Orchestrator:
     def cancel(self) -> None:
         if self.scheduler:
             self.scheduler.cancel_all()
+
+    async def diff_for(self, task_id: str) -> str:
+        """The unified diff of a task's result against where it started."""
+        task = self.state.tasks[task_id]
+        if not task.commit:
+            return ""
+        return await asyncio.to_thread(self.ws.diff_text, f"{task.commit}^", task.commit)
+
+    async def conflicts_for(self, task_id: str) -> tuple[ConflictFile, ...]:
+        """Conflicts of a waiting merge with the integration branch as it is now."""
+        return await self.merge_queue.conflicts(task_id)
+
+    def retry(self, task_id: str) -> None:
+        """Drop a waiting result and run the task again on the current integration branch."""
+        self.merge_queue.withdraw(task_id)
+        if self.scheduler:
+            self.scheduler.retry(task_id)
 
     async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
         head = await self.merge_queue.approve(task_id, resolution)

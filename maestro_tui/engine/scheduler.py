@@ -148,6 +148,14 @@ class Scheduler:
         del self._outcome[task_id]
         self._settle(task_id, outcome, reason or f"dependency '{task_id}' was rejected")
 
+    def retry(self, task_id: str) -> None:
+        """Run a held task again as a new attempt (its dependents keep waiting for it)."""
+        if self._outcome.get(task_id) is not Outcome.HELD:
+            raise ValueError(f"task '{task_id}' is not waiting for review")
+        del self._outcome[task_id]
+        self._enqueue(task_id)
+        self._wake.set()
+
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self) -> Mapping[str, Outcome]:
