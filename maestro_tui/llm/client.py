@@ -213,35 +213,19 @@ class LLMClient:
             kwargs["tools"] = list(tools)
             if tool_choice is not None:
                 kwargs["tool_choice"] = tool_choice
-        stream = await _within(litellm.acompletion(**kwargs), self.timeout_s)
         text: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         usage: Any = None
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                chunk = await _within(iterator.__anext__(), self.timeout_s)
-            except StopAsyncIteration:
-                break
-            if getattr(chunk, "usage", None):
-                usage = chunk.usage
-            for choice in chunk.choices or ():
-                delta = choice.delta
-                if delta is None:
-                    continue
-                if delta.content:
-                    text.append(delta.content)
-                    if on_text:
-                        on_text(delta.content)
-                for call in delta.tool_calls or ():
-                    slot = calls.setdefault(call.index or 0, {"id": "", "name": "", "args": ""})
-                    if call.id:
-                        slot["id"] = call.id
-                    if call.function is not None:
-                        if call.function.name:
-                            slot["name"] += call.function.name
-                        if call.function.arguments:
-                            slot["args"] += call.function.arguments
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.timeout_s) as deadline:
+                stream = await litellm.acompletion(**kwargs)
+                async for chunk in stream:
+                    # An idle timeout: each chunk gives the stream another timeout_s.
+                    deadline.reschedule(loop.time() + self.timeout_s)
+                    usage = _absorb(chunk, text, calls, on_text) or usage
+        except TimeoutError:
+            raise _IdleTimeout() from None
         full_text = "".join(text)
         tool_calls = [_tool_call(i, calls[i]) for i in sorted(calls)]
         tokens_in, tokens_out = _usage_counts(usage, messages, full_text, calls.values())
@@ -259,11 +243,28 @@ class LLMClient:
         )
 
 
-async def _within(awaitable: Any, timeout_s: float) -> Any:
-    try:
-        return await asyncio.wait_for(awaitable, timeout_s)
-    except TimeoutError:
-        raise _IdleTimeout() from None
+def _absorb(
+    chunk: Any, text: list[str], calls: dict[int, dict[str, str]], on_text: TextSink | None
+) -> Any:
+    """Add one streamed chunk's text and tool-call deltas; return its usage, if it has one."""
+    for choice in chunk.choices or ():
+        delta = choice.delta
+        if delta is None:
+            continue
+        if delta.content:
+            text.append(delta.content)
+            if on_text:
+                on_text(delta.content)
+        for call in delta.tool_calls or ():
+            slot = calls.setdefault(call.index or 0, {"id": "", "name": "", "args": ""})
+            if call.id:
+                slot["id"] = call.id
+            if call.function is not None:
+                if call.function.name:
+                    slot["name"] += call.function.name
+                if call.function.arguments:
+                    slot["args"] += call.function.arguments
+    return getattr(chunk, "usage", None)
 
 
 def _tool_call(index: int, slot: Mapping[str, str]) -> ToolCall:

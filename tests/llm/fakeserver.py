@@ -97,6 +97,7 @@ def sse_chunks(reply: Reply, model: str) -> Iterator[dict[str, Any]]:
 def _make_handler(server: FakeChatServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else delayed ACKs add ~40 ms per call
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return
