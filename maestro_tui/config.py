@@ -71,6 +71,8 @@ class Config:
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # usd per 1M in/out
     budget_usd: float | None = None
     budget_tokens: int | None = None
+    task_budget_usd: float | None = None  # one task over this is stopped and fails
+    task_budget_tokens: int | None = None
     max_turns: int = 30
     allowed_commands: tuple[str, ...] = ("python", "pytest", "ruff", "git")
     on_budget_exceeded: str = "finish"  # finish | cancel
@@ -213,6 +215,8 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("llm", "allowed_commands", "allowed_commands", _texts),
     ("budget", "usd", "budget_usd", _optional(_number(0, above=True))),
     ("budget", "tokens", "budget_tokens", _optional(_integer(1))),
+    ("budget", "task_usd", "task_budget_usd", _optional(_number(0, above=True))),
+    ("budget", "task_tokens", "task_budget_tokens", _optional(_integer(1))),
     ("budget", "on_exceeded", "on_budget_exceeded", _choice("finish", "cancel")),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}

@@ -58,6 +58,7 @@ class RunStatus(StrEnum):
     WAITING = "waiting"  # stopped with merges waiting for review
     FAILED = "failed"  # some task failed or was blocked
     CANCELLED = "cancelled"
+    BUDGET_EXHAUSTED = "budget_exhausted"  # stopped at the budget; raise it and resume
     INTERRUPTED = "interrupted"  # crashed or quit; resumable
 
 
@@ -167,6 +168,8 @@ class RunState:
             return RunStatus.CANCELLED
         if self.settled:
             return RunStatus.SUCCEEDED
+        if self.budget_exceeded:
+            return RunStatus.BUDGET_EXHAUSTED
         return RunStatus.INTERRUPTED
 
 

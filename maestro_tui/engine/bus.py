@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,6 +34,10 @@ class EventBus:
         # A resumed run continues its timeline where the last event left it.
         self._offset = start_ts - clock()
         self._subscribers: list[Subscriber] = []
+        # Events emitted by a subscriber while another event is being delivered wait here,
+        # so every subscriber sees every event in sequence order.
+        self._queue: deque[Event] = deque()
+        self._delivering = False
 
     @property
     def last_seq(self) -> int:
@@ -48,6 +53,19 @@ class EventBus:
     def emit(self, cls: type[E], **fields: Any) -> E:
         self._seq += 1
         event = cls(run_id=self.run_id, seq=self._seq, ts=self._clock() + self._offset, **fields)
+        if self._delivering:
+            self._queue.append(event)
+            return event
+        self._delivering = True
+        try:
+            self._deliver(event)
+            while self._queue:
+                self._deliver(self._queue.popleft())
+        finally:
+            self._delivering = False
+            self._queue.clear()
+        return event
+
+    def _deliver(self, event: Event) -> None:
         for subscriber in self._subscribers:
             subscriber(event)
-        return event

@@ -14,8 +14,9 @@ from maestro_tui.agents.base import Worker, WorkerJob
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
-from maestro_tui.domain.plan import Plan, Task, parse_plan
+from maestro_tui.domain.plan import Plan, Task, parse_plan, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
+from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
 from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
@@ -109,6 +110,15 @@ class Orchestrator:
         orch._pending_max_agents = max_agents
         return orch
 
+    def revise_plan(self, plan: Plan) -> None:
+        """Replace the plan before it is approved (the human edited it); validated first."""
+        if self.state.plan_approved:
+            raise RuntimeError("the plan is already approved and running")
+        validate_plan(plan, repo_root=self.ws.root)
+        self.plan = Plan(goal=self.plan.goal, tasks=plan.tasks)
+        layers = tuple(tuple(layer) for layer in topological_layers(plan.graph()))
+        self.bus.emit(ev.PlanProposed, plan=self.plan.to_dict(), layers=layers)
+
     def approve_plan(self) -> None:
         if not self.state.plan_approved:
             self.bus.emit(ev.PlanApproved)
@@ -157,6 +167,16 @@ class Orchestrator:
         self.approve_plan()
         initial, attempts = self._initial_outcomes()
         initial.update(await self._remerge_finished())
+        self.bus.subscribe(
+            BudgetGuard(
+                self.bus,
+                lambda: self.state,
+                on_exhausted=self._budget_exhausted,
+                on_restored=self._budget_restored,
+                on_task_over=self._task_over_budget,
+                task_limits=TaskLimits(self.config.task_budget_usd, self.config.task_budget_tokens),
+            )
+        )
         self.scheduler = Scheduler(
             self.bus,
             self.plan,
@@ -171,6 +191,8 @@ class Orchestrator:
             attempts_done=attempts,
             wait_for_review=wait_for_review,
         )
+        if self.state.budget_exceeded:
+            self.scheduler.stop_dispatch()
         try:
             await self.scheduler.run()
         except asyncio.CancelledError:
@@ -317,6 +339,29 @@ class Orchestrator:
         return result.passed, "" if result.passed else detail
 
     # --- commands from the human -----------------------------------------------------------
+
+    def _budget_exhausted(self) -> None:
+        if self.scheduler is None:
+            return
+        self.scheduler.stop_dispatch()
+        if self.config.on_budget_exceeded == "cancel":
+            self.scheduler.interrupt_running("stopped: the run's budget is spent")
+
+    def _task_over_budget(self, task_id: str, reason: str) -> None:
+        if self.scheduler is not None:
+            self.scheduler.abort(task_id, reason)
+
+    def _budget_restored(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.allow_dispatch()
+
+    def raise_budget(self, kind: str, limit: float) -> None:
+        """Set a new run budget ("usd" or "tokens"); dispatch goes on if it is no longer spent."""
+        if kind not in ("usd", "tokens"):
+            raise ValueError(f"budget kind must be 'usd' or 'tokens', got {kind!r}")
+        if limit <= 0:
+            raise ValueError("a budget must be more than zero")
+        self.bus.emit(ev.BudgetRaised, kind=kind, limit=float(limit))
 
     def pause(self) -> None:
         if self.scheduler:

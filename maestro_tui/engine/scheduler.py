@@ -75,6 +75,8 @@ class Scheduler:
         self._ready: list[tuple[float, int, str]] = []
         self._running: dict[str, asyncio.Task[None]] = {}
         self._backing_off: dict[str, asyncio.TimerHandle] = {}
+        self._aborted: dict[str, str] = {}  # running task -> why it is failed now, for good
+        self._requeued: dict[str, str] = {}  # running task -> why it goes back to the queue
         self._paused = False
         self._stopped = False  # no new dispatch at all (budget spent, run cancelled)
         self._wake = asyncio.Event()
@@ -115,6 +117,19 @@ class Scheduler:
     def allow_dispatch(self) -> None:
         self._stopped = False
         self._wake.set()
+
+    def abort(self, task_id: str, reason: str) -> None:
+        """Fail a running attempt now, with no retry (it went over its own budget)."""
+        running = self._running.get(task_id)
+        if running is not None and task_id not in self._aborted:
+            self._aborted[task_id] = reason
+            running.cancel()
+
+    def interrupt_running(self, reason: str) -> None:
+        """Stop every running attempt and queue its task again (the run's budget is spent)."""
+        for task_id, running in self._running.items():
+            self._requeued[task_id] = reason
+            running.cancel()
 
     def cancel_task(self, task_id: str, reason: str = "cancelled by the user") -> bool:
         """Cancel a task that has not settled; its dependents are blocked. False if settled."""
@@ -213,6 +228,20 @@ class Scheduler:
             else:
                 outcome = await self._attempt_fn(task, attempt)
         except asyncio.CancelledError:
+            if task_id in self._aborted:
+                self._running.pop(task_id, None)
+                reason = self._aborted.pop(task_id)
+                self._bus.emit(ev.TaskFailed, task=task_id, attempt=attempt, reason=reason)
+                self._settle(task_id, Outcome.DEAD, f"dependency '{task_id}' failed: {reason}")
+                return
+            if task_id in self._requeued:
+                self._running.pop(task_id, None)
+                reason = self._requeued.pop(task_id)
+                self._bus.emit(
+                    ev.TaskFailed, task=task_id, attempt=attempt, reason=reason, retry_in_s=0.0
+                )
+                self._enqueue(task_id)
+                return
             if self._running.get(task_id) is asyncio.current_task():
                 # Cancelled from outside (run shutdown): leave the task unsettled for resume.
                 self._running.pop(task_id, None)

@@ -113,3 +113,20 @@ def test_merge_and_budget_events() -> None:
     assert state.tasks["a"].status is TaskStatus.MERGED
     assert state.budget_usd == 5.0 and state.budget_exceeded == () and state.budget_warned == ()
     assert RunState().outcome() is RunStatus.SUCCEEDED
+
+
+def test_events_emitted_by_a_subscriber_reach_everyone_in_order() -> None:
+    bus = EventBus("r")
+    first: list[int] = []
+    last: list[int] = []
+    bus.subscribe(lambda e: first.append(e.seq))
+
+    def reacting(e: ev.Event) -> None:
+        if isinstance(e, ev.DispatchPaused):
+            bus.emit(ev.DispatchResumed)
+
+    bus.subscribe(reacting)
+    bus.subscribe(lambda e: last.append(e.seq))
+    bus.emit(ev.DispatchPaused)
+    bus.emit(ev.PlanApproved)
+    assert first == last == [1, 2, 3]

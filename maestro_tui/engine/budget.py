@@ -1,0 +1,83 @@
+"""Budgets: warn at 80 %, start nothing new at 100 %, and stop a task that overspends its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.state import RunState
+from maestro_tui.engine.bus import EventBus
+
+WARN_AT = 0.8
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    usd: float | None = None
+    tokens: int | None = None
+
+
+def run_usage(state: RunState) -> dict[str, tuple[float, float]]:
+    """kind -> (used, limit) for each run budget that is set."""
+    out: dict[str, tuple[float, float]] = {}
+    if state.budget_usd is not None:
+        out["usd"] = (state.cost_usd, state.budget_usd)
+    if state.budget_tokens is not None:
+        out["tokens"] = (float(state.tokens), float(state.budget_tokens))
+    return out
+
+
+def task_overspend(state: RunState, task_id: str, limits: TaskLimits) -> str | None:
+    """Why a task is over its own budget, or None."""
+    task = state.tasks.get(task_id)
+    if task is None:
+        return None
+    if limits.usd is not None and task.cost_usd > limits.usd:
+        return f"over its budget: ${task.cost_usd:.4f} of ${limits.usd:g}"
+    tokens = task.tokens_in + task.tokens_out
+    if limits.tokens is not None and tokens > limits.tokens:
+        return f"over its budget: {tokens} of {limits.tokens} tokens"
+    return None
+
+
+class BudgetGuard:
+    """A bus subscriber that turns usage into budget events and tells the run what to do."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        state: Callable[[], RunState],
+        *,
+        on_exhausted: Callable[[], None],
+        on_restored: Callable[[], None],
+        on_task_over: Callable[[str, str], None],
+        task_limits: TaskLimits = TaskLimits(),
+    ) -> None:
+        self._bus = bus
+        self._state = state
+        self._on_exhausted = on_exhausted
+        self._on_restored = on_restored
+        self._on_task_over = on_task_over
+        self._task_limits = task_limits
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.LLMUsage):
+            self._check(event.task)
+        elif isinstance(event, ev.BudgetRaised):
+            self._check(None)
+            if not self._state().budget_exceeded:
+                self._on_restored()
+
+    def _check(self, task_id: str | None) -> None:
+        state = self._state()
+        for kind, (used, limit) in run_usage(state).items():
+            if used >= limit and kind not in state.budget_exceeded:
+                self._bus.emit(ev.BudgetExceeded, kind=kind, used=used, limit=limit)
+                self._on_exhausted()
+            elif used >= WARN_AT * limit and kind not in state.budget_warned:
+                self._bus.emit(ev.BudgetWarning, kind=kind, used=used, limit=limit)
+        if task_id:
+            reason = task_overspend(state, task_id, self._task_limits)
+            if reason:
+                self._on_task_over(task_id, reason)
