@@ -11,11 +11,12 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 Prices = Mapping[str, tuple[float, float]]  # model -> (usd per 1M tokens in, out)
 TextSink = Callable[[str], None]
+RetrySink = Callable[[int, float, str], None]  # (attempt, delay in seconds, problem)
 
 
 class LLMError(Exception):
@@ -122,7 +123,7 @@ class LLMClient:
         timeout_s: float = 120,
         max_retries: int = 3,
         on_usage: Callable[[Completion], None] | None = None,
-        on_retry: Callable[[int, float, str], None] | None = None,
+        on_retry: RetrySink | None = None,
         backoff_s: float = 1.0,
     ) -> None:
         self.model = model
@@ -147,8 +148,13 @@ class LLMClient:
         tools: Sequence[Mapping[str, Any]] | None = None,
         on_text: TextSink | None = None,
         tool_choice: str | Mapping[str, Any] | None = None,
+        on_retry: RetrySink | None = None,
     ) -> Completion:
-        """One completion, streamed; retried with backoff on 429, 5xx, timeouts, disconnects."""
+        """One completion, streamed; retried with backoff on 429, 5xx, timeouts, disconnects.
+
+        Each retry is told to `on_retry(attempt, delay_s, problem)` (this call's, then the
+        client's). Text streamed before a failure is not taken back: a retry streams anew.
+        """
         litellm = import_litellm()
         retryable = tuple(getattr(litellm, n) for n in _RETRYABLE_NAMES if hasattr(litellm, n))
         attempt = 0
@@ -164,8 +170,9 @@ class LLMClient:
                     ) from None
                 delay = self.backoff_s * (2**attempt) * (1 + random.random() * 0.5)
                 attempt += 1
-                if self.on_retry:
-                    self.on_retry(attempt, delay, problem)
+                for sink in (on_retry, self.on_retry):
+                    if sink:
+                        sink(attempt, delay, problem)
                 await asyncio.sleep(delay)
                 continue
             except LLMError:
@@ -297,6 +304,4 @@ def _usage_counts(
 
 
 def _with_latency(completion: Completion, latency_s: float) -> Completion:
-    from dataclasses import replace
-
     return replace(completion, latency_s=latency_s)

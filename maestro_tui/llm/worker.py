@@ -122,9 +122,18 @@ class LLMWorker:
         tools = ToolBox(job.worktree, self.allowed_commands, timeout, report, env=job.env or None)
         messages = build_messages(job, role_prompt, tools.rules())
         log = LineBuffer(lambda line: report.output(line, "llm"))
+
+        def retried(attempt: int, delay_s: float, problem: str) -> None:
+            log.flush()
+            report.output(
+                f"model call failed, retry {attempt} in {delay_s:.1f}s: {problem}", "stderr"
+            )
+
         for _turn in range(self.max_turns):
             try:
-                completion = await client.complete(messages, tools=TOOL_SCHEMAS, on_text=log.feed)
+                completion = await client.complete(
+                    messages, tools=TOOL_SCHEMAS, on_text=log.feed, on_retry=retried
+                )
             except LLMError as exc:
                 log.flush()
                 raise WorkerError(str(exc)) from None

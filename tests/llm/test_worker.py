@@ -196,6 +196,16 @@ async def test_model_failure_is_a_worker_error_without_the_key(
     assert "AuthenticationError" in str(info.value) and API_KEY not in str(info.value)
 
 
+async def test_a_retried_model_call_is_visible_in_the_log(
+    server: FakeChatServer, repo: Path, reporter: RecordingReporter
+) -> None:
+    server.script(Reply(status=429), Reply(tool_calls=[("finish", {"summary": "ok"})]))
+    await make_worker(server).run(make_job(repo), reporter)
+    retries = [text for text, stream in reporter.outputs if stream == "stderr"]
+    assert len(retries) == 1 and retries[0].startswith("model call failed, retry 1 in ")
+    assert "RateLimitError" in retries[0] and API_KEY not in retries[0]
+
+
 def test_line_buffer_joins_fragments_into_lines() -> None:
     lines: list[str] = []
     buffer = LineBuffer(lines.append)

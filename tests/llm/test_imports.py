@@ -1,0 +1,30 @@
+"""Importing the models layer is cheap: no litellm (seconds) and no Textual until a call."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+MODULES = [
+    "maestro_tui.llm.client",
+    "maestro_tui.llm.demo",
+    "maestro_tui.llm.tools",
+    "maestro_tui.llm.worker",
+    "maestro_tui.llm.planner",
+    "maestro_tui.llm.roles",
+    "maestro_tui.llm.forecast",
+    "maestro_tui.demo",
+    "maestro_tui.demo.script",
+]
+
+
+def test_llm_modules_import_without_litellm_or_textual() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in MODULES)
+        + "print(sorted(m for m in ('litellm', 'textual', 'openai') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
