@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +20,7 @@ from typing import Any
 import aiosqlite
 
 from maestro_tui.domain.events import Event
+from maestro_tui.store import bulk
 from maestro_tui.store.codec import Row, decode_event, row_builder
 from maestro_tui.store.projection import PROJECTED, Projection
 from maestro_tui.store.records import (
@@ -37,20 +36,7 @@ from maestro_tui.store.schema import configure, create_private, migrate, takes_v
 
 __all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
 
-# Events go in as multi-row INSERTs of up to _CHUNK rows: SQLite then runs a whole chunk with
-# the GIL released, where executemany takes the GIL back after every row and so crawls while
-# the event loop keeps the GIL busy. 7 parameters a row must stay under SQLite's variable
-# limit (32766 by default since 3.32, 999 before); Store.open checks which applies.
-_CHUNK = 4000
-_SMALL_CHUNK = 999 // 7
-
-
-@functools.lru_cache(maxsize=32)
-def _insert_events(rows: int) -> str:
-    values = ",".join(["(?,?,?,?,?,?,?)"] * rows)
-    return f"INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES {values}"
-
-
+_INSERT_EVENTS = "INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES "
 _SELECT_EVENTS = (
     "SELECT seq, ts, type, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
@@ -66,14 +52,14 @@ class Store:
         conn: aiosqlite.Connection,
         batch_size: int,
         flush_interval: float,
-        chunk: int = _CHUNK,
+        max_vars: int = bulk.MAX_VARS,
     ) -> None:
         self.path = path
-        self._chunk = chunk
+        self._max_vars = max_vars
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self._conn = conn
-        self._projection = Projection()
+        self._projection = Projection(max_vars)
         # Buffered events rows, and the events among them that change the tables (few).
         self._buffer: list[Row] = []
         self._projected: list[tuple[Event, float]] = []
@@ -83,6 +69,7 @@ class Store:
         self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
         self._urgent = asyncio.Event()  # write now: buffer full, flush() or close()
         self._closing = False
+        self._conn_closed = False
         self._error: StoreError | None = None
         self._error_reported = False  # close() raises an error nobody has seen yet
         # Reads wait for the writer's transaction so they never see half a batch.
@@ -106,20 +93,24 @@ class Store:
         try:
             await configure(conn, path)
             await migrate(conn, path)
-            chunk = _CHUNK if await takes_variables(conn, 7 * _CHUNK) else _SMALL_CHUNK
+            wide = await takes_variables(conn, bulk.MAX_VARS)
+            max_vars = bulk.MAX_VARS if wide else bulk.OLD_MAX_VARS
         except BaseException:
             await conn.close()
             raise
-        return cls(path, conn, batch_size, flush_interval, chunk)
+        return cls(path, conn, batch_size, flush_interval, max_vars)
 
     async def close(self) -> None:
         """Commit everything appended, stop the writer and close the connection."""
+        if self._conn_closed:
+            return
         if not self._closing:
             self._closing = True
             self._pending.set()
             self._urgent.set()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.shield(self._writer)
+        self._conn_closed = True
         await self._conn.close()
         if self._error is not None and not self._error_reported:
             self._error_reported = True
@@ -209,10 +200,9 @@ class Store:
         async with self._lock:
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                flat = itertools.chain.from_iterable
-                for at in range(0, len(batch), self._chunk):
-                    chunk = batch[at : at + self._chunk]
-                    await conn.execute(_insert_events(len(chunk)), list(flat(chunk)))
+                # Many rows per statement: see bulk.py for why not executemany.
+                for sql, rows in bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars):
+                    await conn.executemany(sql, rows)
                 for sql, rows in statements:
                     await conn.executemany(sql, rows)
                 await conn.execute("COMMIT")

@@ -15,13 +15,10 @@ from typing import Any
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
+from maestro_tui.store import bulk
+from maestro_tui.store.bulk import Statement, quote
 
 Key = tuple[Any, ...]
-Statement = tuple[str, list[tuple[Any, ...]]]
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'  # "commit" is an SQL keyword
 
 
 class _Table:
@@ -49,22 +46,18 @@ class _Table:
             for key in [k for k in pending if k[0] == run_id]:
                 del pending[key]
 
-    def statements(self) -> Iterator[Statement]:
+    def statements(self, max_vars: int) -> Iterator[Statement]:
         shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for key, changes in self.updates.items():
             names = tuple(sorted(changes))
             shapes.setdefault(names, []).append((*(changes[n] for n in names), *key))
-        where = " AND ".join(f"{_q(k)} = ?" for k in self.key)
         for names, rows in shapes.items():
-            sets = ", ".join(f"{_q(n)} = ?" for n in names)
-            yield f"UPDATE {self.name} SET {sets} WHERE {where}", rows
+            yield from bulk.update(self.name, self.key, names, rows, max_vars)
         if self.inserts:
             cols = (*self.key, *self.columns)
-            sql = (
-                f"INSERT OR REPLACE INTO {self.name} ({', '.join(map(_q, cols))})"
-                f" VALUES ({', '.join('?' * len(cols))})"
-            )
-            yield sql, [tuple(row.get(c) for c in cols) for row in self.inserts.values()]
+            head = f"INSERT OR REPLACE INTO {self.name} ({', '.join(map(quote, cols))}) VALUES "
+            rows = [tuple(row.get(c) for c in cols) for row in self.inserts.values()]
+            yield from bulk.insert(head, len(cols), rows, max_vars)
 
 
 class _Batch:
@@ -117,22 +110,20 @@ class _Batch:
         self.llm_calls: list[tuple[Any, ...]] = []
         self.findings: list[tuple[Any, ...]] = []
 
-    def statements(self) -> list[Statement]:
+    def statements(self, max_vars: int) -> list[Statement]:
         out = list(self.before)
         for table in (self.runs, self.tasks, self.attempts, self.merges):
-            out.extend(table.statements())
-        if self.llm_calls:
-            out.append((_INSERT_LLM, self.llm_calls))
-        if self.findings:
-            out.append((_INSERT_FINDING, self.findings))
+            out.extend(table.statements(max_vars))
+        out.extend(bulk.insert(_INSERT_LLM, 10, self.llm_calls, max_vars))
+        out.extend(bulk.insert(_INSERT_FINDING, 5, self.findings, max_vars))
         return out
 
 
 _INSERT_LLM = (
     "INSERT INTO llm_calls (run_id, seq, task_id, model, tokens_in, tokens_out, cost_usd,"
-    " latency_s, simulated, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " latency_s, simulated, ts) VALUES "
 )
-_INSERT_FINDING = "INSERT INTO findings (run_id, seq, task_id, text, ts) VALUES (?, ?, ?, ?, ?)"
+_INSERT_FINDING = "INSERT INTO findings (run_id, seq, task_id, text, ts) VALUES "
 _DELETE_TASKS = "DELETE FROM tasks WHERE run_id = ?"
 _INTERRUPT_ATTEMPTS = (
     "UPDATE attempts SET status = 'interrupted' WHERE run_id = ? AND status = 'running'"
@@ -142,7 +133,8 @@ _INTERRUPT_ATTEMPTS = (
 class Projection:
     """Turns batches of events into SQL; remembers which attempt of each task is open."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_vars: int = bulk.MAX_VARS) -> None:
+        self.max_vars = max_vars  # SQLite's limit on parameters per statement
         self._open: dict[tuple[str, str], int] = {}
         self._handlers: dict[type[ev.Event], Callable[[_Batch, Any, float], None]] = {
             ev.RunStarted: self._run_started,
@@ -186,7 +178,7 @@ class Projection:
             handler = handlers.get(type(event))
             if handler is not None:
                 handler(out, event, wall)
-        return out.statements()
+        return out.statements(self.max_vars)
 
     # --- runs -------------------------------------------------------------------------------
 

@@ -143,7 +143,8 @@ async def configure(conn: aiosqlite.Connection, path: Path) -> None:
 async def takes_variables(conn: aiosqlite.Connection, count: int) -> bool:
     """Whether this SQLite build accepts `count` parameters in one statement."""
     try:
-        await conn.execute(f"SELECT {','.join(['?'] * count)}", [None] * count)
+        # One result column: a wide SELECT list would hit the column limit (2000) instead.
+        await conn.execute(f"SELECT 1 WHERE ? IN ({','.join(['?'] * (count - 1))})", [0] * count)
     except sqlite3.OperationalError:  # "too many SQL variables"
         return False
     return True

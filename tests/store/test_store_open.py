@@ -107,5 +107,6 @@ async def test_get_run_by_id_or_unique_prefix(store: Store, bus_for) -> None:
 async def test_append_after_close_is_an_error(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "maestro.db")
     await store.close()
+    await store.close()  # twice is harmless
     with pytest.raises(StoreError, match="closed"):
         store.append(ev.PlanApproved(run_id="r", seq=1, ts=0.0))

@@ -10,7 +10,7 @@ from store_events import PLAN, emit_every_event, start_run, table
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import replay
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.store import MergeRecord, Store
+from maestro_tui.store import MergeRecord, Store, bulk
 
 
 def tasks_table(db: Path, run_id: str) -> dict[str, tuple]:
@@ -78,11 +78,22 @@ PROJECTED = (
 )
 
 
-async def test_tables_agree_with_the_reducer_wherever_batches_are_cut(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("max_vars", "update_from"),
+    [(bulk.MAX_VARS, True), (20, True), (20, False)],
+    ids=["wide-statements", "narrow-statements", "old-sqlite-updates"],
+)
+async def test_tables_agree_with_the_reducer_wherever_batches_are_cut(
+    tmp_path: Path, monkeypatch, max_vars: int, update_from: bool
+) -> None:
+    # Narrow statements split every multi-row INSERT/UPDATE into many; old SQLite (< 3.33)
+    # has no UPDATE ... FROM and updates a row per step.
+    monkeypatch.setattr(bulk, "UPDATE_FROM", update_from and bulk.UPDATE_FROM)
     events = all_events()
     seen: dict[int, list[list[tuple]]] = {}
     for batch in (1, 2, 3, 7, 10_000):
         store = await Store.open(tmp_path / f"batch{batch}.db")
+        store._max_vars = store._projection.max_vars = max_vars
         try:
             for start in range(0, len(events), batch):
                 for event in events[start : start + batch]:
