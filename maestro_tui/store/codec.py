@@ -50,7 +50,9 @@ def _make_encode_json() -> Callable[[Any], str]:
 
 encode_json: Callable[[Any], str] = _make_encode_json()
 _escape: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
-_builders: dict[type[Event], RowBuilder] = {}
+ROW_BUILDERS: dict[
+    type[Event], RowBuilder
+] = {}  # filled by row_builder(); read directly on the hot path
 
 
 def _payload_names(cls: type[Event]) -> tuple[str, ...]:
@@ -69,9 +71,9 @@ def _slow_payload(event: Event) -> str:
 
 def row_builder(cls: type[Event]) -> RowBuilder:
     """The function that turns an event of `cls` and a wall-clock time into its events row."""
-    builder = _builders.get(cls)
+    builder = ROW_BUILDERS.get(cls)
     if builder is None:
-        builder = _builders[cls] = _generate(cls)
+        builder = ROW_BUILDERS[cls] = _generate(cls)
     return builder
 
 

@@ -15,13 +15,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import aiosqlite
 
 from maestro_tui.domain.events import Event
 from maestro_tui.store import bulk
-from maestro_tui.store.codec import Row, decode_event, row_builder
+from maestro_tui.store.codec import ROW_BUILDERS, Row, decode_event, row_builder
 from maestro_tui.store.projection import PROJECTED, Projection
 from maestro_tui.store.records import (
     MergeRecord,
@@ -120,15 +120,12 @@ class Store:
 
     def append(self, event: Event) -> None:
         """Buffer one event for the writer. Never blocks; raises StoreError if writing failed."""
-        if self._error is not None:
-            self._error_reported = True
-            raise self._error
-        if self._closing:
-            raise StoreError(f"store {self.path} is closed: {event.type} #{event.seq} not saved")
+        if self._closing:  # also set when writing failed
+            self._refuse(event)
         wall = time.time()
         cls = type(event)
         try:
-            row = row_builder(cls)(event, wall)
+            row = (ROW_BUILDERS.get(cls) or row_builder(cls))(event, wall)
         except (TypeError, ValueError) as exc:
             # Storing later events would leave a gap in the log; stop writing instead.
             error = StoreError(f"{event.type} #{event.seq} cannot be stored as JSON: {exc}")
@@ -144,6 +141,12 @@ class Store:
         self._appended += 1
         if len(buffer) == self.batch_size:  # the writer swaps the buffer: each fill crosses once
             self._urgent.set()
+
+    def _refuse(self, event: Event) -> NoReturn:
+        if self._error is not None:
+            self._error_reported = True
+            raise self._error
+        raise StoreError(f"store {self.path} is closed: {event.type} #{event.seq} not saved")
 
     async def flush(self) -> None:
         """Return once every event appended so far is committed."""
