@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from store_events import start_run, table
 
 import maestro_tui
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import replay
 from maestro_tui.store import Store, StoreError
+from tests.store.store_events import start_run, table
 
 # Runs in a child process: 1000+ events flushed, then thousands more in small batches while
 # the writer commits some of them, then SIGKILL with a batch in flight or still buffered.

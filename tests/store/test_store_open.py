@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from store_events import start_run
 
 from maestro_tui.domain import events as ev
 from maestro_tui.store import Store, StoreError, default_db_path
 from maestro_tui.store.schema import SCHEMA_VERSION
+from tests.store.store_events import start_run
 
 
 def mode(path: Path) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_events import PLAN, emit_every_event, start_run, table
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import replay
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import MergeRecord, Store, bulk
+from tests.store.store_events import PLAN, emit_every_event, start_run, table
 
 
 def tasks_table(db: Path, run_id: str) -> dict[str, tuple]:

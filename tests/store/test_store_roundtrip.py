@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from store_events import emit_every_event, start_run
-
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.events import EVENT_TYPES
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store
+from tests.store.store_events import emit_every_event, start_run
 
 
 async def test_every_event_type_round_trips_in_order(store: Store, bus_for) -> None:
