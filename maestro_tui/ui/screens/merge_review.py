@@ -1,0 +1,413 @@
+"""MergeReviewScreen: the diff viewer where the human approves, rejects or retries a held merge.
+
+Conflicts are decided hunk by hunk (ours / theirs / both / base) or edited by hand in $EDITOR;
+approving builds path -> resolved text and really merges through the orchestrator.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import ClassVar, Literal, Protocol
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
+
+from maestro_tui.domain.state import RunState, TaskView
+from maestro_tui.engine.merge_queue import MergeNeedsResolution
+from maestro_tui.ui.widgets.conflict_view import ConflictView, FileResolution, resolution_for
+from maestro_tui.ui.widgets.diff_view import DiffView
+from maestro_tui.workspace.merge import ConflictFile
+from maestro_tui.workspace.repo import WorkspaceError
+
+ReviewOutcome = Literal["approved", "rejected", "retried"]
+TEST_TAIL_LINES = 12
+
+
+class ReviewTarget(Protocol):
+    """What the screen needs of the engine; `Orchestrator` provides all of it."""
+
+    state: RunState
+
+    async def diff_for(self, task_id: str) -> str: ...
+
+    async def conflicts_for(self, task_id: str) -> tuple[ConflictFile, ...]: ...
+
+    async def approve(
+        self, task_id: str, resolution: str | Mapping[str, str] | None = None
+    ) -> str: ...
+
+    async def reject(self, task_id: str, reason: str = "") -> None: ...
+
+    def retry(self, task_id: str) -> None: ...
+
+
+class RejectModal(ModalScreen[str | None]):
+    """Confirms a rejection and asks for an optional reason; dismisses None on cancel."""
+
+    CSS_PATH = "merge_review.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__()
+        self.task_id = task_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reject-dialog"):
+            yield Label(f"Reject task [b]{self.task_id}[/b]? Its branch is kept for inspection.")
+            yield Input(placeholder="reason (optional)", id="reject-reason")
+            yield Label("[dim]enter: reject · escape: keep it waiting[/dim]")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MergeReviewScreen(Screen[ReviewOutcome | None]):
+    """Review one held merge: its diff or conflicts, the agent's summary, tests and reasons."""
+
+    CSS_PATH = "merge_review.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("R", "retry", "Retry"),
+        Binding("o", "take('ours')", "Ours"),
+        Binding("t", "take('theirs')", "Theirs"),
+        Binding("b", "take('both')", "Both"),
+        Binding("x", "take('base')", "Base", show=False),
+        Binding("O", "take_all('ours')", "All ours", show=False),
+        Binding("T", "take_all('theirs')", "All theirs", show=False),
+        Binding("e", "edit", "Edit"),
+        Binding("s", "toggle_layout", "Split"),
+        Binding("d", "toggle_pane", "Diff/conflicts"),
+        Binding("right_square_bracket", "file(1)", "Next file", key_display="]"),
+        Binding("left_square_bracket", "file(-1)", "Prev file", key_display="[", show=False),
+        Binding("n,j", "hunk(1)", "Next hunk", key_display="n"),
+        Binding("N,k", "hunk(-1)", "Prev hunk", show=False),
+        Binding("escape", "close", "Back"),
+    ]
+
+    def __init__(self, orch: ReviewTarget, task_id: str) -> None:
+        super().__init__()
+        self.orch = orch
+        self.task_id = task_id
+        self.resolutions: list[FileResolution] = []
+        self.conflict_index = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="review-body"):
+            with Vertical(id="review-main"):
+                yield Static(id="file-bar")
+                with ContentSwitcher(initial="diff", id="panes"):
+                    yield DiffView(id="diff")
+                    yield ConflictView(id="conflicts")
+            with VerticalScroll(id="review-side"):
+                yield Static(id="task-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        task = self.orch.state.tasks.get(self.task_id)
+        if task is not None:
+            self.show_task(task)
+        self.load()
+
+    @work(exclusive=True, group="merge-review-load", exit_on_error=False)
+    async def load(self) -> None:
+        """Fetch the task's diff and its conflicts with the integration branch as it is now."""
+        if self.task_id not in self.orch.state.tasks:
+            self.notify(f"no task '{self.task_id}' in this run", severity="error")
+            return
+        self.show_diff(await self.orch.diff_for(self.task_id))
+        try:
+            conflicts = await self.orch.conflicts_for(self.task_id)
+        except KeyError as exc:  # not waiting any more (merged or rejected elsewhere)
+            self.notify(str(exc.args[0]), severity="warning")
+            conflicts = ()
+        await self.show_conflicts(conflicts)
+
+    # --- data in (also how snapshot tests feed fixed content) -----------------------------
+
+    @property
+    def diff_view(self) -> DiffView:
+        return self.query_one("#diff", DiffView)
+
+    @property
+    def conflict_view(self) -> ConflictView:
+        return self.query_one("#conflicts", ConflictView)
+
+    @property
+    def pane(self) -> str:
+        return self.query_one("#panes", ContentSwitcher).current or "diff"
+
+    def show_task(self, task: TaskView) -> None:
+        """Fill the side panel: what the agent says, why it waits, what the tests said."""
+        parts: list[Text] = [
+            Text(task.title, "bold"),
+            Text(f"{task.id} · {task.role} · {task.status.value}", "dim"),
+            Text(f"+{task.insertions} −{task.deletions} in {len(task.files_changed)} file(s)"),
+        ]
+        if task.wait_reasons:
+            parts.append(Text("\nWaiting because", "bold"))
+            parts.extend(Text(f"• {reason}", "yellow") for reason in task.wait_reasons)
+        parts += [Text("\nSummary", "bold"), Text(task.summary.strip() or "(none)")]
+        parts.append(Text("\nTests", "bold"))
+        if task.tests_passed is None:
+            parts.append(Text("not run", "dim"))
+        else:
+            mark, style = ("✔ passed", "green") if task.tests_passed else ("✘ failed", "red")
+            counts = f"{task.n_passed or 0} passed, {task.n_failed or 0} failed"
+            parts.append(Text(f"{mark} · {counts}", style))
+            tail = task.test_tail.strip().splitlines()[-TEST_TAIL_LINES:]
+            parts.append(Text("\n".join(tail), "dim"))
+        if self.resolutions:
+            parts.append(Text("\nConflicts", "bold"))
+            for res in self.resolutions:
+                style = "green" if res.decided else "yellow"
+                parts.append(
+                    Text(f"{'✔' if res.decided else '•'} {res.path}: {res.status()}", style)
+                )
+        self.query_one("#task-panel", Static).update(Group(*parts))
+
+    def show_diff(self, diff_text: str) -> None:
+        """Show a unified diff (the task's change), one file at a time."""
+        self.diff_view.load(diff_text)
+        self._update_bar()
+
+    async def show_conflicts(self, conflicts: tuple[ConflictFile, ...]) -> None:
+        """Show the conflicts to decide; with none, the screen reviews the diff only."""
+        self.resolutions = [FileResolution.undecided(c) for c in conflicts]
+        self.conflict_index = 0
+        if self.resolutions:
+            self.query_one("#panes", ContentSwitcher).current = "conflicts"
+            await self.conflict_view.show(self.resolutions[0])
+        self._refresh()
+
+    def _refresh(self) -> None:
+        task = self.orch.state.tasks.get(self.task_id)
+        if task is not None:
+            self.show_task(task)
+        self._update_bar()
+        self.refresh_bindings()
+
+    def _update_bar(self) -> None:
+        if self.pane == "conflicts" and self.resolutions:
+            res = self.resolutions[self.conflict_index]
+            n = len(res.conflict.hunks)
+            where = f"hunk {self.conflict_view.hunk_index + 1}/{n}" if n else "no hunks"
+            bar = (
+                f"conflicts · file {self.conflict_index + 1}/{len(self.resolutions)} · "
+                f"{res.path} · {where} · {res.status()}"
+            )
+        else:
+            view = self.diff_view
+            current = view.current
+            bar = "diff · no changes"
+            if current is not None:
+                bar = (
+                    f"diff · file {view.file_index + 1}/{len(view.files)} · {current.path} · "
+                    f"+{current.insertions} −{current.deletions} · {view.diff_layout}"
+                )
+        self.query_one("#file-bar", Static).update(bar)
+
+    @on(DiffView.FileShown)
+    def _file_shown(self) -> None:
+        self._update_bar()
+
+    # --- keys ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("take", "take_all", "edit", "toggle_pane") and not self.resolutions:
+            return None  # shown disabled: nothing conflicts
+        return True
+
+    def action_toggle_layout(self) -> None:
+        """Unified <-> side by side; shows the diff if the conflicts were showing."""
+        switcher = self.query_one("#panes", ContentSwitcher)
+        if switcher.current == "diff":
+            view = self.diff_view
+            view.set_layout("split" if view.diff_layout == "unified" else "unified")
+        switcher.current = "diff"
+        self._update_bar()
+
+    def action_toggle_pane(self) -> None:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        switcher.current = "diff" if switcher.current == "conflicts" else "conflicts"
+        self._update_bar()
+
+    async def action_file(self, delta: int) -> None:
+        if self.pane == "conflicts":
+            index = max(0, min(self.conflict_index + delta, len(self.resolutions) - 1))
+            if index != self.conflict_index:
+                self.conflict_index = index
+                await self.conflict_view.show(self.resolutions[index])
+        else:
+            self.diff_view.show_file(self.diff_view.file_index + delta)
+        self._update_bar()
+
+    def action_hunk(self, delta: int) -> None:
+        if self.pane == "conflicts":
+            self.conflict_view.set_hunk(self.conflict_view.hunk_index + delta)
+        else:
+            self.diff_view.step_hunk(delta)
+        self._update_bar()
+
+    async def _show_conflicts_pane(self) -> FileResolution:
+        switcher = self.query_one("#panes", ContentSwitcher)
+        switcher.current = "conflicts"
+        return self.resolutions[self.conflict_index]
+
+    async def action_take(self, choice: str) -> None:
+        """Decide the current hunk, then move to the file's next hunk."""
+        res = await self._show_conflicts_pane()
+        if not res.conflict.hunks:
+            self.notify(
+                f"{res.path} has no hunks to choose: {res.conflict.note}", severity="warning"
+            )
+            return
+        view = self.conflict_view
+        res.choose(view.hunk_index, choice)
+        view.refresh_choices()
+        view.set_hunk(view.hunk_index + 1)
+        self._refresh()
+
+    async def action_take_all(self, choice: str) -> None:
+        """Decide every hunk of the current file the same way."""
+        res = await self._show_conflicts_pane()
+        for i in range(len(res.conflict.hunks)):
+            res.choose(i, choice)
+        self.conflict_view.refresh_choices()
+        self._refresh()
+
+    def action_edit(self) -> None:
+        """Resolve the current file by hand in $EDITOR; markers left behind are refused."""
+        res = self.resolutions[self.conflict_index]
+        if not res.conflict.hunks:
+            self.notify(f"{res.path} has no text to edit: {res.conflict.note}", severity="warning")
+            return
+        argv = shlex.split(os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi")
+        with tempfile.TemporaryDirectory(prefix="maestro-merge-") as tmp:
+            file = Path(tmp) / PurePosixPath(res.path).name
+            file.write_text(res.manual if res.manual is not None else res.conflict.text, "utf-8")
+            try:
+                code = self._run_editor([*argv, str(file)])
+            except OSError as exc:
+                self.notify(f"cannot start the editor {argv[0]!r}: {exc}", severity="error")
+                return
+            text = file.read_text("utf-8")
+        if code != 0:
+            self.notify(f"the editor exited with code {code}: nothing changed", severity="warning")
+            return
+        try:
+            res.set_manual(text)
+        except ValueError as exc:
+            self.notify(str(exc), title="Not resolved", severity="error")
+            return
+        self.query_one("#panes", ContentSwitcher).current = "conflicts"
+        self.conflict_view.refresh_choices()
+        self._refresh()
+
+    def _run_editor(self, argv: list[str]) -> int:
+        try:
+            with self.app.suspend():
+                return subprocess.run(argv, check=False).returncode
+        except SuspendNotSupported:
+            # Headless (tests) or a web terminal: there is no terminal to hand over.
+            done = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True)
+            return done.returncode
+
+    def action_approve(self) -> None:
+        """Merge; conflicts need every hunk decided (the notification names the first one left)."""
+        for i, res in enumerate(self.resolutions):
+            if not res.conflict.hunks:
+                self.notify(
+                    f"{res.path} cannot be resolved here ({res.conflict.note}): "
+                    "reject or retry the task",
+                    severity="error",
+                )
+                return
+            hunk = res.first_undecided()
+            if hunk is not None:
+                line = res.conflict.hunks[hunk].start_line
+                self.notify(
+                    f"{res.path}: hunk {hunk + 1}/{len(res.choices)} (line {line}) is "
+                    "undecided: o/t/b to choose, e to edit",
+                    severity="warning",
+                )
+                self.call_next(self._jump_to, i, hunk)
+                return
+        self._decide(self._approve, "approved")
+
+    async def _jump_to(self, file: int, hunk: int) -> None:
+        self.query_one("#panes", ContentSwitcher).current = "conflicts"
+        if file != self.conflict_index or self.conflict_view.resolution is None:
+            self.conflict_index = file
+            await self.conflict_view.show(self.resolutions[file])
+        self.conflict_view.set_hunk(hunk)
+        self._update_bar()
+
+    async def _approve(self) -> bool:
+        if self.resolutions:
+            fresh = await self.orch.conflicts_for(self.task_id)
+            if fresh != tuple(r.conflict for r in self.resolutions):
+                await self.show_conflicts(fresh)
+                self.notify(
+                    "The integration branch moved and the conflicts changed: decide them again",
+                    severity="warning",
+                )
+                return False
+            await self.orch.approve(self.task_id, resolution_for(self.resolutions))
+        else:
+            await self.orch.approve(self.task_id)
+        return True
+
+    def action_reject(self) -> None:
+        def rejected(reason: str | None) -> None:
+            if reason is not None:
+                self._decide(lambda: self._reject(reason), "rejected")
+
+        self.app.push_screen(RejectModal(self.task_id), rejected)
+
+    async def _reject(self, reason: str) -> bool:
+        await self.orch.reject(self.task_id, reason)
+        return True
+
+    def action_retry(self) -> None:
+        """Drop this result; the task runs again on the integration branch as it is now."""
+        try:
+            self.orch.retry(self.task_id)
+        except KeyError as exc:
+            self.notify(str(exc.args[0]), severity="error")
+            return
+        self.dismiss("retried")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, group="merge-review-decide", exit_on_error=False)
+    async def _decide(self, step: Callable[[], Awaitable[bool]], outcome: ReviewOutcome) -> None:
+        """Run an approve/reject against the engine; errors become notifications."""
+        try:
+            done = await step()
+        except MergeNeedsResolution as exc:
+            self.notify(str(exc), severity="warning")
+            await self.show_conflicts(await self.orch.conflicts_for(self.task_id))
+            return
+        except (KeyError, ValueError, WorkspaceError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.notify(str(message), title="Not merged", severity="error")
+            return
+        if done:
+            self.dismiss(outcome)

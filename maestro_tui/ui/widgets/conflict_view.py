@@ -1,0 +1,195 @@
+"""ConflictView: base / ours / theirs of each hunk of one conflicted file, with its choice.
+
+`FileResolution` holds the reviewer's decisions for a file (a choice per hunk, or a whole text
+edited by hand) and turns them into the text the merge commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from maestro_tui.ui.widgets.diff_view import highlight_lines
+from maestro_tui.workspace.merge import ConflictFile, ConflictHunk, parse_hunks, resolve_text
+
+CHOICE_LABELS = {
+    "ours": "ours (integration branch)",
+    "theirs": "theirs (this task)",
+    "base": "base (neither side)",
+    "both": "both (ours, then theirs)",
+}
+
+
+@dataclass
+class FileResolution:
+    """The reviewer's decisions for one conflicted file."""
+
+    conflict: ConflictFile
+    choices: list[str | None] = field(default_factory=list)
+    manual: str | None = None  # the whole file, resolved by hand in $EDITOR
+
+    @classmethod
+    def undecided(cls, conflict: ConflictFile) -> FileResolution:
+        return cls(conflict, [None] * len(conflict.hunks))
+
+    @property
+    def path(self) -> str:
+        return self.conflict.path
+
+    @property
+    def decided(self) -> bool:
+        if self.manual is not None:
+            return True
+        return bool(self.choices) and all(c is not None for c in self.choices)
+
+    def first_undecided(self) -> int | None:
+        """Index of the first hunk without a choice (None: all chosen, or resolved by hand)."""
+        if self.manual is not None:
+            return None
+        return next((i for i, c in enumerate(self.choices) if c is None), None)
+
+    def choose(self, hunk: int, choice: str) -> None:
+        """Pick a side for one hunk; this drops a hand-edited resolution."""
+        self.choices[hunk] = choice
+        self.manual = None
+
+    def set_manual(self, text: str) -> None:
+        """Use `text` as the file's resolution; ValueError if conflict markers remain."""
+        if parse_hunks(text) or any(
+            line.startswith(("<<<<<<<", ">>>>>>>")) for line in text.splitlines()
+        ):
+            raise ValueError(f"{self.path} still has conflict markers: resolve every hunk")
+        self.manual = text
+
+    def text(self) -> str:
+        """The resolved file, from the hand-edited text or the per-hunk choices."""
+        if self.manual is not None:
+            return self.manual
+        return resolve_text(self.conflict, [c or "" for c in self.choices])
+
+    def status(self) -> str:
+        if not self.conflict.hunks:
+            return "cannot be resolved here"
+        if self.manual is not None:
+            return "edited by hand"
+        done = sum(c is not None for c in self.choices)
+        return f"{done}/{len(self.choices)} hunks decided"
+
+
+def resolution_for(files: Sequence[FileResolution]) -> str | dict[str, str]:
+    """What `Orchestrator.approve` takes: "ours"/"theirs" if every hunk took that side,
+    else path -> resolved text (so the event log records the simplest true answer)."""
+    picks = {c for f in files for c in f.choices}
+    if len(picks) == 1 and picks <= {"ours", "theirs"} and all(f.manual is None for f in files):
+        return str(next(iter(picks)))
+    return {f.path: f.text() for f in files}
+
+
+class HunkPanel(Static):
+    """One hunk: a title with its choice, then base | ours | theirs side by side."""
+
+    def __init__(self, path: str, hunk: ConflictHunk, index: int, total: int) -> None:
+        super().__init__(classes="hunk")
+        self.path = path
+        self.hunk = hunk
+        self.index = index
+        self.total = total
+
+    def show_choice(self, choice: str | None) -> None:
+        self.set_class(choice is None, "-undecided")
+        self.update(self._table(choice))
+
+    def _table(self, choice: str | None) -> RenderableType:
+        chosen = {"both": ("ours", "theirs")}.get(choice or "", (choice,))
+        label = CHOICE_LABELS.get(choice or "", "undecided")
+        title = Text.assemble(
+            (f"hunk {self.index + 1}/{self.total}", "bold"),
+            f" · line {self.hunk.start_line} · ",
+            ("choice: " + label, "bold green" if choice else "bold yellow"),
+        )
+        table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+        for side, heading in (
+            ("base", "base"),
+            ("ours", "ours · integration"),
+            ("theirs", "theirs · task"),
+        ):
+            mark = "✔ " if side in chosen else ""
+            table.add_column(
+                mark + heading,
+                ratio=1,
+                overflow="fold",
+                header_style="bold reverse" if mark else "bold",
+            )
+        dark = self.app.current_theme.dark
+        cells = []
+        for side in ("base", "ours", "theirs"):
+            code = getattr(self.hunk, side).rstrip("\n")
+            lines = highlight_lines(code, self.path, dark) if code else [Text("(empty)", "dim")]
+            cells.append(Text("\n").join(lines))
+        table.add_row(*cells)
+        return Group(title, table)
+
+
+class ConflictView(VerticalScroll, can_focus=True):
+    """The hunks of one conflicted file, the current one marked; the screen drives it."""
+
+    DEFAULT_CSS = """
+    ConflictView { background: $surface; }
+    ConflictView .hunk { border: round $panel-lighten-2; padding: 0 1; margin: 0 0 1 0; }
+    ConflictView .hunk.-undecided { border: round $warning; }
+    ConflictView .hunk.-current { border: heavy $accent; }
+    ConflictView #conflict-header { padding: 0 1; margin-bottom: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.resolution: FileResolution | None = None
+        self.hunk_index = 0
+
+    async def show(self, resolution: FileResolution, hunk: int = 0) -> None:
+        """Show one file's hunks (mounting one panel per hunk) with hunk `hunk` current."""
+        self.resolution = resolution
+        await self.remove_children()
+        conflict = resolution.conflict
+        panels = [
+            HunkPanel(conflict.path, h, i, len(conflict.hunks))
+            for i, h in enumerate(conflict.hunks)
+        ]
+        await self.mount(Static(id="conflict-header"), *panels)
+        self.refresh_choices()
+        self.set_hunk(hunk)
+
+    def refresh_choices(self) -> None:
+        """Redraw the header and every hunk's choice after a decision."""
+        res = self.resolution
+        if res is None:
+            return
+        header = Text.assemble((res.path, "bold"), f"  {res.status()}")
+        if res.conflict.note:
+            header.append(f"\n{res.conflict.note}", "italic")
+        if not res.conflict.hunks:
+            header.append("\nNo hunks to choose from: reject the task, or retry it (R).", "yellow")
+        if res.manual is not None:
+            header.append("\nResolved by hand (e); o/t/b go back to choosing per hunk:\n", "green")
+            header.append(Text("\n").join(highlight_lines(res.manual, res.path)))
+        self.query_one("#conflict-header", Static).update(header)
+        for panel in self.query(HunkPanel):
+            panel.show_choice(res.choices[panel.index] if res.manual is None else None)
+
+    def set_hunk(self, index: int) -> None:
+        """Make hunk `index` (clamped) current and scroll it into view."""
+        panels = list(self.query(HunkPanel))
+        if not panels:
+            self.hunk_index = 0
+            return
+        self.hunk_index = max(0, min(index, len(panels) - 1))
+        for panel in panels:
+            panel.set_class(panel.index == self.hunk_index, "-current")
+        self.scroll_to_widget(panels[self.hunk_index], animate=False, top=True)
