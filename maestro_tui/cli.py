@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,17 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
 def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON event per line (for CI)")
     p.add_argument("--quiet", action="store_true", help="hide agents' output lines")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="litellm model for the workers (default: maestro.toml or demo)")
+    p.add_argument("--planner-model", help="model that plans (default: --model)")
+    p.add_argument("--api-base", help="OpenAI-compatible server, e.g. http://localhost:11434")
+
+
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget-usd", type=float, help="stop starting tasks once this is spent")
+    p.add_argument("--budget-tokens", type=int, help="stop starting tasks after this many tokens")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, help="how many agents run at once")
     p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
     p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
+    _model_args(p)
+    _budget_args(p)
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("plan", help="ask the planner model for a plan, without running it")
+    p.add_argument("goal")
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--config", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="write the plan here (TOML or .json)")
+    _model_args(p)
+
+    p = sub.add_parser("demo", help="the offline demo: no key, no network, a bundled sample repo")
+    p.add_argument("--dir", type=Path, help="where to copy the sample repo (default: a new dir)")
+    p.add_argument("--headless", action="store_true")
+    p.add_argument("--agents", type=int, default=4)
+    p.add_argument("--merge", choices=("auto", "review"), default="auto")
+    p.add_argument("--pace", type=float, help="demo model speed: 1 = human-watchable, 0 = instant")
+    _budget_args(p)
     _db_arg(p)
     _output_args(p)
 
@@ -74,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="finish a run that was interrupted")
     p.add_argument("run_id")
     p.add_argument("--agents", type=int)
+    _budget_args(p)
     p.add_argument("--headless", action="store_true")
     _db_arg(p)
     _output_args(p)
@@ -112,15 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     from maestro_tui.workspace.repo import WorkspaceError
 
     from maestro_tui.agents.base import WorkerError
+    from maestro_tui.llm.client import LLMError
+    from maestro_tui.llm.planner import PlannerError
 
     bad_input = (
         UserError, ConfigError, PlanError, WorkspaceError, StoreError, RunLocked,
-        MergeNeedsResolution, WorkerError,
+        MergeNeedsResolution, WorkerError, LLMError,
     )
     try:
         return asyncio.run(_dispatch(args))
     except bad_input as exc:
         return _fail(str(exc))
+    except PlannerError as exc:
+        return _fail(str(exc), EXIT_TASK_FAILED)
     except KeyboardInterrupt:
         return 130
 
@@ -153,7 +189,12 @@ async def _dispatch(args: argparse.Namespace) -> int:
             take=getattr(args, "take", None), reason=getattr(args, "reason", ""), out=out,
         )
     if cmd == "resume":
-        return await commands.resume_run(_db_path(args), args.run_id, out, args.agents)
+        budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens}
+        return await commands.resume_run(_db_path(args), args.run_id, out, args.agents, budgets)
+    if cmd == "plan":
+        return await _plan(args)
+    if cmd == "demo":
+        return await _demo(args, out)
     if cmd == "land":
         return await commands.land(_db_path(args), args.run_id, args.into, out)
     if cmd == "gc":
@@ -179,7 +220,7 @@ def _init(repo: Path, force: bool) -> int:
 async def _run(args: argparse.Namespace, out: Any) -> int:
     from maestro_tui import commands
     from maestro_tui.commands import UserError
-    from maestro_tui.config import load_config, with_overrides
+    from maestro_tui.config import load_config
     from maestro_tui.domain.plan import load_plan
     from maestro_tui.workspace.repo import Workspace
 
@@ -187,17 +228,15 @@ async def _run(args: argparse.Namespace, out: Any) -> int:
         raise UserError("give a goal, or a plan file with --plan FILE")
     ws = Workspace.open(args.repo)
     config = load_config(ws.root, args.config)
-    overrides: dict[str, Any] = {}
-    if args.agents:
-        overrides["max_agents"] = args.agents
-    if args.merge:
-        overrides["merge_policy"] = args.merge
-    config = with_overrides(config, **overrides) if overrides else config
-    if args.plan is None:
-        raise UserError("planning from a goal needs a model: pass --plan FILE for now")
-    plan = load_plan(args.plan.expanduser(), goal=args.goal)
+    config = _with_flags(config, args)
+    usage: list[Any] = []
+    if args.plan is not None:
+        plan = load_plan(args.plan.expanduser(), goal=args.goal)
+    else:
+        plan, usage = await commands.make_plan(config, args.goal, ws.root, out)
     confirm = None if args.yes else _confirm_on_terminal
     return await commands.run_plan(
+        planner_usage=usage,
         ws=ws,
         config=config,
         plan=plan,
@@ -206,6 +245,64 @@ async def _run(args: argparse.Namespace, out: Any) -> int:
         merge_policy=config.merge_policy,
         max_agents=config.max_agents,
         confirm=confirm,
+    )
+
+
+def _with_flags(config: Any, args: argparse.Namespace) -> Any:
+    """Flags win over maestro.toml; with_overrides validates them the same way."""
+    from maestro_tui.config import with_overrides
+
+    flags = {
+        "max_agents": getattr(args, "agents", None),
+        "merge_policy": getattr(args, "merge", None),
+        "model": getattr(args, "model", None),
+        "planner_model": getattr(args, "planner_model", None),
+        "api_base": getattr(args, "api_base", None),
+        "budget_usd": getattr(args, "budget_usd", None),
+        "budget_tokens": getattr(args, "budget_tokens", None),
+    }
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    return with_overrides(config, **overrides) if overrides else config
+
+
+async def _plan(args: argparse.Namespace) -> int:
+    from maestro_tui import commands
+    from maestro_tui.commands import Output
+    from maestro_tui.config import load_config
+    from maestro_tui.domain.plan import plan_to_toml, validate_plan
+    from maestro_tui.workspace.repo import Workspace
+
+    ws = Workspace.open(args.repo)
+    config = _with_flags(load_config(ws.root, args.config), args)
+    out = Output(stream=sys.stderr)
+    plan, usage = await commands.make_plan(config, args.goal, ws.root, out)
+    validate_plan(plan, repo_root=ws.root)
+    spent = sum(c.cost_usd or 0.0 for c in usage)
+    print(f"planner: {len(usage)} call(s), ${spent:.4f}", file=sys.stderr)
+    estimate = commands.forecast(config, plan)
+    if estimate:
+        print(estimate, file=sys.stderr)
+    if args.output:
+        if args.output.suffix.lower() == ".json":
+            args.output.write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
+        else:
+            args.output.write_text(plan_to_toml(plan), encoding="utf-8")
+        print(f"wrote {args.output}: maestro-tui run --plan {args.output}", file=sys.stderr)
+    else:
+        print(plan_to_toml(plan))
+    return EXIT_OK
+
+
+async def _demo(args: argparse.Namespace, out: Any) -> int:
+    from maestro_tui import commands
+
+    if args.pace is not None:
+        if args.pace < 0:
+            raise commands.UserError(f"--pace must be 0 or more, got {args.pace}")
+        os.environ["MAESTRO_DEMO_PACE"] = str(args.pace)
+    return await commands.run_demo(
+        dest=args.dir, db_path=_db_path(args), out=out, max_agents=args.agents,
+        merge_policy=args.merge, budget_usd=args.budget_usd, budget_tokens=args.budget_tokens,
     )
 
 

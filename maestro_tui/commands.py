@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from maestro_tui.agents.base import Worker
 from maestro_tui.agents.registry import make_worker
 from maestro_tui.config import Config, ConfigError, load_config
+from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, Task, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
@@ -31,6 +32,7 @@ EXIT_FOR_STATUS = {
     RunStatus.CANCELLED: EXIT_TASK_FAILED,
     RunStatus.WAITING: EXIT_REVIEW,
     RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
+    RunStatus.BUDGET_EXHAUSTED: EXIT_TASK_FAILED,
 }
 
 
@@ -100,6 +102,12 @@ def _exit_code(state: RunState, out: Output) -> int:
             f"{len(state.waiting_merges)} merge(s) wait for review: maestro-tui merges {state.run_id}",
             file=out.stream,
         )
+    if status is RunStatus.BUDGET_EXHAUSTED and not out.as_json:
+        print(
+            f"budget spent: raise it and go on with maestro-tui resume {state.run_id}"
+            " --budget-usd AMOUNT",
+            file=out.stream,
+        )
     if status is RunStatus.INTERRUPTED and not out.as_json:
         print(f"run interrupted: maestro-tui resume {state.run_id}", file=out.stream)
     return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
@@ -123,6 +131,12 @@ class RunSession:
         await self.aclose()
 
 
+def _secrets(config: Config) -> list[str]:
+    from maestro_tui.llm.models import secrets_in_environment
+
+    return secrets_in_environment(config)
+
+
 def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
     """Everything that can be wrong with a new run, found before anything is written."""
     validate_plan(plan, repo_root=ws.root)
@@ -142,6 +156,7 @@ async def start_session(
     max_agents: int,
     subscribers: Sequence[Subscriber] = (),
     workers: WorkerPool | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> RunSession:
     """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved."""
     workers = workers or check_run_inputs(ws, config, plan)
@@ -152,10 +167,11 @@ async def start_session(
         stack.push_async_callback(store.close)
         stack.enter_context(run_lock(db_path, run_id))
         bus = EventBus(run_id)
+        bus.redact(_secrets(config))
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
-        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus)
+        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus, env=dict(env or {}))
         orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
     except BaseException:
         await stack.aclose()
@@ -184,6 +200,7 @@ async def open_session(
             next_seq=(last.seq + 1) if last else 1,
             start_ts=last.ts if last else 0.0,
         )
+        bus.redact(_secrets(config))
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
@@ -200,6 +217,42 @@ def _printers(out: Output | None) -> list[Subscriber]:
     return [Printer(out.stream, as_json=out.as_json, show_output=out.show_output)]
 
 
+def _say(out: Output, text: str) -> None:
+    if not out.as_json:
+        print(text, file=out.stream, flush=True)
+
+
+async def make_plan(config: Config, goal: str, root: Path, out: Output) -> tuple[Plan, list[Any]]:
+    """The planner model's plan for a goal, and its calls' usage (recorded once the run starts)."""
+    from maestro_tui.llm.models import plan_with_model, resolve_model
+
+    usage: list[Any] = []
+    _say(out, f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
+    plan = await plan_with_model(config, goal, root, on_usage=usage.append)
+    return plan, usage
+
+
+def forecast(config: Config, plan: Plan) -> str | None:
+    """A labelled cost estimate when the plan's workers are models; None for CLI workers."""
+    kinds = {config.workers[t.worker or config.default_worker].kind for t in plan.tasks}
+    if not kinds & {"llm", "demo"}:
+        return None
+    from maestro_tui.llm.forecast import describe_estimate, estimate_cost
+    from maestro_tui.llm.models import resolve_model
+
+    model = resolve_model("demo" if kinds == {"demo"} else config.model, "coder")
+    return describe_estimate(estimate_cost(plan, model, config.prices)) + " (an estimate)"
+
+
+def record_usage(bus: EventBus, usage: Sequence[Any]) -> None:
+    """Planner calls made before the run existed, as LLMUsage events of no task."""
+    for c in usage:
+        bus.emit(
+            ev.LLMUsage, task=None, model=c.model, tokens_in=c.tokens_in, tokens_out=c.tokens_out,
+            cost_usd=c.cost_usd, latency_s=c.latency_s, simulated=c.simulated,
+        )
+
+
 async def run_plan(
     *,
     ws: Workspace,
@@ -210,22 +263,34 @@ async def run_plan(
     merge_policy: str,
     max_agents: int,
     confirm: Callable[[Plan], bool] | None = None,
+    planner_usage: Sequence[Any] = (),
+    env: Mapping[str, str] | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan."""
     workers = check_run_inputs(ws, config, plan)
+    estimate = forecast(config, plan)
+    if estimate:
+        _say(out, estimate)
     if confirm is not None and not confirm(plan):
         print("run not started", file=out.stream)
         return EXIT_OK
     session = await start_session(
         ws=ws, config=config, plan=plan, db_path=db_path, merge_policy=merge_policy,
-        max_agents=max_agents, subscribers=_printers(out), workers=workers,
+        max_agents=max_agents, subscribers=_printers(out), workers=workers, env=env,
     )
     async with session:
+        record_usage(session.orch.bus, planner_usage)
         state = await drive(session.orch)
     return _exit_code(state, out)
 
 
-async def resume_run(db_path: Path, run_ref: str, out: Output, max_agents: int | None) -> int:
+async def resume_run(
+    db_path: Path,
+    run_ref: str,
+    out: Output,
+    max_agents: int | None,
+    budgets: dict[str, float | None] | None = None,
+) -> int:
     async with await open_session(db_path, run_ref, _printers(out)) as session:
         orch = session.orch
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
@@ -235,6 +300,9 @@ async def resume_run(db_path: Path, run_ref: str, out: Output, max_agents: int |
         orch.resume()
         if max_agents:
             orch.set_max_agents(max_agents)
+        for kind, limit in (budgets or {}).items():
+            if limit is not None:
+                orch.raise_budget(kind, limit)
         state = await drive(orch)
     return _exit_code(state, out)
 
@@ -276,3 +344,49 @@ async def land(db_path: Path, run_ref: str, into: str | None, out: Output) -> in
         )
         print(f"landed {s.integration_branch} into {target} → {head[:9]}", file=out.stream)
     return EXIT_OK
+
+
+async def run_demo(
+    *,
+    dest: Path | None,
+    db_path: Path,
+    out: Output,
+    max_agents: int,
+    merge_policy: str,
+    budget_usd: float | None = None,
+    budget_tokens: int | None = None,
+) -> int:
+    """Copy the sample repo somewhere new and run the demo goal on the offline demo model."""
+    import time
+
+    from maestro_tui.config import with_overrides
+    from maestro_tui.demo import DEMO_GOAL, copy_sample_repo
+    from maestro_tui.demo.script import TEST_COMMAND
+
+    if dest is None:
+        dest = db_path.parent / "demo" / time.strftime("%Y%m%d-%H%M%S")
+    try:
+        copy_sample_repo(dest)
+    except FileExistsError as exc:
+        raise UserError(f"{exc}: pass --dir with a new or empty folder") from None
+    _say(out, f"demo repository: {dest}")
+    ws = Workspace.open(dest)
+    config = with_overrides(
+        load_config(ws.root), test_command=TEST_COMMAND, default_worker="demo", model="demo",
+        planner_model="demo", max_agents=max_agents, budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
+    )
+    plan, usage = await make_plan(config, DEMO_GOAL, ws.root, out)
+    return await run_plan(
+        ws=ws, config=config, plan=plan, db_path=db_path, out=out, merge_policy=merge_policy,
+        max_agents=max_agents, planner_usage=usage, env=demo_env(),
+    )
+
+
+def demo_env() -> dict[str, str]:
+    """The demo's `python` is the one maestro-tui runs on (it has pytest), without plugins."""
+    import os
+    import sys
+
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}

@@ -19,8 +19,23 @@ def _command_worker(spec: WorkerSpec, config: Config) -> Worker:
     return CommandWorker(spec)
 
 
-# The LLM layer adds "llm" and "demo" here when it is imported.
-WORKER_KINDS: dict[str, WorkerFactory] = {"command": _command_worker}
+def _llm_worker(spec: WorkerSpec, config: Config) -> Worker:
+    from maestro_tui.llm.models import llm_worker  # lazily: the LLM layer imports litellm
+
+    return llm_worker(spec, config)
+
+
+def _demo_worker(spec: WorkerSpec, config: Config) -> Worker:
+    from maestro_tui.llm.models import demo_worker
+
+    return demo_worker(spec, config)
+
+
+WORKER_KINDS: dict[str, WorkerFactory] = {
+    "command": _command_worker,
+    "llm": _llm_worker,
+    "demo": _demo_worker,
+}
 
 
 def _plugin_kinds() -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from maestro_tui.domain.events import Event
@@ -34,6 +34,7 @@ class EventBus:
         # A resumed run continues its timeline where the last event left it.
         self._offset = start_ts - clock()
         self._subscribers: list[Subscriber] = []
+        self._secrets: tuple[str, ...] = ()
         # Events emitted by a subscriber while another event is being delivered wait here,
         # so every subscriber sees every event in sequence order.
         self._queue: deque[Event] = deque()
@@ -46,11 +47,26 @@ class EventBus:
     def now(self) -> float:
         return self._clock() + self._offset
 
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Replace these values (API keys) in every text field of every later event."""
+        self._secrets = tuple(s for s in secrets if len(s) >= 8)
+
+    def _scrub(self, fields: dict[str, Any]) -> dict[str, Any]:
+        for key, value in fields.items():
+            if isinstance(value, str):
+                for secret in self._secrets:
+                    if secret in value:
+                        value = value.replace(secret, "[redacted]")
+                fields[key] = value
+        return fields
+
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber)
 
     def emit(self, cls: type[E], **fields: Any) -> E:
+        if self._secrets:
+            fields = self._scrub(fields)
         self._seq += 1
         event = cls(run_id=self.run_id, seq=self._seq, ts=self._clock() + self._offset, **fields)
         if self._delivering:

@@ -7,7 +7,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_tui.agents.base import Worker, WorkerJob
@@ -43,6 +43,8 @@ class RunSetup:
     config: Config
     workers: WorkerFor
     bus: EventBus
+    # Extra environment for agents and the test command (the demo puts its Python first).
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Orchestrator:
@@ -268,7 +270,7 @@ class Orchestrator:
                 worktree=worktree,
                 context=task_context(task, self.state, ws.root, cfg.standards_file),
                 timeout_s=cfg.task_timeout_s,
-                env=base_env(),
+                env=base_env(self.setup.env),
             )
             try:
                 result = await worker.run(job, reporter)
@@ -320,7 +322,8 @@ class Orchestrator:
         command = self.config.test_command
         if not command:
             return None, ""
-        result = await run_tests(command, worktree, self.config.test_timeout_s, env=base_env())
+        env = base_env(self.setup.env)
+        result = await run_tests(command, worktree, self.config.test_timeout_s, env=env)
         self.bus.emit(
             ev.TestsRan,
             task=task.id,

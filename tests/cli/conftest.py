@@ -34,7 +34,7 @@ retries = 1
 retry_backoff_s = 0.05
 
 [tests]
-command = "{sys.executable} -m pytest -q -p no:cacheprovider"
+command = "env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 {sys.executable} -m pytest -q -p no:cacheprovider"
 timeout_s = 120
 
 [workers.fake]

@@ -130,3 +130,14 @@ def test_events_emitted_by_a_subscriber_reach_everyone_in_order() -> None:
     bus.emit(ev.DispatchPaused)
     bus.emit(ev.PlanApproved)
     assert first == last == [1, 2, 3]
+
+
+def test_bus_redacts_secrets_from_every_text_field() -> None:
+    bus = EventBus("r")
+    bus.redact(["sk-live-0123456789abcdef", "short"])
+    seen: list[ev.Event] = []
+    bus.subscribe(seen.append)
+    bus.emit(ev.AgentOutput, task="a", attempt=1, text="key=sk-live-0123456789abcdef ok short")
+    bus.emit(ev.TaskFailed, task="a", attempt=1, reason="401 for sk-live-0123456789abcdef")
+    assert seen[0].text == "key=[redacted] ok short"  # too-short values are not treated as keys
+    assert "sk-live" not in seen[1].to_json()

@@ -33,6 +33,8 @@ async def test_load_after_seq_batches_and_last_position(store: Store, bus_for) -
     assert [len(b) for b in batches[:-1]] == [7] * (len(batches) - 1)
     assert [e for b in batches for e in b] == emitted
     assert await store.last_position(run_id) == (emitted[-1].seq, emitted[-1].ts)
+    rows = await store.read("SELECT type FROM events WHERE run_id = ? AND seq <= 2", (run_id,))
+    assert rows == [("RunStarted",), ("PlanProposed",)]
 
 
 async def test_unknown_run_has_no_events(store: Store) -> None:
