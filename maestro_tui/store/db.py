@@ -246,6 +246,13 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"reading {self.path} failed: {exc}") from exc
 
+    async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of a read-only query (the tables are in schema.py), between write batches.
+
+        For readers that need more than the methods here, e.g. replay decoding rows itself.
+        """
+        return await self._fetchall(sql, params)
+
     async def load_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """Committed events of a run after `after_seq`, in seq order (flush() first for all)."""
         rows = await self._fetchall(_SELECT_EVENTS, (run_id, after_seq, _NO_LIMIT))
