@@ -1,0 +1,58 @@
+"""MaestroApp: wiring only — themes, the command palette, the first screen, quitting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
+
+import maestro_tui
+from maestro_tui.ui.commands import DashboardCommands
+
+PACKAGE_DIR = Path(maestro_tui.__file__).parent
+THEME_FOLDERS = (PACKAGE_DIR.parent / "themes", PACKAGE_DIR / "themes")
+
+
+class MaestroApp(App[int]):
+    """The terminal mission-control; what it shows first is given by the entry point."""
+
+    TITLE = "maestro-tui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+
+    def __init__(self, first_screen: Callable[[], Screen], *, watch_themes: bool = True) -> None:
+        super().__init__()
+        self._first_screen = first_screen
+        self._watch_themes = watch_themes
+
+    def get_default_screen(self) -> Screen:
+        return self._first_screen()
+
+    def on_mount(self) -> None:
+        self._install_themes()
+
+    def _install_themes(self) -> None:
+        """User and shipped themes from themes/*.toml, reloaded when edited (if available)."""
+        try:
+            from maestro_tui.ui.themes import load_themes, watch_themes
+        except ImportError:
+            return
+        for folder in THEME_FOLDERS:
+            if not folder.is_dir():
+                continue
+            for theme in load_themes(folder):
+                self.register_theme(theme)
+            if self._watch_themes:
+                self.run_worker(watch_themes(self, folder), group=f"themes:{folder}",
+                                exclusive=True, exit_on_error=False)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q and the palette's Quit go through the run's screen, so a run stops cleanly."""
+        for screen in reversed(self.screen_stack):
+            quit_run = getattr(screen, "action_quit", None)
+            if quit_run is not None and hasattr(screen, "run_active"):
+                quit_run()
+                return
+        self.exit(0, return_code=0)

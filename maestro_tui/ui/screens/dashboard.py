@@ -1,0 +1,395 @@
+"""The live dashboard: the Dashboard widget (shared with replay) and the screen that runs a run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import Plan, PlanError
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
+from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
+from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
+from maestro_tui.ui.widgets.agent_logs import AgentLogs
+from maestro_tui.ui.widgets.merge_queue import MergeQueueTable
+from maestro_tui.ui.widgets.meters import Meters
+from maestro_tui.ui.widgets.status_bar import StatusBar
+from maestro_tui.ui.widgets.task_detail import TaskDetail
+from maestro_tui.ui.widgets.task_graph import TaskGraph
+
+if TYPE_CHECKING:
+    from maestro_tui.commands import RunSession
+    from maestro_tui.engine.orchestrator import Orchestrator
+
+# Below this size (of the dashboard itself) the panes stack and the extras hide.
+CONDENSED_WIDTH = 110
+CONDENSED_HEIGHT = 30
+MAX_AGENTS = 64
+
+
+def exit_code(state: RunState) -> int:
+    """The CLI's exit code for where a run stands: 0 / 1 / 3 / 130."""
+    from maestro_tui.commands import EXIT_FOR_STATUS, EXIT_TASK_FAILED
+
+    status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
+    return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
+
+
+class Dashboard(Widget):
+    """Task graph, task detail, agent logs, meters and merge queue, fed from RunState.
+
+    `feed` and `reset` are the contract with the live bridge and with replay.
+    """
+
+    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
+
+    def __init__(self, *, id: str | None = None, max_log_lines: int = 2000) -> None:
+        super().__init__(id=id)
+        self._state: RunState | None = None
+        self._selected: str | None = None
+        self._max_log_lines = max_log_lines
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="dash-top"):
+            with Vertical(id="dash-left"):
+                yield TaskGraph(id="graph")
+                yield TaskDetail(id="detail")
+            yield AgentLogs(id="logs", max_lines=self._max_log_lines)
+        with Horizontal(id="dash-bottom"):
+            yield Meters(id="meters")
+            yield MergeQueueTable(id="merges")
+
+    def on_mount(self) -> None:
+        self.graph.border_title = "tasks"
+        self.query_one(TaskDetail).border_title = "task"
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        self.set_class(width < CONDENSED_WIDTH or height < CONDENSED_HEIGHT, "-condensed")
+
+    @property
+    def graph(self) -> TaskGraph:
+        return self.query_one(TaskGraph)
+
+    @property
+    def logs(self) -> AgentLogs:
+        return self.query_one(AgentLogs)
+
+    @property
+    def merges(self) -> MergeQueueTable:
+        return self.query_one(MergeQueueTable)
+
+    @property
+    def state(self) -> RunState | None:
+        return self._state
+
+    def feed(self, events: Sequence[ev.Event], state: RunState) -> None:
+        """New events and the state after them: append log lines, redraw what changed."""
+        lines: dict[str, list[str]] = {}
+        for e in events:
+            if type(e) is ev.AgentOutput:
+                lines.setdefault(e.task, []).append(e.text)
+        if lines:
+            self.logs.append(lines)
+        self.query_one(Meters).note(events)
+        if state is not self._state:
+            self._show(state)
+
+    def reset(self, state: RunState, log_tails: Mapping[str, Sequence[str]]) -> None:
+        """Replace everything shown (replay seeking, or a fresh start)."""
+        self.logs.reset(log_tails)
+        self.query_one(Meters).reset()
+        self._state = None
+        self._show(state)
+
+    def _show(self, state: RunState) -> None:
+        self._state = state
+        self.graph.show(state)
+        self.query_one(StatusBar).show(state)
+        self.query_one(Meters).show(state)
+        merges = self.merges
+        merges.show(state)
+        merges.set_class(merges.waiting_count > 0, "-has-waiting")
+        if self._selected is not None:
+            self.query_one(TaskDetail).show(state.tasks.get(self._selected))
+        running = sorted(
+            (t for t in state.tasks.values() if t.status is TaskStatus.RUNNING),
+            key=lambda t: (t.started_ts or 0.0, t.id),
+        )
+        self.logs.set_running([t.id for t in running])
+
+    @on(TaskGraph.TaskHighlighted)
+    def _task_highlighted(self, event: TaskGraph.TaskHighlighted) -> None:
+        self._selected = event.task_id
+        if self._state is not None:
+            self.query_one(TaskDetail).show(self._state.tasks.get(event.task_id))
+
+    @on(TaskGraph.TaskChosen)
+    def _task_chosen(self, event: TaskGraph.TaskChosen) -> None:
+        self.logs.show_task(event.task_id)
+
+
+def _agent_bindings() -> list[Binding]:
+    keys = [Binding("0", "show_agent(0)", "all logs", show=False)]
+    keys += [
+        Binding(str(n), f"show_agent({n})", f"agent {n} log", show=False) for n in range(1, 10)
+    ]
+    return keys
+
+
+class DashboardScreen(Screen[None]):
+    """A live run: the dashboard, the run's worker, and the human's controls."""
+
+    BINDINGS = [
+        Binding("p", "toggle_pause", "pause/resume"),
+        Binding("x", "cancel_task", "cancel task"),
+        Binding("plus,equals_sign", "more_agents", "agents", key_display="+"),
+        Binding("minus", "fewer_agents", "agents", key_display="-"),
+        Binding("b", "raise_budget", "budget"),
+        Binding("m", "merge_queue", "merges"),
+        Binding("question_mark", "toggle_keys", "keys", key_display="?"),
+        Binding("q", "quit", "quit"),
+        *_agent_bindings(),
+    ]
+
+    def __init__(
+        self, session: RunSession, *, review_plan: bool = False, start: bool = True
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.orch: Orchestrator = session.orch
+        self._review_plan = review_plan
+        self._start = start
+        self.bridge: RunBridge | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.run_worker_: Worker[RunState] | None = None
+        self._session_closed = False
+
+    def compose(self) -> ComposeResult:
+        yield Dashboard(id="dashboard")
+        yield Footer()
+
+    @property
+    def dashboard(self) -> Dashboard:
+        return self.query_one(Dashboard)
+
+    @property
+    def run_active(self) -> bool:
+        """The run's worker is still going (tasks run or merges wait for the human)."""
+        return self.run_worker_ is not None and self.run_worker_.state in (
+            WorkerState.PENDING, WorkerState.RUNNING,
+        )
+
+    def on_mount(self) -> None:
+        self.bridge = RunBridge(self.dashboard, self.orch.state)
+        self.dashboard.reset(self.orch.state, {})
+        self._unsubscribe = self.orch.bus.subscribe(self.bridge)
+        self.set_interval(FLUSH_INTERVAL_S, self.bridge.flush)
+        self.dashboard.graph.focus()
+        if self._review_plan and not self.orch.state.plan_approved:
+            self._review_plan_first()
+        elif self._start:
+            self.start_run()
+
+    # --- the run -------------------------------------------------------------------------
+
+    def start_run(self) -> Worker[RunState]:
+        """Run the orchestrator in this event loop; merges wait for the human, not for exit."""
+        self.run_worker_ = self._run()
+        return self.run_worker_
+
+    @work(exclusive=True, group="run", exit_on_error=False, name="run")
+    async def _run(self) -> RunState:
+        return await self.orch.run(wait_for_review=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.run_worker_:
+            return
+        if event.state is WorkerState.SUCCESS:
+            status = self.orch.state.status.value
+            self.notify(f"run {status} — press q to quit", title="run finished")
+        elif event.state is WorkerState.ERROR:
+            self.notify(str(event.worker.error), title="the run stopped on an error",
+                        severity="error", timeout=30)
+
+    def _review_plan_first(self) -> None:
+        try:
+            from maestro_tui.ui.screens.plan_review import PlanReviewScreen
+        except ImportError:
+            self.notify("plan review is not available: running the plan as it is")
+            self.start_run()
+            return
+        self.app.push_screen(PlanReviewScreen(self.orch.plan, self.orch.ws.root),
+                             self._plan_reviewed)
+
+    async def _plan_reviewed(self, plan: Plan | None) -> None:
+        if plan is None:
+            # Backed out: the run is recorded as cancelled and never starts.
+            self.orch.finish(RunStatus.CANCELLED)
+            await self.close(code=0)
+            return
+        if plan.to_dict() != self.orch.plan.to_dict():
+            try:
+                self.orch.revise_plan(plan)
+            except PlanError as exc:
+                self.notify(str(exc), title="plan not accepted", severity="error")
+                self._review_plan_first()
+                return
+        self.start_run()
+
+    async def close(self, code: int | None = None) -> None:
+        """Stop the run (it ends interrupted, resumable), close the session, leave."""
+        if self._session_closed:
+            return
+        self._session_closed = True
+        worker = self.run_worker_
+        if worker is not None and self.run_active:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        if self.bridge is not None:
+            self.bridge.flush()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.session.aclose()
+        code = exit_code(self.orch.state) if code is None else code
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.app.pop_screen()
+        else:
+            self.app.exit(code, return_code=code)
+
+    # --- the human's controls --------------------------------------------------------------
+
+    def _needs_run(self, what: str) -> bool:
+        if self.orch.scheduler is None or not self.run_active:
+            self.notify(f"cannot {what}: the run is not running", severity="warning")
+            return False
+        return True
+
+    def action_toggle_pause(self) -> None:
+        """p: stop starting new tasks (running ones go on), or start again."""
+        if not self._needs_run("pause"):
+            return
+        if self.orch.state.paused:
+            self.orch.resume_dispatch()
+        else:
+            self.orch.pause()
+
+    def action_cancel_task(self) -> None:
+        """x: cancel the task under the cursor, after asking; its dependents are blocked."""
+        task_id = self.dashboard.graph.selected_task_id
+        if task_id is None or not self._needs_run("cancel a task"):
+            return
+        view = self.orch.state.tasks.get(task_id)
+        if view is None or view.status.settled:
+            self.notify(f"task '{task_id}' has already settled", severity="warning")
+            return
+        question = f"Cancel task '{task_id}'?\nTasks that depend on it will be blocked."
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and not self.orch.cancel_task(task_id):
+                self.notify(f"task '{task_id}' had already settled", severity="warning")
+
+        self.app.push_screen(ConfirmModal(question, yes="Cancel task", no="Keep"), confirmed)
+
+    def _set_agents(self, delta: int) -> None:
+        n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
+        if n != self.orch.state.max_agents and self._needs_run("change concurrency"):
+            self.orch.set_max_agents(n)
+
+    def action_more_agents(self) -> None:
+        """+: one more agent at a time."""
+        self._set_agents(+1)
+
+    def action_fewer_agents(self) -> None:
+        """-: one agent fewer (running ones finish; no new start until below the limit)."""
+        self._set_agents(-1)
+
+    def action_raise_budget(self) -> None:
+        """b: set a higher $ budget (the run goes on if it had stopped for money)."""
+        raise_budget = getattr(self.orch, "raise_budget", None)
+        if raise_budget is None:
+            self.notify("this engine cannot raise the budget yet", severity="warning")
+            return
+        state = self.orch.state
+        current = state.budget_usd
+        suggestion = round(max(current or 0.0, state.cost_usd) * 1.5 + 1.0, 2)
+        prompt = f"New budget in US$ (spent ${state.cost_usd:.4f}" + (
+            f" of ${current:.2f})" if current is not None else ", no budget yet)"
+        )
+
+        def chosen(value: float | None) -> None:
+            if value is not None:
+                raise_budget("usd", value)
+
+        minimum = max(state.cost_usd, current or 0.0)
+        self.app.push_screen(NumberModal(prompt, value=suggestion, minimum=minimum), chosen)
+
+    def action_merge_queue(self) -> None:
+        """m: focus the merge queue; pressed again on it, review the merge under the cursor."""
+        merges = self.dashboard.merges
+        if merges.has_focus and merges.selected_task_id:
+            self.open_review(merges.selected_task_id)
+        elif merges.waiting_count:
+            merges.focus()
+        else:
+            self.notify("no merge waits for review")
+
+    @on(MergeQueueTable.ReviewRequested)
+    def _review_requested(self, event: MergeQueueTable.ReviewRequested) -> None:
+        self.open_review(event.task_id)
+
+    def open_review(self, task_id: str) -> None:
+        """Push the merge review (diff, conflicts, approve/reject/retry) for one waiting task."""
+        try:
+            from maestro_tui.ui.screens.merge_review import MergeReviewScreen
+        except ImportError:
+            self.notify("merge review is not available yet: use `maestro-tui approve|reject`",
+                        severity="warning")
+            return
+
+        def reviewed(result: str | None) -> None:
+            if result:
+                self.notify(f"{task_id}: {result}")
+
+        self.app.push_screen(MergeReviewScreen(self.orch, task_id), reviewed)
+
+    def action_show_agent(self, n: int) -> None:
+        """0: every agent's log; 1–9: the Nth running agent's log."""
+        if not self.dashboard.logs.show_nth(n):
+            self.notify(f"no running agent number {n}", timeout=2)
+
+    def action_toggle_keys(self) -> None:
+        """?: the keys panel."""
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        else:
+            self.app.action_show_help_panel()
+
+    def action_quit(self) -> None:
+        """q: leave; a run still going is asked about, then stopped so it can be resumed."""
+        if not self.run_active:
+            self.run_worker(self.close(), group="close", exclusive=True)
+            return
+        question = (
+            f"The run is still going.\nQuit now? It stops where it is and can be resumed:\n"
+            f"maestro-tui resume {self.orch.state.run_id}"
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self.close(), group="close", exclusive=True)
+
+        self.app.push_screen(ConfirmModal(question, yes="Quit", no="Stay"), confirmed)

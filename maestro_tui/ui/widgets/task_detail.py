@@ -1,0 +1,93 @@
+"""TaskDetail: everything known of the selected task, redrawn only when its TaskView changes."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from maestro_tui.domain.state import TaskStatus, TaskView
+from maestro_tui.ui.widgets.task_graph import GLYPH, status_styles
+
+_REASON_STATUSES = (
+    TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.WAITING, TaskStatus.REJECTED,
+    TaskStatus.RETRYING, TaskStatus.CANCELLED,
+)
+
+
+def _tests(view: TaskView) -> Text:
+    if view.tests_passed is None:
+        return Text("not run", style="dim")
+    counts = []
+    if view.n_passed is not None:
+        counts.append(f"{view.n_passed} passed")
+    if view.n_failed is not None:
+        counts.append(f"{view.n_failed} failed")
+    label = ", ".join(counts) or ("passed" if view.tests_passed else "failed")
+    return Text(f"{'✓' if view.tests_passed else '✘'} {label}",
+                style="green" if view.tests_passed else "bold red")
+
+
+def _diff(view: TaskView) -> Text:
+    if not view.files_changed and not view.commit:
+        return Text("no commit yet", style="dim")
+    text = Text()
+    text.append(f"+{view.insertions}", style="green")
+    text.append(" ")
+    text.append(f"−{view.deletions}", style="red")
+    n = len(view.files_changed)
+    text.append(f" in {n} file{'s' if n != 1 else ''}")
+    return text
+
+
+def render_task(view: TaskView, styles: dict[TaskStatus, str] | None = None) -> Group:
+    """The detail block of one task, as a Rich renderable (pure: used by tests and replay)."""
+    styles = styles or status_styles({})
+    head = Text()
+    head.append(f"{view.id} ", style="bold")
+    head.append(f"{GLYPH[view.status]} {view.status.value}", style=styles[view.status])
+    head.append(f"  {view.title}", style="italic")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("role", f"{view.role}" + (f" · {view.worker}" if view.worker else ""))
+    grid.add_row("files", ", ".join(view.files) or "any")
+    if view.depends_on:
+        grid.add_row("after", ", ".join(view.depends_on))
+    grid.add_row("attempts", str(view.attempts))
+    grid.add_row("tests", _tests(view))
+    grid.add_row("diff", _diff(view))
+    grid.add_row(
+        "usage",
+        f"${view.cost_usd:.4f} · {view.tokens_in:,} in / {view.tokens_out:,} out tokens",
+    )
+    if view.reason and view.status in _REASON_STATUSES:
+        grid.add_row("reason", Text(view.reason, style="bold"))
+    if view.conflict_files:
+        grid.add_row("conflicts", Text(", ".join(view.conflict_files), style="red"))
+    if view.summary:
+        grid.add_row("summary", view.summary)
+    return Group(head, grid)
+
+
+class TaskDetail(Static):
+    """The selected task's role, files, attempts, tests, diff stat, cost and reason."""
+
+    DEFAULT_CSS = """
+    TaskDetail { padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(Text("select a task", style="dim"), id=id, classes=classes)
+        self._view: TaskView | None = None
+
+    def show(self, view: TaskView | None) -> None:
+        """Redraw only when given a different TaskView object (the reducer keeps unchanged ones)."""
+        if view is self._view:
+            return
+        self._view = view
+        if view is None:
+            self.update(Text("select a task", style="dim"))
+        else:
+            self.update(render_task(view, status_styles(self.app.theme_variables)))
