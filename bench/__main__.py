@@ -5,8 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench.bench_scheduler", "bench.bench_store", "bench.bench_git", "bench.bench_llm",
-           "bench.bench_ui"]
+BENCHES = [
+    "bench.bench_scheduler",
+    "bench.bench_store",
+    "bench.bench_git",
+    "bench.bench_llm",
+    "bench.bench_ui",
+]
 
 
 def main(names: list[str]) -> int:

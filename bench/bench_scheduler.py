@@ -66,8 +66,10 @@ async def baseline(graph: dict[str, list[str]]) -> float:
 
 
 async def scheduled(graph: dict[str, list[str]], db: Path | None) -> float:
-    plan = Plan("bench", tuple(Task(id=n, title=n, prompt="noop", depends_on=tuple(d))
-                               for n, d in graph.items()))
+    plan = Plan(
+        "bench",
+        tuple(Task(id=n, title=n, prompt="noop", depends_on=tuple(d)) for n, d in graph.items()),
+    )
     bus = EventBus("bench")
     store = None
     if db is not None:
@@ -102,14 +104,20 @@ def main() -> dict[str, float]:
     plain = best_of(3, lambda: scheduled(graph, None))
     with tempfile.TemporaryDirectory() as tmp:
         stored = best_of(3, lambda: scheduled(graph, Path(tmp) / f"b{time.monotonic_ns()}.db"))
-    per = {name: t / NODES * 1e6 for name, t in
-           (("baseline", base), ("scheduler", plain), ("scheduler+store", stored))}
+    per = {
+        name: t / NODES * 1e6
+        for name, t in (("baseline", base), ("scheduler", plain), ("scheduler+store", stored))
+    }
     print(f"scheduler: {NODES} nodes, {LIMIT} at a time")
     print(f"  bare asyncio ready queue   {per['baseline']:7.1f} µs/node")
-    print(f"  Scheduler, no store        {per['scheduler']:7.1f} µs/node  "
-          f"{per['scheduler'] / per['baseline']:.2f}× (target ≤ 3×)")
-    print(f"  Scheduler, every event stored {per['scheduler+store']:4.1f} µs/node  "
-          f"{per['scheduler+store'] / per['baseline']:.2f}× (target ≤ 5×)")
+    print(
+        f"  Scheduler, no store        {per['scheduler']:7.1f} µs/node  "
+        f"{per['scheduler'] / per['baseline']:.2f}× (target ≤ 3×)"
+    )
+    print(
+        f"  Scheduler, every event stored {per['scheduler+store']:4.1f} µs/node  "
+        f"{per['scheduler+store'] / per['baseline']:.2f}× (target ≤ 5×)"
+    )
     return per
 
 

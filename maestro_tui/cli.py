@@ -92,7 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _db_arg(p)
 
-    for name, text in (("approve", "merge a waiting result"), ("reject", "reject a waiting result")):
+    for name, text in (
+        ("approve", "merge a waiting result"),
+        ("reject", "reject a waiting result"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("run_id")
         p.add_argument("task")
@@ -115,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
     _db_arg(p)
 
-    p = sub.add_parser("gc", help="remove worktrees and branches that finished or crashed runs left")
+    p = sub.add_parser(
+        "gc", help="remove worktrees and branches that finished or crashed runs left"
+    )
     p.add_argument("--repo", type=Path, default=Path("."))
     p.add_argument("--all", action="store_true", help="also delete unmerged task branches")
     _db_arg(p)
@@ -135,21 +140,27 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
         return _fail(f"--agents must be from 1 to 64, got {args.agents}")
     # Errors that mean bad input; imported here so `--help` stays fast.
+    from maestro_tui.agents.base import WorkerError
     from maestro_tui.commands import UserError
     from maestro_tui.config import ConfigError
     from maestro_tui.domain.plan import PlanError
     from maestro_tui.engine.merge_queue import MergeNeedsResolution
     from maestro_tui.engine.runlock import RunLocked
+    from maestro_tui.llm.client import LLMError
+    from maestro_tui.llm.planner import PlannerError
     from maestro_tui.store.db import StoreError
     from maestro_tui.workspace.repo import WorkspaceError
 
-    from maestro_tui.agents.base import WorkerError
-    from maestro_tui.llm.client import LLMError
-    from maestro_tui.llm.planner import PlannerError
-
     bad_input = (
-        UserError, ConfigError, PlanError, WorkspaceError, StoreError, RunLocked,
-        MergeNeedsResolution, WorkerError, LLMError,
+        UserError,
+        ConfigError,
+        PlanError,
+        WorkspaceError,
+        StoreError,
+        RunLocked,
+        MergeNeedsResolution,
+        WorkerError,
+        LLMError,
     )
     try:
         return asyncio.run(_dispatch(args))
@@ -185,8 +196,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _merges(_db_path(args), args.run_id, args.json)
     if cmd in ("approve", "reject"):
         return await commands.decide_merge(
-            _db_path(args), args.run_id, args.task, approve=cmd == "approve",
-            take=getattr(args, "take", None), reason=getattr(args, "reason", ""), out=out,
+            _db_path(args),
+            args.run_id,
+            args.task,
+            approve=cmd == "approve",
+            take=getattr(args, "take", None),
+            reason=getattr(args, "reason", ""),
+            out=out,
         )
     if cmd == "resume":
         budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens}
@@ -301,8 +317,13 @@ async def _demo(args: argparse.Namespace, out: Any) -> int:
             raise commands.UserError(f"--pace must be 0 or more, got {args.pace}")
         os.environ["MAESTRO_DEMO_PACE"] = str(args.pace)
     return await commands.run_demo(
-        dest=args.dir, db_path=_db_path(args), out=out, max_agents=args.agents,
-        merge_policy=args.merge, budget_usd=args.budget_usd, budget_tokens=args.budget_tokens,
+        dest=args.dir,
+        db_path=_db_path(args),
+        out=out,
+        max_agents=args.agents,
+        merge_policy=args.merge,
+        budget_usd=args.budget_usd,
+        budget_tokens=args.budget_tokens,
     )
 
 

@@ -98,8 +98,9 @@ async def drive(orch: Orchestrator, *, wait_for_review: bool = False) -> RunStat
 def _exit_code(state: RunState, out: Output) -> int:
     status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
     if status is RunStatus.WAITING and not out.as_json:
+        waiting = len(state.waiting_merges)
         print(
-            f"{len(state.waiting_merges)} merge(s) wait for review: maestro-tui merges {state.run_id}",
+            f"{waiting} merge(s) wait for review: maestro-tui merges {state.run_id}",
             file=out.stream,
         )
     if status is RunStatus.BUDGET_EXHAUSTED and not out.as_json:
@@ -248,8 +249,14 @@ def record_usage(bus: EventBus, usage: Sequence[Any]) -> None:
     """Planner calls made before the run existed, as LLMUsage events of no task."""
     for c in usage:
         bus.emit(
-            ev.LLMUsage, task=None, model=c.model, tokens_in=c.tokens_in, tokens_out=c.tokens_out,
-            cost_usd=c.cost_usd, latency_s=c.latency_s, simulated=c.simulated,
+            ev.LLMUsage,
+            task=None,
+            model=c.model,
+            tokens_in=c.tokens_in,
+            tokens_out=c.tokens_out,
+            cost_usd=c.cost_usd,
+            latency_s=c.latency_s,
+            simulated=c.simulated,
         )
 
 
@@ -275,8 +282,15 @@ async def run_plan(
         print("run not started", file=out.stream)
         return EXIT_OK
     session = await start_session(
-        ws=ws, config=config, plan=plan, db_path=db_path, merge_policy=merge_policy,
-        max_agents=max_agents, subscribers=_printers(out), workers=workers, env=env,
+        ws=ws,
+        config=config,
+        plan=plan,
+        db_path=db_path,
+        merge_policy=merge_policy,
+        max_agents=max_agents,
+        subscribers=_printers(out),
+        workers=workers,
+        env=env,
     )
     async with session:
         record_usage(session.orch.bus, planner_usage)
@@ -294,8 +308,10 @@ async def resume_run(
     async with await open_session(db_path, run_ref, _printers(out)) as session:
         orch = session.orch
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
-            print(f"run {orch.state.run_id} has nothing left to do ({orch.state.status})",
-                  file=out.stream)
+            print(
+                f"run {orch.state.run_id} has nothing left to do ({orch.state.status})",
+                file=out.stream,
+            )
             return _exit_code(orch.state, out)
         orch.resume()
         if max_agents:
@@ -308,7 +324,13 @@ async def resume_run(
 
 
 async def decide_merge(
-    db_path: Path, run_ref: str, task_id: str, *, approve: bool, take: str | None, reason: str,
+    db_path: Path,
+    run_ref: str,
+    task_id: str,
+    *,
+    approve: bool,
+    take: str | None,
+    reason: str,
     out: Output,
 ) -> int:
     """approve / reject a merge waiting for review, from the command line."""
@@ -317,8 +339,10 @@ async def decide_merge(
         try:
             if approve:
                 head = await orch.approve(task_id, take)
-                print(f"merged {task_id} into {orch.state.integration_branch} → {head[:9]}",
-                      file=out.stream)
+                print(
+                    f"merged {task_id} into {orch.state.integration_branch} → {head[:9]}",
+                    file=out.stream,
+                )
             else:
                 await orch.reject(task_id, reason)
                 print(f"rejected {task_id}; its branch is kept for inspection", file=out.stream)
@@ -372,14 +396,26 @@ async def run_demo(
     _say(out, f"demo repository: {dest}")
     ws = Workspace.open(dest)
     config = with_overrides(
-        load_config(ws.root), test_command=TEST_COMMAND, default_worker="demo", model="demo",
-        planner_model="demo", max_agents=max_agents, budget_usd=budget_usd,
+        load_config(ws.root),
+        test_command=TEST_COMMAND,
+        default_worker="demo",
+        model="demo",
+        planner_model="demo",
+        max_agents=max_agents,
+        budget_usd=budget_usd,
         budget_tokens=budget_tokens,
     )
     plan, usage = await make_plan(config, DEMO_GOAL, ws.root, out)
     return await run_plan(
-        ws=ws, config=config, plan=plan, db_path=db_path, out=out, merge_policy=merge_policy,
-        max_agents=max_agents, planner_usage=usage, env=demo_env(),
+        ws=ws,
+        config=config,
+        plan=plan,
+        db_path=db_path,
+        out=out,
+        merge_policy=merge_policy,
+        max_agents=max_agents,
+        planner_usage=usage,
+        env=demo_env(),
     )
 
 

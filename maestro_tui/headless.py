@@ -34,11 +34,15 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
     ),
     ev.PlanProposed: lambda e: (
         f"plan: {len(e.plan.get('tasks', []))} tasks in {len(e.layers)} layers"
-        + "".join(f"\n        layer {i + 1}: {', '.join(layer)}" for i, layer in enumerate(e.layers))
+        + "".join(
+            f"\n        layer {i + 1}: {', '.join(layer)}" for i, layer in enumerate(e.layers)
+        )
     ),
     ev.PlanApproved: lambda e: "plan approved",
-    ev.RunResumed: lambda e: "run resumed"
-    + (f"; restarting interrupted {', '.join(e.interrupted)}" if e.interrupted else ""),
+    ev.RunResumed: lambda e: (
+        "run resumed"
+        + (f"; restarting interrupted {', '.join(e.interrupted)}" if e.interrupted else "")
+    ),
     ev.RunPaused: lambda e: f"run paused ({e.reason})" if e.reason else "run paused",
     ev.DispatchPaused: lambda e: "dispatch paused",
     ev.DispatchResumed: lambda e: "dispatch resumed",
@@ -49,8 +53,9 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.TaskQueued: lambda e: f"[{e.task}] ready",
     ev.TaskStarted: lambda e: f"[{e.task}] started attempt {e.attempt} with {e.worker}",
     ev.AgentOutput: lambda e: f"[{e.task}] {'!' if e.stream == 'stderr' else '|'} {e.text}",
-    ev.ToolCalled: lambda e: f"[{e.task}] tool {e.tool}({e.args})"
-    + ("" if e.ok else f" refused: {e.error}"),
+    ev.ToolCalled: lambda e: (
+        f"[{e.task}] tool {e.tool}({e.args})" + ("" if e.ok else f" refused: {e.error}")
+    ),
     ev.FileChanged: lambda e: f"[{e.task}] {e.change} {e.path}",
     ev.FindingPublished: lambda e: f"[{e.task}] finding: {e.text}",
     ev.TaskCommitted: lambda e: (
@@ -58,19 +63,25 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"+{e.insertions} -{e.deletions}"
     ),
     ev.TestsRan: lambda e: f"[{e.task}] {_tests(e)}",
-    ev.TaskFinished: lambda e: f"[{e.task}] finished"
-    + ("" if e.commit else " with no changes")
-    + (f": {e.summary.strip().splitlines()[0]}" if e.summary.strip() else ""),
-    ev.TaskFailed: lambda e: f"[{e.task}] attempt {e.attempt} failed: {e.reason}"
-    + (f"; retrying in {e.retry_in_s:g}s" if e.retry_in_s is not None else ""),
+    ev.TaskFinished: lambda e: (
+        f"[{e.task}] finished"
+        + ("" if e.commit else " with no changes")
+        + (f": {e.summary.strip().splitlines()[0]}" if e.summary.strip() else "")
+    ),
+    ev.TaskFailed: lambda e: (
+        f"[{e.task}] attempt {e.attempt} failed: {e.reason}"
+        + (f"; retrying in {e.retry_in_s:g}s" if e.retry_in_s is not None else "")
+    ),
     ev.TaskBlocked: lambda e: f"[{e.task}] blocked: {e.reason}",
     ev.TaskCancelled: lambda e: f"[{e.task}] cancelled" + (f": {e.reason}" if e.reason else ""),
-    ev.MergeQueued: lambda e: f"[{e.task}] in merge queue ({e.files_changed} files, "
-    f"{e.lines_changed} lines)",
+    ev.MergeQueued: lambda e: (
+        f"[{e.task}] in merge queue ({e.files_changed} files, {e.lines_changed} lines)"
+    ),
     ev.MergeConflict: lambda e: f"[{e.task}] CONFLICT in {', '.join(e.files)}",
     ev.MergeWaiting: lambda e: f"[{e.task}] waiting for review: {'; '.join(e.reasons)}",
-    ev.MergeApproved: lambda e: f"[{e.task}] merge approved"
-    + (f" taking {e.resolution}" if e.resolution else ""),
+    ev.MergeApproved: lambda e: (
+        f"[{e.task}] merge approved" + (f" taking {e.resolution}" if e.resolution else "")
+    ),
     ev.MergeRejected: lambda e: f"[{e.task}] merge rejected: {e.reason}",
     ev.Merged: lambda e: f"[{e.task}] merged → {_short(e.commit)}",
     ev.LLMUsage: lambda e: (
@@ -78,8 +89,9 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"{_money(e.cost_usd)}{' (simulated)' if e.simulated else ''}"
     ),
     ev.BudgetWarning: lambda e: f"budget warning: {e.kind} {e.used:g} of {e.limit:g} used",
-    ev.BudgetExceeded: lambda e: f"budget exhausted: {e.kind} {e.used:g} of {e.limit:g}; "
-    "no new task starts",
+    ev.BudgetExceeded: lambda e: (
+        f"budget exhausted: {e.kind} {e.used:g} of {e.limit:g}; no new task starts"
+    ),
     ev.BudgetRaised: lambda e: f"budget raised: {e.kind} limit {e.limit:g}",
 }
 

@@ -32,8 +32,10 @@ def collect_garbage(repo: Path, db_path: Path, *, remove_unmerged: bool = False)
             continue
         integration = ws.integration_branch(run_id)
         head = ws.branch_head(branch)
-        merged = bool(head) and ws.branch_head(integration) is not None and ws.is_ancestor(
-            head or "", integration
+        merged = (
+            bool(head)
+            and ws.branch_head(integration) is not None
+            and ws.is_ancestor(head or "", integration)
         )
         if merged or remove_unmerged:
             ws.delete_branch(branch)

@@ -20,7 +20,9 @@ LineSink = Callable[[str, str], None]  # (line, stream)
 SAFE_ENV_KEYS = ("PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER", "SHELL", "TZ")
 
 
-def base_env(extra: Mapping[str, str] | None = None, passthrough: Sequence[str] = ()) -> dict[str, str]:
+def base_env(
+    extra: Mapping[str, str] | None = None, passthrough: Sequence[str] = ()
+) -> dict[str, str]:
     """An explicit environment: safe basics, the named variables, then `extra`."""
     env = {k: os.environ[k] for k in (*SAFE_ENV_KEYS, *passthrough) if k in os.environ}
     env.update(extra or {})

@@ -67,7 +67,9 @@ def topological_layers(graph: Graph) -> list[list[str]]:
     return layers
 
 
-def critical_path_lengths(graph: Graph, weight: Mapping[str, float] | None = None) -> dict[str, float]:
+def critical_path_lengths(
+    graph: Graph, weight: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Longest path (in node weights, default 1) from each node to the end of the DAG.
 
     A node with a long chain of dependents behind it should start first.

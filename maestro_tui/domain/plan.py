@@ -83,7 +83,9 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
     """Build a Plan from plain data (a parsed TOML/JSON document or a submit_plan call)."""
     problems: list[str] = []
     if not isinstance(data, Mapping):
-        raise PlanError([f"a plan must be an object with a 'tasks' list, got {type(data).__name__}"])
+        raise PlanError(
+            [f"a plan must be an object with a 'tasks' list, got {type(data).__name__}"]
+        )
     raw_tasks = data.get("tasks")
     if not isinstance(raw_tasks, list) or not raw_tasks:
         raise PlanError(["the plan has no tasks: give a non-empty 'tasks' list"])

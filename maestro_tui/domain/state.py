@@ -314,7 +314,8 @@ def _resumed(s: RunState, e: ev.RunResumed) -> RunState:
 def _budget(kind_field: str) -> Callable[[RunState, Any], RunState]:
     def handler(s: RunState, e: Any) -> RunState:
         current: tuple[str, ...] = getattr(s, kind_field)
-        return s if e.kind in current else replace(s, **{kind_field: (*current, e.kind)})
+        changes: dict[str, Any] = {kind_field: (*current, e.kind)}
+        return s if e.kind in current else replace(s, **changes)
 
     return handler
 

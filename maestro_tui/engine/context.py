@@ -51,5 +51,7 @@ def task_context(task: Task, state: RunState, repo_root: Path, standards_file: s
         findings = [text for source, text in state.findings if source in upstream]
         if findings:
             chosen = findings[-FINDINGS_LIMIT:]
-            parts.append("## Findings from that work\n" + "\n".join(f"- {_clip(f, 300)}" for f in chosen))
+            parts.append(
+                "## Findings from that work\n" + "\n".join(f"- {_clip(f, 300)}" for f in chosen)
+            )
     return "\n\n".join(parts)

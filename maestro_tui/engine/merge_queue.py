@@ -117,7 +117,11 @@ class MergeQueue:
                 self._bus.emit(ev.MergeWaiting, task=c.task_id, reasons=tuple(reasons))
                 return Outcome.HELD
             new_head = await asyncio.to_thread(
-                merge_into, self._ws, self._branch, c.commit, self._message(c.task_id, c.title, c.summary)
+                merge_into,
+                self._ws,
+                self._branch,
+                c.commit,
+                self._message(c.task_id, c.title, c.summary),
             )
             self._bus.emit(ev.Merged, task=c.task_id, commit=new_head, auto=True)
             return Outcome.SATISFIED
@@ -128,9 +132,7 @@ class MergeQueue:
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
         return check.conflicts
 
-    async def approve(
-        self, task_id: str, resolution: str | Mapping[str, str] | None = None
-    ) -> str:
+    async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
         """Merge a waiting result. Conflicts need `resolution`: "ours", "theirs" or path -> text."""
         pending = self._get(task_id)
         async with self._lock:

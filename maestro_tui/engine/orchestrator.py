@@ -88,7 +88,9 @@ class Orchestrator:
     # --- starting and resuming -------------------------------------------------------------
 
     @classmethod
-    def start(cls, setup: RunSetup, plan: Plan, *, merge_policy: str, max_agents: int) -> Orchestrator:
+    def start(
+        cls, setup: RunSetup, plan: Plan, *, merge_policy: str, max_agents: int
+    ) -> Orchestrator:
         """Create the integration branch from the user's HEAD and record the run and its plan."""
         ws, bus = setup.ws, setup.bus
         ws.check_clean_for(f for t in plan.tasks for f in t.files)
@@ -153,7 +155,9 @@ class Orchestrator:
             if self._is_ours(worktree.path):
                 self.ws.remove_worktree(worktree.path)
         interrupted = tuple(
-            t.id for t in self.state.tasks.values() if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRYING)
+            t.id
+            for t in self.state.tasks.values()
+            if t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRYING)
         )
         self.bus.emit(ev.RunResumed, interrupted=interrupted)
         return list(interrupted)
@@ -210,7 +214,9 @@ class Orchestrator:
             ev.RunFinished,
             status=status.value,
             merged=s.count(TaskStatus.MERGED, TaskStatus.DONE),
-            failed=s.count(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED, TaskStatus.CANCELLED),
+            failed=s.count(
+                TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED, TaskStatus.CANCELLED
+            ),
             waiting=s.count(TaskStatus.WAITING),
         )
 
@@ -282,12 +288,14 @@ class Orchestrator:
                 "Maestro-Agent": result.agent,
                 "Maestro-Model": result.model or "none",
             }
-            body = f"{result.summary.strip()}\n\nWhy: part of the goal \"{self.plan.goal}\"."
+            body = f'{result.summary.strip()}\n\nWhy: part of the goal "{self.plan.goal}".'
             info = await asyncio.to_thread(
                 ws.commit_all, worktree, base, task.title[:72], body, trailers, cfg.exclude
             )
             if info is None:
-                self.bus.emit(ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary)
+                self.bus.emit(
+                    ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary
+                )
                 return Outcome.SATISFIED
             self.bus.emit(
                 ev.TaskCommitted,
@@ -300,7 +308,11 @@ class Orchestrator:
             )
             tests_passed, detail = await self._validate(task, attempt, worktree)
             self.bus.emit(
-                ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary, commit=info.sha
+                ev.TaskFinished,
+                task=task.id,
+                attempt=attempt,
+                summary=result.summary,
+                commit=info.sha,
             )
         finally:
             with contextlib.suppress(Exception):

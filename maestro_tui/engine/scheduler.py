@@ -174,7 +174,7 @@ class Scheduler:
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self) -> Mapping[str, Outcome]:
-        """Run until every task is settled, or only held tasks remain (unless waiting for review)."""
+        """Run until every task is settled, or only held tasks remain (unless waiting for them)."""
         for task in self._plan.tasks:
             if task.id in self._outcome:
                 continue
@@ -260,7 +260,9 @@ class Scheduler:
         self._running.pop(task_id, None)
         if attempt <= self._policy.retries and not self._stopped:
             delay = self._policy.delay(attempt)
-            self._bus.emit(ev.TaskFailed, task=task_id, attempt=attempt, reason=reason, retry_in_s=delay)
+            self._bus.emit(
+                ev.TaskFailed, task=task_id, attempt=attempt, reason=reason, retry_in_s=delay
+            )
             loop = asyncio.get_running_loop()
             self._backing_off[task_id] = loop.call_later(delay, self._retry, task_id)
         else:

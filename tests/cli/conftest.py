@@ -14,14 +14,21 @@ import pytest
 FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
 
 GIT_ID = [
-    "-c", "user.name=Test User", "-c", "user.email=test@example.invalid",
-    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
+    "-c",
+    "user.name=Test User",
+    "-c",
+    "user.email=test@example.invalid",
+    "-c",
+    "init.defaultBranch=main",
+    "-c",
+    "commit.gpgsign=false",
 ]
 
 
 def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["git", *GIT_ID, "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
@@ -68,12 +75,19 @@ def project(tmp_path: Path) -> Path:
     return repo
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("MAESTRO_TUI_DB", None)
     return subprocess.run(
-        [sys.executable, "-m", "maestro_tui", *args], capture_output=True, text=True,
-        cwd=cwd, env=env, timeout=timeout, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "maestro_tui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -16,8 +16,18 @@ def run_plan(project: Path, tmp_path: Path, plan_text: str, *extra: str):
     plan = tmp_path / "plan.toml"
     plan.write_text(plan_text)
     db = tmp_path / "runs.db"
-    result = run_cli("run", "--plan", str(plan), "--repo", str(project), "--headless",
-                     "--db", str(db), "--yes", *extra)
+    result = run_cli(
+        "run",
+        "--plan",
+        str(plan),
+        "--repo",
+        str(project),
+        "--headless",
+        "--db",
+        str(db),
+        "--yes",
+        *extra,
+    )
     return result, db
 
 
@@ -31,8 +41,17 @@ def test_not_a_git_repo(tmp_path: Path) -> None:
     plain.mkdir()
     plan = tmp_path / "plan.toml"
     plan.write_text(GOOD_PLAN)
-    result = run_cli("run", "--plan", str(plan), "--repo", str(plain), "--yes", "--headless",
-                     "--db", str(tmp_path / "x.db"))
+    result = run_cli(
+        "run",
+        "--plan",
+        str(plan),
+        "--repo",
+        str(plain),
+        "--yes",
+        "--headless",
+        "--db",
+        str(tmp_path / "x.db"),
+    )
     assert result.returncode == 2
     assert "not a git repository" in result.stderr
     assert not (tmp_path / "x.db").exists()
@@ -44,8 +63,17 @@ def test_repo_without_commits(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     plan = tmp_path / "plan.toml"
     plan.write_text(GOOD_PLAN)
-    result = run_cli("run", "--plan", str(plan), "--repo", str(repo), "--yes", "--headless",
-                     "--db", str(tmp_path / "x.db"))
+    result = run_cli(
+        "run",
+        "--plan",
+        str(plan),
+        "--repo",
+        str(repo),
+        "--yes",
+        "--headless",
+        "--db",
+        str(tmp_path / "x.db"),
+    )
     assert result.returncode == 2
     assert "no commit" in result.stderr
 
@@ -62,13 +90,20 @@ def test_uncommitted_changes_to_plan_files(project: Path, tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("plan_text", "message"),
     [
-        ('[[tasks]]\nid = "a"\nprompt = "p"\ndepends_on = ["b"]\n'
-         '[[tasks]]\nid = "b"\nprompt = "p"\ndepends_on = ["a"]\n', "dependency cycle: "),
-        ('[[tasks]]\nid = "a"\nprompt = "p"\ndepends_on = ["ghost"]\n',
-         "task 'a': unknown dependency 'ghost'"),
+        (
+            '[[tasks]]\nid = "a"\nprompt = "p"\ndepends_on = ["b"]\n'
+            '[[tasks]]\nid = "b"\nprompt = "p"\ndepends_on = ["a"]\n',
+            "dependency cycle: ",
+        ),
+        (
+            '[[tasks]]\nid = "a"\nprompt = "p"\ndepends_on = ["ghost"]\n',
+            "task 'a': unknown dependency 'ghost'",
+        ),
         ('[[tasks]]\nid = "a"\nprompt = ""\n', "task 'a': empty prompt"),
-        ('[[tasks]]\nid = "a"\nprompt = "p"\nfiles = ["../../etc/passwd"]\n',
-         "task 'a': file '../../etc/passwd'"),
+        (
+            '[[tasks]]\nid = "a"\nprompt = "p"\nfiles = ["../../etc/passwd"]\n',
+            "task 'a': file '../../etc/passwd'",
+        ),
         ('[[tasks]]\nid = "a"\nprompt = "p"\nworker = "nobody"\n', "worker 'nobody'"),
         ("[[tasks]\n", "is not valid TOML"),
     ],
@@ -94,7 +129,9 @@ def test_missing_program_is_named(project: Path, tmp_path: Path) -> None:
     with (project / "maestro.toml").open("a") as fh:
         fh.write('\n[workers.ghost]\nargv = ["no-such-agent-cli", "{prompt}"]\n')
     git(project, "commit", "-qam", "config")
-    result, db = run_plan(project, tmp_path, GOOD_PLAN.replace('prompt', 'worker = "ghost"\nprompt'))
+    result, db = run_plan(
+        project, tmp_path, GOOD_PLAN.replace("prompt", 'worker = "ghost"\nprompt')
+    )
     assert result.returncode == 2
     assert "no-such-agent-cli" in result.stderr
     assert_nothing_written(project, db)
@@ -104,8 +141,9 @@ def test_plan_review_is_required_without_a_terminal(project: Path, tmp_path: Pat
     plan = tmp_path / "plan.toml"
     plan.write_text(GOOD_PLAN)
     db = tmp_path / "runs.db"
-    result = run_cli("run", "--plan", str(plan), "--repo", str(project), "--headless",
-                     "--db", str(db))
+    result = run_cli(
+        "run", "--plan", str(plan), "--repo", str(project), "--headless", "--db", str(db)
+    )
     assert result.returncode == 2 and "--yes" in result.stderr
     assert_nothing_written(project, db)
 

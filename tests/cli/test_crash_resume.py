@@ -43,9 +43,26 @@ def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_pa
     plan.write_text(crash_plan())
     db = tmp_path / "runs.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "maestro_tui", "run", "--plan", str(plan), "--repo", str(project),
-         "--headless", "--agents", "3", "--db", str(db), "--yes", "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "maestro_tui",
+            "run",
+            "--plan",
+            str(plan),
+            "--repo",
+            str(project),
+            "--headless",
+            "--agents",
+            "3",
+            "--db",
+            str(db),
+            "--yes",
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     # Wait until some work is merged and more is running, then kill the whole group hard.
     deadline = time.monotonic() + 120
@@ -66,7 +83,9 @@ def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_pa
 
     resumed = subprocess.run(
         [sys.executable, "-m", "maestro_tui", "resume", run_id, "--db", str(db), "--headless"],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
 
@@ -74,9 +93,9 @@ def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_pa
     # Every event committed before the crash is still there, unchanged, and numbering goes on.
     assert after[: len(before)] == before
     assert [e["seq"] for e in after] == list(range(1, len(after) + 1))
-    assert any(e["type"] == "RunResumed" for e in after[len(before):])
+    assert any(e["type"] == "RunResumed" for e in after[len(before) :])
     # Settled tasks were not redone.
-    restarted = {e["task"] for e in after[len(before):] if e["type"] == "TaskStarted"}
+    restarted = {e["task"] for e in after[len(before) :] if e["type"] == "TaskStarted"}
     assert not restarted & merged_before
     merged_all = {e["task"] for e in after if e["type"] == "Merged"}
     assert merged_all == {f"t{i}" for i in range(TASKS)}

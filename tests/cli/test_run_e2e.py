@@ -49,7 +49,7 @@ id = "test-mul"
 title = "Test mul"
 role = "tester"
 depends_on = ["mul"]
-prompt = "@write tests/test_mul.py :: from calc.ops import mul\\\\n\\\\n\\\\ndef test_mul():\\\\n    assert mul(2, 3) == 6"
+prompt = "@write tests/test_mul.py :: from calc.ops import mul\\\\ndef test_mul(): assert mul(2, 3)"
 
 [[tasks]]
 id = "docs-strings"
@@ -70,8 +70,20 @@ def start_run(project: Path, tmp_path: Path, *extra: str):
     plan = tmp_path / "plan.toml"
     plan.write_text(PLAN)
     db = tmp_path / "runs.db"
-    result = run_cli("run", "--plan", str(plan), "--repo", str(project), "--headless",
-                     "--agents", "4", "--db", str(db), "--yes", *extra)
+    result = run_cli(
+        "run",
+        "--plan",
+        str(plan),
+        "--repo",
+        str(project),
+        "--headless",
+        "--agents",
+        "4",
+        "--db",
+        str(db),
+        "--yes",
+        *extra,
+    )
     return result, db
 
 
@@ -92,8 +104,16 @@ def test_clean_tasks_merge_and_the_conflict_waits_then_approve(project: Path, tm
     assert len(waiting) == 1
     loser = waiting[0]["task"]
     assert loser in ("version-two", "version-three")
-    assert merged == {"version-two", "version-three", "mul", "docs", "strings", "test-mul",
-                      "docs-strings", "changelog"} - {loser}
+    assert merged == {
+        "version-two",
+        "version-three",
+        "mul",
+        "docs",
+        "strings",
+        "test-mul",
+        "docs-strings",
+        "changelog",
+    } - {loser}
     # Four agents really ran at once at the start.
     started = [e for e in events if e["type"] in ("TaskStarted", "TaskFinished", "TaskFailed")]
     peak = running = 0

@@ -11,19 +11,42 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce, re
 from maestro_tui.engine.bus import EventBus
 
 SAMPLES: dict[type[ev.Event], dict] = {
-    ev.RunStarted: dict(goal="g", repo="/r", base_branch="main", base_commit="abc",
-                        integration_branch="maestro/r1", merge_policy="auto", max_agents=4,
-                        budget_usd=1.5),
-    ev.PlanProposed: dict(plan={"goal": "g", "tasks": [{"id": "a", "title": "A", "prompt": "p",
-                                                          "files": ["x.py"], "depends_on": []}]},
-                          layers=(("a",),)),
+    ev.RunStarted: dict(
+        goal="g",
+        repo="/r",
+        base_branch="main",
+        base_commit="abc",
+        integration_branch="maestro/r1",
+        merge_policy="auto",
+        max_agents=4,
+        budget_usd=1.5,
+    ),
+    ev.PlanProposed: dict(
+        plan={
+            "goal": "g",
+            "tasks": [
+                {"id": "a", "title": "A", "prompt": "p", "files": ["x.py"], "depends_on": []}
+            ],
+        },
+        layers=(("a",),),
+    ),
     ev.TaskStarted: dict(task="a", attempt=1, worker="command:x", branch="b", worktree="/w"),
     ev.AgentOutput: dict(task="a", attempt=1, text="héllo ✓", stream="stderr"),
     ev.ToolCalled: dict(task="a", attempt=1, tool="read_file", args="x.py", ok=False, error="no"),
-    ev.TaskCommitted: dict(task="a", attempt=1, commit="c0ffee", files=("x.py", "y.py"),
-                           insertions=3, deletions=1),
-    ev.TestsRan: dict(task="a", attempt=1, command="pytest", passed=False, exit_code=1,
-                      n_passed=3, n_failed=1, duration_s=0.5, output_tail="1 failed"),
+    ev.TaskCommitted: dict(
+        task="a", attempt=1, commit="c0ffee", files=("x.py", "y.py"), insertions=3, deletions=1
+    ),
+    ev.TestsRan: dict(
+        task="a",
+        attempt=1,
+        command="pytest",
+        passed=False,
+        exit_code=1,
+        n_passed=3,
+        n_failed=1,
+        duration_s=0.5,
+        output_tail="1 failed",
+    ),
     ev.MergeConflict: dict(task="a", files=("x.py",)),
     ev.MergeWaiting: dict(task="a", reasons=("conflict", "too big")),
     ev.LLMUsage: dict(task="a", model="m", tokens_in=10, tokens_out=5, cost_usd=None),
@@ -63,8 +86,12 @@ def _run_events() -> list[ev.Event]:
     out: list[ev.Event] = []
     bus.subscribe(out.append)
     bus.emit(ev.RunStarted, **SAMPLES[ev.RunStarted])
-    bus.emit(ev.PlanProposed, plan={"tasks": [
-        {"id": "a", "prompt": "p"}, {"id": "b", "prompt": "p", "depends_on": ["a"]}]})
+    bus.emit(
+        ev.PlanProposed,
+        plan={
+            "tasks": [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "p", "depends_on": ["a"]}]
+        },
+    )
     bus.emit(ev.PlanApproved)
     bus.emit(ev.TaskQueued, task="a")
     bus.emit(ev.TaskStarted, task="a", attempt=1, worker="w")

@@ -70,7 +70,9 @@ def test_cycle_prints_its_path() -> None:
 
 
 def test_self_dependency() -> None:
-    assert "task 'a': depends on itself" in problems_of(tasks({"id": "a", "prompt": "p", "depends_on": "a"}))
+    assert "task 'a': depends on itself" in problems_of(
+        tasks({"id": "a", "prompt": "p", "depends_on": "a"})
+    )
 
 
 def test_files_outside_the_repo(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Budgets: warning at 80 %, no new task at 100 %, raising resumes, a task over its own limit fails."""
+"""Budgets: warn at 80 %, nothing new at 100 %, raising resumes, a task over its limit fails."""
 
 from __future__ import annotations
 
@@ -21,24 +21,37 @@ class Harness:
         self.state = RunState()
         self.log: list[ev.Event] = []
         self.bus.subscribe(self._follow)
-        self.bus.emit(ev.RunStarted, goal="g", repo="/r", base_branch="main", base_commit="c",
-                      integration_branch="maestro/r", merge_policy="auto", max_agents=1,
-                      budget_usd=budget_usd)
+        self.bus.emit(
+            ev.RunStarted,
+            goal="g",
+            repo="/r",
+            base_branch="main",
+            base_commit="c",
+            integration_branch="maestro/r",
+            merge_policy="auto",
+            max_agents=1,
+            budget_usd=budget_usd,
+        )
         self.bus.emit(ev.PlanProposed, plan=self.plan.to_dict())
 
     def _follow(self, e: ev.Event) -> None:
         self.log.append(e)
         self.state = reduce(self.state, e)
 
-    def guard(self, sched: Scheduler, limits: TaskLimits = TaskLimits(), cancel=False):
+    def guard(self, sched: Scheduler, limits: TaskLimits | None = None, cancel=False):
         def exhausted() -> None:
             sched.stop_dispatch()
             if cancel:
                 sched.interrupt_running("budget spent")
 
-        g = BudgetGuard(self.bus, lambda: self.state, on_exhausted=exhausted,
-                        on_restored=sched.allow_dispatch,
-                        on_task_over=sched.abort, task_limits=limits)
+        g = BudgetGuard(
+            self.bus,
+            lambda: self.state,
+            on_exhausted=exhausted,
+            on_restored=sched.allow_dispatch,
+            on_task_over=sched.abort,
+            task_limits=limits or TaskLimits(),
+        )
         self.bus.subscribe(g)
 
 
@@ -106,8 +119,9 @@ async def test_a_task_over_its_own_budget_fails_for_good() -> None:
 
     async def attempt(task, n):
         for _ in range(10):
-            h.bus.emit(ev.LLMUsage, task=task.id, model="m", tokens_in=500, tokens_out=0,
-                       cost_usd=0.01)
+            h.bus.emit(
+                ev.LLMUsage, task=task.id, model="m", tokens_in=500, tokens_out=0, cost_usd=0.01
+            )
             await asyncio.sleep(0)
         return Outcome.SATISFIED
 

@@ -104,14 +104,18 @@ async def test_held_task_waits_and_release_unblocks_dependents() -> None:
     plan = make_plan({"a": [], "b": ["a"]})
     bus, log = recording_bus()
 
+    held = asyncio.Event()
+
     async def attempt(task, n):
-        return Outcome.HELD if task.id == "a" else Outcome.SATISFIED
+        if task.id == "a":
+            held.set()
+            return Outcome.HELD
+        return Outcome.SATISFIED
 
     sched = Scheduler(bus, plan, attempt, wait_for_review=True)
     runner = asyncio.create_task(sched.run())
-    while not any(isinstance(e, ev.TaskQueued) for e in log):
-        await asyncio.sleep(0)
-    for _ in range(5):
+    await held.wait()
+    for _ in range(5):  # let the scheduler settle "a" as held and go back to waiting
         await asyncio.sleep(0)
     assert not runner.done()
     sched.release("a", Outcome.SATISFIED)
@@ -163,10 +167,14 @@ async def test_pause_holds_dispatch_and_concurrency_changes_live() -> None:
     running, peak = 0, 0
     release = asyncio.Event()
 
+    three_running = asyncio.Event()
+
     async def attempt(task, n):
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
+        if running == 3:
+            three_running.set()
         await release.wait()
         running -= 1
         return Outcome.SATISFIED
@@ -178,8 +186,7 @@ async def test_pause_holds_dispatch_and_concurrency_changes_live() -> None:
     assert running == 0
     sched.set_max_agents(3)
     sched.resume()
-    while running < 3:
-        await asyncio.sleep(0)
+    await three_running.wait()
     release.set()
     await runner
     assert peak == 3
