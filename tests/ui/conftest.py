@@ -1,0 +1,195 @@
+"""Dashboard test fixtures: a real git project run by tests/fake_agent.py, and bus waiters.
+
+The review screens' helpers live in conftest_review.py (another module's tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+
+from maestro_tui.commands import RunSession, start_session
+from maestro_tui.config import load_config
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import parse_plan
+from maestro_tui.ui.app import MaestroApp
+from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.workspace.repo import Workspace
+
+FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
+GIT_ID = [
+    "-c", "user.name=Test User", "-c", "user.email=test@example.invalid",
+    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
+]  # fmt: skip
+WAIT_S = 60.0  # an upper bound for one awaited event, not a sleep
+
+
+def git(repo: Path, *args: str) -> str:
+    out = subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def make_project(root: Path, *, test_command: str = "") -> Path:
+    """A tiny committed Python project whose maestro.toml runs tests/fake_agent.py."""
+    repo = root / "project"
+    (repo / "calc").mkdir(parents=True)
+    (repo / "calc" / "__init__.py").write_text("")
+    (repo / "calc" / "ops.py").write_text("def add(a, b):\n    return a + b\n")
+    (repo / "calc" / "settings.py").write_text("NAME = 'calc'\nVERSION = 1\nDEBUG = False\n")
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    state = root / "fake-state"
+    state.mkdir(exist_ok=True)
+    tests = f'[tests]\ncommand = "{test_command}"\n' if test_command else ""
+    (repo / "maestro.toml").write_text(
+        f"""
+[run]
+default_worker = "fake"
+retries = 0
+retry_backoff_s = 0.05
+{tests}
+[workers.fake]
+argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
+env = {{ FAKE_STATE = "{state}" }}
+"""
+    )
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "initial")
+    return repo
+
+
+def task(task_id: str, prompt: str, *, depends_on: tuple[str, ...] = (), files: str = "") -> str:
+    deps = ", ".join(f'"{d}"' for d in depends_on)
+    return (f'[[tasks]]\nid = "{task_id}"\ntitle = "Task {task_id}"\nprompt = "{prompt}"\n'
+            f"depends_on = [{deps}]\n" + (f'files = ["{files}"]\n' if files else "") + "\n")
+
+
+def writes(path: str, text: str, sleep: float = 0.0) -> str:
+    """A fake-agent prompt: optionally wait, then write TEXT to PATH."""
+    steps = [f"@sleep {sleep}"] if sleep else []
+    steps.append(f"@write {path} :: {text}")
+    return "\\n".join(steps)
+
+
+# Layer one: two tasks that set the same line (a real conflict) and a slow one; then a chain.
+CONFLICT_PLAN = "goal = \"extend calc\"\n\n" + "".join([
+    task("version-two", writes("calc/settings.py", "VERSION = 2"), files="calc/settings.py"),
+    task("version-three", writes("calc/settings.py", "VERSION = 3", 0.3),
+         files="calc/settings.py"),
+    task("docs", writes("docs/usage.md", "# Usage")),
+    task("strings", writes("calc/strings.py", "X = 1"), depends_on=("docs",)),
+])
+
+# A slow task with a chain behind it, and two slow independent ones: time to press keys.
+SLOW_PLAN = "goal = \"slow work\"\n\n" + "".join([
+    task("slow", writes("slow.txt", "slow", 3.0)),
+    task("after-slow", writes("after.txt", "after"), depends_on=("slow",)),
+    task("last", writes("last.txt", "last"), depends_on=("after-slow",)),
+    task("other", writes("other.txt", "other", 0.5)),
+    task("third", writes("third.txt", "third", 0.5)),
+])
+
+
+class BusWatch:
+    """Collects a run's events and lets a test await one: no sleeping, no polling."""
+
+    def __init__(self) -> None:
+        self.events: list[ev.Event] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, event: ev.Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of_type(self, cls: type[ev.Event]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+    async def wait_for(
+        self, cls: type[ev.Event], where: Callable[[Any], bool] = lambda e: True
+    ) -> Any:
+        """The first event of type `cls` matching `where`, seen already or still to come."""
+        async with asyncio.timeout(WAIT_S):
+            while True:
+                for e in self.events:
+                    if isinstance(e, cls) and where(e):
+                        return e
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def start(repo: Path, db: Path, plan_text: str, *, agents: int) -> tuple[RunSession, BusWatch]:
+    """Record a new run (not started): the dashboard starts it."""
+    watch = BusWatch()
+    ws = Workspace.open(repo)
+    session = await start_session(
+        ws=ws, config=load_config(ws.root), plan=parse_plan(tomllib.loads(plan_text)),
+        db_path=db, merge_policy="auto", max_agents=agents, subscribers=[watch],
+    )
+    return session, watch
+
+
+@pytest.fixture
+def ui_project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+@pytest.fixture
+async def slow_run(ui_project: Path, tmp_path: Path) -> AsyncIterator[tuple[RunSession, BusWatch]]:
+    session, watch = await start(ui_project, tmp_path / "runs.db", SLOW_PLAN, agents=2)
+    try:
+        yield session, watch
+    finally:
+        await session.aclose()
+
+
+def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
+    return MaestroApp(lambda: DashboardScreen(session, **kwargs), watch_themes=False)
+
+
+async def shown(pilot: Pilot[Any]) -> None:
+    """Drain the bridge now instead of waiting for its timer, then let the screen update."""
+    screen = pilot.app.screen_stack[0]
+    assert isinstance(screen, DashboardScreen) and screen.bridge is not None
+    screen.bridge.flush()
+    await pilot.pause()
+
+
+def notifications(app: App[Any]) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def row_text(pilot: Pilot[Any], task_id: str) -> str:
+    """What the task graph shows on the task's row, as plain text."""
+    screen = pilot.app.screen_stack[0]
+    assert isinstance(screen, DashboardScreen)
+    return " ".join(cell.plain for cell in screen.dashboard.graph.get_row(task_id))
+
+
+def screen_text(app: App[Any]) -> str:
+    """The screen as a person sees it, as plain text (from the app's own SVG screenshot)."""
+    svg = app.export_screenshot()
+    rows: dict[int, dict[int, str]] = {}
+    for m in re.finditer(
+        r'<text class="[^"]*-r\d+" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', svg
+    ):
+        text = html.unescape(m[3]).replace("\xa0", " ")
+        col, row = round(float(m[1]) / 12.2), round((float(m[2]) - 20) / 24.4)
+        line = rows.setdefault(row, {})
+        for i, ch in enumerate(text):
+            line[col + i] = ch
+    return "\n".join(
+        "".join(rows[r].get(i, " ") for i in range(max(rows[r]) + 1)).rstrip()
+        for r in sorted(rows)
+    )
