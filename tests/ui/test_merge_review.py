@@ -196,7 +196,7 @@ async def test_editor_resolution_is_refused_with_markers_then_merged(
 
 
 def bar_text(screen: MergeReviewScreen) -> str:
-    return str(screen.query_one("#file-bar", Static).render())
+    return str(screen.query_one("#file-bar", Static).content)
 
 
 def test_snapshot_merge_review(snap_compare) -> None:

@@ -6,18 +6,13 @@ approving builds path -> resolved text and really merges through the orchestrato
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
 from collections.abc import Awaitable, Callable, Mapping
-from pathlib import Path, PurePosixPath
 from typing import ClassVar, Literal, Protocol
 
 from rich.console import Group
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -25,7 +20,12 @@ from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 
 from maestro_tui.domain.state import RunState, TaskView
 from maestro_tui.engine.merge_queue import MergeNeedsResolution
-from maestro_tui.ui.widgets.conflict_view import ConflictView, FileResolution, resolution_for
+from maestro_tui.ui.widgets.conflict_view import (
+    ConflictView,
+    FileResolution,
+    edit_in_editor,
+    resolution_for,
+)
 from maestro_tui.ui.widgets.diff_view import DiffView
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import WorkspaceError
@@ -297,36 +297,16 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         if not res.conflict.hunks:
             self.notify(f"{res.path} has no text to edit: {res.conflict.note}", severity="warning")
             return
-        argv = shlex.split(os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi")
-        with tempfile.TemporaryDirectory(prefix="maestro-merge-") as tmp:
-            file = Path(tmp) / PurePosixPath(res.path).name
-            file.write_text(res.manual if res.manual is not None else res.conflict.text, "utf-8")
-            try:
-                code = self._run_editor([*argv, str(file)])
-            except OSError as exc:
-                self.notify(f"cannot start the editor {argv[0]!r}: {exc}", severity="error")
-                return
-            text = file.read_text("utf-8")
-        if code != 0:
-            self.notify(f"the editor exited with code {code}: nothing changed", severity="warning")
-            return
         try:
+            current = res.conflict.text if res.manual is None else res.manual
+            text = edit_in_editor(self.app, current, res.path)
             res.set_manual(text)
-        except ValueError as exc:
+        except (OSError, ValueError) as exc:
             self.notify(str(exc), title="Not resolved", severity="error")
             return
         self.query_one("#panes", ContentSwitcher).current = "conflicts"
         self.conflict_view.refresh_choices()
         self._refresh()
-
-    def _run_editor(self, argv: list[str]) -> int:
-        try:
-            with self.app.suspend():
-                return subprocess.run(argv, check=False).returncode
-        except SuspendNotSupported:
-            # Headless (tests) or a web terminal: there is no terminal to hand over.
-            done = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True)
-            return done.returncode
 
     def action_approve(self) -> None:
         """Merge; conflicts need every hunk decided (the notification names the first one left)."""

@@ -6,13 +6,20 @@ edited by hand) and turns them into the text the merge commits.
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.app import App, SuspendNotSupported
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -90,6 +97,27 @@ def resolution_for(files: Sequence[FileResolution]) -> str | dict[str, str]:
     if len(picks) == 1 and picks <= {"ours", "theirs"} and all(f.manual is None for f in files):
         return str(next(iter(picks)))
     return {f.path: f.text() for f in files}
+
+
+def edit_in_editor(app: App[Any], text: str, path: str) -> str:
+    """Open `text` in $EDITOR as a temporary file named like `path`; return what was saved.
+
+    The app is suspended meanwhile. OSError if the editor cannot start or fails.
+    """
+    argv = shlex.split(os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi")
+    with tempfile.TemporaryDirectory(prefix="maestro-merge-") as tmp:
+        file = Path(tmp) / PurePosixPath(path).name  # its suffix picks the editor's highlighting
+        file.write_text(text, "utf-8")
+        try:
+            with app.suspend():
+                code = subprocess.run([*argv, str(file)], check=False).returncode
+        except SuspendNotSupported:
+            # Headless (tests) or a web terminal: there is no terminal to hand over.
+            done = subprocess.run([*argv, str(file)], stdin=subprocess.DEVNULL, capture_output=True)
+            code = done.returncode
+        if code != 0:
+            raise OSError(f"the editor {argv[0]!r} exited with code {code}: nothing changed")
+        return file.read_text("utf-8")
 
 
 class HunkPanel(Static):
