@@ -67,21 +67,20 @@ class EventBus:
     def emit(self, cls: type[E], **fields: Any) -> E:
         if self._secrets:
             fields = self._scrub(fields)
-        self._seq += 1
-        event = cls(run_id=self.run_id, seq=self._seq, ts=self._clock() + self._offset, **fields)
+        self._seq = seq = self._seq + 1
+        event = cls(run_id=self.run_id, seq=seq, ts=self._clock() + self._offset, **fields)
         if self._delivering:
             self._queue.append(event)
             return event
         self._delivering = True
         try:
-            self._deliver(event)
-            while self._queue:
-                self._deliver(self._queue.popleft())
+            for subscriber in self._subscribers:
+                subscriber(event)
+            queue = self._queue
+            while queue:
+                queued = queue.popleft()
+                for subscriber in self._subscribers:
+                    subscriber(queued)
         finally:
             self._delivering = False
-            self._queue.clear()
         return event
-
-    def _deliver(self, event: Event) -> None:
-        for subscriber in self._subscribers:
-            subscriber(event)
