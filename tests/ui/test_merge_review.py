@@ -16,12 +16,19 @@ from textual.widgets import Static
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen, RejectModal
-from maestro_tui.ui.widgets.conflict_view import ConflictView
-from maestro_tui.ui.widgets.diff_view import DiffView
+from maestro_tui.ui.widgets.conflict_view import (
+    ConflictView,
+    FileResolution,
+    hunk_context,
+    resolution_for,
+)
+from maestro_tui.ui.widgets.diff_view import DiffView, _split_rows, parse_diff
 from tests.ui.conftest_review import (
     SIDES,
+    SNAP_SETTINGS,
     ConflictRun,
     ReviewHost,
+    conflict_file,
     conflict_run,
     fake_review,
     git,
@@ -209,3 +216,78 @@ def test_snapshot_merge_review(snap_compare) -> None:
         await pilot.press("o")  # hunk 1: ours; hunk 2 becomes current
 
     assert snap_compare(app, terminal_size=(140, 40), run_before=decide_first_hunk)
+
+
+async def test_a_clean_merge_is_approved_without_choices() -> None:
+    engine = fake_review()
+    engine.conflicts = ()  # held for failing tests or size, not for conflicts
+    app = ReviewHost(lambda: MergeReviewScreen(engine, "version-three"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = screen_of(app)
+        assert screen.pane == "diff" and screen.resolutions == []
+        assert screen.check_action("take", ("ours",)) is None  # shown disabled: nothing to choose
+        await pilot.press("o")  # ignored
+        await pilot.press("a")  # approve
+        await settle(pilot)
+    assert engine.calls == [("approve", None)] and app.results == ["approved"]
+
+
+async def test_engine_errors_become_notifications() -> None:
+    engine = fake_review()
+
+    async def refuse(task_id: str, resolution: object = None) -> str:
+        raise KeyError("task 'version-three' has no merge waiting for review (waiting: none)")
+
+    engine.approve = refuse  # type: ignore[method-assign]
+    app = ReviewHost(lambda: MergeReviewScreen(engine, "version-three"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("O")  # all hunks: ours
+        await pilot.press("a")  # approve: the engine refuses
+        await settle(pilot)
+        assert app.results == [] and isinstance(app.screen, MergeReviewScreen)
+        assert any("no merge waiting" in m for m in notifications(app))
+
+
+def test_parse_diff_numbers_lines_and_notes_new_and_binary_files() -> None:
+    text = (
+        "diff --git a/new.py b/new.py\nnew file mode 100644\nindex 0000000..1111111\n"
+        "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1,2 @@\n+a = 1\n+b = 2\n"
+        "diff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n"
+        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -3,3 +3,3 @@ def f():\n"
+        " x\n-y\n+z\n w\n\\ No newline at end of file\n"
+    )
+    new, logo, changed = parse_diff(text)
+    assert (new.path, new.notes, new.insertions, new.deletions) == (
+        "new.py", ("new file mode 100644",), 2, 0,
+    )  # fmt: skip
+    assert (logo.path, logo.notes, logo.lines) == ("logo.png", ("binary file",), ())
+    kinds = [(ln.kind, ln.old_no, ln.new_no) for ln in changed.lines]
+    assert kinds == [("@", None, None), (" ", 3, 3), ("-", 4, None), ("+", None, 4),
+                     (" ", 5, 5), ("\\", None, None)]  # fmt: skip
+
+
+def test_side_by_side_pairs_removed_with_added_lines() -> None:
+    (f,) = parse_diff("diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1,3 +1,2 @@\n-x\n-y\n+z\n k\n")
+    rows = [(a.text if a else None, b.text if b else None) for a, b in _split_rows(f.lines)]
+    assert rows == [("@@ -1,3 +1,2 @@", None), ("x", "z"), ("y", None), ("k", "k")]
+
+
+def test_hunk_context_and_the_simplest_true_resolution() -> None:
+    conflict = conflict_file("calc/settings.py", SNAP_SETTINGS)
+    first, second = conflict.hunks
+    assert hunk_context(conflict.text, first) == (
+        ["NAME = 'calc'"],
+        ["DEBUG = False", "A = 1", "B = 2"],
+    )
+    assert hunk_context(conflict.text, second) == (["C = 3", "D = 4", "E = 5"], [])
+    res = FileResolution.undecided(conflict)
+    res.choose(0, "theirs")
+    res.choose(1, "theirs")
+    assert resolution_for([res]) == "theirs"
+    res.choose(1, "base")
+    assert resolution_for([res]) == {"calc/settings.py": res.text()}
+    assert "COLOR = 'red'" in res.text() and "VERSION = 3" in res.text()
+    with pytest.raises(ValueError, match="conflict markers"):
+        res.set_manual(conflict.text)

@@ -120,15 +120,37 @@ def edit_in_editor(app: App[Any], text: str, path: str) -> str:
         return file.read_text("utf-8")
 
 
-class HunkPanel(Static):
-    """One hunk: a title with its choice, then base | ours | theirs side by side."""
+CONTEXT_LINES = 3
 
-    def __init__(self, path: str, hunk: ConflictHunk, index: int, total: int) -> None:
+
+def hunk_context(text: str, hunk: ConflictHunk) -> tuple[list[str], list[str]]:
+    """Up to CONTEXT_LINES plain lines before and after a hunk in the marker text."""
+    lines = text.splitlines()
+    start = hunk.start_line - 1
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(">>>>>>>")), start)
+
+    def plain(chunk: list[str]) -> list[str]:
+        return [line for line in chunk if not line.startswith(("<<<<<<<", ">>>>>>>"))]
+
+    before = lines[max(0, start - CONTEXT_LINES) : start]
+    after = lines[end + 1 : end + 1 + CONTEXT_LINES]
+    cut = next((i for i, line in enumerate(before[::-1]) if line.startswith(">>>>>>>")), None)
+    before = before[len(before) - cut :] if cut is not None else before
+    cut = next((i for i, line in enumerate(after) if line.startswith("<<<<<<<")), None)
+    return plain(before), plain(after[:cut])
+
+
+class HunkPanel(Static):
+    """One hunk: a title with its choice, then base | ours | theirs side by side, between a few
+    lines of the unchanged text around it."""
+
+    def __init__(self, path: str, hunk: ConflictHunk, index: int, total: int, text: str) -> None:
         super().__init__(classes="hunk")
         self.path = path
         self.hunk = hunk
         self.index = index
         self.total = total
+        self.before, self.after = hunk_context(text, hunk)
 
     def show_choice(self, choice: str | None) -> None:
         self.set_class(choice is None, "-undecided")
@@ -161,7 +183,12 @@ class HunkPanel(Static):
             code = getattr(self.hunk, side).rstrip("\n")
             lines = highlight_lines(code, self.path, dark) if code else [Text("(empty)", "dim")]
             cells.append(Text("\n").join(lines))
-        table.add_row(*cells)
+        # The unchanged lines around the hunk are the same on every side: shown dim in each.
+        for lines, body in ((self.before, False), (None, True), (self.after, False)):
+            if body:
+                table.add_row(*cells)
+            elif lines:
+                table.add_row(*[Text("\n".join(lines), "dim")] * 3)
         return Group(title, table)
 
 
@@ -187,7 +214,7 @@ class ConflictView(VerticalScroll, can_focus=True):
         await self.remove_children()
         conflict = resolution.conflict
         panels = [
-            HunkPanel(conflict.path, h, i, len(conflict.hunks))
+            HunkPanel(conflict.path, h, i, len(conflict.hunks), conflict.text)
             for i, h in enumerate(conflict.hunks)
         ]
         await self.mount(Static(id="conflict-header"), *panels)
