@@ -129,7 +129,9 @@ class BusWatch:
                 await self._changed.wait()
 
 
-async def start(repo: Path, db: Path, plan_text: str, *, agents: int) -> tuple[RunSession, BusWatch]:
+async def start(
+    repo: Path, db: Path, plan_text: str, *, agents: int
+) -> tuple[RunSession, BusWatch]:
     """Record a new run (not started): the dashboard starts it."""
     watch = BusWatch()
     ws = Workspace.open(repo)
@@ -158,10 +160,19 @@ def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
     return MaestroApp(lambda: DashboardScreen(session, **kwargs), watch_themes=False)
 
 
+async def ready(pilot: Pilot[Any]) -> DashboardScreen:
+    """The dashboard screen once mounted: its bridge listens to the bus from then on."""
+    screen = pilot.app.screen_stack[0]
+    assert isinstance(screen, DashboardScreen)
+    while screen.bridge is None:  # snapshots' run_before starts before the first mount
+        await pilot.pause()
+    return screen
+
+
 async def shown(pilot: Pilot[Any]) -> None:
     """Drain the bridge now instead of waiting for its timer, then let the screen update."""
-    screen = pilot.app.screen_stack[0]
-    assert isinstance(screen, DashboardScreen) and screen.bridge is not None
+    screen = await ready(pilot)
+    assert screen.bridge is not None
     screen.bridge.flush()
     await pilot.pause()
 

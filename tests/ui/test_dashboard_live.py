@@ -11,7 +11,13 @@ from maestro_tui.ui.entry import prepare_resume
 from maestro_tui.ui.screens.dashboard import DashboardScreen
 from maestro_tui.ui.screens.modals import ConfirmModal
 from tests.ui.conftest import (
-    CONFLICT_PLAN, dashboard_app, notifications, row_text, screen_text, shown, start,
+    CONFLICT_PLAN,
+    dashboard_app,
+    notifications,
+    row_text,
+    screen_text,
+    shown,
+    start,
 )
 
 SIZE = (160, 48)

@@ -64,16 +64,16 @@ class Dashboard(Widget):
         yield StatusBar(id="status")
         with Horizontal(id="dash-top"):
             with Vertical(id="dash-left"):
-                yield TaskGraph(id="graph")
-                yield TaskDetail(id="detail")
+                graph = TaskGraph(id="graph")
+                graph.border_title = "tasks"
+                yield graph
+                detail = TaskDetail(id="detail")
+                detail.border_title = "task"
+                yield detail
             yield AgentLogs(id="logs", max_lines=self._max_log_lines)
         with Horizontal(id="dash-bottom"):
             yield Meters(id="meters")
             yield MergeQueueTable(id="merges")
-
-    def on_mount(self) -> None:
-        self.graph.border_title = "tasks"
-        self.query_one(TaskDetail).border_title = "task"
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size

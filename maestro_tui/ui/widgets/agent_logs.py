@@ -10,12 +10,33 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Log, Static
 
 ALL = ""  # the combined view, every agent's lines with a [task] prefix
+
+
+class TailLog(Log):
+    """A Log that measures new lines' width at once instead of in a thread per write.
+
+    Log starts a thread worker on every write to find the widest line; at 20 writes a
+    second that is 20 threads a second, and until it reports, new lines draw zero columns
+    wide. The dashboard writes at most a few hundred short lines per tick, so measuring
+    them here is cheaper and the lines show in the same frame.
+    """
+
+    def on_resize(self) -> None:
+        # Lines written before the first layout scrolled against a zero height; follow the end.
+        if self.auto_scroll:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        if lines:
+            process = self._process_line
+            self._update_maximum_width(updates, max(cell_len(process(line)) for line in lines))
 
 
 class AgentLogs(Vertical):
@@ -36,7 +57,7 @@ class AgentLogs(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="log-keys")
-        yield Log(max_lines=self.max_lines, auto_scroll=True, id="log")
+        yield TailLog(max_lines=self.max_lines, auto_scroll=True, id="log")
 
     def on_mount(self) -> None:
         self.border_title = "logs · all agents"
@@ -48,8 +69,8 @@ class AgentLogs(Vertical):
         return self._current
 
     @property
-    def log_view(self) -> Log:
-        return self.query_one("#log", Log)
+    def log_view(self) -> TailLog:
+        return self.query_one("#log", TailLog)
 
     def tail(self, task_id: str = ALL) -> list[str]:
         """The lines kept for one task (or the combined view)."""

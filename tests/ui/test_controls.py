@@ -1,0 +1,119 @@
+"""Modals, the command palette and the budget control, on a dashboard that runs nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widgets import Input
+
+from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
+from tests.ui.conftest import dashboard_app, notifications, screen_text, shown
+from tests.ui.sample_run import middle_events, sample_session
+
+
+class Host(App[None]):
+    """Pushes one modal and keeps what it dismissed with."""
+
+    def __init__(self, modal: Any) -> None:
+        super().__init__()
+        self.modal = modal
+        self.results: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        return iter(())
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal, self.results.append)
+
+
+async def test_confirm_answers_from_the_keyboard():
+    for key, answer in (("y", True), ("n", False), ("escape", False)):
+        app = Host(ConfirmModal("Really?"))
+        async with app.run_test() as pilot:
+            await pilot.press(key)  # answer
+        assert app.results == [answer]
+
+
+async def test_number_modal_refuses_too_small_then_accepts():
+    app = Host(NumberModal("New budget", value=2.0, minimum=1.5))
+    async with app.run_test() as pilot:
+        app.screen.query_one(Input).value = "1"
+        await pilot.press("enter")  # too small: an error, no answer
+        assert app.results == []
+        assert "must be at least 1.5" in screen_text(app)
+        app.screen.query_one(Input).value = "3.25"
+        await pilot.press("enter")  # a good value
+    assert app.results == [3.25]
+
+
+async def test_text_modal_escape_backs_out():
+    app = Host(TextModal("Why?", optional=False))
+    async with app.run_test() as pilot:
+        await pilot.press("enter")  # empty is not allowed
+        assert app.results == []
+        await pilot.press("escape")  # back out
+    assert app.results == [None]
+
+
+async def test_raise_budget_asks_for_a_number_and_calls_the_engine():
+    session, bus, clock = sample_session()
+    raised: list[tuple[str, float]] = []
+    session.orch.raise_budget = lambda kind, value: raised.append((kind, value))  # type: ignore[attr-defined]
+    app = dashboard_app(session, start=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        middle_events(bus, clock)
+        await shown(pilot)
+        await pilot.press("b")  # raise the budget
+        await pilot.pause()
+        assert isinstance(app.screen, NumberModal)
+        app.screen.query_one(Input).value = "2"
+        await pilot.press("enter")  # two dollars
+        await pilot.pause()
+    assert raised == [("usd", 2.0)]
+
+
+async def test_raise_budget_without_engine_support_says_so():
+    session, _, _ = sample_session()
+    app = dashboard_app(session, start=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("b")  # raise the budget: this engine cannot
+        await pilot.pause()
+    assert any("cannot raise the budget" in n for n in notifications(app))
+
+
+async def test_palette_offers_the_dashboard_commands():
+    session, _, _ = sample_session()
+    app = dashboard_app(session, start=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+p")  # open the command palette
+        await pilot.press(*"pause")  # search
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Pause / resume dispatch" in screen_text(app)
+        await pilot.press("enter")  # run it
+        await pilot.pause()
+    # Nothing runs in this test, so the dashboard says it cannot pause.
+    assert any("cannot pause" in n for n in notifications(app))
+
+
+async def test_question_mark_toggles_the_keys_panel():
+    session, _, _ = sample_session()
+    app = dashboard_app(session, start=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")  # show every key
+        assert app.screen.query("HelpPanel")
+        assert "pause/resume" in screen_text(app)
+        await pilot.press("question_mark")  # hide it again
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+
+
+async def test_quit_when_nothing_runs_closes_the_session_without_asking():
+    session, _, _ = sample_session()
+    app = dashboard_app(session, start=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("q")  # quit
+        await pilot.pause()
+    assert session.closed
