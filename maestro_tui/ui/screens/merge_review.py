@@ -152,6 +152,11 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
     def pane(self) -> str:
         return self.query_one("#panes", ContentSwitcher).current or "diff"
 
+    def show_pane(self, pane: Literal["diff", "conflicts"]) -> None:
+        """Show the diff or the conflicts, and focus it so the scrolling keys reach it."""
+        self.query_one("#panes", ContentSwitcher).current = pane
+        self.query_one(f"#{pane}").focus()
+
     def show_task(self, task: TaskView) -> None:
         """Fill the side panel: what the agent says, why it waits, what the tests said."""
         parts: list[Text] = [
@@ -191,7 +196,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         self.resolutions = [FileResolution.undecided(c) for c in conflicts]
         self.conflict_index = 0
         if self.resolutions:
-            self.query_one("#panes", ContentSwitcher).current = "conflicts"
+            self.show_pane("conflicts")
             await self.conflict_view.show(self.resolutions[0])
         self._refresh()
 
@@ -235,16 +240,14 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
 
     def action_toggle_layout(self) -> None:
         """Unified <-> side by side; shows the diff if the conflicts were showing."""
-        switcher = self.query_one("#panes", ContentSwitcher)
-        if switcher.current == "diff":
+        if self.pane == "diff":
             view = self.diff_view
             view.set_layout("split" if view.diff_layout == "unified" else "unified")
-        switcher.current = "diff"
+        self.show_pane("diff")
         self._update_bar()
 
     def action_toggle_pane(self) -> None:
-        switcher = self.query_one("#panes", ContentSwitcher)
-        switcher.current = "diff" if switcher.current == "conflicts" else "conflicts"
+        self.show_pane("diff" if self.pane == "conflicts" else "conflicts")
         self._update_bar()
 
     async def action_file(self, delta: int) -> None:
@@ -264,14 +267,13 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
             self.diff_view.step_hunk(delta)
         self._update_bar()
 
-    async def _show_conflicts_pane(self) -> FileResolution:
-        switcher = self.query_one("#panes", ContentSwitcher)
-        switcher.current = "conflicts"
+    def _show_conflicts_pane(self) -> FileResolution:
+        self.show_pane("conflicts")
         return self.resolutions[self.conflict_index]
 
     async def action_take(self, choice: str) -> None:
         """Decide the current hunk, then move to the file's next hunk."""
-        res = await self._show_conflicts_pane()
+        res = self._show_conflicts_pane()
         if not res.conflict.hunks:
             self.notify(
                 f"{res.path} has no hunks to choose: {res.conflict.note}", severity="warning"
@@ -285,7 +287,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
 
     async def action_take_all(self, choice: str) -> None:
         """Decide every hunk of the current file the same way."""
-        res = await self._show_conflicts_pane()
+        res = self._show_conflicts_pane()
         for i in range(len(res.conflict.hunks)):
             res.choose(i, choice)
         self.conflict_view.refresh_choices()
@@ -304,7 +306,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         except (OSError, ValueError) as exc:
             self.notify(str(exc), title="Not resolved", severity="error")
             return
-        self.query_one("#panes", ContentSwitcher).current = "conflicts"
+        self.show_pane("conflicts")
         self.conflict_view.refresh_choices()
         self._refresh()
 
@@ -331,7 +333,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         self._decide(self._approve, "approved")
 
     async def _jump_to(self, file: int, hunk: int) -> None:
-        self.query_one("#panes", ContentSwitcher).current = "conflicts"
+        self.show_pane("conflicts")
         if file != self.conflict_index or self.conflict_view.resolution is None:
             self.conflict_index = file
             await self.conflict_view.show(self.resolutions[file])

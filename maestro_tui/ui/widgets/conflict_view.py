@@ -184,11 +184,11 @@ class HunkPanel(Static):
             lines = highlight_lines(code, self.path, dark) if code else [Text("(empty)", "dim")]
             cells.append(Text("\n").join(lines))
         # The unchanged lines around the hunk are the same on every side: shown dim in each.
-        for lines, body in ((self.before, False), (None, True), (self.after, False)):
-            if body:
-                table.add_row(*cells)
-            elif lines:
-                table.add_row(*[Text("\n".join(lines), "dim")] * 3)
+        if self.before:
+            table.add_row(*[Text("\n".join(self.before), "dim")] * 3)
+        table.add_row(*cells)
+        if self.after:
+            table.add_row(*[Text("\n".join(self.after), "dim")] * 3)
         return Group(title, table)
 
 
