@@ -292,9 +292,9 @@ class Replayer:
             raise ValueError("give exactly one of seq or elapsed")
         if seq is not None:
             return bisect_right(self._seqs, seq)
-        if not self._times:
+        if not self._times or elapsed is None or elapsed < 0:
             return 0
-        return bisect_right(self._times, self._times[0] + max(0.0, elapsed or 0.0))
+        return bisect_right(self._times, self._times[0] + elapsed)
 
     # --- moving forward ---------------------------------------------------------------------
 
