@@ -1,0 +1,372 @@
+"""Coordination metrics of a run, computed from its events: what verification and ensembles cost.
+
+Pure: no I/O. Every number is defined here, once, so the headless summary, the `runs` listing
+and the TUI show the same thing.
+
+**Single-agent baseline** (the model calls one agent alone would have made): one planner call
+(if the run was planned by a model at all), plus, for each task, the calls of its *first
+successful attempt* — and of that attempt only the *selected candidate* (or, when calls are
+not tagged with a candidate, the attempt's calls divided by its number of candidates). A task
+that never succeeded counts its first attempt: a single agent would have tried once too.
+
+**Coordination overhead** ``O% = (calls - baseline) / baseline × 100``: extra planner calls,
+failed attempts and retries, losing candidates, critic and judge calls (any call made while no
+attempt of its task is running, or tagged ``purpose``/``kind`` critic, judge or review).
+Target < 300 %.
+
+**Efficiency** ``Ec = success rate / (1 + O%/100)``: the share of tasks that succeeded per
+unit of relative model work, i.e. success divided by calls-relative-to-a-single-agent. The idea
+and both definitions follow Kim et al., "Towards a Science of Scaling Agent Systems"
+(arXiv:2512.08296, 2025), which measures overhead against a single-agent system and defines
+efficiency as success normalised by relative cost; we count model calls where they count
+reasoning turns. Target > 0.4.
+
+**Test-signal coverage**: the share of decisions — each ``Merged``, each ``MergeRejected``
+(withdrawals for a retry excluded) and each ``CandidateSelected`` — that had test results with
+counts (``TestsRan``, or a ``CandidateFinished`` with ``tests_passed`` set, with ``n_passed``
+or ``n_failed``) for the task's current attempt before the decision. A ``CandidateSelected``
+carrying ``backed_by_tests`` is taken at its word. Target > 80 %.
+
+**Merge success rate** ``merged / (merged + rejected + conflicted-and-not-merged)``, counted
+per task by its final outcome. Target ≥ 80 % (our choice: below it, most results need a human).
+
+**Cost per merged task**: priced model spend / merged tasks; None when no call had a known
+price. When some calls were unpriced it is a lower bound (``cost_complete`` is False). It has no
+target unless the caller gives one.
+
+Events the engine may not emit yet (``CandidateFinished``, ``CandidateSelected``,
+``CriticVerdict``, and ``candidate``/``attempt``/``purpose`` on ``LLMUsage``) are read by type
+name and ``getattr``, so the metrics work with and without them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from maestro_tui.domain.events import Event
+from maestro_tui.domain.state import RunState, replay
+
+OVERHEAD_TARGET_PCT = 300.0
+EFFICIENCY_TARGET = 0.4
+COVERAGE_TARGET = 0.8
+MERGE_SUCCESS_TARGET = 0.8
+_REVIEW_PURPOSES = frozenset({"critic", "judge", "review", "reviewer"})
+_WITHDRAWN = "withdrawn"  # MergeQueue.withdraw's reason: a retry, not a decision on the result
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number with its target; `meets_target` is None when it cannot be measured."""
+
+    name: str
+    value: float | None
+    target: str  # e.g. "< 300 %"; "" when there is none
+    meets_target: bool | None
+    detail: str = ""
+    unit: str = "fraction"  # how `value` reads: fraction (0..1), percent, number or usd
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """The coordination metrics of one run, and the counts they come from."""
+
+    model_calls: int
+    planner_calls: int
+    review_calls: int  # critic, judge and other calls outside any attempt
+    baseline_calls: float
+    overhead_pct: float | None
+    tasks_total: int
+    tasks_succeeded: int
+    success_rate: float | None
+    efficiency: float | None
+    decisions: int
+    decisions_backed: int
+    test_signal_coverage: float | None
+    merged: int
+    rejected: int
+    conflicted: int
+    merge_success_rate: float | None
+    cost_usd: float | None
+    cost_complete: bool
+    cost_simulated: bool
+    cost_per_merged_task: float | None
+    cost_target_usd: float | None = None
+
+    @property
+    def overhead(self) -> Metric:
+        return Metric(
+            "coordination overhead",
+            self.overhead_pct,
+            f"< {OVERHEAD_TARGET_PCT:g} %",
+            _check(self.overhead_pct, lambda v: v < OVERHEAD_TARGET_PCT),
+            f"{self.model_calls} model calls, {_num(self.baseline_calls)} by a single agent",
+            unit="percent",
+        )
+
+    @property
+    def efficiency_metric(self) -> Metric:
+        return Metric(
+            "efficiency Ec",
+            self.efficiency,
+            f"> {EFFICIENCY_TARGET:g}",
+            _check(self.efficiency, lambda v: v > EFFICIENCY_TARGET),
+            f"{self.tasks_succeeded}/{self.tasks_total} tasks succeeded, / (1 + O%/100)",
+            unit="number",
+        )
+
+    @property
+    def coverage(self) -> Metric:
+        return Metric(
+            "test-signal coverage",
+            self.test_signal_coverage,
+            f"> {COVERAGE_TARGET:.0%}",
+            _check(self.test_signal_coverage, lambda v: v > COVERAGE_TARGET),
+            f"{self.decisions_backed} of {self.decisions} decisions backed by test counts",
+        )
+
+    @property
+    def merge_success(self) -> Metric:
+        return Metric(
+            "merge success",
+            self.merge_success_rate,
+            f">= {MERGE_SUCCESS_TARGET:.0%}",
+            _check(self.merge_success_rate, lambda v: v >= MERGE_SUCCESS_TARGET),
+            f"{self.merged} merged, {self.rejected} rejected, {self.conflicted} conflicted",
+        )
+
+    @property
+    def cost_per_merged(self) -> Metric:
+        limit = self.cost_target_usd
+        return Metric(
+            "cost per merged task",
+            self.cost_per_merged_task,
+            f"<= ${limit:g}" if limit is not None else "",
+            None if limit is None else _check(self.cost_per_merged_task, lambda v: v <= limit),
+            "some calls unpriced: a lower bound" if not self.cost_complete else "",
+            unit="usd",
+        )
+
+    def metrics(self) -> tuple[Metric, ...]:
+        """Every metric, in the order the summary shows them."""
+        return (
+            self.overhead,
+            self.efficiency_metric,
+            self.coverage,
+            self.merge_success,
+            self.cost_per_merged,
+        )
+
+
+def _check(value: float | None, ok: Callable[[float], bool]) -> bool | None:
+    return None if value is None else ok(value)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def _has_counts(e: Event) -> bool:
+    return getattr(e, "n_passed", None) is not None or getattr(e, "n_failed", None) is not None
+
+
+class _Tally:
+    """One pass over the events: calls per attempt and candidate, test evidence, decisions."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.planner_calls = 0
+        self.review_calls = 0
+        self.work: dict[tuple[str, int], dict[int | None, int]] = defaultdict(dict)
+        self.attempts: dict[str, list[int]] = defaultdict(list)  # started, in order
+        self.succeeded: dict[str, list[int]] = defaultdict(list)
+        self.open: dict[str, int] = {}  # task -> attempt running now
+        self.current: dict[str, int] = {}  # task -> latest attempt started
+        self.candidates: dict[tuple[str, int], set[int]] = defaultdict(set)
+        self.selected: dict[tuple[str, int], int] = {}
+        self.evidence: set[tuple[str, int]] = set()  # (task, attempt) with test counts
+        self.decisions = 0
+        self.backed = 0
+        self.outcome: dict[str, str] = {}  # task -> merged | rejected | conflicted
+        self.cost = 0.0
+        self.priced = 0
+        self.unpriced = 0
+        self.simulated = False
+
+    def feed(self, e: Event) -> None:
+        handler = getattr(self, "_on_" + e.type, None)
+        if handler is not None:
+            handler(e)
+
+    def _on_TaskStarted(self, e: Event) -> None:
+        task, attempt = str(e.task_id), int(getattr(e, "attempt", 1))
+        self.open[task] = self.current[task] = attempt
+        if attempt not in self.attempts[task]:
+            self.attempts[task].append(attempt)
+
+    def _on_TaskFinished(self, e: Event) -> None:
+        task, attempt = str(e.task_id), int(getattr(e, "attempt", 1))
+        self.succeeded[task].append(attempt)
+        self.open.pop(task, None)
+
+    def _on_TaskFailed(self, e: Event) -> None:
+        self.open.pop(str(e.task_id), None)
+
+    _on_TaskCancelled = _on_TaskFailed
+
+    def _on_LLMUsage(self, e: Event) -> None:
+        self.calls += 1
+        cost = getattr(e, "cost_usd", None)
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.priced += 1
+            self.cost += float(cost)
+        self.simulated = self.simulated or bool(getattr(e, "simulated", False))
+        task = e.task_id
+        if task is None:
+            self.planner_calls += 1
+            return
+        purpose = getattr(e, "purpose", None) or getattr(e, "kind", None)
+        attempt = getattr(e, "attempt", None) or self.open.get(task)
+        if purpose in _REVIEW_PURPOSES or attempt is None:
+            self.review_calls += 1
+            return
+        candidate = getattr(e, "candidate", None)
+        per_candidate = self.work[(task, int(attempt))]
+        per_candidate[candidate] = per_candidate.get(candidate, 0) + 1
+        if candidate is not None:
+            self.candidates[(task, int(attempt))].add(int(candidate))
+
+    def _on_TestsRan(self, e: Event) -> None:
+        if _has_counts(e):
+            self.evidence.add((str(e.task_id), int(getattr(e, "attempt", 1))))
+
+    def _on_CandidateFinished(self, e: Event) -> None:
+        task = str(e.task_id)
+        attempt = int(getattr(e, "attempt", None) or self.current.get(task, 1))
+        self.candidates[(task, attempt)].add(int(getattr(e, "candidate", 0)))
+        if getattr(e, "tests_passed", None) is not None and _has_counts(e):
+            self.evidence.add((task, attempt))
+
+    def _backed_now(self, task: str) -> bool:
+        return (task, self.current.get(task, 1)) in self.evidence
+
+    def _on_CandidateSelected(self, e: Event) -> None:
+        task = str(e.task_id)
+        attempt = int(getattr(e, "attempt", None) or self.current.get(task, 1))
+        self.selected[(task, attempt)] = int(getattr(e, "candidate", 0))
+        stated = getattr(e, "backed_by_tests", None)
+        self._decide(self._backed_now(task) if stated is None else bool(stated))
+
+    def _decide(self, backed: bool) -> None:
+        self.decisions += 1
+        self.backed += int(backed)
+
+    def _on_Merged(self, e: Event) -> None:
+        task = str(e.task_id)
+        self.outcome[task] = "merged"
+        self._decide(self._backed_now(task))
+
+    def _on_MergeRejected(self, e: Event) -> None:
+        if str(getattr(e, "reason", "")).startswith(_WITHDRAWN):
+            return
+        task = str(e.task_id)
+        self.outcome[task] = "rejected"
+        self._decide(self._backed_now(task))
+
+    def _on_MergeConflict(self, e: Event) -> None:
+        task = str(e.task_id)
+        if self.outcome.get(task) != "merged":
+            self.outcome[task] = "conflicted"
+
+    def task_baseline(self, task: str) -> float:
+        """Calls of the task's first successful attempt's single candidate (see module doc)."""
+        chosen = self.succeeded.get(task) or self.attempts.get(task)
+        if not chosen:
+            return 0.0
+        key = (task, chosen[0])
+        per_candidate = self.work.get(key, {})
+        pick = self.selected.get(key)
+        if pick is not None and pick in per_candidate:
+            return float(per_candidate[pick])
+        n = max(1, len(self.candidates.get(key, ())))
+        return sum(per_candidate.values()) / n
+
+
+def compute_metrics(
+    events: Sequence[Event] | Iterable[Event],
+    state: RunState | None = None,
+    *,
+    cost_target_usd: float | None = None,
+) -> RunMetrics:
+    """The coordination metrics of the run these events describe (`state`: their replay)."""
+    events = list(events)
+    tally = _Tally()
+    for event in events:
+        tally.feed(event)
+    state = state if state is not None else replay(events)
+    tasks_total = len(state.tasks)
+    succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied)
+    baseline = min(1, tally.planner_calls) + sum(
+        tally.task_baseline(t) for t in set(tally.attempts) | set(state.tasks)
+    )
+    overhead = (tally.calls - baseline) / baseline * 100 if baseline else None
+    success = _ratio(succeeded, tasks_total)
+    efficiency = None if success is None or overhead is None else success / (1 + overhead / 100)
+    outcomes = list(tally.outcome.values())
+    merged = outcomes.count("merged")
+    rejected, conflicted = outcomes.count("rejected"), outcomes.count("conflicted")
+    cost = tally.cost if tally.priced else None
+    return RunMetrics(
+        model_calls=tally.calls,
+        planner_calls=tally.planner_calls,
+        review_calls=tally.review_calls,
+        baseline_calls=baseline,
+        overhead_pct=overhead,
+        tasks_total=tasks_total,
+        tasks_succeeded=succeeded,
+        success_rate=success,
+        efficiency=efficiency,
+        decisions=tally.decisions,
+        decisions_backed=tally.backed,
+        test_signal_coverage=_ratio(tally.backed, tally.decisions),
+        merged=merged,
+        rejected=rejected,
+        conflicted=conflicted,
+        merge_success_rate=_ratio(merged, merged + rejected + conflicted),
+        cost_usd=cost,
+        cost_complete=tally.unpriced == 0,
+        cost_simulated=tally.simulated,
+        cost_per_merged_task=cost / merged if cost is not None and merged else None,
+        cost_target_usd=cost_target_usd,
+    )
+
+
+def _value(m: Metric, simulated: bool) -> str:
+    if m.value is None:
+        return "n/a"
+    if m.unit == "usd":
+        return f"${m.value:.4f}" + (" (simulated)" if simulated else "")
+    if m.unit == "number":
+        return f"{m.value:.2f}"
+    return f"{m.value * (1 if m.unit == 'percent' else 100):.0f} %"
+
+
+def format_metrics(m: RunMetrics) -> list[str]:
+    """One line per metric for the headless summary: value, target, ok/MISS, and its counts."""
+    lines = []
+    for metric in m.metrics():
+        verdict = {True: "ok", False: "MISS", None: "-"}[metric.meets_target]
+        target = f"(target {metric.target})" if metric.target else ""
+        value = _value(metric, m.cost_simulated)
+        if metric.unit == "usd" and not m.cost_complete and metric.value is not None:
+            value = ">= " + value
+        line = f"{metric.name:<22} {value:>10} {target:<18} {verdict:<4}"
+        lines.append((line + "  " + metric.detail if metric.detail else line).rstrip())
+    return lines
