@@ -1,0 +1,73 @@
+"""watch_worktree: files created, modified and deleted in a worktree reach the callback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from watchfiles import Change
+
+from maestro_tui.watch import changes_by_path, watch_worktree
+
+WAIT_S = 10.0  # an upper bound for one awaited change, not a sleep
+
+
+class Seen:
+    """Collects (path, change) callbacks; `expect` waits until a given one has arrived."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[str, str]] = []
+        self._arrived = asyncio.Event()
+
+    def __call__(self, path: str, change: str) -> None:
+        self.changes.append((path, change))
+        self._arrived.set()
+
+    async def expect(self, wanted: tuple[str, str]) -> None:
+        async with asyncio.timeout(WAIT_S):
+            while wanted not in self.changes:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+
+async def test_create_modify_delete_are_reported_relative_to_the_tree(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pkg").mkdir()
+    seen, stop, ready = Seen(), asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(watch_worktree(tmp_path, seen, stop, on_ready=ready.set))
+    try:
+        await asyncio.wait_for(ready.wait(), WAIT_S)
+        (tmp_path / "pkg" / "new.py").write_text("x = 1\n")
+        (tmp_path / ".git" / "index").write_text("ignored")
+        (tmp_path / "pkg" / "__pycache__").mkdir()
+        (tmp_path / "pkg" / "__pycache__" / "new.cpython-311.pyc").write_bytes(b"ignored")
+        await seen.expect(("pkg/new.py", "added"))
+        (tmp_path / "pkg" / "new.py").write_text("x = 2\n")
+        await seen.expect(("pkg/new.py", "modified"))
+        (tmp_path / "pkg" / "new.py").unlink()
+        await seen.expect(("pkg/new.py", "deleted"))
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, WAIT_S)
+    assert all(not p.startswith(".git") and "__pycache__" not in p for p, _ in seen.changes)
+
+
+def test_a_batch_reports_each_path_once_as_it_ends_up(tmp_path: Path) -> None:
+    (tmp_path / "kept.py").write_text("")
+    (tmp_path / "saved.py").write_text("")
+    (tmp_path / "new.py").write_text("")
+    (tmp_path / "dir").mkdir()
+    batch = {
+        (Change.modified, str(tmp_path / "kept.py")),
+        (Change.deleted, str(tmp_path / "saved.py")),  # an editor's write-new-then-rename
+        (Change.added, str(tmp_path / "saved.py")),
+        (Change.added, str(tmp_path / "gone.py")),
+        (Change.added, str(tmp_path / "new.py")),
+        (Change.added, str(tmp_path / "dir")),
+    }
+    assert changes_by_path(tmp_path, batch) == [
+        ("gone.py", "deleted"),
+        ("kept.py", "modified"),
+        ("new.py", "added"),
+        ("saved.py", "modified"),
+    ]
