@@ -130,12 +130,15 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         if self.task_id not in self.orch.state.tasks:
             self.notify(f"no task '{self.task_id}' in this run", severity="error")
             return
-        self.show_diff(await self.orch.diff_for(self.task_id))
         try:
+            self.show_diff(await self.orch.diff_for(self.task_id))
             conflicts = await self.orch.conflicts_for(self.task_id)
         except KeyError as exc:  # not waiting any more (merged or rejected elsewhere)
             self.notify(str(exc.args[0]), severity="warning")
             conflicts = ()
+        except (WorkspaceError, RuntimeError) as exc:  # git failed, or the branch is gone
+            self.notify(str(exc), title="Cannot load the merge", severity="error")
+            return
         await self.show_conflicts(conflicts)
 
     # --- data in (also how snapshot tests feed fixed content) -----------------------------
