@@ -132,6 +132,18 @@ class RunSession:
         await self.aclose()
 
 
+def make_critic(config: Config) -> Any:
+    """The reviewer model when [critic] rounds > 0, else None."""
+    if config.critic_rounds == 0:
+        return None
+    from maestro_tui.llm.critic import LLMCritic
+    from maestro_tui.llm.models import make_client, resolve_model
+
+    return LLMCritic(
+        make_client(config, resolve_model(config.critic_model or config.model, "coder"))
+    )
+
+
 def _secrets(config: Config) -> list[str]:
     from maestro_tui.llm.models import secrets_in_environment
 
@@ -172,7 +184,14 @@ async def start_session(
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
-        setup = RunSetup(ws=ws, config=config, workers=workers, bus=bus, env=dict(env or {}))
+        setup = RunSetup(
+            ws=ws,
+            config=config,
+            workers=workers,
+            bus=bus,
+            env=dict(env or {}),
+            critic=make_critic(config),
+        )
         orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
     except BaseException:
         await stack.aclose()
@@ -205,7 +224,8 @@ async def open_session(
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
-        orch = Orchestrator.restore(RunSetup(ws, config, WorkerPool(config), bus), events)
+        setup = RunSetup(ws, config, WorkerPool(config), bus, critic=make_critic(config))
+        orch = Orchestrator.restore(setup, events)
     except BaseException:
         await stack.aclose()
         raise

@@ -57,6 +57,9 @@ class Config:
     task_timeout_s: float = 1800
     retries: int = 1  # further attempts after the first
     retry_backoff_s: float = 2.0  # base of the exponential backoff, capped at 60 s
+    fix_attempts: int = 1  # red tests go back to the same agent this many times, then it fails
+    critic_rounds: int = 0  # 0: no critic; else how many times a reviewer may send work back
+    critic_model: str = ""  # "" = the worker model
     merge_policy: str = "auto"  # auto | review
     max_diff_lines: int = 500  # auto-merge only at or below this (insertions + deletions)
     max_diff_files: int = 25
@@ -202,6 +205,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("run", "exclude", "exclude", _texts),
     ("run", "standards_file", "standards_file", _optional(_repo_path)),
     ("run", "default_worker", "default_worker", _text(non_empty=True)),
+    ("run", "fix_attempts", "fix_attempts", _integer(0, 10)),
     ("tests", "command", "test_command", _command_line),
     ("tests", "timeout_s", "test_timeout_s", _number(0, above=True)),
     ("merge", "policy", "merge_policy", _choice("auto", "review")),
@@ -213,6 +217,8 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("llm", "api_key_env", "api_key_env", _optional(_env_name)),
     ("llm", "max_turns", "max_turns", _integer(1, 1000)),
     ("llm", "allowed_commands", "allowed_commands", _texts),
+    ("critic", "rounds", "critic_rounds", _integer(0, 5)),
+    ("critic", "model", "critic_model", _text()),
     ("budget", "usd", "budget_usd", _optional(_number(0, above=True))),
     ("budget", "tokens", "budget_tokens", _optional(_integer(1))),
     ("budget", "task_usd", "task_budget_usd", _optional(_number(0, above=True))),

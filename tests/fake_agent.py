@@ -6,6 +6,8 @@
   @fail-once KEY            fail the first time KEY is seen (state kept in $FAKE_STATE)
   @fail MESSAGE             always fail
   @echo TEXT                print TEXT
+  @first VERB …             only when the prompt carries no feedback (a first try)
+  @fixing VERB …            only when it carries feedback (the fix loop or a critic sent it back)
 Every other line of the prompt (context sections, prose) is ignored.
 """
 
@@ -17,11 +19,16 @@ from pathlib import Path
 
 def main() -> int:
     prompt = sys.argv[1]
+    has_feedback = "## Feedback on the previous attempt" in prompt
     for raw in prompt.splitlines():
         line = raw.strip()
         if not line.startswith("@"):
             continue
         verb, _, rest = line[1:].partition(" ")
+        if verb in ("first", "fixing"):
+            if (verb == "fixing") != has_feedback:
+                continue
+            verb, _, rest = rest.partition(" ")
         if verb in ("write", "append"):
             path, _, text = rest.partition(" :: ")
             target = Path(path)

@@ -221,6 +221,49 @@ class TestsRan(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TaskFixing(Event):
+    """Validation or the critic sent the work back to the same agent, with this feedback."""
+
+    task: str
+    attempt: int
+    round: int  # 1 for the first fix
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CriticVerdict(Event):
+    task: str
+    attempt: int
+    approved: bool
+    comments: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CandidateFinished(Event):
+    """One candidate of an ensemble task is done (commit None: it changed nothing or failed)."""
+
+    task: str
+    candidate: int
+    commit: str | None
+    tests_passed: bool | None = None
+    n_passed: int | None = None
+    n_failed: int | None = None
+    lines_changed: int = 0
+    model: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CandidateSelected(Event):
+    task: str
+    candidate: int
+    method: str  # tests_first | llm_judge | vote | human
+    reason: str = ""
+    backed_by_tests: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TaskFinished(Event):
     task: str
     attempt: int

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maestro_tui.agents.base import Worker, WorkerJob
+from maestro_tui.agents.base import Worker
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, Task, parse_plan, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
+from maestro_tui.engine.attempt import AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.context import task_context
+from maestro_tui.engine.critic import Critic
 from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
-from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
-from maestro_tui.process import base_env
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import Workspace
-from maestro_tui.workspace.validate import run_tests
 
 WorkerFor = Callable[[Task], Worker]
 
@@ -45,6 +42,7 @@ class RunSetup:
     bus: EventBus
     # Extra environment for agents and the test command (the demo puts its Python first).
     env: Mapping[str, str] = field(default_factory=dict)
+    critic: Critic | None = None
 
 
 class Orchestrator:
@@ -183,10 +181,21 @@ class Orchestrator:
                 task_limits=TaskLimits(self.config.task_budget_usd, self.config.task_budget_tokens),
             )
         )
+        attempt = AttemptRunner(
+            bus=self.bus,
+            ws=self.ws,
+            config=self.config,
+            workers=self.setup.workers,
+            state=lambda: self.state,
+            merge_queue=lambda: self.merge_queue,
+            goal=self.plan.goal,
+            env=dict(self.setup.env),
+            critic=self.setup.critic,
+        )
         self.scheduler = Scheduler(
             self.bus,
             self.plan,
-            self._attempt,
+            attempt,
             max_agents=self._pending_max_agents,
             policy=RetryPolicy(
                 retries=self.config.retries,
@@ -250,108 +259,6 @@ class Orchestrator:
                     )
                 )
         return out
-
-    async def _attempt(self, task: Task, attempt: int) -> Outcome:
-        ws, cfg = self.ws, self.config
-        base = ws.branch_head(self.state.integration_branch)
-        if base is None:
-            raise RuntimeError(f"integration branch {self.state.integration_branch} is missing")
-        worktree = await asyncio.to_thread(ws.add_worktree, self.bus.run_id, task.id, attempt, base)
-        try:
-            worker = self.setup.workers(task)
-            self.bus.emit(
-                ev.TaskStarted,
-                task=task.id,
-                attempt=attempt,
-                worker=worker.name,
-                branch=ws.task_branch(self.bus.run_id, task.id),
-                worktree=str(worktree),
-                base_commit=base,
-            )
-            reporter = TaskReporter(self.bus, task.id, attempt)
-            job = WorkerJob(
-                run_id=self.bus.run_id,
-                task=task,
-                attempt=attempt,
-                worktree=worktree,
-                context=task_context(task, self.state, ws.root, cfg.standards_file),
-                timeout_s=cfg.task_timeout_s,
-                env=base_env(self.setup.env),
-            )
-            try:
-                result = await worker.run(job, reporter)
-            finally:
-                reporter.close()
-            trailers = {
-                "Maestro-Run": self.bus.run_id,
-                "Maestro-Task": task.id,
-                "Maestro-Agent": result.agent,
-                "Maestro-Model": result.model or "none",
-            }
-            body = f'{result.summary.strip()}\n\nWhy: part of the goal "{self.plan.goal}".'
-            info = await asyncio.to_thread(
-                ws.commit_all, worktree, base, task.title[:72], body, trailers, cfg.exclude
-            )
-            if info is None:
-                self.bus.emit(
-                    ev.TaskFinished, task=task.id, attempt=attempt, summary=result.summary
-                )
-                return Outcome.SATISFIED
-            self.bus.emit(
-                ev.TaskCommitted,
-                task=task.id,
-                attempt=attempt,
-                commit=info.sha,
-                files=info.files,
-                insertions=info.insertions,
-                deletions=info.deletions,
-            )
-            tests_passed, detail = await self._validate(task, attempt, worktree)
-            self.bus.emit(
-                ev.TaskFinished,
-                task=task.id,
-                attempt=attempt,
-                summary=result.summary,
-                commit=info.sha,
-            )
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.to_thread(ws.remove_worktree, worktree))
-        return await self.merge_queue.submit(
-            Candidate(
-                task_id=task.id,
-                title=task.title,
-                commit=info.sha,
-                summary=result.summary,
-                files_changed=len(info.files),
-                lines_changed=info.insertions + info.deletions,
-                tests_passed=tests_passed,
-                tests_detail=detail,
-            )
-        )
-
-    async def _validate(self, task: Task, attempt: int, worktree: Path) -> tuple[bool | None, str]:
-        command = self.config.test_command
-        if not command:
-            return None, ""
-        env = base_env(self.setup.env)
-        result = await run_tests(command, worktree, self.config.test_timeout_s, env=env)
-        self.bus.emit(
-            ev.TestsRan,
-            task=task.id,
-            attempt=attempt,
-            command=command,
-            passed=result.passed,
-            exit_code=result.exit_code,
-            n_passed=result.n_passed,
-            n_failed=result.n_failed,
-            duration_s=round(result.duration_s, 3),
-            output_tail=result.output_tail[-4000:],
-        )
-        if result.timed_out:
-            return False, f"timed out after {self.config.test_timeout_s:g} s"
-        detail = f"{result.n_failed} failed" if result.n_failed else f"exit code {result.exit_code}"
-        return result.passed, "" if result.passed else detail
 
     # --- commands from the human -----------------------------------------------------------
 

@@ -55,7 +55,23 @@ def respond(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, 
     names = {str(t.get("function", {}).get("name")) for t in tools or ()}
     if "submit_plan" in names:
         return _plan_turn(messages)
+    if "verdict" in names:
+        return _review_turn(messages)
     return _worker_turn(messages)
+
+
+def _review_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
+    """As the critic: approve a diff that has content and green tests, else send it back."""
+    brief = "\n".join(_content(m) for m in messages if m.get("role") == "user")
+    task = _TASK_ID.search(brief)
+    name = task.group(1) if task else "the task"
+    red = re.search(r"\d+ failed", brief)
+    empty = "```diff\n\n```" in brief
+    if red or empty:
+        why = "the tests fail" if red else "the diff is empty"
+        return DemoTurn("Not yet.", "verdict", {"approved": False, "comments": f"{name}: {why}."})
+    comment = f"{name}: the change matches the task and the tests pass."
+    return DemoTurn("Looks right.", "verdict", {"approved": True, "comments": comment})
 
 
 def _plan_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:

@@ -1,0 +1,232 @@
+"""One attempt at one task: worktree, agent, commit, tests, the fix loop and the critic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from maestro_tui.agents.base import Worker, WorkerError, WorkerJob, WorkerResult
+from maestro_tui.config import Config
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import Task
+from maestro_tui.domain.state import RunState
+from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.context import task_context
+from maestro_tui.engine.critic import Critic
+from maestro_tui.engine.merge_queue import Candidate, MergeQueue
+from maestro_tui.engine.reporter import TaskReporter
+from maestro_tui.engine.scheduler import Outcome
+from maestro_tui.process import base_env
+from maestro_tui.workspace.repo import CommitInfo, Workspace
+from maestro_tui.workspace.validate import TestResult, run_tests
+
+FEEDBACK_LIMIT = 4000
+# Agents and tests rewrite files within the same second, often at the same size: Python would
+# then trust a stale .pyc and test the old code. No bytecode cache in worktrees, then.
+WORKTREE_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@dataclass(frozen=True)
+class Work:
+    """What an agent produced in a worktree, committed and validated."""
+
+    result: WorkerResult
+    commit: CommitInfo | None
+    tests: TestResult | None
+
+
+class AttemptRunner:
+    """Runs attempts for the orchestrator; everything it does is an event on the bus."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        ws: Workspace,
+        config: Config,
+        workers: Callable[[Task], Worker],
+        state: Callable[[], RunState],
+        merge_queue: Callable[[], MergeQueue],
+        goal: str,
+        env: dict[str, str],
+        critic: Critic | None = None,
+    ) -> None:
+        self.bus = bus
+        self.ws = ws
+        self.config = config
+        self.workers = workers
+        self.state = state
+        self.merge_queue = merge_queue
+        self.goal = goal
+        self.env = {**WORKTREE_ENV, **env}
+        self.critic = critic
+
+    async def __call__(self, task: Task, attempt: int) -> Outcome:
+        integration = self.state().integration_branch
+        base = self.ws.branch_head(integration)
+        if base is None:
+            raise RuntimeError(f"integration branch {integration} is missing")
+        run_id = self.bus.run_id
+        worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, task.id, attempt, base)
+        try:
+            worker = self.workers(task)
+            self.bus.emit(
+                ev.TaskStarted,
+                task=task.id,
+                attempt=attempt,
+                worker=worker.name,
+                branch=self.ws.task_branch(run_id, task.id),
+                worktree=str(worktree),
+                base_commit=base,
+            )
+            job = WorkerJob(
+                run_id=run_id,
+                task=task,
+                attempt=attempt,
+                worktree=worktree,
+                context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
+                timeout_s=self.config.task_timeout_s,
+                env=base_env(self.env),
+            )
+            work = await self._work_until_accepted(worker, job, base)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
+        summary = work.result.summary
+        if work.commit is None:
+            self.bus.emit(ev.TaskFinished, task=task.id, attempt=attempt, summary=summary)
+            return Outcome.SATISFIED
+        info = work.commit
+        self.bus.emit(
+            ev.TaskFinished, task=task.id, attempt=attempt, summary=summary, commit=info.sha
+        )
+        tests = work.tests
+        return await self.merge_queue().submit(
+            Candidate(
+                task_id=task.id,
+                title=task.title,
+                commit=info.sha,
+                summary=summary,
+                files_changed=len(info.files),
+                lines_changed=info.insertions + info.deletions,
+                tests_passed=None if tests is None else tests.passed,
+                tests_detail=_detail(tests),
+            )
+        )
+
+    async def _work_until_accepted(self, worker: Worker, job: WorkerJob, base: str) -> Work:
+        """Run the agent; send red tests (fix loop) and critic comments back to it, bounded."""
+        fixes = critiques = 0
+        while True:
+            work = await self._work_once(worker, job, base)
+            if work.commit is None:
+                return work
+            tests = work.tests
+            if tests is not None and not tests.passed:
+                if fixes >= self.config.fix_attempts:
+                    if self.config.fix_attempts == 0:
+                        return work  # no fix loop: the merge queue holds it for the human
+                    raise WorkerError(
+                        f"tests still fail after {fixes} fix attempt(s): {_detail(tests)}\n"
+                        + tests.output_tail[-1500:]
+                    )
+                fixes += 1
+                feedback = "The tests fail. Fix the code (not the tests, unless they are wrong).\n"
+                job = self._send_back(job, fixes + critiques, feedback + tests.output_tail)
+                continue
+            if self.critic is None or critiques >= self.config.critic_rounds:
+                return work
+            verdict = await self._review(job, base, work)
+            if verdict is None:
+                return work
+            critiques += 1
+            job = self._send_back(
+                job, fixes + critiques, "A reviewer asks for changes:\n" + verdict
+            )
+
+    def _send_back(self, job: WorkerJob, round_no: int, feedback: str) -> WorkerJob:
+        feedback = feedback[-FEEDBACK_LIMIT:]
+        first_line = feedback.strip().splitlines()[0] if feedback.strip() else ""
+        self.bus.emit(
+            ev.TaskFixing, task=job.task.id, attempt=job.attempt, round=round_no, reason=first_line
+        )
+        return replace(job, feedback=feedback)
+
+    async def _work_once(self, worker: Worker, job: WorkerJob, base: str) -> Work:
+        task, attempt = job.task, job.attempt
+        reporter = TaskReporter(self.bus, task.id, attempt)
+        try:
+            result = await worker.run(job, reporter)
+        finally:
+            reporter.close()
+        trailers = {
+            "Maestro-Run": self.bus.run_id,
+            "Maestro-Task": task.id,
+            "Maestro-Agent": result.agent,
+            "Maestro-Model": result.model or "none",
+        }
+        body = f'{result.summary.strip()}\n\nWhy: part of the goal "{self.goal}".'
+        info = await asyncio.to_thread(
+            self.ws.commit_all, job.worktree, base, task.title[:72], body, trailers,
+            self.config.exclude,
+        )  # fmt: skip
+        if info is None:
+            return Work(result, None, None)
+        self.bus.emit(
+            ev.TaskCommitted,
+            task=task.id,
+            attempt=attempt,
+            commit=info.sha,
+            files=info.files,
+            insertions=info.insertions,
+            deletions=info.deletions,
+        )
+        return Work(result, info, await self._validate(task, attempt, job.worktree))
+
+    async def _validate(self, task: Task, attempt: int, worktree: Path) -> TestResult | None:
+        command = self.config.test_command
+        if not command:
+            return None
+        env = base_env(self.env)
+        result = await run_tests(command, worktree, self.config.test_timeout_s, env=env)
+        self.bus.emit(
+            ev.TestsRan,
+            task=task.id,
+            attempt=attempt,
+            command=command,
+            passed=result.passed,
+            exit_code=result.exit_code,
+            n_passed=result.n_passed,
+            n_failed=result.n_failed,
+            duration_s=round(result.duration_s, 3),
+            output_tail=result.output_tail[-4000:],
+        )
+        return result
+
+    async def _review(self, job: WorkerJob, base: str, work: Work) -> str | None:
+        """The critic's comments when it sends the work back; None when it approves."""
+        assert self.critic is not None and work.commit is not None
+        diff = await asyncio.to_thread(self.ws.diff_text, base, work.commit.sha)
+        tail = work.tests.output_tail if work.tests else ""
+        reporter = TaskReporter(self.bus, job.task.id, job.attempt)
+        verdict = await self.critic.review(job.task, diff, tail, reporter)
+        self.bus.emit(
+            ev.CriticVerdict,
+            task=job.task.id,
+            attempt=job.attempt,
+            approved=verdict.approved,
+            comments=verdict.comments,
+            model=verdict.model,
+        )
+        return None if verdict.approved else (verdict.comments or "the reviewer disapproved")
+
+
+def _detail(tests: TestResult | None) -> str:
+    if tests is None or tests.passed:
+        return ""
+    if tests.timed_out:
+        return "timed out"
+    return f"{tests.n_failed} failed" if tests.n_failed else f"exit code {tests.exit_code}"

@@ -1,0 +1,60 @@
+"""A critic backed by a model: one `verdict` tool call on the task's diff and tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maestro_tui.agents.base import Reporter
+from maestro_tui.domain.plan import Task
+from maestro_tui.engine.critic import Verdict, review_request
+from maestro_tui.llm.client import LLMClient, LLMError
+
+VERDICT_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "verdict",
+        "description": "Approve the task's result, or send it back with comments.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "approved": {"type": "boolean"},
+                "comments": {"type": "string", "description": "what to fix, if anything"},
+            },
+            "required": ["approved", "comments"],
+        },
+    },
+}
+SYSTEM = (
+    "You are a strict, fair code reviewer. You judge one small task's diff against what the "
+    "task asked for, using the test output as evidence. Be brief and specific."
+)
+
+
+class LLMCritic:
+    """Reviews with one model call; a missing or malformed verdict counts as an approval
+    that says so, so a flaky reviewer never blocks work on its own."""
+
+    def __init__(self, client: LLMClient) -> None:
+        self._client = client
+
+    async def review(self, task: Task, diff: str, test_output: str, report: Reporter) -> Verdict:
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": review_request(task, diff, test_output)},
+        ]
+        forced = {"type": "function", "function": {"name": "verdict"}}
+        try:
+            c = await self._client.complete(messages, tools=[VERDICT_TOOL], tool_choice=forced)
+        except LLMError as exc:
+            report.output(f"critic unavailable: {exc}", "stderr")
+            return Verdict(True, f"not reviewed: {exc}", self._client.model)
+        report.usage(
+            c.model, c.tokens_in, c.tokens_out, c.cost_usd, c.latency_s, simulated=c.simulated
+        )
+        for call in c.tool_calls:
+            if call.name == "verdict" and isinstance(call.arguments, dict):
+                approved = call.arguments.get("approved")
+                comments = str(call.arguments.get("comments", "")).strip()
+                if isinstance(approved, bool):
+                    return Verdict(approved, comments, c.model)
+        return Verdict(True, "not reviewed: the critic gave no verdict", c.model)
