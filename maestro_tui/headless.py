@@ -63,6 +63,21 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"+{e.insertions} -{e.deletions}"
     ),
     ev.TestsRan: lambda e: f"[{e.task}] {_tests(e)}",
+    ev.TaskFixing: lambda e: f"[{e.task}] sent back to its agent (round {e.round}): {e.reason}",
+    ev.CriticVerdict: lambda e: (
+        f"[{e.task}] critic "
+        + ("approves" if e.approved else "asks for changes")
+        + (f": {e.comments}" if e.comments else "")
+    ),
+    ev.CandidateFinished: lambda e: (
+        f"[{e.task}] candidate {e.candidate} "
+        + (f"failed: {e.error}" if e.error else f"done, {e.lines_changed} lines")
+        + ("" if e.tests_passed is None else (", tests pass" if e.tests_passed else ", tests FAIL"))
+    ),
+    ev.CandidateSelected: lambda e: (
+        f"[{e.task}] picked candidate {e.candidate} by {e.method}"
+        + (f": {e.reason}" if e.reason else "")
+    ),
     ev.TaskFinished: lambda e: (
         f"[{e.task}] finished"
         + ("" if e.commit else " with no changes")

@@ -88,6 +88,10 @@ class TaskView:
     deletions: int = 0
     conflict_files: tuple[str, ...] = ()
     wait_reasons: tuple[str, ...] = ()
+    fix_rounds: int = 0  # times tests or the critic sent this attempt's work back
+    critic: str = ""  # the last verdict: "approved: …" or "changes: …"
+    candidates: tuple[tuple[int, bool | None, int], ...] = ()  # (candidate, tests ok, lines)
+    chosen_candidate: int | None = None
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -228,6 +232,10 @@ def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
         n_failed=None,
         started_ts=e.ts,
         finished_ts=None,
+        fix_rounds=0,
+        critic="",
+        candidates=(),
+        chosen_candidate=None,
     )
 
 
@@ -360,6 +368,18 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
     ev.Merged: lambda s, e: _task(
         s, e.task, status=TaskStatus.MERGED, wait_reasons=(), conflict_files=(), reason=""
     ),
+    ev.TaskFixing: lambda s, e: _task(s, e.task, fix_rounds=e.round),
+    ev.CriticVerdict: lambda s, e: _task(
+        s, e.task, critic=("approved: " if e.approved else "changes: ") + e.comments
+    ),
+    ev.CandidateFinished: lambda s, e: _task(
+        s,
+        e.task,
+        candidates=(*s.tasks[e.task].candidates, (e.candidate, e.tests_passed, e.lines_changed))
+        if e.task in s.tasks
+        else (),
+    ),
+    ev.CandidateSelected: lambda s, e: _task(s, e.task, chosen_candidate=e.candidate),
     ev.LLMUsage: _usage,
     ev.FindingPublished: lambda s, e: replace(s, findings=(*s.findings, (e.task, e.text))),
     ev.BudgetWarning: _budget("budget_warned"),

@@ -111,6 +111,20 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         duration_s=0.8,
         output_tail="12 passed",
     )
+    bus.emit(ev.TaskFixing, task="cli", attempt=1, round=1, reason="1 failed")
+    bus.emit(ev.CriticVerdict, task="cli", attempt=1, approved=True, comments="ok", model="m")
+    bus.emit(
+        ev.CandidateFinished,
+        task="cli",
+        candidate=2,
+        commit="c0ffee1",
+        tests_passed=True,
+        n_passed=12,
+        lines_changed=16,
+    )
+    bus.emit(
+        ev.CandidateSelected, task="cli", candidate=2, method="tests_first", backed_by_tests=True
+    )
     bus.emit(
         ev.TaskCommitted,
         task="cli",
