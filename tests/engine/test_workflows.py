@@ -104,9 +104,9 @@ def test_repo_files_and_config_tables_override_built_ins(repo: Path) -> None:
     assert flows["fix-lint"].source == "workflows/fix-lint.toml"
     assert flows["mine"].source == "maestro.toml [workflows.mine]"
     assert [t.id for t in flows["fix-lint"].expand(repo).plan.tasks] == ["fix-lint-README"]
-    tables = {"fix-lint": {"match": "tests/*.py", "prompt": "Fix {file}."}}
     assert flows["fix-lint"].expand(repo).plan.tasks[0].role == "doc_writer"
-    override = load_workflows(repo, tables)["fix-lint"].expand(repo).plan.tasks
+    again = {"fix-lint": {"match": "tests/*.py", "prompt": "Fix {file}."}}
+    override = load_workflows(repo, again)["fix-lint"].expand(repo).plan.tasks
     assert [t.id for t in override] == ["fix-lint-tests-test_cart"]
 
 
