@@ -19,7 +19,7 @@ class MaestroApp(App[int]):
     """The terminal mission-control; what it shows first is given by the entry point."""
 
     TITLE = "maestro-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {DashboardCommands}
 
     def __init__(self, first_screen: Callable[[], Screen], *, watch_themes: bool = True) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from textual import on
@@ -11,11 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+MODALS_CSS = Path(__file__).with_name("modals.tcss")  # absolute, so subclasses elsewhere work
+
 
 class ConfirmModal(ModalScreen[bool]):
     """A yes/no question; y / n / Escape answer it from the keyboard."""
 
-    CSS_PATH = "modals.tcss"
+    CSS_PATH = MODALS_CSS
     BINDINGS = [
         Binding("y", "answer(True)", "yes"),
         Binding("n,escape", "answer(False)", "no"),
@@ -49,7 +52,7 @@ T = TypeVar("T")
 class _InputModal(ModalScreen[T | None], Generic[T]):
     """A prompt and one Input: Enter submits (if valid), Escape backs out with None."""
 
-    CSS_PATH = "modals.tcss"
+    CSS_PATH = MODALS_CSS
     BINDINGS = [Binding("escape", "cancel", "cancel")]
     input_type = "text"
 
