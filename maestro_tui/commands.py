@@ -70,6 +70,16 @@ class WorkerPool:
             if preflight is not None:
                 preflight()
 
+    def for_model(self, task: Task, model: str) -> Worker:
+        """An LLM worker on a given model (an ensemble candidate's own model)."""
+        from maestro_tui.config import WorkerSpec
+
+        key = f"llm:{model}"
+        if key not in self._made:
+            spec = WorkerSpec(name=key, kind="llm", model=model)
+            self._made[key] = make_worker(spec, self._config)
+        return self._made[key]
+
     def __call__(self, task: Task) -> Worker:
         name = self.name_for(task)
         if name not in self._made:
@@ -144,6 +154,17 @@ def make_critic(config: Config) -> Any:
     )
 
 
+def make_judge(config: Config, plan: Plan) -> Any:
+    """A judge model for ensembles (ties, and select = "llm_judge"), when the plan has any."""
+    if all(t.candidates == 1 for t in plan.tasks):
+        return None
+    from maestro_tui.llm.critic import LLMJudge
+    from maestro_tui.llm.models import make_client, resolve_model
+
+    model = resolve_model(config.critic_model or config.model, "coder")
+    return LLMJudge(make_client(config, model))
+
+
 def _secrets(config: Config) -> list[str]:
     from maestro_tui.llm.models import secrets_in_environment
 
@@ -191,6 +212,7 @@ async def start_session(
             bus=bus,
             env=dict(env or {}),
             critic=make_critic(config),
+            judge=make_judge(config, plan),
         )
         orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
     except BaseException:
@@ -226,6 +248,7 @@ async def open_session(
             bus.subscribe(subscriber)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=make_critic(config))
         orch = Orchestrator.restore(setup, events)
+        setup.judge = make_judge(config, orch.plan)
     except BaseException:
         await stack.aclose()
         raise

@@ -12,7 +12,12 @@ from typing import Any
 from maestro_tui.domain.dag import find_cycle
 
 ROLES = ("coder", "tester", "doc_writer", "refactorer", "reviewer", "critic")
-TASK_KEYS = {"id", "title", "role", "prompt", "files", "depends_on", "worker"}
+TASK_KEYS = {
+    "id", "title", "role", "prompt", "files", "depends_on", "worker", "candidates", "models",
+    "select",
+}  # fmt: skip
+SELECTIONS = ("tests_first", "llm_judge", "vote")
+MAX_CANDIDATES = 8
 
 
 class PlanError(ValueError):
@@ -34,6 +39,11 @@ class Task:
     files: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     worker: str | None = None
+    # An ensemble: this many independent candidates, each in its own worktree (optionally on
+    # its own model); one is selected, the others stay as branches to inspect.
+    candidates: int = 1
+    models: tuple[str, ...] = ()
+    select: str = "tests_first"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -46,6 +56,12 @@ class Task:
         }
         if self.worker:
             data["worker"] = self.worker
+        if self.candidates != 1:
+            data["candidates"] = self.candidates
+        if self.models:
+            data["models"] = list(self.models)
+        if self.select != "tests_first":
+            data["select"] = self.select
         return data
 
 
@@ -115,6 +131,11 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
         if worker is not None and not isinstance(worker, str):
             problems.append(f"{where}: 'worker' must be a string")
             worker = None
+        candidates = raw.get("candidates", 1)
+        if not isinstance(candidates, int) or isinstance(candidates, bool):
+            problems.append(f"{where}: 'candidates' must be a whole number")
+            candidates = 1
+        select = raw.get("select", "tests_first")
         tasks.append(
             Task(
                 id=task_id.strip(),
@@ -124,6 +145,9 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
                 files=_str_list(raw.get("files"), where, "files", problems),
                 depends_on=_str_list(raw.get("depends_on"), where, "depends_on", problems),
                 worker=worker,
+                candidates=candidates,
+                models=_str_list(raw.get("models"), where, "models", problems),
+                select=str(select),
             )
         )
     if problems:
@@ -152,6 +176,18 @@ def validate_plan(plan: Plan, repo_root: Path | None = None) -> Plan:
                 problems.append(f"task '{task.id}': depends on itself")
             elif dep not in plan.by_id:
                 problems.append(f"task '{task.id}': unknown dependency '{dep}'")
+        if not 1 <= task.candidates <= MAX_CANDIDATES:
+            problems.append(
+                f"task '{task.id}': candidates must be from 1 to {MAX_CANDIDATES},"
+                f" got {task.candidates}"
+            )
+        if len(task.models) > task.candidates:
+            problems.append(f"task '{task.id}': more models than candidates")
+        if task.select not in SELECTIONS:
+            problems.append(
+                f"task '{task.id}': select must be one of {', '.join(SELECTIONS)},"
+                f" got '{task.select}'"
+            )
         for name in task.files:
             reason = _outside_reason(name, repo_root)
             if reason:

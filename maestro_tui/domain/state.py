@@ -90,7 +90,8 @@ class TaskView:
     wait_reasons: tuple[str, ...] = ()
     fix_rounds: int = 0  # times tests or the critic sent this attempt's work back
     critic: str = ""  # the last verdict: "approved: …" or "changes: …"
-    candidates: tuple[tuple[int, bool | None, int], ...] = ()  # (candidate, tests ok, lines)
+    # (candidate, commit, tests ok, lines changed) of an ensemble's candidates
+    candidates: tuple[tuple[int, str | None, bool | None, int], ...] = ()
     chosen_candidate: int | None = None
     tokens_in: int = 0
     tokens_out: int = 0
@@ -375,7 +376,10 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
     ev.CandidateFinished: lambda s, e: _task(
         s,
         e.task,
-        candidates=(*s.tasks[e.task].candidates, (e.candidate, e.tests_passed, e.lines_changed))
+        candidates=(
+            *s.tasks[e.task].candidates,
+            (e.candidate, e.commit, e.tests_passed, e.lines_changed),
+        )
         if e.task in s.tasks
         else (),
     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,10 +15,16 @@ from maestro_tui.domain.plan import Task
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
-from maestro_tui.engine.critic import Critic
+from maestro_tui.engine.critic import Critic, Judge
 from maestro_tui.engine.merge_queue import Candidate, MergeQueue
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
+from maestro_tui.engine.selection import (
+    CandidateResult,
+    Selection,
+    select_by_vote,
+    select_tests_first,
+)
 from maestro_tui.process import base_env
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, run_tests
@@ -53,6 +59,8 @@ class AttemptRunner:
         goal: str,
         env: dict[str, str],
         critic: Critic | None = None,
+        judge: Judge | None = None,
+        model_worker: Callable[[Task, str], Worker] | None = None,
     ) -> None:
         self.bus = bus
         self.ws = ws
@@ -63,38 +71,18 @@ class AttemptRunner:
         self.goal = goal
         self.env = {**WORKTREE_ENV, **env}
         self.critic = critic
+        self.judge = judge
+        self.model_worker = model_worker or (lambda task, model: workers(task))
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
         base = self.ws.branch_head(integration)
         if base is None:
             raise RuntimeError(f"integration branch {integration} is missing")
-        run_id = self.bus.run_id
-        worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, task.id, attempt, base)
-        try:
-            worker = self.workers(task)
-            self.bus.emit(
-                ev.TaskStarted,
-                task=task.id,
-                attempt=attempt,
-                worker=worker.name,
-                branch=self.ws.task_branch(run_id, task.id),
-                worktree=str(worktree),
-                base_commit=base,
-            )
-            job = WorkerJob(
-                run_id=run_id,
-                task=task,
-                attempt=attempt,
-                worktree=worktree,
-                context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
-                timeout_s=self.config.task_timeout_s,
-                env=base_env(self.env),
-            )
-            work = await self._work_until_accepted(worker, job, base)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
+        if task.candidates > 1:
+            work = await self._ensemble(task, attempt, base)
+        else:
+            work = await self._in_worktree(task, attempt, base, self.workers(task))
         summary = work.result.summary
         if work.commit is None:
             self.bus.emit(ev.TaskFinished, task=task.id, attempt=attempt, summary=summary)
@@ -117,11 +105,134 @@ class AttemptRunner:
             )
         )
 
-    async def _work_until_accepted(self, worker: Worker, job: WorkerJob, base: str) -> Work:
+    async def _in_worktree(
+        self, task: Task, attempt: int, base: str, worker: Worker, candidate: int | None = None
+    ) -> Work:
+        """One agent's work in a fresh worktree, removed afterwards (its branch stays)."""
+        run_id = self.bus.run_id
+        label = task.id if candidate is None else f"{task.id}.cand{candidate}"
+        worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
+        try:
+            if candidate is None:
+                self.bus.emit(
+                    ev.TaskStarted,
+                    task=task.id,
+                    attempt=attempt,
+                    worker=worker.name,
+                    branch=self.ws.task_branch(run_id, task.id),
+                    worktree=str(worktree),
+                    base_commit=base,
+                )
+            job = WorkerJob(
+                run_id=run_id,
+                task=task,
+                attempt=attempt,
+                worktree=worktree,
+                context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
+                timeout_s=self.config.task_timeout_s,
+                env=base_env(self.env),
+            )
+            return await self._work_until_accepted(worker, job, base, candidate)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
+
+    async def _ensemble(self, task: Task, attempt: int, base: str) -> Work:
+        """N independent candidates in parallel; one is selected, the rest stay as branches."""
+        n = task.candidates
+        self.bus.emit(
+            ev.TaskStarted,
+            task=task.id,
+            attempt=attempt,
+            worker=f"ensemble of {n}",
+            branch=self.ws.task_branch(self.bus.run_id, task.id),
+            base_commit=base,
+        )
+
+        async def one(i: int) -> Work | None:
+            model = task.models[i - 1] if i <= len(task.models) else ""
+            try:
+                worker = self.model_worker(task, model) if model else self.workers(task)
+                work = await self._in_worktree(task, attempt, base, worker, candidate=i)
+            except Exception as exc:  # one candidate failing is an outcome, not an error
+                self.bus.emit(
+                    ev.CandidateFinished, task=task.id, candidate=i, commit=None, error=str(exc)
+                )
+                return None
+            c, t = work.commit, work.tests
+            self.bus.emit(
+                ev.CandidateFinished,
+                task=task.id,
+                candidate=i,
+                commit=c.sha if c else None,
+                tests_passed=None if t is None else t.passed,
+                n_passed=t.n_passed if t else None,
+                n_failed=t.n_failed if t else None,
+                lines_changed=(c.insertions + c.deletions) if c else 0,
+                model=work.result.model,
+            )
+            return work
+
+        works = await asyncio.gather(*(one(i) for i in range(1, n + 1)))
+        chosen = await self._select(task, works)
+        if chosen.index is None:
+            raise WorkerError(f"none of {n} candidates produced a result")
+        self.bus.emit(
+            ev.CandidateSelected,
+            task=task.id,
+            candidate=chosen.index,
+            method=chosen.method,
+            reason=chosen.reason,
+            backed_by_tests=chosen.backed_by_tests,
+        )
+        winner = works[chosen.index - 1]
+        assert winner is not None
+        return winner
+
+    async def _select(self, task: Task, works: Sequence[Work | None]) -> Selection:
+        results = []
+        for i, w in enumerate(works, start=1):
+            commit = w.commit if w else None
+            tests = w.tests if w else None
+            tree = None
+            if commit is not None:
+                tree = (await asyncio.to_thread(self.ws.rev_parse, f"{commit.sha}^{{tree}}"))[0]
+            results.append(
+                CandidateResult(
+                    index=i,
+                    commit=commit.sha if commit else None,
+                    tree=tree,
+                    tests_passed=None if tests is None else tests.passed,
+                    n_passed=tests.n_passed if tests else None,
+                    lines_changed=(commit.insertions + commit.deletions) if commit else 0,
+                )
+            )
+        if task.select == "vote":
+            return select_by_vote(results)
+        chosen = select_tests_first(results)
+        pool = (
+            chosen.tied if task.select == "tests_first" else [r.index for r in results if r.commit]
+        )
+        if self.judge is None or len(pool) < 2:
+            return chosen
+        diffs = {}
+        for i in pool:
+            sha = results[i - 1].commit
+            assert sha is not None
+            diffs[i] = await asyncio.to_thread(self.ws.diff_text, f"{sha}^", sha)
+        reporter = TaskReporter(self.bus, task.id, 0)
+        pick, why = await self.judge.choose(task, diffs, reporter)
+        reason = f"{chosen.reason}; the judge picked {pick}: {why}" if chosen.tied else why
+        method = "llm_judge" if task.select == "llm_judge" else "tests_first+judge"
+        return replace(chosen, index=pick, reason=reason, tied=tuple(pool), method=method)
+
+    async def _work_until_accepted(
+        self, worker: Worker, job: WorkerJob, base: str, candidate: int | None = None
+    ) -> Work:
         """Run the agent; send red tests (fix loop) and critic comments back to it, bounded."""
         fixes = critiques = 0
         while True:
-            work = await self._work_once(worker, job, base)
+            work = await self._work_once(worker, job, base, candidate)
             if work.commit is None:
                 return work
             tests = work.tests
@@ -155,7 +266,9 @@ class AttemptRunner:
         )
         return replace(job, feedback=feedback)
 
-    async def _work_once(self, worker: Worker, job: WorkerJob, base: str) -> Work:
+    async def _work_once(
+        self, worker: Worker, job: WorkerJob, base: str, candidate: int | None
+    ) -> Work:
         task, attempt = job.task, job.attempt
         reporter = TaskReporter(self.bus, task.id, attempt)
         try:
@@ -168,6 +281,8 @@ class AttemptRunner:
             "Maestro-Agent": result.agent,
             "Maestro-Model": result.model or "none",
         }
+        if candidate is not None:
+            trailers["Maestro-Candidate"] = str(candidate)
         body = f'{result.summary.strip()}\n\nWhy: part of the goal "{self.goal}".'
         info = await asyncio.to_thread(
             self.ws.commit_all, job.worktree, base, task.title[:72], body, trailers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +26,28 @@ class Critic(Protocol):
     async def review(
         self, task: Task, diff: str, test_output: str, report: Reporter
     ) -> Verdict: ...
+
+
+class Judge(Protocol):
+    """Picks the best of several candidate diffs for one task."""
+
+    async def choose(
+        self, task: Task, diffs: Mapping[int, str], report: Reporter
+    ) -> tuple[int, str]: ...
+
+
+def judge_request(task: Task, diffs: Mapping[int, str]) -> str:
+    """The judge's brief: the task and each candidate's diff, bounded in size."""
+    share = max(2000, DIFF_LIMIT // max(1, len(diffs)))
+    parts = [f"Task id: {task.id}\nTask: {task.title}\n\n{task.prompt}\n"]
+    for index, diff in sorted(diffs.items()):
+        clipped = diff if len(diff) <= share else diff[:share] + "\n… (diff cut)"
+        parts.append(f"## Candidate {index}\n```diff\n{clipped}\n```")
+    parts.append(
+        "Criteria, in order: does what the task asks; correct; no unrelated changes; simpler. "
+        "Call `pick` once with the number of the best candidate and a one-line reason."
+    )
+    return "\n\n".join(parts)
 
 
 def review_request(task: Task, diff: str, test_output: str) -> str:

@@ -166,6 +166,13 @@ class MergeQueue:
         del self._pending[task_id]
         self._bus.emit(ev.MergeRejected, task=task_id, reason=reason or "rejected by the reviewer")
 
+    def swap(self, task_id: str, commit: str) -> None:
+        """Hold another result for the same task instead (the human picked another candidate)."""
+        pending = self._get(task_id)
+        self._pending[task_id] = PendingMerge(task_id, pending.title, commit, pending.summary)
+        self._bus.emit(ev.MergeQueued, task=task_id, commit=commit)
+        self._bus.emit(ev.MergeWaiting, task=task_id, reasons=("candidate picked by the reviewer",))
+
     def withdraw(self, task_id: str) -> None:
         """Drop a waiting result so its task can run again on the current integration branch."""
         self._get(task_id)

@@ -18,7 +18,7 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.critic import Critic
+from maestro_tui.engine.critic import Critic, Judge
 from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.workspace.merge import ConflictFile
@@ -43,6 +43,7 @@ class RunSetup:
     # Extra environment for agents and the test command (the demo puts its Python first).
     env: Mapping[str, str] = field(default_factory=dict)
     critic: Critic | None = None
+    judge: Judge | None = None
 
 
 class Orchestrator:
@@ -191,6 +192,8 @@ class Orchestrator:
             goal=self.plan.goal,
             env=dict(self.setup.env),
             critic=self.setup.critic,
+            judge=self.setup.judge,
+            model_worker=getattr(self.setup.workers, "for_model", None),
         )
         self.scheduler = Scheduler(
             self.bus,
@@ -315,6 +318,21 @@ class Orchestrator:
     async def conflicts_for(self, task_id: str) -> tuple[ConflictFile, ...]:
         """Conflicts of a waiting merge with the integration branch as it is now."""
         return await self.merge_queue.conflicts(task_id)
+
+    def pick_candidate(self, task_id: str, candidate: int) -> None:
+        """The human overrides an ensemble's pick while its merge waits for review."""
+        task = self.state.tasks[task_id]
+        commits = {index: commit for index, commit, _ok, _lines in task.candidates if commit}
+        if candidate not in commits:
+            raise ValueError(f"task '{task_id}' has no candidate {candidate} with a result")
+        self.merge_queue.swap(task_id, commits[candidate])
+        self.bus.emit(
+            ev.CandidateSelected,
+            task=task_id,
+            candidate=candidate,
+            method="human",
+            reason="picked by the reviewer",
+        )
 
     def retry(self, task_id: str) -> None:
         """Drop a waiting result and run the task again on the current integration branch."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from maestro_tui.agents.base import Reporter
 from maestro_tui.domain.plan import Task
-from maestro_tui.engine.critic import Verdict, review_request
+from maestro_tui.engine.critic import Verdict, judge_request, review_request
 from maestro_tui.llm.client import LLMClient, LLMError
 
 VERDICT_TOOL: dict[str, Any] = {
@@ -58,3 +59,50 @@ class LLMCritic:
                 if isinstance(approved, bool):
                     return Verdict(approved, comments, c.model)
         return Verdict(True, "not reviewed: the critic gave no verdict", c.model)
+
+
+PICK_TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "pick",
+        "description": "Choose the best candidate for the task.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "candidate": {"type": "integer"},
+                "reason": {"type": "string"},
+            },
+            "required": ["candidate", "reason"],
+        },
+    },
+}
+
+
+class LLMJudge:
+    """Picks among candidate diffs with one model call; a bad answer falls back to the first."""
+
+    def __init__(self, client: LLMClient) -> None:
+        self._client = client
+
+    async def choose(
+        self, task: Task, diffs: Mapping[int, str], report: Reporter
+    ) -> tuple[int, str]:
+        first = min(diffs)
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": judge_request(task, diffs)},
+        ]
+        forced = {"type": "function", "function": {"name": "pick"}}
+        try:
+            c = await self._client.complete(messages, tools=[PICK_TOOL], tool_choice=forced)
+        except LLMError as exc:
+            return first, f"judge unavailable ({exc}); the first candidate"
+        report.usage(
+            c.model, c.tokens_in, c.tokens_out, c.cost_usd, c.latency_s, simulated=c.simulated
+        )
+        for call in c.tool_calls:
+            if call.name == "pick" and isinstance(call.arguments, dict):
+                choice = call.arguments.get("candidate")
+                if isinstance(choice, int) and choice in diffs:
+                    return choice, str(call.arguments.get("reason", "")).strip()
+        return first, "the judge gave no valid pick; the first candidate"

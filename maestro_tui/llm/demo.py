@@ -57,7 +57,23 @@ def respond(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, 
         return _plan_turn(messages)
     if "verdict" in names:
         return _review_turn(messages)
+    if "pick" in names:
+        return _pick_turn(messages)
     return _worker_turn(messages)
+
+
+def _pick_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
+    """As a judge: the shortest candidate diff (the demo's candidates are equally correct)."""
+    brief = "\n".join(_content(m) for m in messages if m.get("role") == "user")
+    sizes = {
+        int(n): len(body)
+        for n, body in re.findall(r"## Candidate (\d+)\n```diff\n(.*?)\n```", brief, re.S)
+    }
+    if not sizes:
+        return DemoTurn("Nothing to compare.", "pick", {"candidate": 1, "reason": "no diffs"})
+    best = min(sizes, key=lambda n: (sizes[n], n))
+    reason = f"candidate {best} does the task with the smallest diff"
+    return DemoTurn("Comparing the candidates.", "pick", {"candidate": best, "reason": reason})
 
 
 def _review_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
