@@ -1,0 +1,201 @@
+"""LauncherScreen: form validation, the messages it posts, and the history of past runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from maestro_tui.domain import events as ev
+from maestro_tui.engine.bus import EventBus
+from maestro_tui.store import Store
+from maestro_tui.ui.screens.launcher import LauncherScreen, parse_form
+from maestro_tui.ui.themes import load_themes, theme_folder
+from maestro_tui.ui.widgets.run_history import RunHistory
+
+NOW = datetime(2025, 3, 2, 15, 0, tzinfo=UTC)  # "today" for the history's dates
+PLAN = {"tasks": [{"id": t, "title": t, "prompt": "p"} for t in ("api", "cli", "docs")]}
+
+
+def record_run(
+    bus: EventBus, goal: str, outcome: dict[str, type[ev.Event]], status: str | None
+) -> None:
+    """A run whose tasks end as `outcome` says; `status` None: it stops without finishing."""
+    bus.emit(ev.RunStarted, goal=goal, repo="/src/shop", base_branch="main",
+             base_commit="abc", integration_branch="maestro/x", merge_policy="auto",
+             max_agents=2)  # fmt: skip
+    bus.emit(ev.PlanProposed, plan=PLAN)
+    bus.emit(ev.PlanApproved)
+    for task, end in outcome.items():
+        bus.emit(ev.TaskStarted, task=task, attempt=1, worker="llm")
+        bus.emit(ev.LLMUsage, task=task, model="demo", tokens_in=4000, tokens_out=900,
+                 cost_usd=0.0125)  # fmt: skip
+        if end is ev.Merged:
+            bus.emit(ev.TaskFinished, task=task, attempt=1, commit="c0ffee")
+            bus.emit(ev.Merged, task=task, commit="beef")
+        elif end is ev.TaskFailed:
+            bus.emit(ev.TaskFailed, task=task, attempt=1, reason="tests failed")
+    if status is not None:
+        bus.emit(ev.RunFinished, status=status, merged=1, failed=0, waiting=0)
+
+
+async def fill_store(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three runs on fixed dates with fixed run clocks: ok yesterday, failed today, interrupted."""
+    store = await Store.open(path)
+    runs = [
+        ("run-a", NOW.timestamp() - 86400 - 3600, "add a --json flag to report",
+         {"api": ev.Merged, "cli": ev.Merged, "docs": ev.Merged}, "succeeded", 95.0),
+        ("run-b", NOW.timestamp() - 7200, "speed up the cart totals",
+         {"api": ev.Merged, "cli": ev.TaskFailed}, "failed", 412.0),
+        ("run-c", NOW.timestamp() - 600, "rename Basket to Cart everywhere",
+         {"api": ev.Merged}, None, 3725.0),
+    ]  # fmt: skip
+    try:
+        for run_id, wall, goal, outcome, status, length in runs:
+            monkeypatch.setattr(time, "time", lambda wall=wall: wall)
+            ticks = iter(range(10**6))
+            bus = EventBus(run_id, clock=lambda t=ticks, n=length: next(t) * n / 12)
+            bus.subscribe(store.append)
+            record_run(bus, goal, outcome, status)
+            await store.flush()
+    finally:
+        monkeypatch.undo()
+        await store.close()
+
+
+class LauncherApp(App[None]):
+    """Only the launcher, in the maestro-dark theme, with "now" pinned for the dates."""
+
+    def __init__(self, db: Path) -> None:
+        super().__init__()
+        self.db = db
+
+    def on_mount(self) -> None:
+        for theme in load_themes(theme_folder()):
+            self.register_theme(theme)
+        self.theme = "maestro-dark"
+
+    def get_default_screen(self) -> LauncherScreen:
+        return LauncherScreen(self.db, Path("/src/shop"), now=NOW, tz=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Path]:
+    path = tmp_path / "maestro.db"
+    await fill_store(path, monkeypatch)
+    yield path
+
+
+async def history_loaded(pilot: Pilot[Any]) -> RunHistory:
+    """Wait for the history worker, then for its rows to be drawn."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    return pilot.app.screen.query_one(RunHistory)
+
+
+def posted(messages: list[Message], kind: type[Message]) -> list[Any]:
+    """Messages of a kind, once each (the hook sees a message again at each bubbling step)."""
+    unique = {id(m): m for m in messages if isinstance(m, kind)}
+    return list(unique.values())
+
+
+def test_parse_form_accepts_a_dollar_sign_and_defaults() -> None:
+    assert parse_form(" fix it ", "", "", "") == ("fix it", "demo", 4, None)
+    assert parse_form("g", "gpt-4o", "64", "$2.50") == ("g", "gpt-4o", 64, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("goal", "agents", "budget", "error", "focused"),
+    [
+        ("", "4", "", "the goal is empty", "goal"),
+        ("g", "0", "", "Agents must be from 1 to 64, not 0", "agents"),
+        ("g", "65", "", "Agents must be from 1 to 64, not 65", "agents"),
+        ("g", "4", "-1", "Budget must be more than $0", "budget"),
+        ("g", "4", "lots", "Budget must be an amount in dollars", "budget"),
+    ],
+)
+async def test_an_invalid_form_shows_why_and_posts_nothing(
+    db: Path, goal: str, agents: str, budget: str, error: str, focused: str
+) -> None:
+    messages: list[Message] = []
+    app = LauncherApp(db)
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await history_loaded(pilot)
+        screen = app.screen
+        await pilot.click("#goal")
+        await pilot.press(*goal)  # type the goal
+        screen.query_one("#agents").value = agents  # type: ignore[attr-defined]
+        screen.query_one("#budget").value = budget  # type: ignore[attr-defined]
+        await pilot.click("#start")  # press Start
+        shown = screen.query_one("#form-error", Static)
+        assert error in str(shown.render()) and shown.display
+        assert app.focused is screen.query_one(f"#{focused}")
+        assert screen.query_one(f"#{focused}").has_class("-invalid")
+        assert posted(messages, LauncherScreen.StartRun) == []
+
+
+async def test_a_valid_form_posts_start_run(db: Path) -> None:
+    messages: list[Message] = []
+    app = LauncherApp(db)
+    async with app.run_test(message_hook=messages.append) as pilot:
+        await history_loaded(pilot)
+        await pilot.press(*"add tests")  # the goal input has focus: type the goal
+        await pilot.press("tab", *"gpt-4o-mini")  # to model (focus selects "demo"): replace it
+        await pilot.press("tab", "backspace", "8")  # agents: 8
+        await pilot.press("tab", *"1.5")  # budget: $1.50
+        await pilot.press("enter")  # submit from the budget field
+        (start,) = posted(messages, LauncherScreen.StartRun)
+        assert (start.goal, start.model, start.agents, start.budget_usd) == (
+            "add tests", "gpt-4o-mini", 8, 1.5,
+        )  # fmt: skip
+        assert not app.screen.query_one("#form-error").display
+
+
+async def test_history_lists_runs_newest_first_and_opens_or_resumes_them(db: Path) -> None:
+    messages: list[Message] = []
+    app = LauncherApp(db)
+    async with app.run_test(size=(140, 30), message_hook=messages.append) as pilot:
+        history = await history_loaded(pilot)
+        table = history.query_one(DataTable)
+        goals = [table.get_row_at(n)[0] for n in range(table.row_count)]
+        assert goals == ["rename Basket to Cart everywhere", "speed up the cart totals",
+                         "add a --json flag to report"]  # fmt: skip
+        assert [str(c) for c in table.get_row_at(2)[1:4]] == ["yesterday 14:00", "1m58s", "3 / 0"]
+        table.focus()
+        await pilot.press("u")  # resume the interrupted run on the first row
+        await pilot.press("enter")  # replay it
+        await pilot.press("down", "r")  # replay the failed run
+        await pilot.press("u")  # a failed run cannot be resumed: nothing posted
+        await pilot.pause()
+        assert [m.run_id for m in posted(messages, LauncherScreen.ResumeRun)] == ["run-c"]
+        assert [m.run_id for m in posted(messages, LauncherScreen.OpenReplay)] == [
+            "run-c", "run-b",
+        ]  # fmt: skip
+
+
+async def test_no_runs_shows_how_to_start_one(tmp_path: Path) -> None:
+    app = LauncherApp(tmp_path / "empty.db")
+    async with app.run_test() as pilot:
+        history = await history_loaded(pilot)
+        assert history.has_class("-empty")
+        assert "No runs yet" in str(history.query_one("#history-empty", Static).render())
+
+
+def test_launcher_snapshot(snap_compare, db: Path) -> None:
+    """You should see the "start" form (goal, model "demo", agents 4, empty budget, Start)
+    on the left and three past runs on the right, newest first: the rename that never
+    finished (today 14:50, 31m02s, "running" in blue), the failed cart speed-up (today 13:00,
+    1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, $0.04, green)."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await history_loaded(pilot)
+
+    assert snap_compare(LauncherApp(db), terminal_size=(150, 30), run_before=run_before)
