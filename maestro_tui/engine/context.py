@@ -31,8 +31,23 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def relevant_findings(task: Task, state: RunState, limit: int = FINDINGS_LIMIT) -> list[str]:
+    """Findings other tasks published, most relevant first: from upstream tasks, then those
+    that name one of this task's files, then the newest. Bounded in count."""
+    upstream = set(upstream_of(task.id, state))
+    names = {f for f in task.files} | {f.rsplit("/", 1)[-1] for f in task.files}
+    ranked = []
+    for order, (source, text) in enumerate(state.findings):
+        if source == task.id:
+            continue
+        mentions = any(name and name in text for name in names)
+        ranked.append(((source not in upstream, not mentions, -order), source, text))
+    ranked.sort()
+    return [f"{source}: {_clip(text, 300)}" for _key, source, text in ranked[:limit]]
+
+
 def task_context(task: Task, state: RunState, repo_root: Path, standards_file: str | None) -> str:
-    """Coding standards, then short summaries and findings of upstream tasks only."""
+    """Coding standards, short summaries of upstream tasks, then the most relevant findings."""
     parts: list[str] = []
     if standards_file:
         path = repo_root / standards_file
@@ -48,10 +63,7 @@ def task_context(task: Task, state: RunState, repo_root: Path, standards_file: s
             summary = _clip(view.summary or "(no summary)", SUMMARY_LIMIT)
             lines.append(f"- {dep} ({view.title}): {summary}")
         parts.append("## Work already merged that this task builds on\n" + "\n".join(lines))
-        findings = [text for source, text in state.findings if source in upstream]
-        if findings:
-            chosen = findings[-FINDINGS_LIMIT:]
-            parts.append(
-                "## Findings from that work\n" + "\n".join(f"- {_clip(f, 300)}" for f in chosen)
-            )
+    findings = relevant_findings(task, state)
+    if findings:
+        parts.append("## Findings from other agents\n" + "\n".join(f"- {f}" for f in findings))
     return "\n\n".join(parts)
