@@ -157,7 +157,9 @@ async def slow_run(ui_project: Path, tmp_path: Path) -> AsyncIterator[tuple[RunS
 
 
 def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
-    return MaestroApp(lambda: DashboardScreen(session, **kwargs), watch_themes=False)
+    """The app on a dashboard, in Textual's own theme so edits to themes/ leave snapshots be."""
+    return MaestroApp(lambda: DashboardScreen(session, **kwargs), watch_themes=False,
+                      theme="textual-dark")
 
 
 async def ready(pilot: Pilot[Any]) -> DashboardScreen:

@@ -1,0 +1,112 @@
+"""Save an SVG of each screen: `python screenshots/make_screenshots.py`.
+
+The dashboard mid-run (160×48, with a merge waiting) and condensed (80×24), from the same
+hand-made run as the snapshot tests; then the other screens whose modules exist: the merge
+review, the plan review, the launcher (history from the sample run recorded in a temporary
+database) and the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual.screen import Screen  # noqa: E402
+
+from maestro_tui.ui.app import MaestroApp  # noqa: E402
+from maestro_tui.ui.screens.dashboard import DashboardScreen  # noqa: E402
+from tests.ui.sample_run import (  # noqa: E402
+    PLAN,
+    RUN_ID,
+    middle_events,
+    new_bus,
+    sample_session,
+    start_events,
+)
+
+OUT = ROOT / "screenshots"
+
+
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+async def shoot(name: str, make: Callable[[], Screen[Any]], size: tuple[int, int],
+                before: Callable[[Any], Any] | None = None) -> None:
+    app = MaestroApp(make, watch_themes=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        if before is not None:
+            await before(pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        for widget in app.screen.query("Input, TextArea"):
+            widget.cursor_blink = False  # type: ignore[attr-defined]
+        await pilot.pause()
+        app.save_screenshot(f"{name}.svg", str(OUT))
+    print(f"wrote screenshots/{name}.svg ({size[0]}×{size[1]})")
+
+
+async def dashboard(name: str, size: tuple[int, int]) -> None:
+    session, bus, clock = sample_session()
+
+    async def fill(pilot: Any) -> None:
+        middle_events(bus, clock)
+        screen = pilot.app.screen
+        screen.bridge.flush()
+        await pilot.pause()
+
+    await shoot(name, lambda: DashboardScreen(session, start=False), size, fill)  # type: ignore[arg-type]
+
+
+async def record_sample(db: Path) -> None:
+    from maestro_tui.store.db import Store
+
+    store = await Store.open(db)
+    try:
+        bus, clock = new_bus()
+        bus.subscribe(store.append)
+        start_events(bus)
+        middle_events(bus, clock)
+        await store.flush()
+    finally:
+        await store.close()
+
+
+async def main() -> None:
+    await dashboard("dashboard", (160, 48))
+    await dashboard("dashboard-80x24", (80, 24))
+    if have("maestro_tui.ui.screens.merge_review"):
+        from maestro_tui.ui.screens.merge_review import MergeReviewScreen
+        from tests.ui.conftest_review import fake_review
+
+        await shoot("merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"),
+                    (140, 40))
+    if have("maestro_tui.ui.screens.plan_review"):
+        from maestro_tui.domain.plan import parse_plan
+        from maestro_tui.ui.screens.plan_review import PlanReviewScreen
+
+        await shoot("plan-review", lambda: PlanReviewScreen(parse_plan(PLAN), None), (140, 40))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "runs.db"
+        await record_sample(db)
+        if have("maestro_tui.ui.screens.launcher"):
+            from maestro_tui.ui.screens.launcher import LauncherScreen
+
+            await shoot("launcher", lambda: LauncherScreen(db, ROOT), (130, 30))
+        if have("maestro_tui.ui.screens.replay"):
+            from maestro_tui.ui.screens.replay import ReplayScreen
+
+            await shoot("replay", lambda: ReplayScreen(db, RUN_ID), (160, 48))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
