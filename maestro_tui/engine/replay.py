@@ -294,7 +294,8 @@ class Replayer:
             return bisect_right(self._seqs, seq)
         if not self._times or elapsed is None or elapsed < 0:
             return 0
-        return bisect_right(self._times, self._times[0] + elapsed)
+        # A microsecond of slack: "5.1 s after 0.1 s" must find the event stamped 5.2 s.
+        return bisect_right(self._times, self._times[0] + elapsed + 1e-6)
 
     # --- moving forward ---------------------------------------------------------------------
 
