@@ -71,3 +71,34 @@ def test_a_batch_reports_each_path_once_as_it_ends_up(tmp_path: Path) -> None:
         ("new.py", "added"),
         ("saved.py", "modified"),
     ]
+
+
+async def test_file_activity_lists_each_agents_latest_files() -> None:
+    from textual.app import App, ComposeResult
+
+    from maestro_tui.domain import events as ev
+    from maestro_tui.engine.bus import EventBus
+    from maestro_tui.ui.widgets.file_activity import FileActivity
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FileActivity(per_task=2)
+
+    bus = EventBus("r1")
+    changes = [
+        ("cli", "app/cli.py", "added"), ("docs", "README.md", "modified"),
+        ("cli", "app/report.py", "modified"), ("cli", "app/cli.py", "modified"),
+        ("cli", "app/old.py", "deleted"),
+    ]  # fmt: skip
+    events = [bus.emit(ev.FileChanged, task=t, path=p, change=c) for t, p, c in changes]
+    async with Host().run_test() as pilot:
+        activity = pilot.app.query_one(FileActivity)
+        assert "no file changes yet" in str(activity.render())
+        activity.feed([bus.emit(ev.TaskQueued, task="cli"), *events])
+        assert activity.files("cli") == [("app/old.py", "deleted"), ("app/cli.py", "modified")]
+        assert str(activity.render()).splitlines() == [
+            "cli   -app/old.py  ~app/cli.py",
+            "docs  ~README.md",
+        ]
+        activity.reset()
+        assert activity.files("cli") == []
