@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import sys
@@ -113,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     _output_args(p)
 
+    p = sub.add_parser("replay", help="replay a recorded run in the TUI, on its own clock")
+    p.add_argument("run_id")
+    _db_arg(p)
+
     p = sub.add_parser("land", help="merge a run's integration branch into your branch")
     p.add_argument("run_id")
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
@@ -135,8 +140,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
-        build_parser().print_help()
-        return EXIT_OK
+        args.command = "launcher"
     if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
         return _fail(f"--agents must be from 1 to 64, got {args.agents}")
     # Errors that mean bad input; imported here so `--help` stays fast.
@@ -183,13 +187,20 @@ async def _dispatch(args: argparse.Namespace) -> int:
     from maestro_tui.commands import Output, UserError
 
     cmd = args.command
+    tui = not getattr(args, "headless", True) and sys.stdout.isatty() and sys.stdin.isatty()
     out = Output(
         as_json=getattr(args, "json", False), show_output=not getattr(args, "quiet", False)
     )
+    if cmd == "launcher":
+        return await _launcher(args)
+    if cmd == "replay":
+        from maestro_tui.ui.entry import run_replay
+
+        return await run_replay(_db_path(args), args.run_id)
     if cmd == "init":
         return _init(args.repo, args.force)
     if cmd == "run":
-        return await _run(args, out)
+        return await _run(args, out, tui)
     if cmd == "runs":
         return await _runs(_db_path(args), args.json)
     if cmd == "merges":
@@ -206,11 +217,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
         )
     if cmd == "resume":
         budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens}
-        return await commands.resume_run(_db_path(args), args.run_id, out, args.agents, budgets)
+        return await commands.resume_run(
+            _db_path(args), args.run_id, out, args.agents, budgets, tui=tui
+        )
     if cmd == "plan":
         return await _plan(args)
     if cmd == "demo":
-        return await _demo(args, out)
+        return await _demo(args, out, tui)
     if cmd == "land":
         return await commands.land(_db_path(args), args.run_id, args.into, out)
     if cmd == "gc":
@@ -233,7 +246,7 @@ def _init(repo: Path, force: bool) -> int:
     return EXIT_OK
 
 
-async def _run(args: argparse.Namespace, out: Any) -> int:
+async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
     from maestro_tui import commands
     from maestro_tui.commands import UserError
     from maestro_tui.config import load_config
@@ -253,6 +266,7 @@ async def _run(args: argparse.Namespace, out: Any) -> int:
     confirm = None if args.yes else _confirm_on_terminal
     return await commands.run_plan(
         planner_usage=usage,
+        tui=tui,
         ws=ws,
         config=config,
         plan=plan,
@@ -309,7 +323,7 @@ async def _plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _demo(args: argparse.Namespace, out: Any) -> int:
+async def _demo(args: argparse.Namespace, out: Any, tui: bool) -> int:
     from maestro_tui import commands
 
     if args.pace is not None:
@@ -324,7 +338,41 @@ async def _demo(args: argparse.Namespace, out: Any) -> int:
         merge_policy=args.merge,
         budget_usd=args.budget_usd,
         budget_tokens=args.budget_tokens,
+        tui=tui,
     )
+
+
+async def _launcher(args: argparse.Namespace) -> int:
+    """`maestro-tui` alone: the launcher beside the history of past runs."""
+    from maestro_tui import commands
+    from maestro_tui.config import load_config, with_overrides
+    from maestro_tui.ui.entry import run_launcher
+    from maestro_tui.workspace.repo import Workspace
+
+    db_path = _db_path(argparse.Namespace(db=None))
+    repo = Path(os.getcwd())
+
+    async def start(goal: str, model: str, agents: int, budget: float | None) -> Any:
+        ws = Workspace.open(repo)
+        config = with_overrides(load_config(ws.root), model=model, max_agents=agents)
+        if budget is not None:
+            config = with_overrides(config, budget_usd=budget)
+        quiet = commands.Output(stream=io.StringIO())  # the launcher shows progress itself
+        plan, usage = await commands.make_plan(config, goal, ws.root, quiet)
+        workers = commands.check_run_inputs(ws, config, plan)
+        session = await commands.start_session(
+            ws=ws,
+            config=config,
+            plan=plan,
+            db_path=db_path,
+            merge_policy=config.merge_policy,
+            max_agents=config.max_agents,
+            workers=workers,
+        )
+        commands.record_usage(session.orch.bus, usage)
+        return session
+
+    return await run_launcher(db_path, repo, start)
 
 
 def _confirm_on_terminal(plan: Any) -> bool:

@@ -315,13 +315,18 @@ async def run_plan(
     confirm: Callable[[Plan], bool] | None = None,
     planner_usage: Sequence[Any] = (),
     env: Mapping[str, str] | None = None,
+    tui: bool = False,
 ) -> int:
-    """Validate everything first, so bad input writes nothing; then record and run the plan."""
+    """Validate everything first, so bad input writes nothing; then record and run the plan.
+
+    With `tui`, the dashboard shows the run (and the plan review unless `confirm` is None);
+    otherwise events are printed and `confirm` asks on the terminal.
+    """
     workers = check_run_inputs(ws, config, plan)
     estimate = forecast(config, plan)
-    if estimate:
+    if estimate and not tui:
         _say(out, estimate)
-    if confirm is not None and not confirm(plan):
+    if not tui and confirm is not None and not confirm(plan):
         print("run not started", file=out.stream)
         return EXIT_OK
     session = await start_session(
@@ -331,10 +336,15 @@ async def run_plan(
         db_path=db_path,
         merge_policy=merge_policy,
         max_agents=max_agents,
-        subscribers=_printers(out),
+        subscribers=() if tui else _printers(out),
         workers=workers,
         env=env,
     )
+    if tui:
+        from maestro_tui.ui.entry import run_live
+
+        record_usage(session.orch.bus, planner_usage)
+        return await run_live(session, review_plan=confirm is not None)
     async with session:
         record_usage(session.orch.bus, planner_usage)
         state = await drive(session.orch)
@@ -347,7 +357,16 @@ async def resume_run(
     out: Output,
     max_agents: int | None,
     budgets: dict[str, float | None] | None = None,
+    tui: bool = False,
 ) -> int:
+    if tui:
+        from maestro_tui.ui.entry import run_resume
+
+        session = await open_session(db_path, run_ref)
+        for kind, limit in (budgets or {}).items():
+            if limit is not None:
+                session.orch.raise_budget(kind, limit)
+        return await run_resume(session, max_agents=max_agents)
     async with await open_session(db_path, run_ref, _printers(out)) as session:
         orch = session.orch
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
@@ -422,6 +441,7 @@ async def run_demo(
     merge_policy: str,
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
+    tui: bool = False,
 ) -> int:
     """Copy the sample repo somewhere new and run the demo goal on the offline demo model."""
     import time
@@ -459,6 +479,7 @@ async def run_demo(
         max_agents=max_agents,
         planner_usage=usage,
         env=demo_env(),
+        tui=tui,
     )
 
 

@@ -43,7 +43,9 @@ class WorkerResult:
 class Reporter(Protocol):
     """How a worker tells the run what it is doing; each call becomes an event."""
 
-    def output(self, text: str, stream: str = "stdout") -> None: ...
+    def output(self, text: str, stream: str = "stdout") -> None:
+        """One or more whole lines (a worker that streams fragments assembles lines itself)."""
+        ...
 
     def usage(
         self,

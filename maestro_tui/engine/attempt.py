@@ -270,11 +270,7 @@ class AttemptRunner:
         self, worker: Worker, job: WorkerJob, base: str, candidate: int | None
     ) -> Work:
         task, attempt = job.task, job.attempt
-        reporter = TaskReporter(self.bus, task.id, attempt)
-        try:
-            result = await worker.run(job, reporter)
-        finally:
-            reporter.close()
+        result = await worker.run(job, TaskReporter(self.bus, task.id, attempt))
         trailers = {
             "Maestro-Run": self.bus.run_id,
             "Maestro-Task": task.id,

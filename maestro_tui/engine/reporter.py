@@ -7,24 +7,19 @@ from maestro_tui.engine.bus import EventBus
 
 
 class TaskReporter:
-    """Implements agents.base.Reporter. Streamed fragments become one AgentOutput per line."""
+    """Implements agents.base.Reporter: each line a worker reports becomes one AgentOutput.
+
+    Workers hand over whole lines (the LLM worker assembles streamed fragments itself), so
+    text is only split here, never held back: the log stays in the order things happened.
+    """
 
     def __init__(self, bus: EventBus, task_id: str, attempt: int) -> None:
         self._bus = bus
         self._task = task_id
         self._attempt = attempt
-        self._partial: dict[str, str] = {}
 
     def output(self, text: str, stream: str = "stdout") -> None:
-        if stream == "llm":
-            # Model text arrives in fragments: emit whole lines, keep the rest for later.
-            text = self._partial.pop(stream, "") + text
-            *lines, rest = text.split("\n")
-            if rest:
-                self._partial[stream] = rest
-        else:
-            lines = text.split("\n")
-        for line in lines:
+        for line in text.split("\n"):
             self._bus.emit(
                 ev.AgentOutput, task=self._task, attempt=self._attempt, text=line, stream=stream
             )
@@ -62,12 +57,3 @@ class TaskReporter:
 
     def finding(self, text: str) -> None:
         self._bus.emit(ev.FindingPublished, task=self._task, text=text[:2000])
-
-    def close(self) -> None:
-        """Emit what is left of a streamed line."""
-        for stream, rest in list(self._partial.items()):
-            if rest:
-                self._bus.emit(
-                    ev.AgentOutput, task=self._task, attempt=self._attempt, text=rest, stream=stream
-                )
-        self._partial.clear()
