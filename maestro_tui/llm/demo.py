@@ -8,6 +8,7 @@ Tokens are counted from text length and priced at a declared, simulated rate.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,12 @@ SIMULATED_PRICE = (0.50, 2.00)  # usd per 1M tokens in, out: declared, not a rea
 CHARS_PER_TOKEN = 4
 TOKENS_PER_SECOND = 40.0  # at MAESTRO_DEMO_PACE=1
 PACE_ENV = "MAESTRO_DEMO_PACE"
+# For benchmarks of verification: the share of the demo coder's edits that are broken on
+# purpose (0 = none, the default), drawn from a seeded generator so runs can be repeated.
+FAULTS_ENV = "MAESTRO_DEMO_FAULTS"
+SEED_ENV = "MAESTRO_DEMO_SEED"
+FAULT_LINE = '\nraise RuntimeError("a deliberate demo fault")\n'
+_edits_seen: dict[str, int] = {}
 _TASK_ID = re.compile(r"^Task id: *(\S+)", re.MULTILINE)
 
 
@@ -34,6 +41,21 @@ def demo_pace() -> float:
         return max(0.0, float(os.environ.get(PACE_ENV, "1")))
     except ValueError:
         return 1.0
+
+
+def _draw_fault(key: str) -> bool:
+    """Whether this edit is broken: the nth edit of a key in this process gets its own draw."""
+    try:
+        rate = float(os.environ.get(FAULTS_ENV, "0"))
+    except ValueError:
+        rate = 0.0
+    if rate <= 0:
+        return False
+    n = _edits_seen.get(key, 0)
+    _edits_seen[key] = n + 1
+    seed = os.environ.get(SEED_ENV, "0")
+    digest = hashlib.sha256(f"{seed}:{key}:{n}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
 def count_tokens(text: str) -> int:
@@ -158,6 +180,8 @@ def _worker_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
         except EditError as exc:
             summary = f"Could not apply the edit to {step.path}: {exc}; nothing changed"
             return DemoTurn("The file is not as I expected.", "finish", {"summary": summary})
+        if _draw_fault(f"{task_id}:{step.path}"):
+            content += FAULT_LINE  # the tests fail for real, as a careless model's would
         return DemoTurn(step.say, "write_file", step.arguments(content), call_id)
     if step.tool == "finish":
         tests = next(
