@@ -11,6 +11,8 @@ BENCHES = [
     "bench.bench_git",
     "bench.bench_llm",
     "bench.bench_ui",
+    "bench.bench_replay",
+    "bench.bench_ensembles",
 ]
 
 

@@ -62,8 +62,10 @@ async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
         "cost": sum(u.cost_usd or 0.0 for u in usage),
         "wall_s": wall,
         "selections": sum(1 for e in events if isinstance(e, ev.CandidateSelected)),
-        "backed": sum(1 for e in events if isinstance(e, ev.CandidateSelected) and e.backed_by_tests),
-    }  # fmt: skip
+        "backed": sum(
+            1 for e in events if isinstance(e, ev.CandidateSelected) and e.backed_by_tests
+        ),
+    }
 
 
 def main() -> dict[str, dict[str, float]]:

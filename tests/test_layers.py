@@ -14,6 +14,9 @@ ENGINE_MODULES = [
     "maestro_tui.store",
     "maestro_tui.agents.command",
     "maestro_tui.headless",
+    "maestro_tui.engine.replay",
+    "maestro_tui.engine.attempt",
+    "maestro_tui.watch",
 ]
 
 

@@ -40,10 +40,6 @@ _OUTPUT = "AgentOutput"
 # The store has no public range read yet (proposed: `Store.load_events(run_id, after_seq,
 # limit)` plus `decode_rows` below in store/codec.py); until it has, this is the one place that
 # reads the events table, through the store's own connection and lock.
-_SELECT_ROWS = (
-    "SELECT seq, ts, type, data, task_id FROM events"
-    " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-)
 
 
 # --- decoding rows fast ---------------------------------------------------------------------
@@ -128,7 +124,7 @@ def last_lines(rows: Sequence[Row], lines: int) -> list[Row]:
 
 async def read_rows(store: Store, run_id: str, after_seq: int, limit: int) -> list[Row]:
     """Up to `limit` rows of a run's events after `after_seq`, in seq order."""
-    return await store._fetchall(_SELECT_ROWS, (run_id, after_seq, limit))
+    return await store.event_rows(run_id, after_seq, limit)
 
 
 class _RowReader:

@@ -40,6 +40,10 @@ _INSERT_EVENTS = "INSERT INTO events (run_id, seq, ts, wall, type, task_id, data
 _SELECT_EVENTS = (
     "SELECT seq, ts, type, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
+_SELECT_EVENT_ROWS = (
+    "SELECT seq, ts, type, data, task_id FROM events"
+    " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+)
 _NO_LIMIT = -1  # SQLite: a negative LIMIT means none
 
 
@@ -253,10 +257,19 @@ class Store:
         """
         return await self._fetchall(sql, params)
 
-    async def load_events(self, run_id: str, after_seq: int = 0) -> list[Event]:
+    async def load_events(
+        self, run_id: str, after_seq: int = 0, limit: int | None = None
+    ) -> list[Event]:
         """Committed events of a run after `after_seq`, in seq order (flush() first for all)."""
-        rows = await self._fetchall(_SELECT_EVENTS, (run_id, after_seq, _NO_LIMIT))
+        rows = await self._fetchall(_SELECT_EVENTS, (run_id, after_seq, limit or _NO_LIMIT))
         return [decode_event(run_id, *row) for row in rows]
+
+    async def event_rows(
+        self, run_id: str, after_seq: int, limit: int
+    ) -> list[tuple[int, float, str, str, str | None]]:
+        """Raw (seq, ts, type, data, task_id) rows of a range, for readers that decode lazily."""
+        rows = await self._fetchall(_SELECT_EVENT_ROWS, (run_id, after_seq, limit))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
     async def iter_event_batches(
         self, run_id: str, batch: int = 20000
