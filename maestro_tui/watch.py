@@ -50,6 +50,23 @@ def changes_by_path(root: Path, batch: set[tuple[Change, str]]) -> list[tuple[st
     return out
 
 
+class WorktreeFilter(DefaultFilter):
+    """watchfiles' default filter, applied below the watched root only.
+
+    Task worktrees live inside the repository's .git folder, and the default filter drops any
+    path with a `.git` part: judged on the whole path, it would report nothing at all.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self._prefix = str(root) + os.sep
+
+    def __call__(self, change: Change, path: str) -> bool:
+        if path.startswith(self._prefix):
+            path = path[len(self._prefix) :]
+        return super().__call__(change, path)
+
+
 async def watch_worktree(
     path: Path,
     on_change: OnChange,
@@ -67,7 +84,7 @@ async def watch_worktree(
     ready = on_ready
     async for batch in awatch(
         root,
-        watch_filter=DefaultFilter(),
+        watch_filter=WorktreeFilter(root),
         debounce=debounce_ms,
         stop_event=stop,
         rust_timeout=IDLE_WAKE_MS,

@@ -102,3 +102,29 @@ async def test_file_activity_lists_each_agents_latest_files() -> None:
         ]
         activity.reset()
         assert activity.files("cli") == []
+
+
+async def test_a_worktree_inside_a_git_folder_is_still_watched(tmp_path) -> None:
+    import asyncio
+
+    from maestro_tui.watch import watch_worktree
+
+    tree = tmp_path / "repo" / ".git" / "maestro-worktrees" / "run" / "task-1"
+    tree.mkdir(parents=True)
+    seen: list[tuple[str, str]] = []
+    got, ready, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def changed(path: str, change: str) -> None:
+        seen.append((path, change))
+        got.set()
+
+    watcher = asyncio.create_task(watch_worktree(tree, changed, stop, on_ready=ready.set))
+    await asyncio.wait_for(ready.wait(), 10)
+    (tree / "app.py").write_text("x = 1\n")
+    (tree / ".git").mkdir()  # the worktree's own git data stays ignored
+    (tree / ".git" / "index").write_text("")
+    await asyncio.wait_for(got.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(watcher, 10)
+    assert ("app.py", "added") in seen
+    assert not any(path.startswith(".git") for path, _ in seen)

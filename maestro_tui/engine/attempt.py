@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from maestro_tui.engine.selection import (
     select_tests_first,
 )
 from maestro_tui.process import base_env
+from maestro_tui.watch import watch_worktree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, run_tests
 
@@ -132,10 +133,27 @@ class AttemptRunner:
                 timeout_s=self.config.task_timeout_s,
                 env=base_env(self.env),
             )
-            return await self._work_until_accepted(worker, job, base, candidate)
+            async with self._watching(task.id, worktree):
+                return await self._work_until_accepted(worker, job, base, candidate)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
+
+    @contextlib.asynccontextmanager
+    async def _watching(self, task_id: str, worktree: Path) -> AsyncIterator[None]:
+        """FileChanged events for the files the agent changes, while it works."""
+
+        def changed(path: str, change: str) -> None:
+            self.bus.emit(ev.FileChanged, task=task_id, path=path, change=change)
+
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch_worktree(worktree, changed, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(watcher, 2.0)
 
     async def _ensemble(self, task: Task, attempt: int, base: str) -> Work:
         """N independent candidates in parallel; one is selected, the rest stay as branches."""

@@ -99,3 +99,14 @@ async def test_the_critic_is_bounded(project: Path) -> None:
     state, log = await run(project, prompt, critic=critic, critic_rounds=1)
     assert len([e for e in log if isinstance(e, ev.CriticVerdict)]) == 1
     assert state.tasks["t"].status is TaskStatus.MERGED  # after its one round it goes on
+
+
+async def test_files_the_agent_changes_are_reported_as_they_change(project: Path) -> None:
+    prompt = (
+        "@write calc/new_module.py :: X = 1\n@sleep 0.6\n"
+        "@write calc/ops.py :: def add(a, b):\\n    return a + b + 0"
+    )
+    state, log = await run(project, prompt, fix_attempts=0)
+    changed = {(e.path, e.change) for e in log if isinstance(e, ev.FileChanged)}
+    assert ("calc/ops.py", "modified") in changed
+    assert state.tasks["t"].status is TaskStatus.MERGED
