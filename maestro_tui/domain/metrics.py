@@ -121,7 +121,7 @@ class RunMetrics:
         return Metric(
             "test-signal coverage",
             self.test_signal_coverage,
-            f"> {COVERAGE_TARGET:.0%}",
+            f"> {COVERAGE_TARGET * 100:g} %",
             _check(self.test_signal_coverage, lambda v: v > COVERAGE_TARGET),
             f"{self.decisions_backed} of {self.decisions} decisions backed by test counts",
         )
@@ -131,7 +131,7 @@ class RunMetrics:
         return Metric(
             "merge success",
             self.merge_success_rate,
-            f">= {MERGE_SUCCESS_TARGET:.0%}",
+            f">= {MERGE_SUCCESS_TARGET * 100:g} %",
             _check(self.merge_success_rate, lambda v: v >= MERGE_SUCCESS_TARGET),
             f"{self.merged} merged, {self.rejected} rejected, {self.conflicted} conflicted",
         )
