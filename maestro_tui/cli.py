@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a plan (or a goal) with parallel agents")
     p.add_argument("goal", nargs="?", help="what to achieve (the planner model makes the plan)")
     p.add_argument("--plan", type=Path, help="a plan file (TOML or JSON) instead of a goal")
+    p.add_argument("--inbox", type=Path, help="a folder of issue files (.md, GitHub .json)")
+    p.add_argument("--workflow", help="expand a workflow (see maestro-tui workflows)")
+    p.add_argument(
+        "--classify-with-model", action="store_true", help="route inbox items with the model"
+    )
     p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
     p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
     p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
@@ -148,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     from maestro_tui.commands import UserError
     from maestro_tui.config import ConfigError
     from maestro_tui.domain.plan import PlanError
+    from maestro_tui.engine.inbox import InboxError
     from maestro_tui.engine.merge_queue import MergeNeedsResolution
     from maestro_tui.engine.runlock import RunLocked
+    from maestro_tui.engine.workflows import WorkflowError
     from maestro_tui.llm.client import LLMError
     from maestro_tui.llm.planner import PlannerError
     from maestro_tui.store.db import StoreError
@@ -165,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         MergeNeedsResolution,
         WorkerError,
         LLMError,
+        InboxError,
+        WorkflowError,
     )
     try:
         return asyncio.run(_dispatch(args))
@@ -253,13 +262,20 @@ async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
     from maestro_tui.domain.plan import load_plan
     from maestro_tui.workspace.repo import Workspace
 
-    if args.plan is None and not args.goal:
-        raise UserError("give a goal, or a plan file with --plan FILE")
+    if args.plan is None and args.inbox is None and not args.workflow and not args.goal:
+        raise UserError("give a goal, a plan file (--plan), an inbox (--inbox) or --workflow")
     ws = Workspace.open(args.repo)
     config = load_config(ws.root, args.config)
     config = _with_flags(config, args)
     usage: list[Any] = []
-    if args.plan is not None:
+    hints = None
+    if args.inbox is not None:
+        plan, hints = await commands.inbox_run_plan(
+            config, args.inbox.expanduser(), args.classify_with_model, usage
+        )
+    elif args.workflow:
+        plan, config = commands.workflow_plan(config, ws.root, args.workflow, args.goal or "")
+    elif args.plan is not None:
         plan = load_plan(args.plan.expanduser(), goal=args.goal)
     else:
         plan, usage = await commands.make_plan(config, args.goal, ws.root, out)
@@ -267,6 +283,7 @@ async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
     return await commands.run_plan(
         planner_usage=usage,
         tui=tui,
+        merge_hints=hints,
         ws=ws,
         config=config,
         plan=plan,
@@ -391,25 +408,34 @@ def _confirm_on_terminal(plan: Any) -> bool:
 
 
 async def _runs(db_path: Path, as_json: bool) -> int:
+    from maestro_tui.domain.metrics import compute_metrics
     from maestro_tui.store.db import Store
 
     store = await Store.open(db_path)
     try:
         runs = await store.list_runs()
+        metrics = {r.run_id: compute_metrics(await store.load_events(r.run_id)) for r in runs}
     finally:
         await store.close()
     if as_json:
         for r in runs:
-            print(json.dumps(_asdict(r)))
+            print(json.dumps({**_asdict(r), "metrics": _asdict(metrics[r.run_id])}))
         return EXIT_OK
     if not runs:
         print(f"no runs yet in {db_path}")
         return EXIT_OK
-    print(f"{'RUN':<22} {'STATUS':<12} {'TASKS ok/failed/wait':<21} {'DURATION':>9}  GOAL")
+    head = f"{'RUN':<22} {'STATUS':<16} {'TASKS ok/failed/wait':<21} {'DURATION':>9}"
+    print(f"{head} {'OVERHEAD':>8} {'Ec':>5}  GOAL")
     for r in runs:
         duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
         counts = f"{r.tasks_ok}/{r.tasks_failed}/{r.tasks_waiting} of {r.tasks_total}"
-        print(f"{r.run_id:<22} {r.status:<12} {counts:<21} {duration:>9}  {r.goal[:60]}")
+        m = metrics[r.run_id]
+        overhead = f"{m.overhead_pct:.0f}%" if m.overhead_pct is not None else "-"
+        ec = f"{m.efficiency:.2f}" if m.efficiency is not None else "-"
+        print(
+            f"{r.run_id:<22} {r.status:<16} {counts:<21} {duration:>9} {overhead:>8} {ec:>5}"
+            f"  {r.goal[:50]}"
+        )
     return EXIT_OK
 
 

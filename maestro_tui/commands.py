@@ -316,6 +316,7 @@ async def run_plan(
     planner_usage: Sequence[Any] = (),
     env: Mapping[str, str] | None = None,
     tui: bool = False,
+    merge_hints: Callable[[Any], list[str]] | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan.
 
@@ -340,6 +341,8 @@ async def run_plan(
         workers=workers,
         env=env,
     )
+    if merge_hints is not None:
+        session.orch.merge_queue.extra_reasons = merge_hints
     if tui:
         from maestro_tui.ui.entry import run_live
 
@@ -348,7 +351,72 @@ async def run_plan(
     async with session:
         record_usage(session.orch.bus, planner_usage)
         state = await drive(session.orch)
+        await print_metrics(session, out)
     return _exit_code(state, out)
+
+
+async def print_metrics(session: RunSession, out: Output) -> None:
+    """The run's coordination metrics, next to their targets, after the last event."""
+    from maestro_tui.domain.metrics import compute_metrics, format_metrics
+
+    if out.as_json:
+        return
+    await session.store.flush()
+    events = await session.store.load_events(session.orch.state.run_id)
+    _say(out, "coordination metrics:")
+    for line in format_metrics(compute_metrics(events, session.orch.state)):
+        _say(out, "  " + line)
+
+
+async def inbox_run_plan(
+    config: Config, folder: Path, with_model: bool, usage: list[Any]
+) -> tuple[Plan, Callable[[Any], list[str]]]:
+    """One task per inbox item, routed to a role; and the review hints for their merges."""
+    from maestro_tui.engine.inbox import classify_with_model, inbox_plan, load_inbox, review_hint
+
+    items = load_inbox(folder)
+    if not items:
+        raise UserError(f"inbox {folder}: no .md or .json issues in it")
+    roles = None
+    if with_model:
+        from maestro_tui.llm.models import make_client, resolve_model
+
+        model = resolve_model(config.effective_planner_model, "planner")
+        roles = await classify_with_model(make_client(config, model, on_usage=usage.append), items)
+    by_id = {item.id: item for item in items}
+
+    def hints(candidate: Any) -> list[str]:
+        item = by_id.get(candidate.task_id)
+        if item is None:
+            return []
+        return list(review_hint(item, candidate.lines_changed, candidate.tests_passed))
+
+    return inbox_plan(items, roles), hints
+
+
+def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Plan, Config]:
+    """A workflow expanded over the repository; its total token budget applies if none is set."""
+    from dataclasses import replace
+
+    from maestro_tui.config import with_overrides
+    from maestro_tui.engine.workflows import load_workflows
+
+    flows = load_workflows(root, config.workflow_tables)
+    if name not in flows:
+        raise UserError(f"no workflow '{name}'; known: {', '.join(sorted(flows))}")
+    expanded = flows[name].expand(root, goal)
+    tasks = tuple(
+        replace(
+            t,
+            candidates=expanded.candidates.get(t.id, t.candidates),
+            budget_tokens=expanded.task_budgets.get(t.id, t.budget_tokens),
+        )
+        for t in expanded.plan.tasks
+    )
+    plan = Plan(goal=expanded.plan.goal, tasks=tasks)
+    if expanded.total_budget_tokens and config.budget_tokens is None:
+        config = with_overrides(config, budget_tokens=expanded.total_budget_tokens)
+    return plan, config
 
 
 async def resume_run(
@@ -382,6 +450,7 @@ async def resume_run(
             if limit is not None:
                 orch.raise_budget(kind, limit)
         state = await drive(orch)
+        await print_metrics(session, out)
     return _exit_code(state, out)
 
 

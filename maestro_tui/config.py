@@ -79,6 +79,7 @@ class Config:
     max_turns: int = 30
     allowed_commands: tuple[str, ...] = ("python", "pytest", "ruff", "git")
     on_budget_exceeded: str = "finish"  # finish | cancel
+    workflow_tables: Mapping[str, Any] = field(default_factory=dict)  # raw [workflows.NAME]
 
     @property
     def effective_planner_model(self) -> str:
@@ -226,7 +227,8 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("budget", "on_exceeded", "on_budget_exceeded", _choice("finish", "cancel")),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
-_TABLES = {"llm": {"prices"}, "workers": set()}  # sub-tables parsed apart from _FIELDS
+# Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
+_TABLES = {"llm": {"prices"}, "workers": set(), "workflows": set()}
 _SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
 _WORKER_KEYS: dict[str, Check] = {
     "kind": _text(non_empty=True),
@@ -287,7 +289,7 @@ def parse_config(
             reader.bad(f"unknown section [{section}]", _did_you_mean(section, _SECTIONS))
     tables = {s: reader.table(f"[{s}]", data.get(s, {})) for s in _SECTIONS}
     for section, table in tables.items():
-        if section == "workers":
+        if section in ("workers", "workflows"):
             continue
         known = {k for s, k, *_ in _FIELDS if s == section} | _TABLES.get(section, set())
         reader.unknown(f"[{section}]", table, known)
@@ -297,6 +299,7 @@ def parse_config(
     prices = reader.table("[llm.prices]", tables["llm"].get("prices", {}))
     values["prices"] = _prices(reader, prices)
     values["workers"] = _workers(reader, tables["workers"])
+    values["workflow_tables"] = dict(tables["workflows"])
     if reader.problems:
         raise ConfigError(reader.problems)
     config = Config(path=path, **values)

@@ -14,7 +14,7 @@ from maestro_tui.domain.dag import find_cycle
 ROLES = ("coder", "tester", "doc_writer", "refactorer", "reviewer", "critic")
 TASK_KEYS = {
     "id", "title", "role", "prompt", "files", "depends_on", "worker", "candidates", "models",
-    "select",
+    "select", "budget_tokens",
 }  # fmt: skip
 SELECTIONS = ("tests_first", "llm_judge", "vote")
 MAX_CANDIDATES = 8
@@ -44,6 +44,7 @@ class Task:
     candidates: int = 1
     models: tuple[str, ...] = ()
     select: str = "tests_first"
+    budget_tokens: int | None = None  # this task's own token budget (a workflow stage's)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -62,6 +63,8 @@ class Task:
             data["models"] = list(self.models)
         if self.select != "tests_first":
             data["select"] = self.select
+        if self.budget_tokens is not None:
+            data["budget_tokens"] = self.budget_tokens
         return data
 
 
@@ -136,6 +139,10 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
             problems.append(f"{where}: 'candidates' must be a whole number")
             candidates = 1
         select = raw.get("select", "tests_first")
+        budget = raw.get("budget_tokens")
+        if budget is not None and (not isinstance(budget, int) or budget < 1):
+            problems.append(f"{where}: 'budget_tokens' must be a positive whole number")
+            budget = None
         tasks.append(
             Task(
                 id=task_id.strip(),
@@ -148,6 +155,7 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
                 candidates=candidates,
                 models=_str_list(raw.get("models"), where, "models", problems),
                 select=str(select),
+                budget_tokens=budget,
             )
         )
     if problems:

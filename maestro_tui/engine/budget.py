@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunState
@@ -16,6 +16,7 @@ WARN_AT = 0.8
 class TaskLimits:
     usd: float | None = None
     tokens: int | None = None
+    tokens_by_task: Mapping[str, int] = field(default_factory=dict)  # the plan's own limits
 
 
 def run_usage(state: RunState) -> dict[str, tuple[float, float]]:
@@ -36,8 +37,9 @@ def task_overspend(state: RunState, task_id: str, limits: TaskLimits) -> str | N
     if limits.usd is not None and task.cost_usd > limits.usd:
         return f"over its budget: ${task.cost_usd:.4f} of ${limits.usd:g}"
     tokens = task.tokens_in + task.tokens_out
-    if limits.tokens is not None and tokens > limits.tokens:
-        return f"over its budget: {tokens} of {limits.tokens} tokens"
+    limit = limits.tokens_by_task.get(task_id, limits.tokens)
+    if limit is not None and tokens > limit:
+        return f"over its budget: {tokens} of {limit} tokens"
     return None
 
 

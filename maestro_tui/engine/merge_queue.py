@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from maestro_tui.domain import events as ev
@@ -74,6 +74,8 @@ class MergeQueue:
         self._limits = limits or MergeLimits()
         self._pending: dict[str, PendingMerge] = dict(pending or {})
         self._lock = asyncio.Lock()
+        # More reasons to hold a result for the human (an inbox item's labels, say).
+        self.extra_reasons: Callable[[Candidate], list[str]] | None = None
 
     @property
     def waiting(self) -> list[PendingMerge]:
@@ -93,6 +95,8 @@ class MergeQueue:
             )
         if self._policy == "review":
             reasons.append("merge policy is review")
+        if self.extra_reasons is not None:
+            reasons += [r for r in self.extra_reasons(c) if r not in reasons]
         return reasons
 
     async def submit(self, c: Candidate) -> Outcome:

@@ -179,7 +179,11 @@ class Orchestrator:
                 on_exhausted=self._budget_exhausted,
                 on_restored=self._budget_restored,
                 on_task_over=self._task_over_budget,
-                task_limits=TaskLimits(self.config.task_budget_usd, self.config.task_budget_tokens),
+                task_limits=TaskLimits(
+                    self.config.task_budget_usd,
+                    self.config.task_budget_tokens,
+                    {t.id: t.budget_tokens for t in self.plan.tasks if t.budget_tokens},
+                ),
             )
         )
         attempt = AttemptRunner(

@@ -1,0 +1,73 @@
+"""`run --inbox DIR` and `run --workflow NAME` end to end on a real repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.conftest import events_of, git, run_cli
+
+
+def test_inbox_items_become_routed_tasks_and_risky_ones_wait(project: Path, tmp_path: Path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "fix-sub.md").write_text(
+        "# add() should have a sub() sibling\nlabels: bug\n\n"
+        "@append calc/ops.py :: \\n\\ndef sub(a, b):\\n    return a - b\n"
+    )
+    (inbox / "auth.md").write_text(
+        "# Tighten the settings\nlabels: security\n\n@append calc/settings.py :: STRICT = True\n"
+    )
+    db = tmp_path / "runs.db"
+    result = run_cli(
+        "run", "--inbox", str(inbox), "--repo", str(project), "--headless", "--yes", "--db", str(db)
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    events = events_of(db)
+    plan = next(e for e in events if e["type"] == "PlanProposed")["plan"]
+    roles = {t["id"]: t["role"] for t in plan["tasks"]}
+    assert roles == {"fix-sub": "coder", "auth": "coder"}
+    merged = {e["task"] for e in events if e["type"] == "Merged"}
+    waiting = {e["task"]: e["reasons"] for e in events if e["type"] == "MergeWaiting"}
+    assert merged == {"fix-sub"}
+    assert "labelled 'security'" in waiting["auth"]
+    assert "coordination metrics:" in result.stdout and "test-signal" in result.stdout
+
+
+def test_a_workflow_expands_over_files(project: Path, tmp_path: Path):
+    with (project / "maestro.toml").open("a") as fh:
+        fh.write(
+            '\n[workflows.stamp]\nmatch = ["calc/*.py"]\nexclude = ["**/__init__.py"]\n'
+            'prompt = "@append {file} :: # reviewed: {module}"\nbudget_tokens = 5000\n'
+        )
+    git(project, "commit", "-qam", "a workflow")
+    db = tmp_path / "runs.db"
+    result = run_cli(
+        "run", "--workflow", "stamp", "--repo", str(project), "--headless", "--yes", "--db", str(db)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = events_of(db)
+    plan = next(e for e in events if e["type"] == "PlanProposed")["plan"]
+    assert sorted(t["files"][0] for t in plan["tasks"]) == ["calc/ops.py", "calc/settings.py"]
+    assert all(t["budget_tokens"] == 5000 for t in plan["tasks"])
+    run_id = events[0]["run_id"]
+    ops = git(project, "show", f"maestro/{run_id}:calc/ops.py")
+    assert ops.endswith("# reviewed: calc.ops")
+    runs = json.loads(run_cli("runs", "--json", "--db", str(db)).stdout.splitlines()[0])
+    assert runs["metrics"]["tasks_succeeded"] == 2
+
+
+def test_unknown_workflow_and_empty_inbox_are_bad_input(project: Path, tmp_path: Path):
+    db = tmp_path / "runs.db"
+    result = run_cli(
+        "run", "--workflow", "nope", "--repo", str(project), "--yes", "--headless", "--db", str(db)
+    )
+    assert result.returncode == 2 and "no workflow 'nope'" in result.stderr
+    assert "bugfix" in result.stderr  # the built-ins are listed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli(
+        "run", "--inbox", str(empty), "--repo", str(project), "--yes", "--headless", "--db", str(db)
+    )
+    assert result.returncode == 2 and "no .md or .json issues" in result.stderr
+    assert not db.exists()
