@@ -40,8 +40,9 @@ async def run_live(session: RunSession, *, review_plan: bool, watch_themes: bool
     """Show a started run (plan recorded, not approved) and run it; returns the CLI exit code."""
     from maestro_tui.ui.screens.dashboard import DashboardScreen
 
-    app = MaestroApp(lambda: DashboardScreen(session, review_plan=review_plan),
-                     watch_themes=watch_themes)
+    app = MaestroApp(
+        lambda: DashboardScreen(session, review_plan=review_plan), watch_themes=watch_themes
+    )
     return await _run_app(app, session)
 
 
@@ -56,8 +57,9 @@ def prepare_resume(session: RunSession, max_agents: int | None = None) -> bool:
     return True
 
 
-async def run_resume(session: RunSession, *, max_agents: int | None = None,
-                     watch_themes: bool = True) -> int:
+async def run_resume(
+    session: RunSession, *, max_agents: int | None = None, watch_themes: bool = True
+) -> int:
     """Finish an interrupted run (or review its waiting merges) in the dashboard."""
     from maestro_tui.ui.screens.dashboard import DashboardScreen
 
@@ -69,15 +71,18 @@ async def run_resume(session: RunSession, *, max_agents: int | None = None,
 class LauncherApp(MaestroApp):
     """The launcher's flows: start a run, resume one, replay one — each on its own screen."""
 
-    def __init__(self, db_path: Path, repo: Path, start: StartRun) -> None:
+    def __init__(
+        self, db_path: Path, repo: Path, start: StartRun, *, watch_themes: bool = True
+    ) -> None:
         from maestro_tui.ui.screens.launcher import LauncherScreen
 
-        super().__init__(lambda: LauncherScreen(db_path, repo))
+        super().__init__(lambda: LauncherScreen(db_path, repo), watch_themes=watch_themes)
         self.db_path, self.repo, self._start = db_path, repo, start
 
     def _failed(self, what: str, exc: BaseException) -> None:
-        self.notify(str(exc) or type(exc).__name__, title=f"cannot {what}", severity="error",
-                    timeout=20)
+        self.notify(
+            str(exc) or type(exc).__name__, title=f"cannot {what}", severity="error", timeout=20
+        )
 
     async def on_launcher_screen_start_run(self, message: Message) -> None:
         args = (message.goal, message.model, message.agents, message.budget_usd)  # type: ignore[attr-defined]
