@@ -11,8 +11,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 DASHBOARD_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Pause / resume dispatch", "stop or restart starting new tasks (p)", "toggle_pause"),
     ("Cancel task", "cancel the selected task; its dependents are blocked (x)", "cancel_task"),
-    ("More agents", "raise the concurrency by one (+)", "more_agents"),
-    ("Fewer agents", "lower the concurrency by one (-)", "fewer_agents"),
+    ("More agents", "raise the concurrency by one (+)", "set_agents(1)"),
+    ("Fewer agents", "lower the concurrency by one (-)", "set_agents(-1)"),
     ("Raise budget", "set a higher $ budget (b)", "raise_budget"),
     ("Open merge queue", "focus the merges waiting for review (m)", "merge_queue"),
     ("Show all agents' logs", "the combined log view (0)", "show_agent(0)"),
@@ -44,5 +44,6 @@ class DashboardCommands(Provider):
         for name, help_text, action in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), partial(self._run, action),
-                          help=help_text)
+                yield Hit(
+                    score, matcher.highlight(name), partial(self._run, action), help=help_text
+                )

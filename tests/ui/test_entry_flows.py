@@ -90,3 +90,13 @@ def test_the_app_registers_the_shipped_themes():
     app = MaestroApp(lambda: DashboardScreen.__new__(DashboardScreen), watch_themes=False)
     assert {"maestro-dark", "maestro-light"} <= set(app.available_themes)
     assert app.theme == "maestro-dark"
+
+
+def test_the_ui_starts_without_litellm():
+    import subprocess
+    import sys
+
+    code = ("import sys, maestro_tui.ui.entry, maestro_tui.ui.screens.dashboard, "
+            "maestro_tui.ui.commands; print('litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # it costs 2.4 s: only a model call may import it

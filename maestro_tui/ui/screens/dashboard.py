@@ -155,8 +155,8 @@ class DashboardScreen(Screen[None]):
     BINDINGS = [
         Binding("p", "toggle_pause", "pause/resume"),
         Binding("x", "cancel_task", "cancel task"),
-        Binding("plus,equals_sign", "more_agents", "agents", key_display="+"),
-        Binding("minus", "fewer_agents", "agents", key_display="-"),
+        Binding("plus,equals_sign", "set_agents(1)", "agents", key_display="+"),
+        Binding("minus", "set_agents(-1)", "agents", key_display="-"),
         Binding("b", "raise_budget", "budget"),
         Binding("m", "merge_queue", "merges"),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
@@ -189,7 +189,8 @@ class DashboardScreen(Screen[None]):
     def run_active(self) -> bool:
         """The run's worker is still going (tasks run or merges wait for the human)."""
         return self.run_worker_ is not None and self.run_worker_.state in (
-            WorkerState.PENDING, WorkerState.RUNNING,
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
         )
 
     def on_mount(self) -> None:
@@ -221,8 +222,12 @@ class DashboardScreen(Screen[None]):
             status = self.orch.state.status.value
             self.notify(f"run {status} — press q to quit", title="run finished")
         elif event.state is WorkerState.ERROR:
-            self.notify(str(event.worker.error), title="the run stopped on an error",
-                        severity="error", timeout=30)
+            self.notify(
+                str(event.worker.error),
+                title="the run stopped on an error",
+                severity="error",
+                timeout=30,
+            )
 
     def _review_plan_first(self) -> None:
         try:
@@ -231,8 +236,9 @@ class DashboardScreen(Screen[None]):
             self.notify("plan review is not available: running the plan as it is")
             self.start_run()
             return
-        self.app.push_screen(PlanReviewScreen(self.orch.plan, self.orch.ws.root),
-                             self._plan_reviewed)
+        self.app.push_screen(
+            PlanReviewScreen(self.orch.plan, self.orch.ws.root), self._plan_reviewed
+        )
 
     async def _plan_reviewed(self, plan: Plan | None) -> None:
         if plan is None:
@@ -304,18 +310,11 @@ class DashboardScreen(Screen[None]):
 
         self.app.push_screen(ConfirmModal(question, yes="Cancel task", no="Keep"), confirmed)
 
-    def _set_agents(self, delta: int) -> None:
+    def action_set_agents(self, delta: int) -> None:
+        """+ / -: one agent more or fewer at a time (running ones finish either way)."""
         n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
         if n != self.orch.state.max_agents and self._needs_run("change concurrency"):
             self.orch.set_max_agents(n)
-
-    def action_more_agents(self) -> None:
-        """+: one more agent at a time."""
-        self._set_agents(+1)
-
-    def action_fewer_agents(self) -> None:
-        """-: one agent fewer (running ones finish; no new start until below the limit)."""
-        self._set_agents(-1)
 
     def action_raise_budget(self) -> None:
         """b: set a higher $ budget (the run goes on if it had stopped for money)."""
@@ -356,8 +355,10 @@ class DashboardScreen(Screen[None]):
         try:
             from maestro_tui.ui.screens.merge_review import MergeReviewScreen
         except ImportError:
-            self.notify("merge review is not available yet: use `maestro-tui approve|reject`",
-                        severity="warning")
+            self.notify(
+                "merge review is not available yet: use `maestro-tui approve|reject`",
+                severity="warning",
+            )
             return
 
         def reviewed(result: str | None) -> None:
