@@ -95,7 +95,9 @@ class DisplayWatch:
 
 
 async def press_keys(
-    pilot: Any, watch: DisplayWatch, keys: Sequence[tuple[str, Callable[[], object]]],
+    pilot: Any,
+    watch: DisplayWatch,
+    keys: Sequence[tuple[str, Callable[[], object]]],
     stop_at: float,
 ) -> list[float]:
     """Press keys through the run; each latency is press → first frame showing its effect."""
@@ -117,9 +119,16 @@ async def press_keys(
 def _plan_events(bus: EventBus) -> None:
     tasks = [{"id": f"agent-{n}", "title": f"Task {n}", "prompt": "p"} for n in range(AGENTS)]
     ids = tuple(t["id"] for t in tasks)
-    bus.emit(ev.RunStarted, goal="bench", repo="/bench", base_branch="main",
-             base_commit="0" * 40, integration_branch="maestro/bench", merge_policy="auto",
-             max_agents=AGENTS)
+    bus.emit(
+        ev.RunStarted,
+        goal="bench",
+        repo="/bench",
+        base_branch="main",
+        base_commit="0" * 40,
+        integration_branch="maestro/bench",
+        merge_policy="auto",
+        max_agents=AGENTS,
+    )
     bus.emit(ev.PlanProposed, plan={"goal": "bench", "tasks": tasks}, layers=(ids,))
 
 
@@ -154,8 +163,10 @@ async def dashboard_run() -> dict[str, float]:
         fed_before = bridge.events_fed
         start = time.perf_counter()
         stop_at = start + SECONDS
-        keys = [(k, (lambda target=t: logs.current == target)) for k, t in
-                (("1", "agent-0"), ("2", "agent-1"), ("3", "agent-2"), ("0", ""))]
+        keys = [
+            (k, (lambda target=t: logs.current == target))
+            for k, t in (("1", "agent-0"), ("2", "agent-1"), ("3", "agent-2"), ("0", ""))
+        ]
         produced, latencies = await asyncio.gather(
             produce(write, stop_at), press_keys(pilot, watch, keys, stop_at)
         )
@@ -164,10 +175,14 @@ async def dashboard_run() -> dict[str, float]:
         shown = bridge.events_fed - fed_before
         frames = watch.frames
     return {
-        "produced/s": produced / elapsed, "shown/s": shown / elapsed,
-        "backlog at end": backlog, "max backlog": max_backlog,
-        "key p95 ms": p95(latencies) * 1000, "key max ms": max(latencies) * 1000,
-        "frames/s": frames / elapsed, "presses": len(latencies),
+        "produced/s": produced / elapsed,
+        "shown/s": shown / elapsed,
+        "backlog at end": backlog,
+        "max backlog": max_backlog,
+        "key p95 ms": p95(latencies) * 1000,
+        "key max ms": max(latencies) * 1000,
+        "frames/s": frames / elapsed,
+        "presses": len(latencies),
     }
 
 
@@ -201,9 +216,13 @@ async def richlog_run() -> dict[str, float]:
         elapsed = time.perf_counter() - start
         frames = watch.frames
     return {
-        "produced/s": produced / elapsed, "shown/s": produced / elapsed, "backlog at end": 0,
-        "max backlog": 0, "key p95 ms": p95(latencies) * 1000,
-        "key max ms": max(latencies) * 1000, "frames/s": frames / elapsed,
+        "produced/s": produced / elapsed,
+        "shown/s": produced / elapsed,
+        "backlog at end": 0,
+        "max backlog": 0,
+        "key p95 ms": p95(latencies) * 1000,
+        "key max ms": max(latencies) * 1000,
+        "frames/s": frames / elapsed,
         "presses": len(latencies),
     }
 
@@ -229,8 +248,12 @@ async def memory_run() -> dict[str, float]:
         start = time.perf_counter()
         for _ in range(200):
             for i in range(5000):
-                bus.emit(ev.AgentOutput, task=f"agent-{i % AGENTS}", attempt=1,
-                         text=f"line {sent + i}: a typical line of agent output, ~60 chars")
+                bus.emit(
+                    ev.AgentOutput,
+                    task=f"agent-{i % AGENTS}",
+                    attempt=1,
+                    text=f"line {sent + i}: a typical line of agent output, ~60 chars",
+                )
             sent += 5000
             bridge.flush()
             await pilot.pause()
@@ -265,8 +288,11 @@ DASHBOARD_PAINT = PAINT.format(
     "Probe(lambda: DashboardScreen(s, start=False), watch_themes=False).run(headless=True, "
     "size=(160, 48))",
 )
-BARE_PAINT = PAINT.format(imports="from textual.app import App", base="App",
-                          make="Probe().run(headless=True, size=(160, 48))")
+BARE_PAINT = PAINT.format(
+    imports="from textual.app import App",
+    base="App",
+    make="Probe().run(headless=True, size=(160, 48))",
+)
 
 
 def wall(argv: list[str], until: str | None = None) -> float:
@@ -294,16 +320,20 @@ def main() -> None:
         ratio = ours[key] / base[key] if base[key] else float("nan")
         print(f"    {key:24}{ours[key]:>12,.1f}{base[key]:>14,.1f}{ratio:>7.2f}×")
     tick = target * 0.05
-    print(f"    bridge backlog at the end {ours['backlog at end']:.0f} events, at most"
-          f" {ours['max backlog']:.0f} during the run (one 50 ms tick holds ~{tick:.0f}:"
-          f" it does not grow); key presses measured: dashboard {ours['presses']:.0f},"
-          f" RichLog {base['presses']:.0f} (its loop is saturated)")
+    print(
+        f"    bridge backlog at the end {ours['backlog at end']:.0f} events, at most"
+        f" {ours['max backlog']:.0f} during the run (one 50 ms tick holds ~{tick:.0f}:"
+        f" it does not grow); key presses measured: dashboard {ours['presses']:.0f},"
+        f" RichLog {base['presses']:.0f} (its loop is saturated)"
+    )
     mem = asyncio.run(memory_run())
     print("(b) 1M log lines through the bridge, 5k per tick")
     growth = mem["RSS at 1M MB"] - mem["RSS at 100k MB"]
-    print(f"    RSS start {mem['RSS start MB']:.0f} MB · at 100k {mem['RSS at 100k MB']:.0f} MB"
-          f" · at 1M {mem['RSS at 1M MB']:.0f} MB (growth 100k→1M {growth:+.1f} MB);"
-          f" {mem['lines/s fed']:,.0f} lines/s fed")
+    print(
+        f"    RSS start {mem['RSS start MB']:.0f} MB · at 100k {mem['RSS at 100k MB']:.0f} MB"
+        f" · at 1M {mem['RSS at 1M MB']:.0f} MB (growth 100k→1M {growth:+.1f} MB);"
+        f" {mem['lines/s fed']:,.0f} lines/s fed"
+    )
     python = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         # Files, not -c: Textual finds an App's CSS relative to the file defining it.
@@ -313,12 +343,16 @@ def main() -> None:
         paint = best_of(3, [python, str(probes[0])], "PAINTED")
         bare = best_of(3, [python, str(probes[1])], "PAINTED")
     print("(c) first paint in a fresh process, headless, best of 3 (target ≤ 0.6 s)")
-    print(f"    dashboard {paint:.3f} s · bare Textual app {bare:.3f} s · ratio {paint / bare:.2f}×"
-          " · litellm not imported")
+    print(
+        f"    dashboard {paint:.3f} s · bare Textual app {bare:.3f} s · ratio {paint / bare:.2f}×"
+        " · litellm not imported"
+    )
     help_s = best_of(3, [python, "-m", "maestro_tui", "--help"])
     bare_py = best_of(3, [python, "-c", "pass"])
-    print(f"    maestro-tui --help {help_s:.3f} s (target ≤ 0.2 s) · bare python {bare_py:.3f} s"
-          f" · ratio {help_s / bare_py:.2f}×")
+    print(
+        f"    maestro-tui --help {help_s:.3f} s (target ≤ 0.2 s) · bare python {bare_py:.3f} s"
+        f" · ratio {help_s / bare_py:.2f}×"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,12 @@ def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-async def shoot(name: str, make: Callable[[], Screen[Any]], size: tuple[int, int],
-                before: Callable[[Any], Any] | None = None) -> None:
+async def shoot(
+    name: str,
+    make: Callable[[], Screen[Any]],
+    size: tuple[int, int],
+    before: Callable[[Any], Any] | None = None,
+) -> None:
     app = MaestroApp(make, watch_themes=False)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
@@ -88,8 +92,9 @@ async def main() -> None:
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
         from tests.ui.conftest_review import fake_review
 
-        await shoot("merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"),
-                    (140, 40))
+        await shoot(
+            "merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"), (140, 40)
+        )
     if have("maestro_tui.ui.screens.plan_review"):
         from maestro_tui.domain.plan import parse_plan
         from maestro_tui.ui.screens.plan_review import PlanReviewScreen

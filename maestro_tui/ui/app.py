@@ -46,8 +46,12 @@ class MaestroApp(App[int]):
         from maestro_tui.ui.themes import watch_themes
 
         for folder in self._theme_folders:
-            self.run_worker(watch_themes(self, folder), group=f"themes:{folder}",
-                            exclusive=True, exit_on_error=False)
+            self.run_worker(
+                watch_themes(self, folder),
+                group=f"themes:{folder}",
+                exclusive=True,
+                exit_on_error=False,
+            )
 
     def _load_themes(self) -> list[Path]:
         """Register the themes of themes/*.toml (if the themes module is there); their folders."""

@@ -36,8 +36,9 @@ WAIT_S = 60.0  # an upper bound for one awaited event, not a sleep
 
 
 def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(["git", *GIT_ID, "-C", str(repo), *args], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["git", *GIT_ID, "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
@@ -72,8 +73,10 @@ env = {{ FAKE_STATE = "{state}" }}
 
 def task(task_id: str, prompt: str, *, depends_on: tuple[str, ...] = (), files: str = "") -> str:
     deps = ", ".join(f'"{d}"' for d in depends_on)
-    return (f'[[tasks]]\nid = "{task_id}"\ntitle = "Task {task_id}"\nprompt = "{prompt}"\n'
-            f"depends_on = [{deps}]\n" + (f'files = ["{files}"]\n' if files else "") + "\n")
+    return (
+        f'[[tasks]]\nid = "{task_id}"\ntitle = "Task {task_id}"\nprompt = "{prompt}"\n'
+        f"depends_on = [{deps}]\n" + (f'files = ["{files}"]\n' if files else "") + "\n"
+    )
 
 
 def writes(path: str, text: str, sleep: float = 0.0) -> str:
@@ -84,22 +87,29 @@ def writes(path: str, text: str, sleep: float = 0.0) -> str:
 
 
 # Layer one: two tasks that set the same line (a real conflict) and a slow one; then a chain.
-CONFLICT_PLAN = "goal = \"extend calc\"\n\n" + "".join([
-    task("version-two", writes("calc/settings.py", "VERSION = 2"), files="calc/settings.py"),
-    task("version-three", writes("calc/settings.py", "VERSION = 3", 0.3),
-         files="calc/settings.py"),
-    task("docs", writes("docs/usage.md", "# Usage")),
-    task("strings", writes("calc/strings.py", "X = 1"), depends_on=("docs",)),
-])
+CONFLICT_PLAN = 'goal = "extend calc"\n\n' + "".join(
+    [
+        task("version-two", writes("calc/settings.py", "VERSION = 2"), files="calc/settings.py"),
+        task(
+            "version-three",
+            writes("calc/settings.py", "VERSION = 3", 0.3),
+            files="calc/settings.py",
+        ),
+        task("docs", writes("docs/usage.md", "# Usage")),
+        task("strings", writes("calc/strings.py", "X = 1"), depends_on=("docs",)),
+    ]
+)
 
 # A slow task with a chain behind it, and two slow independent ones: time to press keys.
-SLOW_PLAN = "goal = \"slow work\"\n\n" + "".join([
-    task("slow", writes("slow.txt", "slow", 3.0)),
-    task("after-slow", writes("after.txt", "after"), depends_on=("slow",)),
-    task("last", writes("last.txt", "last"), depends_on=("after-slow",)),
-    task("other", writes("other.txt", "other", 0.5)),
-    task("third", writes("third.txt", "third", 0.5)),
-])
+SLOW_PLAN = 'goal = "slow work"\n\n' + "".join(
+    [
+        task("slow", writes("slow.txt", "slow", 3.0)),
+        task("after-slow", writes("after.txt", "after"), depends_on=("slow",)),
+        task("last", writes("last.txt", "last"), depends_on=("after-slow",)),
+        task("other", writes("other.txt", "other", 0.5)),
+        task("third", writes("third.txt", "third", 0.5)),
+    ]
+)
 
 
 class BusWatch:
@@ -136,8 +146,13 @@ async def start(
     watch = BusWatch()
     ws = Workspace.open(repo)
     session = await start_session(
-        ws=ws, config=load_config(ws.root), plan=parse_plan(tomllib.loads(plan_text)),
-        db_path=db, merge_policy="auto", max_agents=agents, subscribers=[watch],
+        ws=ws,
+        config=load_config(ws.root),
+        plan=parse_plan(tomllib.loads(plan_text)),
+        db_path=db,
+        merge_policy="auto",
+        max_agents=agents,
+        subscribers=[watch],
     )
     return session, watch
 
@@ -158,8 +173,9 @@ async def slow_run(ui_project: Path, tmp_path: Path) -> AsyncIterator[tuple[RunS
 
 def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
     """The app on a dashboard, in Textual's own theme so edits to themes/ leave snapshots be."""
-    return MaestroApp(lambda: DashboardScreen(session, **kwargs), watch_themes=False,
-                      theme="textual-dark")
+    return MaestroApp(
+        lambda: DashboardScreen(session, **kwargs), watch_themes=False, theme="textual-dark"
+    )
 
 
 async def ready(pilot: Pilot[Any]) -> DashboardScreen:
@@ -203,6 +219,5 @@ def screen_text(app: App[Any]) -> str:
         for i, ch in enumerate(text):
             line[col + i] = ch
     return "\n".join(
-        "".join(rows[r].get(i, " ") for i in range(max(rows[r]) + 1)).rstrip()
-        for r in sorted(rows)
+        "".join(rows[r].get(i, " ") for i in range(max(rows[r]) + 1)).rstrip() for r in sorted(rows)
     )

@@ -20,20 +20,41 @@ RUN_ID = "20250101-120000-abcd"
 PLAN: dict[str, Any] = {
     "goal": "extend calc",
     "tasks": [
-        {"id": "version-two", "title": "Bump the version to 2", "prompt": "p",
-         "files": ["calc/settings.py"]},
-        {"id": "version-three", "title": "Bump the version to 3", "prompt": "p",
-         "files": ["calc/settings.py"]},
+        {
+            "id": "version-two",
+            "title": "Bump the version to 2",
+            "prompt": "p",
+            "files": ["calc/settings.py"],
+        },
+        {
+            "id": "version-three",
+            "title": "Bump the version to 3",
+            "prompt": "p",
+            "files": ["calc/settings.py"],
+        },
         {"id": "mul", "title": "Add mul", "prompt": "p", "files": ["calc/ops.py"]},
         {"id": "docs", "title": "Write usage docs", "role": "doc_writer", "prompt": "p"},
-        {"id": "strings", "title": "Add a strings module", "prompt": "p",
-         "depends_on": ["docs"]},
-        {"id": "test-mul", "title": "Test mul", "role": "tester", "prompt": "p",
-         "depends_on": ["mul"]},
-        {"id": "docs-strings", "title": "Document strings", "role": "doc_writer",
-         "prompt": "p", "depends_on": ["strings"]},
-        {"id": "changelog", "title": "Changelog", "prompt": "p",
-         "depends_on": ["test-mul", "docs-strings"]},
+        {"id": "strings", "title": "Add a strings module", "prompt": "p", "depends_on": ["docs"]},
+        {
+            "id": "test-mul",
+            "title": "Test mul",
+            "role": "tester",
+            "prompt": "p",
+            "depends_on": ["mul"],
+        },
+        {
+            "id": "docs-strings",
+            "title": "Document strings",
+            "role": "doc_writer",
+            "prompt": "p",
+            "depends_on": ["strings"],
+        },
+        {
+            "id": "changelog",
+            "title": "Changelog",
+            "prompt": "p",
+            "depends_on": ["test-mul", "docs-strings"],
+        },
     ],
 }
 
@@ -56,20 +77,40 @@ def new_bus() -> tuple[EventBus, CounterClock]:
 def start_events(bus: EventBus) -> None:
     """RunStarted and the plan, as the orchestrator records them."""
     plan = parse_plan(PLAN)
-    bus.emit(ev.RunStarted, goal="extend calc", repo="/work/calc", base_branch="main",
-             base_commit="0" * 40, integration_branch=f"maestro/{RUN_ID}", merge_policy="auto",
-             max_agents=4, budget_usd=0.5)
+    bus.emit(
+        ev.RunStarted,
+        goal="extend calc",
+        repo="/work/calc",
+        base_branch="main",
+        base_commit="0" * 40,
+        integration_branch=f"maestro/{RUN_ID}",
+        merge_policy="auto",
+        max_agents=4,
+        budget_usd=0.5,
+    )
     layers = tuple(tuple(layer) for layer in topological_layers(plan.graph()))
     bus.emit(ev.PlanProposed, plan=plan.to_dict(), layers=layers)
 
 
 def _task_runs(bus: EventBus, clock: CounterClock, task: str, lines: int, tokens: int) -> None:
-    bus.emit(ev.TaskStarted, task=task, attempt=1, worker="command:fake",
-             branch=f"maestro-task/{RUN_ID}/{task}")
+    bus.emit(
+        ev.TaskStarted,
+        task=task,
+        attempt=1,
+        worker="command:fake",
+        branch=f"maestro-task/{RUN_ID}/{task}",
+    )
     for n in range(lines):
         bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"{task}: step {n + 1} of the work")
-    bus.emit(ev.LLMUsage, task=task, model="demo/coder", tokens_in=tokens, tokens_out=tokens // 4,
-             cost_usd=tokens * 0.00001, simulated=True)
+    bus.emit(
+        ev.LLMUsage,
+        task=task,
+        model="demo/coder",
+        tokens_in=tokens,
+        tokens_out=tokens // 4,
+        cost_usd=tokens * 0.00001,
+        simulated=True,
+    )
     clock.now += 3.0
 
 
@@ -78,31 +119,66 @@ def middle_events(bus: EventBus, clock: CounterClock) -> None:
     bus.emit(ev.PlanApproved)
     for task in ("version-two", "version-three", "mul", "docs"):
         bus.emit(ev.TaskQueued, task=task)
-    for task, tokens in (("version-two", 1200), ("version-three", 1100), ("mul", 2400),
-                         ("docs", 900)):
+    for task, tokens in (
+        ("version-two", 1200),
+        ("version-three", 1100),
+        ("mul", 2400),
+        ("docs", 900),
+    ):
         clock.now += 1.0
         _task_runs(bus, clock, task, 4, tokens)
-        bus.emit(ev.TaskCommitted, task=task, attempt=1, commit=f"{task[:4]:0<8}" * 5,
-                 files=("calc/settings.py",) if "version" in task else (f"{task}.py",),
-                 insertions=3, deletions=1)
-        bus.emit(ev.TestsRan, task=task, attempt=1, command="pytest -q", passed=True,
-                 exit_code=0, n_passed=4, n_failed=0, duration_s=0.8)
-        bus.emit(ev.TaskFinished, task=task, attempt=1, summary=f"{task} done",
-                 commit=f"{task[:4]:0<8}" * 5)
-        bus.emit(ev.MergeQueued, task=task, commit=f"{task[:4]:0<8}" * 5, files_changed=1,
-                 lines_changed=4)
+        bus.emit(
+            ev.TaskCommitted,
+            task=task,
+            attempt=1,
+            commit=f"{task[:4]:0<8}" * 5,
+            files=("calc/settings.py",) if "version" in task else (f"{task}.py",),
+            insertions=3,
+            deletions=1,
+        )
+        bus.emit(
+            ev.TestsRan,
+            task=task,
+            attempt=1,
+            command="pytest -q",
+            passed=True,
+            exit_code=0,
+            n_passed=4,
+            n_failed=0,
+            duration_s=0.8,
+        )
+        bus.emit(
+            ev.TaskFinished,
+            task=task,
+            attempt=1,
+            summary=f"{task} done",
+            commit=f"{task[:4]:0<8}" * 5,
+        )
+        bus.emit(
+            ev.MergeQueued,
+            task=task,
+            commit=f"{task[:4]:0<8}" * 5,
+            files_changed=1,
+            lines_changed=4,
+        )
         if task == "version-three":
             bus.emit(ev.MergeConflict, task=task, files=("calc/settings.py",))
             bus.emit(ev.MergeWaiting, task=task, reasons=("conflict in calc/settings.py",))
         else:
             bus.emit(ev.Merged, task=task, commit="f" * 40, auto=True)
-    bus.emit(ev.LLMUsage, task=None, model="other/unpriced", tokens_in=300, tokens_out=50,
-             cost_usd=None)
+    bus.emit(
+        ev.LLMUsage, task=None, model="other/unpriced", tokens_in=300, tokens_out=50, cost_usd=None
+    )
     for task in ("strings", "test-mul"):
         bus.emit(ev.TaskQueued, task=task)
         clock.now += 1.0
-        bus.emit(ev.TaskStarted, task=task, attempt=1, worker="command:fake",
-                 branch=f"maestro-task/{RUN_ID}/{task}")
+        bus.emit(
+            ev.TaskStarted,
+            task=task,
+            attempt=1,
+            worker="command:fake",
+            branch=f"maestro-task/{RUN_ID}/{task}",
+        )
         for n in range(3):
             bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"{task}: working, step {n + 1}")
 

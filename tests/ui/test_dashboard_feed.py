@@ -39,7 +39,9 @@ async def test_unchanged_tasks_are_not_redrawn():
         updates: list[tuple[object, object]] = []
         original = graph.update_cell
         graph.update_cell = lambda row, col, *a, **k: (  # type: ignore[method-assign]
-            updates.append((row, col)), original(row, col, *a, **k))[1]
+            updates.append((row, col)),
+            original(row, col, *a, **k),
+        )[1]
         bus.emit(ev.AgentOutput, task="strings", attempt=1, text="more output")
         bus.emit(ev.TaskFailed, task="strings", attempt=1, reason="boom")
         await shown(pilot)

@@ -10,8 +10,10 @@ from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.dashboard import DashboardScreen
 from tests.ui.conftest import dashboard_app, start, task, writes
 
-QUICK_PLAN = 'goal = "two steps"\n\n' + task("first", writes("a.txt", "a")) + task(
-    "second", writes("b.txt", "b"), depends_on=("first",)
+QUICK_PLAN = (
+    'goal = "two steps"\n\n'
+    + task("first", writes("a.txt", "a"))
+    + task("second", writes("b.txt", "b"), depends_on=("first",))
 )
 
 
@@ -96,7 +98,9 @@ def test_the_ui_starts_without_litellm():
     import subprocess
     import sys
 
-    code = ("import sys, maestro_tui.ui.entry, maestro_tui.ui.screens.dashboard, "
-            "maestro_tui.ui.commands; print('litellm' in sys.modules)")
+    code = (
+        "import sys, maestro_tui.ui.entry, maestro_tui.ui.screens.dashboard, "
+        "maestro_tui.ui.commands; print('litellm' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # it costs 2.4 s: only a model call may import it

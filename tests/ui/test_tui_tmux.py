@@ -60,16 +60,31 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
     plan = tmp_path / "plan.toml"
     plan.write_text(CONFLICT_PLAN)
     db, exit_file = tmp_path / "runs.db", tmp_path / "exit"
-    command = " ".join([
-        sys.executable, "-m", "tests.ui.tui_driver", str(plan), str(repo), str(db), "4",
-        str(exit_file),
-    ])
+    command = " ".join(
+        [
+            sys.executable,
+            "-m",
+            "tests.ui.tui_driver",
+            str(plan),
+            str(repo),
+            str(db),
+            "4",
+            str(exit_file),
+        ]
+    )
     # The pane is sized first, then the app starts in it: a detached session's pane is
     # resized after its first process starts, and that process may miss the SIGWINCH.
     # COLUMNS/LINES (set under pytest) would override the real size of the pane.
     tmux("new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-c", str(ROOT), "cat")
-    tmux("respawn-pane", "-k", "-t", "ui", "-c", str(ROOT),
-         f"env -u COLUMNS -u LINES TERM=xterm-256color {command}; cat")
+    tmux(
+        "respawn-pane",
+        "-k",
+        "-t",
+        "ui",
+        "-c",
+        str(ROOT),
+        f"env -u COLUMNS -u LINES TERM=xterm-256color {command}; cat",
+    )
     screen = tmux.wait_for("merge queue · 1 waiting")
     screen = tmux.wait_for("✓ merged     strings")
     for task_id in ("version-two", "version-three", "docs", "strings"):

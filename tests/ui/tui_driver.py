@@ -21,8 +21,12 @@ from maestro_tui.workspace.repo import Workspace
 async def main(plan: Path, repo: Path, db: Path, agents: int) -> int:
     ws = Workspace.open(repo)
     session = await start_session(
-        ws=ws, config=load_config(ws.root), plan=load_plan(plan), db_path=db,
-        merge_policy="auto", max_agents=agents,
+        ws=ws,
+        config=load_config(ws.root),
+        plan=load_plan(plan),
+        db_path=db,
+        merge_policy="auto",
+        max_agents=agents,
     )
     return await run_live(session, review_plan=False, watch_themes=False)
 

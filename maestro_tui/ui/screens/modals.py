@@ -103,8 +103,9 @@ class NumberModal(_InputModal[float]):
 
     input_type = "number"
 
-    def __init__(self, prompt: str, *, value: float | None = None, minimum: float | None = None
-                 ) -> None:
+    def __init__(
+        self, prompt: str, *, value: float | None = None, minimum: float | None = None
+    ) -> None:
         super().__init__(prompt, value=value)
         self.minimum = minimum
 

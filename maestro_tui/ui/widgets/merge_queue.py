@@ -49,8 +49,10 @@ class MergeQueueTable(DataTable[Text]):
         """Redraw only when a waiting task was added, removed or changed (by object identity)."""
         waiting = tuple(state.waiting_merges)
         old = self._waiting
-        if old is not None and len(old) == len(waiting) and all(
-            a is b for a, b in zip(old, waiting, strict=True)
+        if (
+            old is not None
+            and len(old) == len(waiting)
+            and all(a is b for a, b in zip(old, waiting, strict=True))
         ):
             return
         self._waiting = waiting
@@ -60,8 +62,10 @@ class MergeQueueTable(DataTable[Text]):
             self.add_row(
                 Text(view.id, style="bold"),
                 Text("; ".join(view.wait_reasons) or view.reason, overflow="ellipsis"),
-                Text(", ".join(view.conflict_files) or "-",
-                     style="red" if view.conflict_files else "dim"),
+                Text(
+                    ", ".join(view.conflict_files) or "-",
+                    style="red" if view.conflict_files else "dim",
+                ),
                 key=view.id,
             )
         if selected and any(v.id == selected for v in waiting):

@@ -35,8 +35,11 @@ def eta_seconds(state: RunState) -> float | None:
     ]
     if not spans:
         return None
-    left = sum(1 for t in state.tasks.values() if not t.status.settled
-               and t.status not in (TaskStatus.WAITING, TaskStatus.MERGING))
+    left = sum(
+        1
+        for t in state.tasks.values()
+        if not t.status.settled and t.status not in (TaskStatus.WAITING, TaskStatus.MERGING)
+    )
     return (sum(spans) / len(spans)) * left / max(1, state.max_agents)
 
 
@@ -99,8 +102,12 @@ class Meters(Vertical):
     def on_mount(self) -> None:
         self.border_title = "usage"
         table = self.query_one("#models", DataTable)
-        for key, label in (("model", "model"), ("calls", "calls"), ("tokens", "tokens"),
-                           ("cost", "cost")):
+        for key, label in (
+            ("model", "model"),
+            ("calls", "calls"),
+            ("tokens", "tokens"),
+            ("cost", "cost"),
+        ):
             table.add_column(label, key=key)
         self.query_one("#rate", Sparkline).tooltip = "tokens/s, last 60 s"
 
@@ -147,6 +154,9 @@ class Meters(Vertical):
             if usage.unpriced_calls:
                 cost += f" (+{usage.unpriced_calls} unpriced)"
             table.add_row(
-                Text(name), Text(str(usage.calls)),
-                Text(f"{usage.tokens_in + usage.tokens_out:,}"), Text(cost), key=name,
+                Text(name),
+                Text(str(usage.calls)),
+                Text(f"{usage.tokens_in + usage.tokens_out:,}"),
+                Text(cost),
+                key=name,
             )

@@ -11,8 +11,12 @@ from maestro_tui.domain.state import TaskStatus, TaskView
 from maestro_tui.ui.widgets.task_graph import GLYPH, status_styles
 
 _REASON_STATUSES = (
-    TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.WAITING, TaskStatus.REJECTED,
-    TaskStatus.RETRYING, TaskStatus.CANCELLED,
+    TaskStatus.FAILED,
+    TaskStatus.BLOCKED,
+    TaskStatus.WAITING,
+    TaskStatus.REJECTED,
+    TaskStatus.RETRYING,
+    TaskStatus.CANCELLED,
 )
 
 
@@ -25,8 +29,10 @@ def _tests(view: TaskView) -> Text:
     if view.n_failed is not None:
         counts.append(f"{view.n_failed} failed")
     label = ", ".join(counts) or ("passed" if view.tests_passed else "failed")
-    return Text(f"{'✓' if view.tests_passed else '✘'} {label}",
-                style="green" if view.tests_passed else "bold red")
+    return Text(
+        f"{'✓' if view.tests_passed else '✘'} {label}",
+        style="green" if view.tests_passed else "bold red",
+    )
 
 
 def _diff(view: TaskView) -> Text:

@@ -76,8 +76,14 @@ def status_text(status: TaskStatus, styles: Mapping[TaskStatus, str]) -> Text:
 class TaskGraph(DataTable[Text]):
     """One row per task, grouped by DAG layer (critical order), updated cell by cell."""
 
-    COLUMNS = (("layer", "L", 3), ("status", "status", 11), ("task", "task", None),
-               ("role", "role", None), ("tries", "try", 3), ("title", "title", None))
+    COLUMNS = (
+        ("layer", "L", 3),
+        ("status", "status", 11),
+        ("task", "task", None),
+        ("role", "role", None),
+        ("tries", "try", 3),
+        ("title", "title", None),
+    )
 
     class TaskHighlighted(Message):
         """The cursor moved to a task: the dashboard shows its details."""
