@@ -1,4 +1,4 @@
-"""The real TUI in a real terminal (tmux): what a person sees during a run with a conflict."""
+"""`maestro-tui run` in a real terminal (tmux): what a person sees during a run with a conflict."""
 
 from __future__ import annotations
 
@@ -62,16 +62,10 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
     db, exit_file = tmp_path / "runs.db", tmp_path / "exit"
     command = " ".join(
         [
-            sys.executable,
-            "-m",
-            "tests.ui.tui_driver",
-            str(plan),
-            str(repo),
-            str(db),
-            "4",
-            str(exit_file),
+            sys.executable, "-m", "maestro_tui", "run", "--plan", str(plan), "--repo",
+            str(repo), "--db", str(db), "--agents", "4", "--yes",
         ]
-    )
+    )  # fmt: skip
     # The pane is sized first, then the app starts in it: a detached session's pane is
     # resized after its first process starts, and that process may miss the SIGWINCH.
     # COLUMNS/LINES (set under pytest) would override the real size of the pane.
@@ -83,7 +77,7 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
         "ui",
         "-c",
         str(ROOT),
-        f"env -u COLUMNS -u LINES TERM=xterm-256color {command}; cat",
+        f"env -u COLUMNS -u LINES TERM=xterm-256color {command}; echo $? > {exit_file}; cat",
     )
     screen = tmux.wait_for("merge queue · 1 waiting")
     screen = tmux.wait_for("✓ merged     strings")
@@ -98,7 +92,7 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
     tmux.wait_for("The run is still going")
     tmux("send-keys", "-t", "ui", "y")  # …yes
     deadline = time.monotonic() + 30
-    while not exit_file.exists():
+    while not (exit_file.exists() and exit_file.read_text().strip()):
         assert time.monotonic() < deadline, tmux.screen()
         time.sleep(0.1)
-    assert exit_file.read_text() == "130"  # interrupted: `maestro-tui resume` finishes it
+    assert exit_file.read_text().strip() == "130"  # interrupted: `maestro-tui resume` ends it
