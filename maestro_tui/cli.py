@@ -360,16 +360,20 @@ async def _demo(args: argparse.Namespace, out: Any, tui: bool) -> int:
 
 
 async def _launcher(args: argparse.Namespace) -> int:
-    """`maestro-tui` alone: the launcher beside the history of past runs."""
-    from maestro_tui import commands
-    from maestro_tui.config import load_config, with_overrides
+    """`maestro-tui` alone: the launcher beside the history of past runs.
+
+    The engine is imported only when a run starts, so the first frame does not wait for it.
+    """
     from maestro_tui.ui.entry import run_launcher
-    from maestro_tui.workspace.repo import Workspace
 
     db_path = _db_path(argparse.Namespace(db=None))
     repo = Path(os.getcwd())
 
     async def start(goal: str, model: str, agents: int, budget: float | None) -> Any:
+        from maestro_tui import commands
+        from maestro_tui.config import load_config, with_overrides
+        from maestro_tui.workspace.repo import Workspace
+
         ws = Workspace.open(repo)
         config = with_overrides(load_config(ws.root), model=model, max_agents=agents)
         if budget is not None:
