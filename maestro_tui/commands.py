@@ -347,12 +347,20 @@ async def run_plan(
         from maestro_tui.ui.entry import run_live
 
         record_usage(session.orch.bus, planner_usage)
-        return await run_live(session, review_plan=confirm is not None)
+        code = await run_live(session, review_plan=confirm is not None)
+        return _after_tui(code, session, out)
     async with session:
         record_usage(session.orch.bus, planner_usage)
         state = await drive(session.orch)
         await print_metrics(session, out)
     return _exit_code(state, out)
+
+
+def _after_tui(code: int, session: RunSession, out: Output) -> int:
+    """Once the terminal is back: say how to go on when the run is not finished."""
+    if code in (EXIT_REVIEW, EXIT_INTERRUPTED) or session.orch.state.budget_exceeded:
+        _exit_code(session.orch.state, out)
+    return code
 
 
 async def print_metrics(session: RunSession, out: Output) -> None:
@@ -434,7 +442,7 @@ async def resume_run(
         for kind, limit in (budgets or {}).items():
             if limit is not None:
                 session.orch.raise_budget(kind, limit)
-        return await run_resume(session, max_agents=max_agents)
+        return _after_tui(await run_resume(session, max_agents=max_agents), session, out)
     async with await open_session(db_path, run_ref, _printers(out)) as session:
         orch = session.orch
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
