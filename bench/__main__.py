@@ -1,8 +1,13 @@
-"""`make bench`: every benchmark, each printing its figures and ratio to a raw baseline."""
+"""`make bench`: every benchmark, each printing its figures and ratio to a raw baseline.
+
+Each runs in a fresh process, so memory figures (peak RSS) are not inflated by the ones
+before it. `python -m bench store git` runs only those.
+"""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import subprocess
 import sys
 
 BENCHES = [
@@ -18,16 +23,13 @@ BENCHES = [
 
 def main(names: list[str]) -> int:
     chosen = [b for b in BENCHES if not names or b.split("_", 1)[1] in names]
+    failed = 0
     for name in chosen:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # not written yet
-            raise
+        if importlib.util.find_spec(name) is None:
+            continue
         print(f"\n== {name} ==", flush=True)
-        module.main()
-    return 0
+        failed += subprocess.run([sys.executable, "-m", name]).returncode != 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
