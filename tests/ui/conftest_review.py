@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,9 @@ class FakeReview:
     def retry(self, task_id: str) -> None:
         self.calls.append(("retry", task_id))
 
+    def pick_candidate(self, task_id: str, candidate: int) -> None:
+        self.calls.append(("pick", candidate))
+
 
 def fake_review() -> FakeReview:
     task = TaskView(
@@ -278,3 +281,18 @@ def fake_review() -> FakeReview:
     )  # fmt: skip
     state = RunState(run_id="snapshot", tasks={task.id: task})
     return FakeReview(state, conflicts=(conflict_file("calc/settings.py", SNAP_SETTINGS),))
+
+
+def fake_ensemble_review() -> FakeReview:
+    """The same held merge, made by an ensemble of three: candidate 3 chosen, 1 failed tests."""
+    review = fake_review()
+    task = replace(
+        review.state.tasks["version-three"],
+        candidates=((1, "a" * 40, False, 2), (2, "b" * 40, True, 9), (3, "c" * 40, True, 4)),
+        chosen_candidate=3,
+        conflict_files=(),
+        wait_reasons=("merge policy is review",),
+    )
+    review.state = RunState(run_id="snapshot", tasks={task.id: task})
+    review.conflicts = ()
+    return review

@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import ClassVar, Literal, Protocol
 
-from rich.console import Group
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
 from maestro_tui.engine.merge_queue import MergeNeedsResolution
+from maestro_tui.ui.screens.reject_modal import RejectModal
+from maestro_tui.ui.widgets.candidates import CandidatesPane
 from maestro_tui.ui.widgets.conflict_view import (
     ConflictView,
     FileResolution,
@@ -27,11 +27,12 @@ from maestro_tui.ui.widgets.conflict_view import (
     resolution_for,
 )
 from maestro_tui.ui.widgets.diff_view import DiffView
+from maestro_tui.ui.widgets.review_panel import render_review_panel
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import WorkspaceError
 
 ReviewOutcome = Literal["approved", "rejected", "retried"]
-TEST_TAIL_LINES = 12
+__all__ = ["MergeReviewScreen", "RejectModal", "ReviewOutcome", "ReviewTarget"]
 
 
 class ReviewTarget(Protocol):
@@ -51,29 +52,7 @@ class ReviewTarget(Protocol):
 
     def retry(self, task_id: str) -> None: ...
 
-
-class RejectModal(ModalScreen[str | None]):
-    """Confirms a rejection and asks for an optional reason; dismisses None on cancel."""
-
-    CSS_PATH = "merge_review.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__()
-        self.task_id = task_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="reject-dialog"):
-            yield Label(f"Reject task [b]{self.task_id}[/b]? Its branch is kept for inspection.")
-            yield Input(placeholder="reason (optional)", id="reject-reason")
-            yield Label("[dim]enter: reject · escape: keep it waiting[/dim]")
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def pick_candidate(self, task_id: str, candidate: int) -> None: ...
 
 
 class MergeReviewScreen(Screen[ReviewOutcome | None]):
@@ -98,6 +77,8 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         Binding("n,j", "hunk(1)", "Next hunk", key_display="n"),
         Binding("N,k", "hunk(-1)", "Prev hunk", show=False),
         Binding("escape", "close", "Back"),
+        Binding("1", "pick(1)", "Pick candidate", key_display="1-9"),
+        *(Binding(str(n), f"pick({n})", f"Pick candidate {n}", show=False) for n in range(2, 10)),
     ]
 
     def __init__(self, orch: ReviewTarget, task_id: str) -> None:
@@ -110,6 +91,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="review-body"):
             with Vertical(id="review-main"):
+                yield CandidatesPane(id="candidates")
                 yield Static(id="file-bar")
                 with ContentSwitcher(initial="diff", id="panes"):
                     yield DiffView(id="diff")
@@ -161,33 +143,10 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         self.query_one(f"#{pane}").focus()
 
     def show_task(self, task: TaskView) -> None:
-        """Fill the side panel: what the agent says, why it waits, what the tests said."""
-        parts: list[Text] = [
-            Text(task.title, "bold"),
-            Text(f"{task.id} · {task.role} · {task.status.value}", "dim"),
-            Text(f"+{task.insertions} −{task.deletions} in {len(task.files_changed)} file(s)"),
-        ]
-        if task.wait_reasons:
-            parts.append(Text("\nWaiting because", "bold"))
-            parts.extend(Text(f"• {reason}", "yellow") for reason in task.wait_reasons)
-        parts += [Text("\nSummary", "bold"), Text(task.summary.strip() or "(none)")]
-        parts.append(Text("\nTests", "bold"))
-        if task.tests_passed is None:
-            parts.append(Text("not run", "dim"))
-        else:
-            mark, style = ("✔ passed", "green") if task.tests_passed else ("✘ failed", "red")
-            counts = f"{task.n_passed or 0} passed, {task.n_failed or 0} failed"
-            parts.append(Text(f"{mark} · {counts}", style))
-            tail = task.test_tail.strip().splitlines()[-TEST_TAIL_LINES:]
-            parts.append(Text("\n".join(tail), "dim"))
-        if self.resolutions:
-            parts.append(Text("\nConflicts", "bold"))
-            for res in self.resolutions:
-                style = "green" if res.decided else "yellow"
-                parts.append(
-                    Text(f"{'✔' if res.decided else '•'} {res.path}: {res.status()}", style)
-                )
-        self.query_one("#task-panel", Static).update(Group(*parts))
+        """Fill the side panel and, for an ensemble, the candidates pane."""
+        panel = render_review_panel(task, self.resolutions)
+        self.query_one("#task-panel", Static).update(panel)
+        self.query_one(CandidatesPane).show(task)
 
     def show_diff(self, diff_text: str) -> None:
         """Show a unified diff (the task's change), one file at a time."""
@@ -239,7 +198,29 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("take", "take_all", "edit", "toggle_pane") and not self.resolutions:
             return None  # shown disabled: nothing conflicts
+        if action == "pick":
+            task = self.orch.state.tasks.get(self.task_id)
+            return task is not None and bool(task.candidates)  # hidden unless an ensemble
         return True
+
+    def action_pick(self, candidate: int) -> None:
+        """1-9: merge this candidate's result instead, then review its diff and conflicts."""
+        task = self.orch.state.tasks.get(self.task_id)
+        if task is None:
+            return
+        if task.chosen_candidate == candidate:
+            self.notify(f"candidate {candidate} is already the one under review")
+            return
+        try:
+            self.orch.pick_candidate(self.task_id, candidate)
+        except (KeyError, ValueError) as exc:
+            self.notify(str(exc.args[0]), title="Not picked", severity="warning")
+            return
+        self.resolutions = []  # decisions were about the other candidate's conflicts
+        self.show_pane("diff")
+        self._refresh()
+        self.notify(f"candidate {candidate} picked: its diff and conflicts are loading")
+        self.load()
 
     def action_toggle_layout(self) -> None:
         """Unified <-> side by side; shows the diff if the conflicts were showing."""
