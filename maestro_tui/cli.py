@@ -289,8 +289,6 @@ async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
         plan=plan,
         db_path=_db_path(args),
         out=out,
-        merge_policy=config.merge_policy,
-        max_agents=config.max_agents,
         confirm=confirm,
     )
 
