@@ -114,6 +114,29 @@ def _task_runs(bus: EventBus, clock: CounterClock, task: str, lines: int, tokens
     clock.now += 3.0
 
 
+FINDINGS = {
+    "mul": "calc.ops.mul multiplies ints and floats alike; no rounding",
+    "docs": "usage examples live in docs/usage.md and are run by the tests",
+}
+CHANGES = {
+    "strings": (("calc/strings.py", "added"), ("calc/__init__.py", "modified")),
+    "test-mul": (("tests/test_mul.py", "added"),),
+}
+
+
+def _verified_ensemble(bus: EventBus, task: str) -> None:
+    """Two candidates (tests pick the second), one fix round, then the critic approves."""
+    bus.emit(ev.TaskFixing, task=task, attempt=1, round=1, reason="tests failed: test_version")
+    for n, ok, lines in ((1, False, 6), (2, True, 4)):
+        bus.emit(ev.CandidateFinished, task=task, candidate=n, commit=f"{n}" * 40,
+                 tests_passed=ok, n_passed=4 if ok else 3, n_failed=0 if ok else 1,
+                 lines_changed=lines, model="demo/coder")  # fmt: skip
+    bus.emit(ev.CandidateSelected, task=task, candidate=2, method="tests_first",
+             reason="the only one passing its tests", backed_by_tests=True)  # fmt: skip
+    bus.emit(ev.CriticVerdict, task=task, attempt=1, approved=True,
+             comments="small and tested", model="demo/critic")  # fmt: skip
+
+
 def middle_events(bus: EventBus, clock: CounterClock) -> None:
     """Layer one done: three merged, one conflicting merge waiting, two agents running."""
     bus.emit(ev.PlanApproved)
@@ -127,6 +150,8 @@ def middle_events(bus: EventBus, clock: CounterClock) -> None:
     ):
         clock.now += 1.0
         _task_runs(bus, clock, task, 4, tokens)
+        if task == "version-two":
+            _verified_ensemble(bus, task)
         bus.emit(
             ev.TaskCommitted,
             task=task,
@@ -166,6 +191,8 @@ def middle_events(bus: EventBus, clock: CounterClock) -> None:
             bus.emit(ev.MergeWaiting, task=task, reasons=("conflict in calc/settings.py",))
         else:
             bus.emit(ev.Merged, task=task, commit="f" * 40, auto=True)
+        if task in FINDINGS:
+            bus.emit(ev.FindingPublished, task=task, text=FINDINGS[task])
     bus.emit(
         ev.LLMUsage, task=None, model="other/unpriced", tokens_in=300, tokens_out=50, cost_usd=None
     )
@@ -181,6 +208,8 @@ def middle_events(bus: EventBus, clock: CounterClock) -> None:
         )
         for n in range(3):
             bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"{task}: working, step {n + 1}")
+        for path, change in CHANGES[task]:
+            bus.emit(ev.FileChanged, task=task, path=path, change=change)
 
 
 def sample_events() -> list[ev.Event]:

@@ -26,9 +26,12 @@ def _mid_run_app() -> Any:
 
 def test_dashboard_mid_run(snap_compare):
     """You should see the run's status line; eight tasks in four layers (three merged, one
-    waiting, two running, two pending); the first task's detail; every agent's log with
-    [task] prefixes; usage at 11% of a $0.50 budget marked simulated with one unpriced call;
-    and a merge queue titled "1 waiting" listing version-three's conflict."""
+    waiting, two running, two pending); the first task's detail with "1 fix round",
+    "candidate 2 of 2 chosen by tests_first" and the critic's approval; every agent's log with
+    [task] prefixes; below it the findings tab, newest ([docs]) first; usage at 11% of a $0.50
+    budget marked simulated with one unpriced call, and the metrics (overhead 11% ok, Ec 0.34
+    miss, test signal 100% ok, merged 75% miss, $/merged); and a merge queue titled
+    "1 waiting" listing version-three's conflict."""
     app, run_before = _mid_run_app()
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 

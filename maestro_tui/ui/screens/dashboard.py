@@ -1,40 +1,29 @@
-"""The live dashboard: the Dashboard widget (shared with replay) and the screen that runs a run."""
+"""DashboardScreen: a live run on the Dashboard widget, and the human's controls."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, PlanError
-from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
+from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
-from maestro_tui.ui.widgets.agent_logs import AgentLogs
+from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.merge_queue import MergeQueueTable
-from maestro_tui.ui.widgets.meters import Meters
-from maestro_tui.ui.widgets.status_bar import StatusBar
-from maestro_tui.ui.widgets.task_detail import TaskDetail
-from maestro_tui.ui.widgets.task_graph import TaskGraph
 
 if TYPE_CHECKING:
     from maestro_tui.commands import RunSession
     from maestro_tui.engine.orchestrator import Orchestrator
 
-# Below this size (of the dashboard itself) the panes stack and the extras hide.
-CONDENSED_WIDTH = 110
-CONDENSED_HEIGHT = 30
 MAX_AGENTS = 64
 
 
@@ -44,101 +33,6 @@ def exit_code(state: RunState) -> int:
 
     status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
     return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
-
-
-class Dashboard(Widget):
-    """Task graph, task detail, agent logs, meters and merge queue, fed from RunState.
-
-    `feed` and `reset` are the contract with the live bridge and with replay.
-    """
-
-    DEFAULT_CSS = Path(__file__).with_suffix(".tcss").read_text(encoding="utf-8")
-
-    def __init__(self, *, id: str | None = None, max_log_lines: int = 2000) -> None:
-        super().__init__(id=id)
-        self._state: RunState | None = None
-        self._selected: str | None = None
-        self._max_log_lines = max_log_lines
-
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        with Horizontal(id="dash-top"):
-            with Vertical(id="dash-left"):
-                graph = TaskGraph(id="graph")
-                graph.border_title = "tasks"
-                yield graph
-                detail = TaskDetail(id="detail")
-                detail.border_title = "task"
-                yield detail
-            yield AgentLogs(id="logs", max_lines=self._max_log_lines)
-        with Horizontal(id="dash-bottom"):
-            yield Meters(id="meters")
-            yield MergeQueueTable(id="merges")
-
-    def on_resize(self, event: events.Resize) -> None:
-        width, height = event.size
-        self.set_class(width < CONDENSED_WIDTH or height < CONDENSED_HEIGHT, "-condensed")
-
-    @property
-    def graph(self) -> TaskGraph:
-        return self.query_one(TaskGraph)
-
-    @property
-    def logs(self) -> AgentLogs:
-        return self.query_one(AgentLogs)
-
-    @property
-    def merges(self) -> MergeQueueTable:
-        return self.query_one(MergeQueueTable)
-
-    @property
-    def state(self) -> RunState | None:
-        return self._state
-
-    def feed(self, events: Sequence[ev.Event], state: RunState) -> None:
-        """New events and the state after them: append log lines, redraw what changed."""
-        lines: dict[str, list[str]] = {}
-        for e in events:
-            if type(e) is ev.AgentOutput:
-                lines.setdefault(e.task, []).append(e.text)
-        if lines:
-            self.logs.append(lines)
-        self.query_one(Meters).note(events)
-        if state is not self._state:
-            self._show(state)
-
-    def reset(self, state: RunState, log_tails: Mapping[str, Sequence[str]]) -> None:
-        """Replace everything shown (replay seeking, or a fresh start)."""
-        self.logs.reset(log_tails)
-        self.query_one(Meters).reset()
-        self._state = None
-        self._show(state)
-
-    def _show(self, state: RunState) -> None:
-        self._state = state
-        self.graph.show(state)
-        self.query_one(StatusBar).show(state)
-        self.query_one(Meters).show(state)
-        merges = self.merges
-        merges.show(state)
-        merges.set_class(merges.waiting_count > 0, "-has-waiting")
-        if self._selected is not None:
-            self.query_one(TaskDetail).show(state.tasks.get(self._selected))
-        running = sorted(
-            (t for t in state.tasks.values() if t.status is TaskStatus.RUNNING),
-            key=lambda t: (t.started_ts or 0.0, t.id),
-        )
-        self.logs.set_running([t.id for t in running])
-
-    @on(TaskGraph.TaskHighlighted)
-    def _task_highlighted(self, event: TaskGraph.TaskHighlighted) -> None:
-        self._selected = event.task_id
-        if self._state is not None:
-            self.query_one(TaskDetail).show(self._state.tasks.get(event.task_id))
-
-    @on(TaskGraph.TaskChosen)
-    def _task_chosen(self, event: TaskGraph.TaskChosen) -> None:
-        self.logs.show_task(event.task_id)
 
 
 def _agent_bindings() -> list[Binding]:

@@ -22,7 +22,7 @@ from textual.widgets import Footer
 
 from maestro_tui.engine.replay import TAIL_LINES, Replayer
 from maestro_tui.store import Store, StoreError
-from maestro_tui.ui.screens.dashboard import Dashboard
+from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.replay_controls import ReplayControls
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64)  # keys 1…7

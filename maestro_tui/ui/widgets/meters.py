@@ -1,4 +1,5 @@
-"""Meters: tokens, money against the budget, per-model usage, tokens/s and progress with ETA."""
+"""Meters: tokens, money against the budget, coordination metrics, per-model usage, tokens/s
+and progress with ETA."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunState, TaskStatus
+from maestro_tui.ui.widgets.run_metrics import RunMetricsLine
 
 WINDOW_S = 60  # the sparkline shows tokens/s over the last minute of the run's own clock
 _DONE = (TaskStatus.MERGED, TaskStatus.DONE)
@@ -94,6 +96,7 @@ class Meters(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="meters-text")
+        yield RunMetricsLine(id="metrics")
         yield ProgressBar(total=None, show_eta=False, id="budget")
         table: DataTable[Text] = DataTable(id="models", cursor_type="none", show_cursor=False)
         yield table

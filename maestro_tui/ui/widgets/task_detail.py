@@ -47,8 +47,27 @@ def _diff(view: TaskView) -> Text:
     return text
 
 
-def render_task(view: TaskView, styles: dict[TaskStatus, str] | None = None) -> Group:
-    """The detail block of one task, as a Rich renderable (pure: used by tests and replay)."""
+def _critic(verdict: str) -> Text:
+    approved = verdict.startswith("approved")
+    return Text(verdict, style="green" if approved else "yellow")
+
+
+def _ensemble(view: TaskView, chosen_by: str) -> Text:
+    n = len(view.candidates)
+    if view.chosen_candidate is None:
+        return Text(f"{n} candidate{'s' if n != 1 else ''}, none chosen yet", style="dim")
+    text = Text(f"candidate {view.chosen_candidate} of {n} chosen")
+    if chosen_by:
+        text.append(f" by {chosen_by}", style="bold" if chosen_by == "human" else "")
+    return text
+
+
+def render_task(
+    view: TaskView, styles: dict[TaskStatus, str] | None = None, chosen_by: str = ""
+) -> Group:
+    """The detail block of one task, as a Rich renderable (pure: used by tests and replay).
+
+    `chosen_by`: the method of the ensemble's last CandidateSelected (not in TaskView)."""
     styles = styles or status_styles({})
     head = Text()
     head.append(f"{view.id} ", style="bold")
@@ -61,8 +80,15 @@ def render_task(view: TaskView, styles: dict[TaskStatus, str] | None = None) -> 
     grid.add_row("files", ", ".join(view.files) or "any")
     if view.depends_on:
         grid.add_row("after", ", ".join(view.depends_on))
-    grid.add_row("attempts", str(view.attempts))
+    attempts = str(view.attempts)
+    if view.fix_rounds:
+        attempts += f" · {view.fix_rounds} fix round{'s' if view.fix_rounds != 1 else ''}"
+    grid.add_row("attempts", attempts)
+    if view.candidates:
+        grid.add_row("ensemble", _ensemble(view, chosen_by))
     grid.add_row("tests", _tests(view))
+    if view.critic:
+        grid.add_row("critic", _critic(view.critic))
     grid.add_row("diff", _diff(view))
     grid.add_row(
         "usage",
@@ -78,7 +104,8 @@ def render_task(view: TaskView, styles: dict[TaskStatus, str] | None = None) -> 
 
 
 class TaskDetail(Static):
-    """The selected task's role, files, attempts, tests, diff stat, cost and reason."""
+    """The selected task's role, files, attempts and fix rounds, ensemble pick, tests, critic,
+    diff stat, cost and reason."""
 
     DEFAULT_CSS = """
     TaskDetail { padding: 0 1; }
@@ -87,13 +114,14 @@ class TaskDetail(Static):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(Text("select a task", style="dim"), id=id, classes=classes)
         self._view: TaskView | None = None
+        self._chosen_by = ""
 
-    def show(self, view: TaskView | None) -> None:
+    def show(self, view: TaskView | None, chosen_by: str = "") -> None:
         """Redraw only when given a different TaskView object (the reducer keeps unchanged ones)."""
-        if view is self._view:
+        if view is self._view and chosen_by == self._chosen_by:
             return
-        self._view = view
+        self._view, self._chosen_by = view, chosen_by
         if view is None:
             self.update(Text("select a task", style="dim"))
         else:
-            self.update(render_task(view, status_styles(self.app.theme_variables)))
+            self.update(render_task(view, status_styles(self.app.theme_variables), chosen_by))
