@@ -41,6 +41,7 @@ async def test_pause_stops_dispatch_and_resume_starts_it_again(slow_run):
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")  # yes, stop it
         await watch.wait_for(ev.RunFinished)
+        await pilot.app.workers.wait_for_complete()  # the close worker: session shut, app exits
     assert app.return_code == EXIT_INTERRUPTED
 
 
@@ -69,6 +70,7 @@ async def test_cancel_a_running_task_blocks_its_dependents_on_screen(slow_run):
         finished = await watch.wait_for(ev.RunFinished)  # the rest runs to the end
         assert finished.status == RunStatus.FAILED
         await pilot.press("q")  # the run is over: no question asked
+        await pilot.app.workers.wait_for_complete()  # the close worker: session shut, app exits
     assert app.return_code == 1
     assert session.orch.state.tasks["other"].status is TaskStatus.MERGED
 
@@ -104,6 +106,7 @@ async def test_quit_mid_run_leaves_it_resumable(ui_project: Path, tmp_path: Path
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")  # yes: stop the run where it is
         finished = await watch.wait_for(ev.RunFinished)
+        await pilot.app.workers.wait_for_complete()  # the close worker: session shut, app exits
     assert finished.status == RunStatus.INTERRUPTED
     assert watch.of_type(ev.RunPaused)[0].reason == "interrupted"
     assert app.return_code == EXIT_INTERRUPTED
