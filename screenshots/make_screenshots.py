@@ -2,8 +2,9 @@
 
 The dashboard mid-run (160×48, with a merge waiting) and condensed (80×24), from the same
 hand-made run as the snapshot tests; then the other screens whose modules exist: the merge
-review, the plan review, the launcher (history from the sample run recorded in a temporary
-database) and the replay.
+review (with conflicts, and of an ensemble's candidates), the plan review, the launcher
+(history from the sample run recorded in a temporary database) and the replay, stepped to
+its end.
 """
 
 from __future__ import annotations
@@ -85,15 +86,32 @@ async def record_sample(db: Path) -> None:
         await store.close()
 
 
+async def play_through(pilot: Any) -> None:
+    """Step the replay event by event to the end, so every pane (metrics too) has been fed."""
+    from maestro_tui.ui.widgets.run_metrics import RunMetricsLine
+
+    await pilot.app.workers.wait_for_complete()  # the replay's load
+    screen = pilot.app.screen
+    while screen.replayer is not None and not screen.replayer.at_end:
+        await screen.action_step()
+    screen.query_one(RunMetricsLine).recompute()  # the throttle's last, pending recompute
+    await pilot.pause()
+
+
 async def main() -> None:
     await dashboard("dashboard", (160, 48))
     await dashboard("dashboard-80x24", (80, 24))
     if have("maestro_tui.ui.screens.merge_review"):
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-        from tests.ui.conftest_review import fake_review
+        from tests.ui.conftest_review import fake_ensemble_review, fake_review
 
         await shoot(
             "merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"), (140, 40)
+        )
+        await shoot(
+            "merge-review-candidates",
+            lambda: MergeReviewScreen(fake_ensemble_review(), "version-three"),
+            (140, 40),
         )
     if have("maestro_tui.ui.screens.plan_review"):
         from maestro_tui.domain.plan import parse_plan
@@ -110,7 +128,7 @@ async def main() -> None:
         if have("maestro_tui.ui.screens.replay"):
             from maestro_tui.ui.screens.replay import ReplayScreen
 
-            await shoot("replay", lambda: ReplayScreen(db, RUN_ID), (160, 48))
+            await shoot("replay", lambda: ReplayScreen(db, RUN_ID), (160, 48), play_through)
 
 
 if __name__ == "__main__":
