@@ -1,10 +1,10 @@
 """Verification pays: tests_first ensembles of 3 against single attempts, on the demo model.
 
-The demo plan (13 tasks) runs twice on fresh copies of the sample repository, with the demo
-coder breaking a seeded share of its edits. Single attempts merge only what happened to be
-right; an ensemble lets the tests pick a working candidate. Both runs report merged-task
-success, model calls (overhead) and simulated cost. No fix loop and no retries, so the
-comparison is the ensemble alone.
+The demo plan, without its deliberate conflict (11 tasks), runs twice per seed on fresh
+copies of the sample repository, with the demo coder breaking a seeded share of its edits.
+Single attempts merge only what happened to be right; an ensemble lets the tests pick a
+working candidate. Both report merged-task success, model calls (overhead) and simulated
+cost, totalled over the seeds. No fix loop and no retries: the ensemble alone is compared.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-FAULT_RATE = "0.3"
-SEED = "7"
+FAULT_RATE = "0.25"
+SEEDS = ("1", "2", "3", "4")
 
 
 async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
     from maestro_tui.commands import WorkerPool, demo_env
     from maestro_tui.config import load_config
     from maestro_tui.demo import copy_sample_repo
-    from maestro_tui.demo.script import TEST_COMMAND, demo_plan
+    from maestro_tui.demo.script import CONFLICTING_TASKS, TEST_COMMAND, demo_plan
     from maestro_tui.domain import events as ev
     from maestro_tui.domain.plan import parse_plan
     from maestro_tui.domain.state import TaskStatus
@@ -40,7 +40,11 @@ async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
         fix_attempts=0, retries=0, max_agents=4,
     )  # fmt: skip
     data = demo_plan()
+    # The demo's deliberate conflict would hold a subtree for review in both variants.
+    dropped = {CONFLICTING_TASKS[1], "test-" + CONFLICTING_TASKS[1]}
+    data["tasks"] = [t for t in data["tasks"] if t["id"] not in dropped]
     for task in data["tasks"]:
+        task["depends_on"] = [d for d in task["depends_on"] if d not in dropped]
         task["candidates"] = candidates
     plan = parse_plan(data)
     bus = EventBus(f"bench-{candidates}")
@@ -68,14 +72,25 @@ async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
     }
 
 
+def _total(results: list[dict[str, float]]) -> dict[str, float]:
+    out = {k: sum(r[k] for r in results) for k in results[0]}
+    out["success"] = out["merged"] / out["tasks"]
+    return out
+
+
 def main() -> dict[str, dict[str, float]]:
-    os.environ.update(
-        {"MAESTRO_DEMO_PACE": "0", "MAESTRO_DEMO_FAULTS": FAULT_RATE, "MAESTRO_DEMO_SEED": SEED}
-    )
+    os.environ.update({"MAESTRO_DEMO_PACE": "0", "MAESTRO_DEMO_FAULTS": FAULT_RATE})
+    singles, ensembles = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        single = asyncio.run(run_variant(1, Path(tmp)))
-        ensemble = asyncio.run(run_variant(3, Path(tmp)))
-    print(f"ensembles: demo plan, {FAULT_RATE} of edits broken on purpose (seed {SEED})")
+        for seed in SEEDS:
+            os.environ["MAESTRO_DEMO_SEED"] = seed
+            singles.append(asyncio.run(run_variant(1, Path(tmp) / f"s{seed}")))
+            ensembles.append(asyncio.run(run_variant(3, Path(tmp) / f"s{seed}")))
+    single, ensemble = _total(singles), _total(ensembles)
+    print(
+        f"ensembles: demo plan, {FAULT_RATE} of edits broken on purpose, seeds {', '.join(SEEDS)}"
+        " (totals over the seeds)"
+    )
     for name, r in (("N = 1", single), ("tests_first × 3", ensemble)):
         print(
             f"  {name:<16} merged {r['merged']:.0f}/{r['tasks']:.0f} ({r['success']:.0%})  "

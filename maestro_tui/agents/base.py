@@ -27,6 +27,8 @@ class WorkerJob:
     # The previous attempt's failure (test output, reviewer comments) for a fix attempt.
     feedback: str = ""
     timeout_s: float | None = None
+    # In an ensemble: which of the task's independent candidates this is (1-based).
+    candidate: int | None = None
     # The explicit environment a subprocess gets: never the whole of os.environ.
     env: Mapping[str, str] = field(default_factory=dict)
 

@@ -132,6 +132,7 @@ class AttemptRunner:
                 context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
                 timeout_s=self.config.task_timeout_s,
                 env=base_env(self.env),
+                candidate=candidate,
             )
             async with self._watching(task.id, worktree):
                 return await self._work_until_accepted(worker, job, base, candidate)
@@ -194,7 +195,10 @@ class AttemptRunner:
         works = await asyncio.gather(*(one(i) for i in range(1, n + 1)))
         chosen = await self._select(task, works)
         if chosen.index is None:
-            raise WorkerError(f"none of {n} candidates produced a result")
+            finished = [w for w in works if w is not None]
+            if finished:  # they worked and changed nothing (a review): nothing to choose
+                return finished[0]
+            raise WorkerError(f"none of {n} candidates finished")
         self.bus.emit(
             ev.CandidateSelected,
             task=task.id,

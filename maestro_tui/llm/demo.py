@@ -29,6 +29,7 @@ SEED_ENV = "MAESTRO_DEMO_SEED"
 FAULT_LINE = '\nraise RuntimeError("a deliberate demo fault")\n'
 _edits_seen: dict[str, int] = {}
 _TASK_ID = re.compile(r"^Task id: *(\S+)", re.MULTILINE)
+_CANDIDATE = re.compile(r"^Candidate: *(\d+)", re.MULTILINE)
 
 
 def is_demo_model(model: str) -> bool:
@@ -180,7 +181,9 @@ def _worker_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
         except EditError as exc:
             summary = f"Could not apply the edit to {step.path}: {exc}; nothing changed"
             return DemoTurn("The file is not as I expected.", "finish", {"summary": summary})
-        if _draw_fault(f"{task_id}:{step.path}"):
+        candidate = _CANDIDATE.search("\n".join(_content(m) for m in messages))
+        which = candidate.group(1) if candidate else "1"
+        if _draw_fault(f"{task_id}:{which}:{step.path}"):
             content += FAULT_LINE  # the tests fail for real, as a careless model's would
         return DemoTurn(step.say, "write_file", step.arguments(content), call_id)
     if step.tool == "finish":

@@ -65,6 +65,7 @@ def build_messages(job: WorkerJob, role_prompt: str, tool_rules: str) -> list[di
     task = job.task
     sections = [
         f"Task id: {task.id}",
+        *([f"Candidate: {job.candidate} of {task.candidates}"] if job.candidate else []),
         f"Title: {task.title}",
         "",
         task.prompt.strip(),
