@@ -211,9 +211,13 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "run":
         return await _run(args, out, tui)
     if cmd == "runs":
-        return await _runs(_db_path(args), args.json)
+        from maestro_tui.listings import list_runs
+
+        return await list_runs(_db_path(args), args.json)
     if cmd == "merges":
-        return await _merges(_db_path(args), args.run_id, args.json)
+        from maestro_tui.listings import list_merges
+
+        return await list_merges(_db_path(args), args.run_id, args.json)
     if cmd in ("approve", "reject"):
         return await commands.decide_merge(
             _db_path(args),
@@ -256,7 +260,7 @@ def _init(repo: Path, force: bool) -> int:
 
 
 async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
-    from maestro_tui import commands
+    from maestro_tui import commands, plan_sources
     from maestro_tui.commands import UserError
     from maestro_tui.config import load_config
     from maestro_tui.domain.plan import load_plan
@@ -270,15 +274,15 @@ async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
     usage: list[Any] = []
     hints = None
     if args.inbox is not None:
-        plan, hints = await commands.inbox_run_plan(
+        plan, hints = await plan_sources.inbox_run_plan(
             config, args.inbox.expanduser(), args.classify_with_model, usage
         )
     elif args.workflow:
-        plan, config = commands.workflow_plan(config, ws.root, args.workflow, args.goal or "")
+        plan, config = plan_sources.workflow_plan(config, ws.root, args.workflow, args.goal or "")
     elif args.plan is not None:
         plan = load_plan(args.plan.expanduser(), goal=args.goal)
     else:
-        plan, usage = await commands.make_plan(config, args.goal, ws.root, out)
+        plan, usage = await plan_sources.make_plan(config, args.goal, ws.root, out)
     confirm = None if args.yes else _confirm_on_terminal
     return await commands.run_plan(
         planner_usage=usage,
@@ -311,7 +315,7 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
 
 
 async def _plan(args: argparse.Namespace) -> int:
-    from maestro_tui import commands
+    from maestro_tui import commands, plan_sources
     from maestro_tui.commands import Output
     from maestro_tui.config import load_config
     from maestro_tui.domain.plan import plan_to_toml, validate_plan
@@ -320,7 +324,7 @@ async def _plan(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.repo)
     config = _with_flags(load_config(ws.root, args.config), args)
     out = Output(stream=sys.stderr)
-    plan, usage = await commands.make_plan(config, args.goal, ws.root, out)
+    plan, usage = await plan_sources.make_plan(config, args.goal, ws.root, out)
     validate_plan(plan, repo_root=ws.root)
     spent = sum(c.cost_usd or 0.0 for c in usage)
     print(f"planner: {len(usage)} call(s), ${spent:.4f}", file=sys.stderr)
@@ -339,13 +343,13 @@ async def _plan(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace, out: Any, tui: bool) -> int:
-    from maestro_tui import commands
+    from maestro_tui import commands, plan_sources
 
     if args.pace is not None:
         if args.pace < 0:
             raise commands.UserError(f"--pace must be 0 or more, got {args.pace}")
         os.environ["MAESTRO_DEMO_PACE"] = str(args.pace)
-    return await commands.run_demo(
+    return await plan_sources.run_demo(
         dest=args.dir,
         db_path=_db_path(args),
         out=out,
@@ -368,7 +372,7 @@ async def _launcher(args: argparse.Namespace) -> int:
     repo = Path(os.getcwd())
 
     async def start(goal: str, model: str, agents: int, budget: float | None) -> Any:
-        from maestro_tui import commands
+        from maestro_tui import commands, plan_sources
         from maestro_tui.config import load_config, with_overrides
         from maestro_tui.workspace.repo import Workspace
 
@@ -377,7 +381,7 @@ async def _launcher(args: argparse.Namespace) -> int:
         if budget is not None:
             config = with_overrides(config, budget_usd=budget)
         quiet = commands.Output(stream=io.StringIO())  # the launcher shows progress itself
-        plan, usage = await commands.make_plan(config, goal, ws.root, quiet)
+        plan, usage = await plan_sources.make_plan(config, goal, ws.root, quiet)
         workers = commands.check_run_inputs(ws, config, plan)
         session = await commands.start_session(
             ws=ws,
@@ -407,72 +411,6 @@ def _confirm_on_terminal(plan: Any) -> bool:
             print(f"  {task.id:<20} {task.role:<10} {task.title}")
     answer = input(f"run these {len(plan.tasks)} tasks? [y/N] ")
     return answer.strip().lower() in ("y", "yes")
-
-
-async def _runs(db_path: Path, as_json: bool) -> int:
-    from maestro_tui.domain.metrics import compute_metrics
-    from maestro_tui.store.db import Store
-
-    store = await Store.open(db_path)
-    try:
-        runs = await store.list_runs()
-        metrics = {r.run_id: compute_metrics(await store.load_events(r.run_id)) for r in runs}
-    finally:
-        await store.close()
-    if as_json:
-        for r in runs:
-            print(json.dumps({**_asdict(r), "metrics": _asdict(metrics[r.run_id])}))
-        return EXIT_OK
-    if not runs:
-        print(f"no runs yet in {db_path}")
-        return EXIT_OK
-    head = f"{'RUN':<22} {'STATUS':<16} {'TASKS ok/failed/wait':<21} {'DURATION':>9}"
-    print(f"{head} {'OVERHEAD':>8} {'Ec':>5}  GOAL")
-    for r in runs:
-        duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
-        counts = f"{r.tasks_ok}/{r.tasks_failed}/{r.tasks_waiting} of {r.tasks_total}"
-        m = metrics[r.run_id]
-        overhead = f"{m.overhead_pct:.0f}%" if m.overhead_pct is not None else "-"
-        ec = f"{m.efficiency:.2f}" if m.efficiency is not None else "-"
-        print(
-            f"{r.run_id:<22} {r.status:<16} {counts:<21} {duration:>9} {overhead:>8} {ec:>5}"
-            f"  {r.goal[:50]}"
-        )
-    return EXIT_OK
-
-
-def _asdict(obj: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(obj)
-
-
-async def _merges(db_path: Path, run_ref: str, as_json: bool) -> int:
-    from maestro_tui.commands import UserError
-    from maestro_tui.store.db import Store
-
-    store = await Store.open(db_path)
-    try:
-        run = await store.get_run(run_ref)
-        if run is None:
-            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
-        merges = await store.merges(run.run_id, status="waiting")
-    finally:
-        await store.close()
-    if as_json:
-        for m in merges:
-            print(json.dumps(_asdict(m)))
-        return EXIT_OK
-    if not merges:
-        print(f"no merges of run {run.run_id} wait for review")
-        return EXIT_OK
-    for m in merges:
-        print(f"{m.task_id}  {(m.commit or '')[:9]}  {'; '.join(m.reasons)}")
-        if m.conflict_files:
-            print(f"    conflicts: {', '.join(m.conflict_files)}")
-    print(f"approve: maestro-tui approve {run.run_id} TASK [--take ours|theirs]")
-    print(f"reject:  maestro-tui reject {run.run_id} TASK")
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -142,33 +142,11 @@ class RunSession:
         await self.aclose()
 
 
-def make_critic(config: Config) -> Any:
-    """The reviewer model when [critic] rounds > 0, else None."""
-    if config.critic_rounds == 0:
-        return None
-    from maestro_tui.llm.critic import LLMCritic
-    from maestro_tui.llm.models import make_client, resolve_model
+def _models() -> Any:
+    """The model wiring, imported when a run is set up (it is not needed for --help)."""
+    from maestro_tui.llm import models
 
-    return LLMCritic(
-        make_client(config, resolve_model(config.critic_model or config.model, "coder"))
-    )
-
-
-def make_judge(config: Config, plan: Plan) -> Any:
-    """A judge model for ensembles (ties, and select = "llm_judge"), when the plan has any."""
-    if all(t.candidates == 1 for t in plan.tasks):
-        return None
-    from maestro_tui.llm.critic import LLMJudge
-    from maestro_tui.llm.models import make_client, resolve_model
-
-    model = resolve_model(config.critic_model or config.model, "coder")
-    return LLMJudge(make_client(config, model))
-
-
-def _secrets(config: Config) -> list[str]:
-    from maestro_tui.llm.models import secrets_in_environment
-
-    return secrets_in_environment(config)
+    return models
 
 
 def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
@@ -201,7 +179,7 @@ async def start_session(
         stack.push_async_callback(store.close)
         stack.enter_context(run_lock(db_path, run_id))
         bus = EventBus(run_id)
-        bus.redact(_secrets(config))
+        bus.redact(_models().secrets_in_environment(config))
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
@@ -211,8 +189,8 @@ async def start_session(
             workers=workers,
             bus=bus,
             env=dict(env or {}),
-            critic=make_critic(config),
-            judge=make_judge(config, plan),
+            critic=_models().make_critic(config),
+            judge=_models().make_judge(config, plan),
         )
         orch = Orchestrator.start(setup, plan, merge_policy=merge_policy, max_agents=max_agents)
     except BaseException:
@@ -242,13 +220,13 @@ async def open_session(
             next_seq=(last.seq + 1) if last else 1,
             start_ts=last.ts if last else 0.0,
         )
-        bus.redact(_secrets(config))
+        bus.redact(_models().secrets_in_environment(config))
         bus.subscribe(store.append)
         for subscriber in subscribers:
             bus.subscribe(subscriber)
-        setup = RunSetup(ws, config, WorkerPool(config), bus, critic=make_critic(config))
+        setup = RunSetup(ws, config, WorkerPool(config), bus, critic=_models().make_critic(config))
         orch = Orchestrator.restore(setup, events)
-        setup.judge = make_judge(config, orch.plan)
+        setup.judge = _models().make_judge(config, orch.plan)
     except BaseException:
         await stack.aclose()
         raise
@@ -264,16 +242,6 @@ def _printers(out: Output | None) -> list[Subscriber]:
 def _say(out: Output, text: str) -> None:
     if not out.as_json:
         print(text, file=out.stream, flush=True)
-
-
-async def make_plan(config: Config, goal: str, root: Path, out: Output) -> tuple[Plan, list[Any]]:
-    """The planner model's plan for a goal, and its calls' usage (recorded once the run starts)."""
-    from maestro_tui.llm.models import plan_with_model, resolve_model
-
-    usage: list[Any] = []
-    _say(out, f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
-    plan = await plan_with_model(config, goal, root, on_usage=usage.append)
-    return plan, usage
 
 
 def forecast(config: Config, plan: Plan) -> str | None:
@@ -374,57 +342,6 @@ async def print_metrics(session: RunSession, out: Output) -> None:
         _say(out, "  " + line)
 
 
-async def inbox_run_plan(
-    config: Config, folder: Path, with_model: bool, usage: list[Any]
-) -> tuple[Plan, Callable[[Any], list[str]]]:
-    """One task per inbox item, routed to a role; and the review hints for their merges."""
-    from maestro_tui.engine.inbox import classify_with_model, inbox_plan, load_inbox, review_hint
-
-    items = load_inbox(folder)
-    if not items:
-        raise UserError(f"inbox {folder}: no .md or .json issues in it")
-    roles = None
-    if with_model:
-        from maestro_tui.llm.models import make_client, resolve_model
-
-        model = resolve_model(config.effective_planner_model, "planner")
-        roles = await classify_with_model(make_client(config, model, on_usage=usage.append), items)
-    by_id = {item.id: item for item in items}
-
-    def hints(candidate: Any) -> list[str]:
-        item = by_id.get(candidate.task_id)
-        if item is None:
-            return []
-        return list(review_hint(item, candidate.lines_changed, candidate.tests_passed))
-
-    return inbox_plan(items, roles), hints
-
-
-def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Plan, Config]:
-    """A workflow expanded over the repository; its total token budget applies if none is set."""
-    from dataclasses import replace
-
-    from maestro_tui.config import with_overrides
-    from maestro_tui.engine.workflows import load_workflows
-
-    flows = load_workflows(root, config.workflow_tables)
-    if name not in flows:
-        raise UserError(f"no workflow '{name}'; known: {', '.join(sorted(flows))}")
-    expanded = flows[name].expand(root, goal)
-    tasks = tuple(
-        replace(
-            t,
-            candidates=expanded.candidates.get(t.id, t.candidates),
-            budget_tokens=expanded.task_budgets.get(t.id, t.budget_tokens),
-        )
-        for t in expanded.plan.tasks
-    )
-    plan = Plan(goal=expanded.plan.goal, tasks=tasks)
-    if expanded.total_budget_tokens and config.budget_tokens is None:
-        config = with_overrides(config, budget_tokens=expanded.total_budget_tokens)
-    return plan, config
-
-
 async def resume_run(
     db_path: Path,
     run_ref: str,
@@ -505,62 +422,3 @@ async def land(db_path: Path, run_ref: str, into: str | None, out: Output) -> in
         )
         print(f"landed {s.integration_branch} into {target} → {head[:9]}", file=out.stream)
     return EXIT_OK
-
-
-async def run_demo(
-    *,
-    dest: Path | None,
-    db_path: Path,
-    out: Output,
-    max_agents: int,
-    merge_policy: str,
-    budget_usd: float | None = None,
-    budget_tokens: int | None = None,
-    tui: bool = False,
-) -> int:
-    """Copy the sample repo somewhere new and run the demo goal on the offline demo model."""
-    import time
-
-    from maestro_tui.config import with_overrides
-    from maestro_tui.demo import DEMO_GOAL, copy_sample_repo
-    from maestro_tui.demo.script import TEST_COMMAND
-
-    if dest is None:
-        dest = db_path.parent / "demo" / time.strftime("%Y%m%d-%H%M%S")
-    try:
-        copy_sample_repo(dest)
-    except FileExistsError as exc:
-        raise UserError(f"{exc}: pass --dir with a new or empty folder") from None
-    _say(out, f"demo repository: {dest}")
-    ws = Workspace.open(dest)
-    config = with_overrides(
-        load_config(ws.root),
-        test_command=TEST_COMMAND,
-        default_worker="demo",
-        model="demo",
-        planner_model="demo",
-        max_agents=max_agents,
-        merge_policy=merge_policy,
-        budget_usd=budget_usd,
-        budget_tokens=budget_tokens,
-    )
-    plan, usage = await make_plan(config, DEMO_GOAL, ws.root, out)
-    return await run_plan(
-        ws=ws,
-        config=config,
-        plan=plan,
-        db_path=db_path,
-        out=out,
-        planner_usage=usage,
-        env=demo_env(),
-        tui=tui,
-    )
-
-
-def demo_env() -> dict[str, str]:
-    """The demo's `python` is the one maestro-tui runs on (it has pytest), without plugins."""
-    import os
-    import sys
-
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}

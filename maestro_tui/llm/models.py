@@ -10,6 +10,7 @@ from maestro_tui.agents.base import Worker
 from maestro_tui.config import Config, WorkerSpec
 from maestro_tui.domain.plan import Plan
 from maestro_tui.llm.client import Completion, LLMClient
+from maestro_tui.llm.critic import LLMCritic, LLMJudge
 from maestro_tui.llm.planner import plan_goal
 from maestro_tui.llm.roles import load_roles
 from maestro_tui.llm.worker import LLMWorker
@@ -82,3 +83,20 @@ async def plan_with_model(
     model = resolve_model(config.effective_planner_model, "planner")
     client = make_client(config, model, on_usage=on_usage)
     return await plan_goal(client, goal, root, load_roles())
+
+
+def make_critic(config: Config) -> LLMCritic | None:
+    """The reviewer model when [critic] rounds > 0, else None."""
+    if config.critic_rounds == 0:
+        return None
+    return LLMCritic(
+        make_client(config, resolve_model(config.critic_model or config.model, "coder"))
+    )
+
+
+def make_judge(config: Config, plan: Plan) -> LLMJudge | None:
+    """A judge model for ensembles (ties, and select = "llm_judge"), when the plan has any."""
+    if all(t.candidates == 1 for t in plan.tasks):
+        return None
+    model = resolve_model(config.critic_model or config.model, "coder")
+    return LLMJudge(make_client(config, model))

@@ -1,0 +1,74 @@
+"""`runs` and `merges`: what the store holds, as tables for people or JSON lines for tools."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+
+
+async def list_runs(db_path: Path, as_json: bool) -> int:
+    from maestro_tui.domain.metrics import compute_metrics
+    from maestro_tui.store.db import Store
+
+    store = await Store.open(db_path)
+    try:
+        runs = await store.list_runs()
+        metrics = {r.run_id: compute_metrics(await store.load_events(r.run_id)) for r in runs}
+    finally:
+        await store.close()
+    if as_json:
+        for r in runs:
+            print(json.dumps({**_asdict(r), "metrics": _asdict(metrics[r.run_id])}))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs yet in {db_path}")
+        return EXIT_OK
+    head = f"{'RUN':<22} {'STATUS':<16} {'TASKS ok/failed/wait':<21} {'DURATION':>9}"
+    print(f"{head} {'OVERHEAD':>8} {'Ec':>5}  GOAL")
+    for r in runs:
+        duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
+        counts = f"{r.tasks_ok}/{r.tasks_failed}/{r.tasks_waiting} of {r.tasks_total}"
+        m = metrics[r.run_id]
+        overhead = f"{m.overhead_pct:.0f}%" if m.overhead_pct is not None else "-"
+        ec = f"{m.efficiency:.2f}" if m.efficiency is not None else "-"
+        print(
+            f"{r.run_id:<22} {r.status:<16} {counts:<21} {duration:>9} {overhead:>8} {ec:>5}"
+            f"  {r.goal[:50]}"
+        )
+    return EXIT_OK
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+async def list_merges(db_path: Path, run_ref: str, as_json: bool) -> int:
+    from maestro_tui.commands import UserError
+    from maestro_tui.store.db import Store
+
+    store = await Store.open(db_path)
+    try:
+        run = await store.get_run(run_ref)
+        if run is None:
+            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+        merges = await store.merges(run.run_id, status="waiting")
+    finally:
+        await store.close()
+    if as_json:
+        for m in merges:
+            print(json.dumps(_asdict(m)))
+        return EXIT_OK
+    if not merges:
+        print(f"no merges of run {run.run_id} wait for review")
+        return EXIT_OK
+    for m in merges:
+        print(f"{m.task_id}  {(m.commit or '')[:9]}  {'; '.join(m.reasons)}")
+        if m.conflict_files:
+            print(f"    conflicts: {', '.join(m.conflict_files)}")
+    print(f"approve: maestro-tui approve {run.run_id} TASK [--take ours|theirs]")
+    print(f"reject:  maestro-tui reject {run.run_id} TASK")
+    return EXIT_OK

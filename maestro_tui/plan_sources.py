@@ -1,0 +1,133 @@
+"""Where a run's plan comes from besides a plan file: the planner model, an inbox of issues,
+a workflow template, or the offline demo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from maestro_tui.commands import Output, UserError, _say, run_plan
+from maestro_tui.config import Config, load_config
+from maestro_tui.domain.plan import Plan
+from maestro_tui.workspace.repo import Workspace
+
+
+async def make_plan(config: Config, goal: str, root: Path, out: Output) -> tuple[Plan, list[Any]]:
+    """The planner model's plan for a goal, and its calls' usage (recorded once the run starts)."""
+    from maestro_tui.llm.models import plan_with_model, resolve_model
+
+    usage: list[Any] = []
+    _say(out, f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
+    plan = await plan_with_model(config, goal, root, on_usage=usage.append)
+    return plan, usage
+
+
+async def inbox_run_plan(
+    config: Config, folder: Path, with_model: bool, usage: list[Any]
+) -> tuple[Plan, Callable[[Any], list[str]]]:
+    """One task per inbox item, routed to a role; and the review hints for their merges."""
+    from maestro_tui.engine.inbox import classify_with_model, inbox_plan, load_inbox, review_hint
+
+    items = load_inbox(folder)
+    if not items:
+        raise UserError(f"inbox {folder}: no .md or .json issues in it")
+    roles = None
+    if with_model:
+        from maestro_tui.llm.models import make_client, resolve_model
+
+        model = resolve_model(config.effective_planner_model, "planner")
+        roles = await classify_with_model(make_client(config, model, on_usage=usage.append), items)
+    by_id = {item.id: item for item in items}
+
+    def hints(candidate: Any) -> list[str]:
+        item = by_id.get(candidate.task_id)
+        if item is None:
+            return []
+        return list(review_hint(item, candidate.lines_changed, candidate.tests_passed))
+
+    return inbox_plan(items, roles), hints
+
+
+def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Plan, Config]:
+    """A workflow expanded over the repository; its total token budget applies if none is set."""
+    from dataclasses import replace
+
+    from maestro_tui.config import with_overrides
+    from maestro_tui.engine.workflows import load_workflows
+
+    flows = load_workflows(root, config.workflow_tables)
+    if name not in flows:
+        raise UserError(f"no workflow '{name}'; known: {', '.join(sorted(flows))}")
+    expanded = flows[name].expand(root, goal)
+    tasks = tuple(
+        replace(
+            t,
+            candidates=expanded.candidates.get(t.id, t.candidates),
+            budget_tokens=expanded.task_budgets.get(t.id, t.budget_tokens),
+        )
+        for t in expanded.plan.tasks
+    )
+    plan = Plan(goal=expanded.plan.goal, tasks=tasks)
+    if expanded.total_budget_tokens and config.budget_tokens is None:
+        config = with_overrides(config, budget_tokens=expanded.total_budget_tokens)
+    return plan, config
+
+
+async def run_demo(
+    *,
+    dest: Path | None,
+    db_path: Path,
+    out: Output,
+    max_agents: int,
+    merge_policy: str,
+    budget_usd: float | None = None,
+    budget_tokens: int | None = None,
+    tui: bool = False,
+) -> int:
+    """Copy the sample repo somewhere new and run the demo goal on the offline demo model."""
+    import time
+
+    from maestro_tui.config import with_overrides
+    from maestro_tui.demo import DEMO_GOAL, copy_sample_repo
+    from maestro_tui.demo.script import TEST_COMMAND
+
+    if dest is None:
+        dest = db_path.parent / "demo" / time.strftime("%Y%m%d-%H%M%S")
+    try:
+        copy_sample_repo(dest)
+    except FileExistsError as exc:
+        raise UserError(f"{exc}: pass --dir with a new or empty folder") from None
+    _say(out, f"demo repository: {dest}")
+    ws = Workspace.open(dest)
+    config = with_overrides(
+        load_config(ws.root),
+        test_command=TEST_COMMAND,
+        default_worker="demo",
+        model="demo",
+        planner_model="demo",
+        max_agents=max_agents,
+        merge_policy=merge_policy,
+        budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
+    )
+    plan, usage = await make_plan(config, DEMO_GOAL, ws.root, out)
+    return await run_plan(
+        ws=ws,
+        config=config,
+        plan=plan,
+        db_path=db_path,
+        out=out,
+        planner_usage=usage,
+        env=demo_env(),
+        tui=tui,
+    )
+
+
+def demo_env() -> dict[str, str]:
+    """The demo's `python` is the one maestro-tui runs on (it has pytest), without plugins."""
+    import os
+    import sys
+
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
