@@ -111,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default="", help="why (kept in the run's history)")
         _db_arg(p)
 
+    p = sub.add_parser(
+        "retry", help="drop a waiting result and run its task again on the current branch"
+    )
+    p.add_argument("run_id")
+    p.add_argument("task")
+    p.add_argument("--headless", action="store_true")
+    _db_arg(p)
+    _output_args(p)
+
     p = sub.add_parser("resume", help="finish a run that was interrupted")
     p.add_argument("run_id")
     p.add_argument("--agents", type=int)
@@ -232,6 +241,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens}
         return await commands.resume_run(
             _db_path(args), args.run_id, out, args.agents, budgets, tui=tui
+        )
+    if cmd == "retry":
+        return await commands.resume_run(
+            _db_path(args), args.run_id, out, None, None, tui=tui, retry_task=args.task
         )
     if cmd == "plan":
         return await _plan(args)

@@ -349,17 +349,23 @@ async def resume_run(
     max_agents: int | None,
     budgets: dict[str, float | None] | None = None,
     tui: bool = False,
+    retry_task: str | None = None,
 ) -> int:
+    """Finish a run; with `retry_task`, first drop that task's waiting result to run it again."""
     if tui:
         from maestro_tui.ui.entry import run_resume
 
         session = await open_session(db_path, run_ref)
+        if retry_task:
+            _requeue(session, retry_task)
         for kind, limit in (budgets or {}).items():
             if limit is not None:
                 session.orch.raise_budget(kind, limit)
         return _after_tui(await run_resume(session, max_agents=max_agents), session, out)
     async with await open_session(db_path, run_ref, _printers(out)) as session:
         orch = session.orch
+        if retry_task:
+            _requeue(session, retry_task)
         if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
             print(
                 f"run {orch.state.run_id} has nothing left to do ({orch.state.status})",
@@ -375,6 +381,13 @@ async def resume_run(
         state = await drive(orch)
         await print_metrics(session, out)
     return _exit_code(state, out)
+
+
+def _requeue(session: RunSession, task_id: str) -> None:
+    try:
+        session.orch.requeue(task_id)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
 
 
 async def decide_merge(

@@ -338,6 +338,12 @@ class Orchestrator:
             reason="picked by the reviewer",
         )
 
+    def requeue(self, task_id: str) -> None:
+        """Between sessions: drop a waiting result so that resuming runs the task again, on
+        the integration branch as it is then (the live counterpart is `retry`)."""
+        self.merge_queue.withdraw(task_id)
+        self.bus.emit(ev.TaskQueued, task=task_id)
+
     def retry(self, task_id: str) -> None:
         """Drop a waiting result and run the task again on the current integration branch."""
         self.merge_queue.withdraw(task_id)

@@ -177,3 +177,20 @@ def test_json_output_is_one_event_per_line(project, tmp_path):
     assert lines[0]["type"] == "RunStarted"
     assert lines[-1]["type"] == "RunFinished" and lines[-1]["status"] == "waiting"
     assert [x["seq"] for x in lines] == list(range(1, len(lines) + 1))
+
+
+def test_retry_runs_the_conflicting_task_again_on_the_current_branch(project, tmp_path):
+    result, db = start_run(project, tmp_path)
+    assert result.returncode == 3
+    run_id = run_id_of(db)
+    loser = next(e["task"] for e in events_of(db) if e["type"] == "MergeWaiting")
+    retried = run_cli("retry", run_id, loser, "--db", str(db), "--headless")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    events = events_of(db)
+    starts = [e["attempt"] for e in events if e["type"] == "TaskStarted" and e["task"] == loser]
+    assert starts == [1, 2]  # a fresh attempt, from the integration branch as it was then
+    assert events[-1]["type"] == "RunFinished" and events[-1]["status"] == "succeeded"
+    settings = git(project, "show", f"maestro/{run_id}:calc/settings.py")
+    assert ("VERSION = 3" if loser == "version-three" else "VERSION = 2") in settings
+    unknown = run_cli("retry", run_id, "mul", "--db", str(db), "--headless")
+    assert unknown.returncode == 2 and "no merge waiting" in unknown.stderr
