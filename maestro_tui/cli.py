@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro_tui import __version__
-
-EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_REVIEW = 0, 1, 2, 3
+from maestro_tui.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_TASK_FAILED
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:

@@ -20,11 +20,15 @@ from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
+from maestro_tui.exit_codes import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REVIEW,
+    EXIT_TASK_FAILED,
+)
 from maestro_tui.headless import Printer
 from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
-
-EXIT_OK, EXIT_TASK_FAILED, EXIT_BAD_INPUT, EXIT_REVIEW, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 EXIT_FOR_STATUS = {
     RunStatus.SUCCEEDED: EXIT_OK,
@@ -105,8 +109,19 @@ async def drive(orch: Orchestrator, *, wait_for_review: bool = False) -> RunStat
             loop.remove_signal_handler(sig)
 
 
+def final_status(state: RunState) -> RunStatus:
+    """The status a run ended with, or would end with now if it has not finished."""
+    return state.status if state.status in EXIT_FOR_STATUS else state.outcome()
+
+
+def exit_code(state: RunState) -> int:
+    """The CLI's exit code for where a run stands: 0 / 1 / 3 / 130."""
+    return EXIT_FOR_STATUS.get(final_status(state), EXIT_TASK_FAILED)
+
+
 def _exit_code(state: RunState, out: Output) -> int:
-    status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
+    """The exit code, after telling a person how to go on with an unfinished run."""
+    status = final_status(state)
     if status is RunStatus.WAITING and not out.as_json:
         waiting = len(state.waiting_merges)
         print(
@@ -121,7 +136,7 @@ def _exit_code(state: RunState, out: Output) -> int:
         )
     if status is RunStatus.INTERRUPTED and not out.as_json:
         print(f"run interrupted: maestro-tui resume {state.run_id}", file=out.stream)
-    return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
+    return exit_code(state)
 
 
 class RunSession:

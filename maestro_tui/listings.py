@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
+from maestro_tui.exit_codes import EXIT_OK
 
 
 async def list_runs(db_path: Path, as_json: bool) -> int:

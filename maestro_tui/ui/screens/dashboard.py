@@ -28,11 +28,10 @@ MAX_AGENTS = 64
 
 
 def exit_code(state: RunState) -> int:
-    """The CLI's exit code for where a run stands: 0 / 1 / 3 / 130."""
-    from maestro_tui.commands import EXIT_FOR_STATUS, EXIT_TASK_FAILED
+    """The CLI's exit code for where a run stands (imported late: the engine is heavy)."""
+    from maestro_tui import commands
 
-    status = state.status if state.status in EXIT_FOR_STATUS else state.outcome()
-    return EXIT_FOR_STATUS.get(status, EXIT_TASK_FAILED)
+    return commands.exit_code(state)
 
 
 def _agent_bindings() -> list[Binding]:
