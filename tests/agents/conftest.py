@@ -12,37 +12,7 @@ import pytest
 
 from maestro_tui.agents.base import WorkerJob
 from maestro_tui.domain.plan import Task
-
-
-class RecordingReporter:
-    """A Reporter that keeps every call, in order, for assertions."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-        self.findings: list[str] = []
-
-    def output(self, text: str, stream: str = "stdout") -> None:
-        self.lines.append((text, stream))
-
-    def usage(
-        self,
-        model: str,
-        tokens_in: int,
-        tokens_out: int,
-        cost_usd: float | None,
-        latency_s: float = 0.0,
-        simulated: bool = False,
-    ) -> None:
-        pass
-
-    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:
-        pass
-
-    def finding(self, text: str) -> None:
-        self.findings.append(text)
-
-    def stdout(self) -> list[str]:
-        return [text for text, stream in self.lines if stream == "stdout"]
+from tests.recording import RecordingReporter
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ async def test_output_streams_to_the_reporter_in_order_and_ends_in_the_summary(
     spec = WorkerSpec(name="talker", argv=tuple(argv), model="m-1")
     result = await CommandWorker(spec).run(make_job(), reporter)
     assert reporter.stdout() == [f"line {n}" for n in range(40)] + [""]
-    assert [t for t, s in reporter.lines if s == "stderr"] == [
+    assert [t for t, s in reporter.outputs if s == "stderr"] == [
         f"note {n}" for n in range(0, 40, 10)
     ]
     assert result.summary.endswith("line 38\nline 39")

@@ -6,13 +6,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.llm.fakeserver import FakeChatServer
+from tests.recording import RecordingReporter
 
 API_KEY = "sk-test-4f1c2a9be0d7secret"
 GIT_ID = ["-c", "user.name=test", "-c", "user.email=test@localhost"]
@@ -35,45 +34,6 @@ def server() -> Iterator[FakeChatServer]:
         yield srv
     finally:
         srv.stop()
-
-
-@dataclass
-class RecordingReporter:
-    """A Reporter that keeps every call, for assertions."""
-
-    outputs: list[tuple[str, str]] = field(default_factory=list)
-    usages: list[dict[str, Any]] = field(default_factory=list)
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
-
-    def output(self, text: str, stream: str = "stdout") -> None:
-        self.outputs.append((text, stream))
-
-    def usage(
-        self,
-        model: str,
-        tokens_in: int,
-        tokens_out: int,
-        cost_usd: float | None,
-        latency_s: float = 0.0,
-        simulated: bool = False,
-    ) -> None:
-        self.usages.append(
-            dict(
-                model=model,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                cost_usd=cost_usd,
-                latency_s=latency_s,
-                simulated=simulated,
-            )
-        )
-
-    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:
-        self.tools.append(dict(tool=tool, args=args, ok=ok, error=error))
-
-    def finding(self, text: str) -> None:
-        self.findings.append(text)
 
 
 @pytest.fixture

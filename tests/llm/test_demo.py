@@ -18,7 +18,8 @@ from maestro_tui.llm.demo import SIMULATED_PRICE, demo_pace, stream_chunks
 from maestro_tui.llm.planner import plan_goal
 from maestro_tui.llm.roles import ROLE_PROMPTS
 from maestro_tui.llm.worker import LLMWorker
-from tests.llm.conftest import RecordingReporter, child_env, git
+from tests.llm.conftest import child_env, git
+from tests.recording import RecordingReporter
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.llm.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox, list_repo_files
-from tests.llm.conftest import RecordingReporter, child_env
+from tests.llm.conftest import child_env
+from tests.recording import RecordingReporter
 
 
 def snapshot(*roots: Path) -> dict[str, bytes | str]:

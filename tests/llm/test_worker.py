@@ -12,8 +12,9 @@ from maestro_tui.agents.base import Worker, WorkerError, WorkerJob
 from maestro_tui.domain.plan import Task
 from maestro_tui.llm.client import LLMClient
 from maestro_tui.llm.worker import LineBuffer, LLMWorker
-from tests.llm.conftest import API_KEY, RecordingReporter, child_env, git
+from tests.llm.conftest import API_KEY, child_env, git
 from tests.llm.fakeserver import FakeChatServer, Reply
+from tests.recording import RecordingReporter
 
 
 def make_worker(server: FakeChatServer, **kwargs: Any) -> LLMWorker:

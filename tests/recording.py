@@ -1,0 +1,48 @@
+"""A Reporter test double shared by the worker tests: it keeps every call, for assertions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RecordingReporter:
+    """A Reporter that keeps every call, for assertions."""
+
+    outputs: list[tuple[str, str]] = field(default_factory=list)
+    usages: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+    def output(self, text: str, stream: str = "stdout") -> None:
+        self.outputs.append((text, stream))
+
+    def usage(
+        self,
+        model: str,
+        tokens_in: int,
+        tokens_out: int,
+        cost_usd: float | None,
+        latency_s: float = 0.0,
+        simulated: bool = False,
+    ) -> None:
+        self.usages.append(
+            dict(
+                model=model,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                cost_usd=cost_usd,
+                latency_s=latency_s,
+                simulated=simulated,
+            )
+        )
+
+    def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:
+        self.tools.append(dict(tool=tool, args=args, ok=ok, error=error))
+
+    def finding(self, text: str) -> None:
+        self.findings.append(text)
+
+    def stdout(self) -> list[str]:
+        return [text for text, stream in self.outputs if stream == "stdout"]
