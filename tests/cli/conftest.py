@@ -91,6 +91,28 @@ def run_cli(
     )
 
 
+def run_plan(
+    project: Path, tmp_path: Path, plan_text: str, *extra: str
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """Write a plan file and run it headless, reviewed with --yes, into tmp_path/runs.db."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text(plan_text)
+    db = tmp_path / "runs.db"
+    result = run_cli(
+        "run",
+        "--plan",
+        str(plan),
+        "--repo",
+        str(project),
+        "--headless",
+        "--db",
+        str(db),
+        "--yes",
+        *extra,
+    )
+    return result, db
+
+
 def events_of(db: Path, run_id: str | None = None) -> list[dict]:
     con = sqlite3.connect(db)
     try:

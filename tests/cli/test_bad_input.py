@@ -7,28 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import git, run_cli
+from tests.cli.conftest import git, run_cli, run_plan
 
 GOOD_PLAN = '[[tasks]]\nid = "a"\nprompt = "@write x.txt :: x"\nfiles = ["calc/ops.py"]\n'
-
-
-def run_plan(project: Path, tmp_path: Path, plan_text: str, *extra: str):
-    plan = tmp_path / "plan.toml"
-    plan.write_text(plan_text)
-    db = tmp_path / "runs.db"
-    result = run_cli(
-        "run",
-        "--plan",
-        str(plan),
-        "--repo",
-        str(project),
-        "--headless",
-        "--db",
-        str(db),
-        "--yes",
-        *extra,
-    )
-    return result, db
 
 
 def assert_nothing_written(project: Path, db: Path) -> None:

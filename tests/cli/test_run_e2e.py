@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import events_of, git, run_cli, worktrees
+from tests.cli.conftest import events_of, git, run_cli, run_plan, worktrees
 
 PLAN = """
 goal = "extend calc"
@@ -67,24 +67,7 @@ prompt = "@write CHANGELOG.md :: - mul\\\\n- strings"
 
 
 def start_run(project: Path, tmp_path: Path, *extra: str):
-    plan = tmp_path / "plan.toml"
-    plan.write_text(PLAN)
-    db = tmp_path / "runs.db"
-    result = run_cli(
-        "run",
-        "--plan",
-        str(plan),
-        "--repo",
-        str(project),
-        "--headless",
-        "--agents",
-        "4",
-        "--db",
-        str(db),
-        "--yes",
-        *extra,
-    )
-    return result, db
+    return run_plan(project, tmp_path, PLAN, "--agents", "4", *extra)
 
 
 def run_id_of(db: Path) -> str:
