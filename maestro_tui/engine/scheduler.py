@@ -288,11 +288,16 @@ class Scheduler:
         self._wake.set()
 
     def _block(self, task_id: str, blocked_by: str, reason: str) -> None:
-        self._outcome[task_id] = Outcome.DEAD
-        self._bus.emit(ev.TaskBlocked, task=task_id, blocked_by=blocked_by, reason=reason)
-        for child in self._dependents[task_id]:
-            if child not in self._outcome:
-                self._block(child, blocked_by, reason)
+        """Block a task and everything downstream of it, depth first, without recursion (a
+        failure at the head of a long chain must not hit the recursion limit)."""
+        stack = [task_id]
+        while stack:
+            node = stack.pop()
+            if node in self._outcome:
+                continue
+            self._outcome[node] = Outcome.DEAD
+            self._bus.emit(ev.TaskBlocked, task=node, blocked_by=blocked_by, reason=reason)
+            stack.extend(reversed(self._dependents[node]))
 
     async def _cancel_running(self) -> None:
         for timer in self._backing_off.values():

@@ -212,3 +212,16 @@ async def test_reducer_follows_scheduler_events() -> None:
     assert state.tasks["a"].status is TaskStatus.FAILED
     assert state.tasks["b"].status is TaskStatus.BLOCKED
     assert "boom" in state.tasks["b"].reason
+
+
+async def test_a_failure_at_the_head_of_a_long_chain_blocks_all_of_it() -> None:
+    plan = make_plan({f"t{i}": [f"t{i - 1}"] if i else [] for i in range(3000)})
+    bus, log = recording_bus()
+
+    async def attempt(task, n):
+        raise RuntimeError("head failed")
+
+    result = await Scheduler(bus, plan, attempt, policy=RetryPolicy(retries=0)).run()
+    assert result["t0"] is Outcome.DEAD and result["t2999"] is Outcome.DEAD
+    blocked = [e.task for e in log if isinstance(e, ev.TaskBlocked)]
+    assert blocked == [f"t{i}" for i in range(1, 3000)]  # each once, nearest first
