@@ -21,17 +21,17 @@ SEEDS = ("1", "2", "3", "4")
 
 
 async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
-    from maestro_tui.commands import WorkerPool
     from maestro_tui.config import load_config
-    from maestro_tui.demo import copy_sample_repo
-    from maestro_tui.demo.script import CONFLICTING_TASKS, TEST_COMMAND, demo_plan
     from maestro_tui.domain import events as ev
     from maestro_tui.domain.plan import parse_plan
     from maestro_tui.domain.state import TaskStatus
     from maestro_tui.engine.bus import EventBus
     from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
     from maestro_tui.llm import demo
-    from maestro_tui.plan_sources import demo_env
+    from maestro_tui.llm.demo import copy_sample_repo
+    from maestro_tui.llm.demo.script import CONFLICTING_TASKS, TEST_COMMAND, demo_plan
+    from maestro_tui.session.plans import demo_env
+    from maestro_tui.session.workers import WorkerPool
     from maestro_tui.workspace.repo import Workspace
 
     demo._edits_seen.clear()  # both variants draw the same faults for the same edits

@@ -175,10 +175,10 @@ class _CountingReporter:
 
 async def _many_workers(root: Path) -> dict[str, float]:
     from maestro_tui.agents.base import WorkerJob
-    from maestro_tui.demo import copy_sample_repo
-    from maestro_tui.demo.script import demo_plan
     from maestro_tui.domain.plan import parse_plan
     from maestro_tui.llm.client import LLMClient, import_litellm
+    from maestro_tui.llm.demo import copy_sample_repo
+    from maestro_tui.llm.demo.script import demo_plan
     from maestro_tui.llm.worker import LLMWorker
 
     import_litellm()

@@ -31,7 +31,7 @@ from textual.widgets import RichLog, Static
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.ui.app import MaestroApp
-from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.ui.screens.run import RunScreen
 
 ROOT = Path(__file__).parent.parent
 AGENTS, RATE, SECONDS, TICK = 16, 500, 5.0, 0.01
@@ -140,13 +140,13 @@ async def dashboard_run() -> dict[str, float]:
     unsubscribe = bus.subscribe(seen.append)
     _plan_events(bus)
     unsubscribe()
-    from maestro_tui.domain.state import replay
+    from maestro_tui.domain.state import fold
 
-    session = FakeSession(FakeOrchestrator(bus=bus, state=replay(seen)))
-    app = MaestroApp(lambda: DashboardScreen(session, start=False), watch_themes=False)  # type: ignore[arg-type]
+    session = FakeSession(FakeOrchestrator(bus=bus, state=fold(seen)))
+    app = MaestroApp(lambda: RunScreen(session, start=False), watch_themes=False)  # type: ignore[arg-type]
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        assert isinstance(screen, DashboardScreen) and screen.bridge is not None
+        assert isinstance(screen, RunScreen) and screen.bridge is not None
         bridge, logs = screen.bridge, screen.dashboard.logs
         bus.emit(ev.PlanApproved)
         for n in range(AGENTS):
@@ -229,7 +229,7 @@ async def richlog_run() -> dict[str, float]:
 
 async def memory_run() -> dict[str, float]:
     """A million log lines through the bridge in 5k-line ticks: RSS must stay flat."""
-    from maestro_tui.domain.state import replay
+    from maestro_tui.domain.state import fold
     from tests.ui.sample_run import FakeOrchestrator, FakeSession
 
     bus = EventBus("bench")
@@ -237,12 +237,12 @@ async def memory_run() -> dict[str, float]:
     unsubscribe = bus.subscribe(seen.append)
     _plan_events(bus)
     unsubscribe()
-    session = FakeSession(FakeOrchestrator(bus=bus, state=replay(seen)))
-    app = MaestroApp(lambda: DashboardScreen(session, start=False), watch_themes=False)  # type: ignore[arg-type]
+    session = FakeSession(FakeOrchestrator(bus=bus, state=fold(seen)))
+    app = MaestroApp(lambda: RunScreen(session, start=False), watch_themes=False)  # type: ignore[arg-type]
     marks: dict[str, float] = {"RSS start MB": rss_mb()}
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        assert isinstance(screen, DashboardScreen) and screen.bridge is not None
+        assert isinstance(screen, RunScreen) and screen.bridge is not None
         bridge = screen.bridge
         sent = 0
         start = time.perf_counter()
@@ -280,12 +280,12 @@ class Probe({base}):
 """
 
 DASHBOARD_PAINT = PAINT.format(
-    imports="import maestro_tui.commands\nfrom maestro_tui.ui.app import MaestroApp\n"
-    "from maestro_tui.ui.screens.dashboard import DashboardScreen\n"
+    imports="import maestro_tui.session.lifecycle\nfrom maestro_tui.ui.app import MaestroApp\n"
+    "from maestro_tui.ui.screens.run import RunScreen\n"
     "from tests.ui.sample_run import sample_session",
     base="MaestroApp",
     make="s, _, _ = sample_session()\n"
-    "Probe(lambda: DashboardScreen(s, start=False), watch_themes=False).run(headless=True, "
+    "Probe(lambda: RunScreen(s, start=False), watch_themes=False).run(headless=True, "
     "size=(160, 48))",
 )
 LAUNCHER_PAINT = PAINT.format(

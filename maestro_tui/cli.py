@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
-import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from maestro_tui import __version__
-from maestro_tui.exit_codes import EXIT_BAD_INPUT, EXIT_OK, EXIT_TASK_FAILED
+from maestro_tui.session.outcome import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TASK_FAILED
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
@@ -46,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"maestro-tui {__version__}")
+    parser.add_argument(
+        "--db", type=Path, dest="db_first", metavar="FILE", help="SQLite file of run history"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="write a commented maestro.toml in the repository")
@@ -154,43 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         args.command = "launcher"
+    if getattr(args, "db", None) is None:
+        args.db = args.db_first  # `maestro-tui --db FILE COMMAND` as well as `COMMAND --db FILE`
     if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
         return _fail(f"--agents must be from 1 to 64, got {args.agents}")
-    # Errors that mean bad input; imported here so `--help` stays fast.
-    from maestro_tui.agents.base import WorkerError
-    from maestro_tui.commands import UserError
-    from maestro_tui.config import ConfigError
-    from maestro_tui.domain.plan import PlanError
-    from maestro_tui.engine.inbox import InboxError
-    from maestro_tui.engine.merge_queue import MergeNeedsResolution
-    from maestro_tui.engine.runlock import RunLocked
-    from maestro_tui.engine.workflows import WorkflowError
-    from maestro_tui.llm.client import LLMError
+    # Imported here so `--help` stays fast.
     from maestro_tui.llm.planner import PlannerError
-    from maestro_tui.store.db import StoreError
-    from maestro_tui.workspace.repo import WorkspaceError
+    from maestro_tui.session.lifecycle import bad_input_errors
 
-    bad_input = (
-        UserError,
-        ConfigError,
-        PlanError,
-        WorkspaceError,
-        StoreError,
-        RunLocked,
-        MergeNeedsResolution,
-        WorkerError,
-        LLMError,
-        InboxError,
-        WorkflowError,
-    )
     try:
         return asyncio.run(_dispatch(args))
-    except bad_input as exc:
+    except bad_input_errors() as exc:
         return _fail(str(exc))
     except PlannerError as exc:
         return _fail(str(exc), EXIT_TASK_FAILED)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -199,63 +179,76 @@ def _db_path(args: argparse.Namespace) -> Path:
     return (args.db or default_db_path()).expanduser()
 
 
-async def _dispatch(args: argparse.Namespace) -> int:
-    from maestro_tui import commands
-    from maestro_tui.commands import Output, UserError
+def _output(args: argparse.Namespace) -> Any:
+    from maestro_tui.headless.printer import Output
 
-    cmd = args.command
-    tui = not getattr(args, "headless", True) and sys.stdout.isatty() and sys.stdin.isatty()
-    out = Output(
+    return Output(
         as_json=getattr(args, "json", False), show_output=not getattr(args, "quiet", False)
     )
+
+
+async def _dispatch(args: argparse.Namespace) -> int:
+    cmd = args.command
+    tui = not getattr(args, "headless", True) and sys.stdout.isatty() and sys.stdin.isatty()
+    db = _db_path(args)
     if cmd == "launcher":
-        return await _launcher(args)
+        from maestro_tui.ui.entry import run_launcher
+
+        return await run_launcher(db, Path(os.getcwd()))
     if cmd == "replay":
         from maestro_tui.ui.entry import run_replay
 
-        return await run_replay(_db_path(args), args.run_id)
+        return await run_replay(db, args.run_id)
     if cmd == "init":
         return _init(args.repo, args.force)
     if cmd == "run":
-        return await _run(args, out, tui)
+        return await _run(args, tui)
+    if cmd == "demo":
+        return await _demo(args, tui)
+    if cmd in ("resume", "retry"):
+        budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens} if cmd == "resume" else {}
+        agents = args.agents if cmd == "resume" else None
+        retry = args.task if cmd == "retry" else None
+        if tui:
+            from maestro_tui.ui.entry import run_resume
+
+            return await run_resume(
+                db, args.run_id, max_agents=agents, budgets=budgets, retry_task=retry
+            )
+        from maestro_tui.headless.run import resume_run
+
+        return await resume_run(db, args.run_id, _output(args), agents, budgets, retry)
     if cmd == "runs":
-        from maestro_tui.listings import list_runs
+        from maestro_tui.headless.history import list_runs
 
-        return await list_runs(_db_path(args), args.json)
+        return await list_runs(db, args.json)
     if cmd == "merges":
-        from maestro_tui.listings import list_merges
+        from maestro_tui.headless.review import list_merges
 
-        return await list_merges(_db_path(args), args.run_id, args.json)
+        return await list_merges(db, args.run_id, args.json)
     if cmd in ("approve", "reject"):
-        return await commands.decide_merge(
-            _db_path(args),
+        from maestro_tui.headless.review import decide_merge
+
+        return await decide_merge(
+            db,
             args.run_id,
             args.task,
             approve=cmd == "approve",
             take=getattr(args, "take", None),
             reason=getattr(args, "reason", ""),
-            out=out,
-        )
-    if cmd == "resume":
-        budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens}
-        return await commands.resume_run(
-            _db_path(args), args.run_id, out, args.agents, budgets, tui=tui
-        )
-    if cmd == "retry":
-        return await commands.resume_run(
-            _db_path(args), args.run_id, out, None, None, tui=tui, retry_task=args.task
+            out=_output(args),
         )
     if cmd == "plan":
         return await _plan(args)
-    if cmd == "demo":
-        return await _demo(args, out, tui)
     if cmd == "land":
-        return await commands.land(_db_path(args), args.run_id, args.into, out)
-    if cmd == "gc":
-        from maestro_tui.maintenance import collect_garbage
+        from maestro_tui.headless.land import land
 
-        return collect_garbage(args.repo, _db_path(args), remove_unmerged=args.all)
-    raise UserError(f"unknown command {cmd}")
+        return await land(db, args.run_id, args.into, _output(args))
+    if cmd == "gc":
+        from maestro_tui.headless.gc import collect_garbage
+
+        return collect_garbage(args.repo, db, remove_unmerged=args.all)
+    raise AssertionError(f"unhandled command {cmd}")
 
 
 def _init(repo: Path, force: bool) -> int:
@@ -271,42 +264,52 @@ def _init(repo: Path, force: bool) -> int:
     return EXIT_OK
 
 
-async def _run(args: argparse.Namespace, out: Any, tui: bool) -> int:
-    from maestro_tui import commands, plan_sources
-    from maestro_tui.commands import UserError
+async def _run(args: argparse.Namespace, tui: bool) -> int:
     from maestro_tui.config import load_config
     from maestro_tui.domain.plan import load_plan
+    from maestro_tui.session import plans
+    from maestro_tui.session.lifecycle import UserError
     from maestro_tui.workspace.repo import Workspace
 
     if args.plan is None and args.inbox is None and not args.workflow and not args.goal:
         raise UserError("give a goal, a plan file (--plan), an inbox (--inbox) or --workflow")
+    out = _output(args)
     ws = Workspace.open(args.repo)
-    config = load_config(ws.root, args.config)
-    config = _with_flags(config, args)
+    config = _with_flags(load_config(ws.root, args.config), args)
     usage: list[Any] = []
     hints = None
     if args.inbox is not None:
-        plan, hints = await plan_sources.inbox_run_plan(
+        plan, hints = await plans.inbox_run_plan(
             config, args.inbox.expanduser(), args.classify_with_model, usage
         )
     elif args.workflow:
-        plan, config = plan_sources.workflow_plan(config, ws.root, args.workflow, args.goal or "")
+        plan, config = plans.workflow_plan(config, ws.root, args.workflow, args.goal or "")
     elif args.plan is not None:
         plan = load_plan(args.plan.expanduser(), goal=args.goal)
     else:
-        plan, usage = await plan_sources.make_plan(config, args.goal, ws.root, out)
-    confirm = None if args.yes else _confirm_on_terminal
-    return await commands.run_plan(
-        planner_usage=usage,
-        tui=tui,
-        merge_hints=hints,
+        plan, usage = await plans.make_plan(config, args.goal, ws.root, out.say)
+    return await _start(
+        tui,
+        review=not args.yes,
         ws=ws,
         config=config,
         plan=plan,
         db_path=_db_path(args),
         out=out,
-        confirm=confirm,
+        planner_usage=usage,
+        merge_hints=hints,
     )
+
+
+async def _start(tui: bool, review: bool, out: Any, **run: Any) -> int:
+    """A new run, in the dashboard or printed: the same inputs, checked the same way."""
+    if tui:
+        from maestro_tui.ui.entry import run_new
+
+        return await run_new(review_plan=review, **run)
+    from maestro_tui.headless.run import confirm_on_terminal, run_plan
+
+    return await run_plan(out=out, confirm=confirm_on_terminal if review else None, **run)
 
 
 def _with_flags(config: Any, args: argparse.Namespace) -> Any:
@@ -327,102 +330,47 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
 
 
 async def _plan(args: argparse.Namespace) -> int:
-    from maestro_tui import commands, plan_sources
-    from maestro_tui.commands import Output
     from maestro_tui.config import load_config
-    from maestro_tui.domain.plan import plan_to_toml, validate_plan
+    from maestro_tui.headless.run import plan_only
     from maestro_tui.workspace.repo import Workspace
 
     ws = Workspace.open(args.repo)
     config = _with_flags(load_config(ws.root, args.config), args)
-    out = Output(stream=sys.stderr)
-    plan, usage = await plan_sources.make_plan(config, args.goal, ws.root, out)
-    validate_plan(plan, repo_root=ws.root)
-    spent = sum(c.cost_usd or 0.0 for c in usage)
-    print(f"planner: {len(usage)} call(s), ${spent:.4f}", file=sys.stderr)
-    estimate = commands.forecast(config, plan)
-    if estimate:
-        print(estimate, file=sys.stderr)
-    if args.output:
-        if args.output.suffix.lower() == ".json":
-            args.output.write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
-        else:
-            args.output.write_text(plan_to_toml(plan), encoding="utf-8")
-        print(f"wrote {args.output}: maestro-tui run --plan {args.output}", file=sys.stderr)
-    else:
-        print(plan_to_toml(plan))
-    return EXIT_OK
+    return await plan_only(ws, config, args.goal, args.output)
 
 
-async def _demo(args: argparse.Namespace, out: Any, tui: bool) -> int:
-    from maestro_tui import commands, plan_sources
+async def _demo(args: argparse.Namespace, tui: bool) -> int:
+    from maestro_tui.session import plans
+    from maestro_tui.session.lifecycle import UserError
 
     if args.pace is not None:
         if args.pace < 0:
-            raise commands.UserError(f"--pace must be 0 or more, got {args.pace}")
+            raise UserError(f"--pace must be 0 or more, got {args.pace}")
         os.environ["MAESTRO_DEMO_PACE"] = str(args.pace)
-    return await plan_sources.run_demo(
+    out = _output(args)
+    demo = plans.prepare_demo(
         dest=args.dir,
         db_path=_db_path(args),
-        out=out,
         max_agents=args.agents,
         merge_policy=args.merge,
         budget_usd=args.budget_usd,
         budget_tokens=args.budget_tokens,
-        tui=tui,
     )
+    out.say(f"demo repository: {demo.ws.root}")
+    from maestro_tui.llm.demo import DEMO_GOAL
 
-
-async def _launcher(args: argparse.Namespace) -> int:
-    """`maestro-tui` alone: the launcher beside the history of past runs.
-
-    The engine is imported only when a run starts, so the first frame does not wait for it.
-    """
-    from maestro_tui.ui.entry import run_launcher
-
-    db_path = _db_path(argparse.Namespace(db=None))
-    repo = Path(os.getcwd())
-
-    async def start(goal: str, model: str, agents: int, budget: float | None) -> Any:
-        from maestro_tui import commands, plan_sources
-        from maestro_tui.config import load_config, with_overrides
-        from maestro_tui.workspace.repo import Workspace
-
-        ws = Workspace.open(repo)
-        config = with_overrides(load_config(ws.root), model=model, max_agents=agents)
-        if budget is not None:
-            config = with_overrides(config, budget_usd=budget)
-        quiet = commands.Output(stream=io.StringIO())  # the launcher shows progress itself
-        plan, usage = await plan_sources.make_plan(config, goal, ws.root, quiet)
-        workers = commands.check_run_inputs(ws, config, plan)
-        session = await commands.start_session(
-            ws=ws,
-            config=config,
-            plan=plan,
-            db_path=db_path,
-            merge_policy=config.merge_policy,
-            max_agents=config.max_agents,
-            workers=workers,
-        )
-        commands.record_usage(session.orch.bus, usage)
-        return session
-
-    return await run_launcher(db_path, repo, start)
-
-
-def _confirm_on_terminal(plan: Any) -> bool:
-    from maestro_tui.commands import UserError
-    from maestro_tui.domain.dag import topological_layers
-
-    if not sys.stdin.isatty():
-        raise UserError("the plan needs review before it runs: pass --yes to start it as it is")
-    for i, layer in enumerate(topological_layers(plan.graph()), start=1):
-        print(f"layer {i}:")
-        for task_id in layer:
-            task = plan.by_id[task_id]
-            print(f"  {task.id:<20} {task.role:<10} {task.title}")
-    answer = input(f"run these {len(plan.tasks)} tasks? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    plan, usage = await plans.make_plan(demo.config, DEMO_GOAL, demo.ws.root, out.say)
+    return await _start(
+        tui,
+        review=False,
+        ws=demo.ws,
+        config=demo.config,
+        plan=plan,
+        db_path=_db_path(args),
+        out=out,
+        planner_usage=usage,
+        env=demo.env,
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from textual.screen import Screen  # noqa: E402
 
 from maestro_tui.ui.app import MaestroApp  # noqa: E402
-from maestro_tui.ui.screens.dashboard import DashboardScreen  # noqa: E402
+from maestro_tui.ui.screens.run import RunScreen  # noqa: E402
 from tests.ui.sample_run import (  # noqa: E402
     PLAN,
     RUN_ID,
@@ -69,7 +69,7 @@ async def dashboard(name: str, size: tuple[int, int]) -> None:
         screen.bridge.flush()
         await pilot.pause()
 
-    await shoot(name, lambda: DashboardScreen(session, start=False), size, fill)  # type: ignore[arg-type]
+    await shoot(name, lambda: RunScreen(session, start=False), size, fill)  # type: ignore[arg-type]
 
 
 async def record_sample(db: Path) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from maestro_tui.agents.presets import PRESETS
 from maestro_tui.config import (
     Config,
     ConfigError,
@@ -17,6 +16,7 @@ from maestro_tui.config import (
     parse_config,
     with_overrides,
 )
+from maestro_tui.config.presets import PRESETS
 
 FULL = """
 [run]

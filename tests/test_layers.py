@@ -1,22 +1,161 @@
-"""The engine and its adapters never import Textual; the CLI starts without litellm."""
+"""The layer contract, read from every module's imports, and what each layer may load at all.
+
+Every import counts, including the lazy ones inside functions and those under TYPE_CHECKING:
+a lazy import is still a dependency, only a cheaper one.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-ENGINE_MODULES = [
+import maestro_tui
+
+PACKAGE = Path(maestro_tui.__file__).parent
+
+# Top to bottom. A room may import only from rooms of lower layers; rooms sharing a layer are
+# independent of each other. A room is a sub-package or a top-level module of maestro_tui.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("__main__",),
+    ("cli",),
+    ("ui", "headless"),
+    ("session",),
+    ("engine",),
+    ("llm",),
+    ("agents",),
+    ("workspace", "store", "watch"),
+    ("process",),
+    ("config",),
+    ("domain",),
+    ("",),  # the package itself: its version
+)
+LAYER_OF = {room: depth for depth, rooms in enumerate(LAYERS) for room in rooms}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def package_modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "sample_repo" in path.parts:  # the demo's sample project, not our code
+            continue
+        found[module_name(path)] = path
+    return found
+
+
+def imports_of(module: str, path: Path, known: set[str]) -> Iterator[str]:
+    """The maestro_tui modules `module` imports, resolved to modules that exist."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            # `from pkg import name` imports pkg.name when that is a module, else pkg
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base
+                for alias in node.names
+            ]
+        else:
+            continue
+        for target in targets:
+            if target == "maestro_tui" or target.startswith("maestro_tui."):
+                while target not in known and "." in target:
+                    target = target.rpartition(".")[0]
+                yield target
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = package_modules()
+    known = set(modules)
+    return {m: set(imports_of(m, p, known)) - {m} for m, p in modules.items()}
+
+
+def test_every_room_has_a_layer() -> None:
+    rooms = {room(m) for m in package_modules()}
+    assert rooms <= set(LAYER_OF), f"put these in LAYERS: {sorted(rooms - set(LAYER_OF))}"
+
+
+def test_no_upward_or_sideways_import() -> None:
+    bad = []
+    for module, targets in sorted(import_graph().items()):
+        here = room(module)
+        for target in sorted(targets):
+            there = room(target)
+            if there != here and LAYER_OF[there] <= LAYER_OF[here]:
+                bad.append(f"{module} -> {target}")
+    assert not bad, "imports that go up or sideways:\n" + "\n".join(bad)
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the graph as a path (first node repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        path = [start]
+        stack = [iter(sorted(graph[start]))]
+        state[start] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(sorted(graph.get(nxt, ()))))
+    return None
+
+
+def test_no_import_cycle_between_modules() -> None:
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_checks_themselves_catch_what_they_should() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    assert room("maestro_tui.engine.scheduler") == "engine" and room("maestro_tui") == ""
+    known = {"maestro_tui.engine", "maestro_tui.engine.bus", "maestro_tui.domain.events"}
+    source = PACKAGE / "engine" / "scheduler.py"
+    found = set(imports_of("maestro_tui.engine.scheduler", source, known | {"x"}))
+    assert {"maestro_tui.engine.bus", "maestro_tui.domain.events"} <= found
+
+
+# --- what each layer loads at run time -------------------------------------------------------
+
+HEADLESS_MODULES = [
     "maestro_tui.domain.state",
     "maestro_tui.engine.orchestrator",
     "maestro_tui.engine.scheduler",
     "maestro_tui.engine.merge_queue",
+    "maestro_tui.engine.replayer",
+    "maestro_tui.engine.attempt",
     "maestro_tui.workspace",
     "maestro_tui.store",
     "maestro_tui.agents.command",
-    "maestro_tui.headless",
-    "maestro_tui.engine.replay",
-    "maestro_tui.engine.attempt",
     "maestro_tui.watch",
+    "maestro_tui.session.lifecycle",
+    "maestro_tui.session.plans",
+    "maestro_tui.headless.run",
+    "maestro_tui.headless.review",
 ]
 
 
@@ -28,8 +167,8 @@ def _loaded_after_import(modules: list[str]) -> set[str]:
     return set(out.stdout.split())
 
 
-def test_engine_imports_without_textual() -> None:
-    loaded = _loaded_after_import(ENGINE_MODULES)
+def test_engine_session_and_headless_load_without_textual_or_litellm() -> None:
+    loaded = _loaded_after_import(HEADLESS_MODULES)
     assert "textual" not in loaded
     assert "litellm" not in loaded  # imported lazily, only when a model is called
 

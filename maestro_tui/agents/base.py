@@ -71,3 +71,19 @@ class Worker(Protocol):
     name: str
 
     async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult: ...
+
+
+@runtime_checkable
+class NeedsPreflight(Protocol):
+    """A worker that can tell, before a run starts, whether it can run at all (a CLI that is
+    not installed, say): `preflight` raises WorkerError saying what to do."""
+
+    def preflight(self) -> None: ...
+
+
+class WorkerSource(Protocol):
+    """Where the engine gets workers: the one a task names, or an LLM worker on a model."""
+
+    def __call__(self, task: Task) -> Worker: ...
+
+    def for_model(self, task: Task, model: str) -> Worker: ...

@@ -7,8 +7,8 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 
 from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
-from maestro_tui.agents.presets import install_hint
 from maestro_tui.config import ConfigError, WorkerSpec
+from maestro_tui.config.presets import install_hint
 from maestro_tui.process import ProgramNotFound, base_env, resolve_program, run_streaming
 
 PLACEHOLDERS = ("prompt", "task_id", "title", "worktree", "run_id", "attempt", "files")

@@ -348,6 +348,11 @@ class LLMUsage(Event):
     cost_usd: float | None  # None: the model has no known price
     latency_s: float = 0.0
     simulated: bool = False
+    # Which attempt (and ensemble candidate) of the task made the call, and why: "work" (the
+    # agent), "critic", "judge"; calls of no task are the planner's.
+    attempt: int | None = None
+    candidate: int | None = None
+    purpose: str = "work"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,8 +10,8 @@ not tagged with a candidate, the attempt's calls divided by its number of candid
 that never succeeded counts its first attempt: a single agent would have tried once too.
 
 **Coordination overhead** ``O% = (calls - baseline) / baseline × 100``: extra planner calls,
-failed attempts and retries, losing candidates, critic and judge calls (any call made while no
-attempt of its task is running, or tagged ``purpose``/``kind`` critic, judge or review).
+failed attempts and retries, losing candidates, critic and judge calls (``LLMUsage.purpose``;
+in runs recorded before calls carried it, any call made while no attempt of its task ran).
 Target < 300 %.
 
 **Efficiency** ``Ec = success rate / (1 + O%/100)``: the share of tasks that succeeded per
@@ -34,9 +34,6 @@ per task by its final outcome. Target ≥ 80 % (our choice: below it, most resul
 price. When some calls were unpriced it is a lower bound (``cost_complete`` is False). It has no
 target unless the caller gives one.
 
-Events the engine may not emit yet (``CandidateFinished``, ``CandidateSelected``,
-``CriticVerdict``, and ``candidate``/``attempt``/``purpose`` on ``LLMUsage``) are read by type
-name and ``getattr``, so the metrics work with and without them.
 """
 
 from __future__ import annotations
@@ -44,15 +41,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from maestro_tui.domain import events as ev
 from maestro_tui.domain.events import Event
-from maestro_tui.domain.state import RunState, replay
+from maestro_tui.domain.state import RunState, fold
 
 OVERHEAD_TARGET_PCT = 300.0
 EFFICIENCY_TARGET = 0.4
 COVERAGE_TARGET = 0.8
 MERGE_SUCCESS_TARGET = 0.8
-_REVIEW_PURPOSES = frozenset({"critic", "judge", "review", "reviewer"})
+_REVIEW_PURPOSES = frozenset({"critic", "judge"})
 _WITHDRAWN = "withdrawn"  # MergeQueue.withdraw's reason: a retry, not a decision on the result
 
 
@@ -171,8 +170,8 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def _has_counts(e: Event) -> bool:
-    return getattr(e, "n_passed", None) is not None or getattr(e, "n_failed", None) is not None
+def _has_counts(e: ev.TestsRan | ev.CandidateFinished) -> bool:
+    return e.n_passed is not None or e.n_failed is not None
 
 
 class _Tally:
@@ -197,93 +196,92 @@ class _Tally:
         self.priced = 0
         self.unpriced = 0
         self.simulated = False
+        self._handlers: dict[type[Event], Callable[[Any], None]] = {
+            ev.TaskStarted: self._started,
+            ev.TaskFinished: self._finished,
+            ev.TaskFailed: self._stopped,
+            ev.TaskCancelled: self._stopped,
+            ev.LLMUsage: self._usage,
+            ev.TestsRan: self._tests,
+            ev.CandidateFinished: self._candidate_finished,
+            ev.CandidateSelected: self._candidate_selected,
+            ev.Merged: self._merged,
+            ev.MergeRejected: self._rejected,
+            ev.MergeConflict: self._conflict,
+        }
 
     def feed(self, e: Event) -> None:
-        handler = getattr(self, "_on_" + e.type, None)
+        handler = self._handlers.get(type(e))
         if handler is not None:
             handler(e)
 
-    def _on_TaskStarted(self, e: Event) -> None:
-        task, attempt = str(e.task_id), int(getattr(e, "attempt", 1))
-        self.open[task] = self.current[task] = attempt
-        if attempt not in self.attempts[task]:
-            self.attempts[task].append(attempt)
+    def _started(self, e: ev.TaskStarted) -> None:
+        self.open[e.task] = self.current[e.task] = e.attempt
+        if e.attempt not in self.attempts[e.task]:
+            self.attempts[e.task].append(e.attempt)
 
-    def _on_TaskFinished(self, e: Event) -> None:
-        task, attempt = str(e.task_id), int(getattr(e, "attempt", 1))
-        self.succeeded[task].append(attempt)
-        self.open.pop(task, None)
+    def _finished(self, e: ev.TaskFinished) -> None:
+        self.succeeded[e.task].append(e.attempt)
+        self.open.pop(e.task, None)
 
-    def _on_TaskFailed(self, e: Event) -> None:
-        self.open.pop(str(e.task_id), None)
+    def _stopped(self, e: ev.TaskFailed | ev.TaskCancelled) -> None:
+        self.open.pop(e.task, None)
 
-    _on_TaskCancelled = _on_TaskFailed
-
-    def _on_LLMUsage(self, e: Event) -> None:
+    def _usage(self, e: ev.LLMUsage) -> None:
         self.calls += 1
-        cost = getattr(e, "cost_usd", None)
-        if cost is None:
+        if e.cost_usd is None:
             self.unpriced += 1
         else:
             self.priced += 1
-            self.cost += float(cost)
-        self.simulated = self.simulated or bool(getattr(e, "simulated", False))
-        task = e.task_id
-        if task is None:
+            self.cost += e.cost_usd
+        self.simulated = self.simulated or e.simulated
+        if e.task is None:
             self.planner_calls += 1
             return
-        purpose = getattr(e, "purpose", None) or getattr(e, "kind", None)
-        attempt = getattr(e, "attempt", None) or self.open.get(task)
-        if purpose in _REVIEW_PURPOSES or attempt is None:
+        # Runs recorded before calls carried their attempt: the one running at the time.
+        attempt = e.attempt or self.open.get(e.task)
+        if e.purpose in _REVIEW_PURPOSES or attempt is None:
             self.review_calls += 1
             return
-        candidate = getattr(e, "candidate", None)
-        per_candidate = self.work[(task, int(attempt))]
-        per_candidate[candidate] = per_candidate.get(candidate, 0) + 1
-        if candidate is not None:
-            self.candidates[(task, int(attempt))].add(int(candidate))
+        per_candidate = self.work[(e.task, attempt)]
+        per_candidate[e.candidate] = per_candidate.get(e.candidate, 0) + 1
+        if e.candidate is not None:
+            self.candidates[(e.task, attempt)].add(e.candidate)
 
-    def _on_TestsRan(self, e: Event) -> None:
+    def _tests(self, e: ev.TestsRan) -> None:
         if _has_counts(e):
-            self.evidence.add((str(e.task_id), int(getattr(e, "attempt", 1))))
+            self.evidence.add((e.task, e.attempt))
 
-    def _on_CandidateFinished(self, e: Event) -> None:
-        task = str(e.task_id)
-        attempt = int(getattr(e, "attempt", None) or self.current.get(task, 1))
-        self.candidates[(task, attempt)].add(int(getattr(e, "candidate", 0)))
-        if getattr(e, "tests_passed", None) is not None and _has_counts(e):
-            self.evidence.add((task, attempt))
+    def _candidate_finished(self, e: ev.CandidateFinished) -> None:
+        attempt = self.current.get(e.task, 1)
+        self.candidates[(e.task, attempt)].add(e.candidate)
+        if e.tests_passed is not None and _has_counts(e):
+            self.evidence.add((e.task, attempt))
 
     def _backed_now(self, task: str) -> bool:
         return (task, self.current.get(task, 1)) in self.evidence
 
-    def _on_CandidateSelected(self, e: Event) -> None:
-        task = str(e.task_id)
-        attempt = int(getattr(e, "attempt", None) or self.current.get(task, 1))
-        self.selected[(task, attempt)] = int(getattr(e, "candidate", 0))
-        stated = getattr(e, "backed_by_tests", None)
-        self._decide(self._backed_now(task) if stated is None else bool(stated))
+    def _candidate_selected(self, e: ev.CandidateSelected) -> None:
+        self.selected[(e.task, self.current.get(e.task, 1))] = e.candidate
+        self._decide(e.backed_by_tests or self._backed_now(e.task))
 
     def _decide(self, backed: bool) -> None:
         self.decisions += 1
         self.backed += int(backed)
 
-    def _on_Merged(self, e: Event) -> None:
-        task = str(e.task_id)
-        self.outcome[task] = "merged"
-        self._decide(self._backed_now(task))
+    def _merged(self, e: ev.Merged) -> None:
+        self.outcome[e.task] = "merged"
+        self._decide(self._backed_now(e.task))
 
-    def _on_MergeRejected(self, e: Event) -> None:
-        if str(getattr(e, "reason", "")).startswith(_WITHDRAWN):
+    def _rejected(self, e: ev.MergeRejected) -> None:
+        if e.reason.startswith(_WITHDRAWN):
             return
-        task = str(e.task_id)
-        self.outcome[task] = "rejected"
-        self._decide(self._backed_now(task))
+        self.outcome[e.task] = "rejected"
+        self._decide(self._backed_now(e.task))
 
-    def _on_MergeConflict(self, e: Event) -> None:
-        task = str(e.task_id)
-        if self.outcome.get(task) != "merged":
-            self.outcome[task] = "conflicted"
+    def _conflict(self, e: ev.MergeConflict) -> None:
+        if self.outcome.get(e.task) != "merged":
+            self.outcome[e.task] = "conflicted"
 
     def task_baseline(self, task: str) -> float:
         """Calls of the task's first successful attempt's single candidate (see module doc)."""
@@ -310,7 +308,7 @@ def compute_metrics(
     tally = _Tally()
     for event in events:
         tally.feed(event)
-    state = state if state is not None else replay(events)
+    state = state if state is not None else fold(events)
     tasks_total = len(state.tasks)
     succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied)
     baseline = min(1, tally.planner_calls) + sum(

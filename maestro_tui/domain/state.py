@@ -398,7 +398,7 @@ def reduce(state: RunState, event: ev.Event) -> RunState:
     return handler(state, event) if handler else state
 
 
-def replay(events: Iterable[ev.Event], state: RunState | None = None) -> RunState:
+def fold(events: Iterable[ev.Event], state: RunState | None = None) -> RunState:
     """Fold a sequence of events into a RunState."""
     s = state or RunState()
     handlers = _HANDLERS

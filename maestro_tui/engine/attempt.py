@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from maestro_tui.agents.base import Worker, WorkerError, WorkerJob, WorkerResult
+from maestro_tui.agents.base import Worker, WorkerError, WorkerJob, WorkerResult, WorkerSource
+from maestro_tui.agents.reviewers import Critic, Judge
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Task
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
-from maestro_tui.engine.critic import Critic, Judge
 from maestro_tui.engine.merge_queue import Candidate, MergeQueue
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
@@ -54,14 +54,13 @@ class AttemptRunner:
         bus: EventBus,
         ws: Workspace,
         config: Config,
-        workers: Callable[[Task], Worker],
+        workers: WorkerSource,
         state: Callable[[], RunState],
         merge_queue: Callable[[], MergeQueue],
         goal: str,
         env: dict[str, str],
         critic: Critic | None = None,
         judge: Judge | None = None,
-        model_worker: Callable[[Task, str], Worker] | None = None,
     ) -> None:
         self.bus = bus
         self.ws = ws
@@ -73,7 +72,6 @@ class AttemptRunner:
         self.env = {**WORKTREE_ENV, **env}
         self.critic = critic
         self.judge = judge
-        self.model_worker = model_worker or (lambda task, model: workers(task))
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
@@ -171,7 +169,7 @@ class AttemptRunner:
         async def one(i: int) -> Work | None:
             model = task.models[i - 1] if i <= len(task.models) else ""
             try:
-                worker = self.model_worker(task, model) if model else self.workers(task)
+                worker = self.workers.for_model(task, model) if model else self.workers(task)
                 work = await self._in_worktree(task, attempt, base, worker, candidate=i)
             except Exception as exc:  # one candidate failing is an outcome, not an error
                 self.bus.emit(
@@ -242,7 +240,7 @@ class AttemptRunner:
             sha = results[i - 1].commit
             assert sha is not None
             diffs[i] = await asyncio.to_thread(self.ws.diff_text, f"{sha}^", sha)
-        reporter = TaskReporter(self.bus, task.id, 0)
+        reporter = TaskReporter(self.bus, task.id, 0, purpose="judge")
         pick, why = await self.judge.choose(task, diffs, reporter)
         reason = f"{chosen.reason}; the judge picked {pick}: {why}" if chosen.tied else why
         method = "llm_judge" if task.select == "llm_judge" else "tests_first+judge"
@@ -292,7 +290,8 @@ class AttemptRunner:
         self, worker: Worker, job: WorkerJob, base: str, candidate: int | None
     ) -> Work:
         task, attempt = job.task, job.attempt
-        result = await worker.run(job, TaskReporter(self.bus, task.id, attempt))
+        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate)
+        result = await worker.run(job, reporter)
         trailers = {
             "Maestro-Run": self.bus.run_id,
             "Maestro-Task": task.id,
@@ -344,7 +343,7 @@ class AttemptRunner:
         assert self.critic is not None and work.commit is not None
         diff = await asyncio.to_thread(self.ws.diff_text, base, work.commit.sha)
         tail = work.tests.output_tail if work.tests else ""
-        reporter = TaskReporter(self.bus, job.task.id, job.attempt)
+        reporter = TaskReporter(self.bus, job.task.id, job.attempt, purpose="critic")
         verdict = await self.critic.review(job.task, diff, tail, reporter)
         self.bus.emit(
             ev.CriticVerdict,

@@ -5,26 +5,24 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from maestro_tui.agents.base import Worker
+from maestro_tui.agents.base import WorkerSource
+from maestro_tui.agents.reviewers import Critic, Judge
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
-from maestro_tui.domain.plan import Plan, Task, parse_plan, validate_plan
+from maestro_tui.domain.plan import Plan, parse_plan, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.critic import Critic, Judge
 from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import Workspace
-
-WorkerFor = Callable[[Task], Worker]
 
 
 def new_run_id() -> str:
@@ -38,7 +36,7 @@ class RunSetup:
 
     ws: Workspace
     config: Config
-    workers: WorkerFor
+    workers: WorkerSource
     bus: EventBus
     # Extra environment for agents and the test command (the demo puts its Python first).
     env: Mapping[str, str] = field(default_factory=dict)
@@ -197,7 +195,6 @@ class Orchestrator:
             env=dict(self.setup.env),
             critic=self.setup.critic,
             judge=self.setup.judge,
-            model_worker=getattr(self.setup.workers, "for_model", None),
         )
         self.scheduler = Scheduler(
             self.bus,

@@ -13,10 +13,20 @@ class TaskReporter:
     text is only split here, never held back: the log stays in the order things happened.
     """
 
-    def __init__(self, bus: EventBus, task_id: str, attempt: int) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        task_id: str,
+        attempt: int,
+        *,
+        candidate: int | None = None,
+        purpose: str = "work",
+    ) -> None:
         self._bus = bus
         self._task = task_id
         self._attempt = attempt
+        self._candidate = candidate
+        self._purpose = purpose  # "work", "critic" or "judge": what its model calls are for
 
     def output(self, text: str, stream: str = "stdout") -> None:
         for line in text.split("\n"):
@@ -42,6 +52,9 @@ class TaskReporter:
             cost_usd=cost_usd,
             latency_s=latency_s,
             simulated=simulated,
+            attempt=self._attempt,
+            candidate=self._candidate,
+            purpose=self._purpose,
         )
 
     def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None:

@@ -1,8 +1,9 @@
 """Workflows: reusable task templates that expand over the repository's files into a Plan.
 
 A workflow is a TOML table: ``[workflows.NAME]`` in maestro.toml, or a whole file
-``workflows/NAME.toml`` at the repository root (the name is the file's stem). Built-ins ship in
-``maestro_tui/workflows/``. Later sources win: built-in < ``workflows/`` < maestro.toml.
+``workflows/NAME.toml`` at the repository root (the name is the file's stem). Built-ins ship
+in ``maestro_tui/engine/builtin_workflows/``. Later sources win: built-in < ``workflows/`` <
+maestro.toml.
 
 Keys (all optional except as noted)::
 
@@ -61,7 +62,7 @@ from maestro_tui.engine.paths import (
     unique_id,
     unit_fields,
 )
-from maestro_tui.llm.tools import list_repo_files
+from maestro_tui.workspace.files import list_repo_files
 
 WORKFLOWS_DIR = "workflows"
 FILE_FIELDS = frozenset({"file", "files", "module", "slug", "stem", "dir", "goal", "workflow"})
@@ -369,7 +370,10 @@ def load_workflows(
 ) -> dict[str, Workflow]:
     """Built-ins, then REPO/workflows/*.toml, then maestro.toml's [workflows.NAME] tables;
     a later one of the same name wins. WorkflowError lists every problem of every source."""
-    files = [(f, f"built-in {f.name}") for f in resources.files("maestro_tui.workflows").iterdir()]
+    files = [
+        (f, f"built-in {f.name}")
+        for f in resources.files("maestro_tui.engine.builtin_workflows").iterdir()
+    ]
     folder = Path(repo_root) / WORKFLOWS_DIR
     if folder.is_dir():
         files += [(f, f"{WORKFLOWS_DIR}/{f.name}") for f in folder.iterdir()]

@@ -60,7 +60,7 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
-    from maestro_tui.llm.demo import install_demo_provider
+    from maestro_tui.llm.demo.model import install_demo_provider
 
     install_demo_provider(litellm)
     return litellm
@@ -68,7 +68,7 @@ def import_litellm() -> Any:
 
 def price_per_mtok(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
     """(usd per 1M tokens in, out) for `model`: configured, demo, then litellm's map."""
-    from maestro_tui.llm.demo import SIMULATED_PRICE, is_demo_model
+    from maestro_tui.llm.demo.model import SIMULATED_PRICE, is_demo_model
 
     if prices and model in prices:
         p_in, p_out = prices[model]
@@ -236,7 +236,7 @@ class LLMClient:
         full_text = "".join(text)
         tool_calls = [_tool_call(i, calls[i]) for i in sorted(calls)]
         tokens_in, tokens_out = _usage_counts(usage, messages, full_text, calls.values())
-        from maestro_tui.llm.demo import is_demo_model
+        from maestro_tui.llm.demo.model import is_demo_model
 
         return Completion(
             text=full_text,

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from maestro_tui.agents.base import Reporter
+from maestro_tui.agents.reviewers import Verdict
 from maestro_tui.domain.plan import Task
-from maestro_tui.engine.critic import Verdict, judge_request, review_request
 from maestro_tui.llm.client import LLMClient, LLMError
 
 VERDICT_TOOL: dict[str, Any] = {
@@ -29,6 +29,37 @@ SYSTEM = (
     "You are a strict, fair code reviewer. You judge one small task's diff against what the "
     "task asked for, using the test output as evidence. Be brief and specific."
 )
+
+
+DIFF_LIMIT = 12_000
+TESTS_LIMIT = 3_000
+
+
+def judge_request(task: Task, diffs: Mapping[int, str]) -> str:
+    """The judge's brief: the task and each candidate's diff, bounded in size."""
+    share = max(2000, DIFF_LIMIT // max(1, len(diffs)))
+    parts = [f"Task id: {task.id}\nTask: {task.title}\n\n{task.prompt}\n"]
+    for index, diff in sorted(diffs.items()):
+        clipped = diff if len(diff) <= share else diff[:share] + "\n… (diff cut)"
+        parts.append(f"## Candidate {index}\n```diff\n{clipped}\n```")
+    parts.append(
+        "Criteria, in order: does what the task asks; correct; no unrelated changes; simpler. "
+        "Call `pick` once with the number of the best candidate and a one-line reason."
+    )
+    return "\n\n".join(parts)
+
+
+def review_request(task: Task, diff: str, test_output: str) -> str:
+    """The reviewer's brief: the task, its diff and its tests, bounded in size."""
+    clipped = diff if len(diff) <= DIFF_LIMIT else diff[:DIFF_LIMIT] + "\n… (diff cut)"
+    tests = test_output[-TESTS_LIMIT:] if test_output else "(no test command configured)"
+    return (
+        f"Task id: {task.id}\nTask: {task.title}\n\n{task.prompt}\n\n"
+        f"## The diff\n```diff\n{clipped}\n```\n\n## Test output (tail)\n```\n{tests}\n```\n\n"
+        "Call `verdict` once: approved=true if the diff does what the task asks, correctly and "
+        "without unrelated changes; otherwise approved=false with specific comments the "
+        "author can act on."
+    )
 
 
 class LLMCritic:

@@ -11,7 +11,7 @@ from typing import Any
 from maestro_tui.domain.plan import Plan, PlanError, parse_plan, validate_plan
 from maestro_tui.llm.client import LLMClient, LLMError
 from maestro_tui.llm.roles import role_summaries
-from maestro_tui.llm.tools import list_repo_files
+from maestro_tui.workspace.files import list_repo_files
 
 MAX_SYMBOLS = 12
 MAX_PARSE_BYTES = 200_000

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from maestro_tui.agents.base import Reporter
 from maestro_tui.process import ProgramNotFound, base_env, run_streaming
+from maestro_tui.workspace.files import list_repo_files
 
-IGNORED_DIRS = frozenset(
-    {
-        ".git",
-        "__pycache__",
-        ".venv",
-        "venv",
-        "node_modules",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-        ".nox",
-        "dist",
-        "build",
-        ".eggs",
-    }
-)
 MAX_READ_CHARS = 100_000
 MAX_WRITE_CHARS = 1_000_000
 MAX_LISTED = 500
@@ -85,38 +67,6 @@ Work only through the tools, one step at a time:
 
 class ToolRefused(Exception):
     """A tool call that is not allowed or cannot run; the message goes back to the model."""
-
-
-def list_repo_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
-    """The repository's files, relative and sorted: git's view when it is a git repo."""
-    excluded = set(exclude)
-    files: list[str] | None = None
-    if (root / ".git").exists():
-        proc = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=False,
-        )
-        if proc.returncode == 0:
-            names = proc.stdout.decode("utf-8", "replace").split("\0")
-            files = [n for n in names if n and (root / n).is_file()]
-    if files is None:
-        files = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-            rel = Path(dirpath).relative_to(root)
-            files.extend(str(PurePosixPath(*rel.parts, f)) for f in filenames)
-    return sorted(
-        f
-        for f in files
-        if not (IGNORED_DIRS.intersection(PurePosixPath(f).parts) or _excluded(f, excluded))
-    )
-
-
-def _excluded(name: str, patterns: set[str]) -> bool:
-    path = PurePosixPath(name)
-    return any(path.match(p) or name.startswith(p.rstrip("/") + "/") for p in patterns)
 
 
 def resolve_inside(root: Path, name: str) -> Path:

@@ -8,11 +8,9 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import Screen
 
-import maestro_tui
-from maestro_tui.ui.commands import DashboardCommands
+from maestro_tui.ui.palette import ScreenKeysProvider
+from maestro_tui.ui.theming import load_themes, theme_folders, watch_themes
 
-PACKAGE_DIR = Path(maestro_tui.__file__).parent
-THEME_FOLDERS = (PACKAGE_DIR.parent / "themes", PACKAGE_DIR / "themes")
 DEFAULT_THEME = "maestro-dark"  # used when its file is found; Textual's own theme otherwise
 
 
@@ -21,7 +19,7 @@ class MaestroApp(App[int]):
 
     TITLE = "maestro-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
-    COMMANDS = App.COMMANDS | {DashboardCommands}
+    COMMANDS = App.COMMANDS | {ScreenKeysProvider}
 
     def __init__(
         self,
@@ -43,8 +41,6 @@ class MaestroApp(App[int]):
     def on_mount(self) -> None:
         if not self._watch_themes:
             return
-        from maestro_tui.ui.themes import watch_themes
-
         for folder in self._theme_folders:
             self.run_worker(
                 watch_themes(self, folder),
@@ -54,12 +50,8 @@ class MaestroApp(App[int]):
             )
 
     def _load_themes(self) -> list[Path]:
-        """Register the themes of themes/*.toml (if the themes module is there); their folders."""
-        try:
-            from maestro_tui.ui.themes import load_themes
-        except ImportError:
-            return []
-        folders = [folder for folder in THEME_FOLDERS if folder.is_dir()]
+        """Register the built-in themes and the user's own; returns their folders."""
+        folders = theme_folders()
         for folder in folders:
             for theme in load_themes(folder):
                 self.register_theme(theme)
@@ -67,9 +59,10 @@ class MaestroApp(App[int]):
 
     async def action_quit(self) -> None:
         """Ctrl+Q and the palette's Quit go through the run's screen, so a run stops cleanly."""
+        from maestro_tui.ui.screens.run import RunScreen
+
         for screen in reversed(self.screen_stack):
-            quit_run = getattr(screen, "action_quit", None)
-            if quit_run is not None and hasattr(screen, "run_active"):
-                quit_run()
+            if isinstance(screen, RunScreen):
+                screen.action_quit()
                 return
         self.exit(0, return_code=0)

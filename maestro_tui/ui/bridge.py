@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from maestro_tui.domain.events import Event
-from maestro_tui.domain.state import RunState, replay
+from maestro_tui.domain.state import RunState, fold
 
 FLUSH_INTERVAL_S = 0.05
 
@@ -49,7 +49,7 @@ class RunBridge:
         if not self._pending:
             return
         events, self._pending = self._pending, []
-        self.state = replay(events, self.state)
+        self.state = fold(events, self.state)
         self.target.feed(events, self.state)
         self.events_fed += len(events)
         self.flushes += 1

@@ -1,4 +1,4 @@
-"""Front-end entry points the CLI calls: a live run, a resume, the launcher, a replay.
+"""Front-end entry points the CLI calls: a new run, a resume, the launcher, a replay.
 
 All are coroutines: the run's store and git work belong to the caller's event loop, and the
 Textual app runs in that same loop (no threads between the engine and the screen).
@@ -6,65 +6,98 @@ Textual app runs in that same loop (no threads between the engine and the screen
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from maestro_tui.domain.state import RunStatus
 from maestro_tui.ui.app import MaestroApp
 
 if TYPE_CHECKING:
-    from maestro_tui.commands import RunSession
+    from maestro_tui.config import Config
+    from maestro_tui.domain.plan import Plan
+    from maestro_tui.llm.client import Completion
+    from maestro_tui.session.lifecycle import MergeHints, RunSession
+    from maestro_tui.workspace.repo import Workspace
 
+# (goal, model, agents, budget in USD) -> a recorded run whose plan awaits review
 StartRun = Callable[[str, str, int, "float | None"], Awaitable["RunSession"]]
 
 
 async def _run_app(app: MaestroApp, session: RunSession | None = None) -> int:
-    from maestro_tui.ui.screens.dashboard import exit_code
+    from maestro_tui.session.outcome import exit_code, next_step
 
     try:
         result = await app.run_async()
     finally:
         if session is not None:
             await session.aclose()  # a no-op when the screen closed it already
+    if session is not None:
+        hint = next_step(session.state)  # the terminal is ours again: say how to go on
+        if hint:
+            print(hint)
     if isinstance(result, int):
         return result
     if app.return_code:
         return app.return_code  # the app itself failed
-    return exit_code(session.orch.state) if session is not None else 0
+    return exit_code(session.state) if session is not None else 0
+
+
+async def run_new(
+    *,
+    ws: Workspace,
+    config: Config,
+    plan: Plan,
+    db_path: Path,
+    review_plan: bool,
+    planner_usage: Sequence[Completion] = (),
+    env: Mapping[str, str] | None = None,
+    merge_hints: MergeHints | None = None,
+    watch_themes: bool = True,
+) -> int:
+    """Record a new run and show it (after the plan review, unless told not to)."""
+    from maestro_tui.session.lifecycle import check_run_inputs, start_session
+
+    workers = check_run_inputs(ws, config, plan)  # bad input: nothing is written
+    session = await start_session(
+        ws=ws,
+        config=config,
+        plan=plan,
+        db_path=db_path,
+        workers=workers,
+        env=env,
+        planner_usage=planner_usage,
+        merge_hints=merge_hints,
+    )
+    return await run_live(session, review_plan=review_plan, watch_themes=watch_themes)
 
 
 async def run_live(session: RunSession, *, review_plan: bool, watch_themes: bool = True) -> int:
     """Show a started run (plan recorded, not approved) and run it; returns the CLI exit code."""
-    from maestro_tui.ui.screens.dashboard import DashboardScreen
+    from maestro_tui.ui.screens.run import RunScreen
 
-    app = MaestroApp(
-        lambda: DashboardScreen(session, review_plan=review_plan), watch_themes=watch_themes
-    )
+    app = MaestroApp(lambda: RunScreen(session, review_plan=review_plan), watch_themes=watch_themes)
     return await _run_app(app, session)
 
 
-def prepare_resume(session: RunSession, max_agents: int | None = None) -> bool:
-    """Send interrupted tasks back to the queue; False when the run has nothing left to do."""
-    orch = session.orch
-    if orch.state.settled and orch.state.status is not RunStatus.INTERRUPTED:
-        return False
-    orch.resume()
-    if max_agents:
-        orch.set_max_agents(max_agents)
-    return True
-
-
 async def run_resume(
-    session: RunSession, *, max_agents: int | None = None, watch_themes: bool = True
+    db_path: Path,
+    run_ref: str,
+    *,
+    max_agents: int | None = None,
+    budgets: Mapping[str, float | None] | None = None,
+    retry_task: str | None = None,
+    watch_themes: bool = True,
 ) -> int:
     """Finish an interrupted run (or review its waiting merges) in the dashboard."""
-    from maestro_tui.ui.screens.dashboard import DashboardScreen
+    from maestro_tui.session.lifecycle import resume
+    from maestro_tui.ui.screens.run import RunScreen
 
-    start = prepare_resume(session, max_agents)
-    app = MaestroApp(lambda: DashboardScreen(session, start=start), watch_themes=watch_themes)
+    session, start = await resume(
+        db_path, run_ref, max_agents=max_agents, budgets=budgets, retry_task=retry_task
+    )
+    app = MaestroApp(lambda: RunScreen(session, start=start), watch_themes=watch_themes)
     return await _run_app(app, session)
 
 
@@ -72,12 +105,18 @@ class LauncherApp(MaestroApp):
     """The launcher's flows: start a run, resume one, replay one — each on its own screen."""
 
     def __init__(
-        self, db_path: Path, repo: Path, start: StartRun, *, watch_themes: bool = True
+        self,
+        db_path: Path,
+        repo: Path,
+        start: StartRun | None = None,
+        *,
+        watch_themes: bool = True,
     ) -> None:
         from maestro_tui.ui.screens.launcher import LauncherScreen
 
         super().__init__(lambda: LauncherScreen(db_path, repo), watch_themes=watch_themes)
-        self.db_path, self.repo, self._start = db_path, repo, start
+        self.db_path, self.repo = db_path, repo
+        self._start = start or self._plan_and_record
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.notify(
@@ -88,30 +127,37 @@ class LauncherApp(MaestroApp):
         args = (message.goal, message.model, message.agents, message.budget_usd)  # type: ignore[attr-defined]
         self.run_worker(self._start_run(*args), group="launch", exclusive=True)
 
+    async def _plan_and_record(
+        self, goal: str, model: str, agents: int, budget: float | None
+    ) -> RunSession:
+        """Plan the goal and record the run (the engine is imported only now)."""
+        from maestro_tui.session.plans import start_from_goal
+
+        return await start_from_goal(self.repo, self.db_path, goal, model, agents, budget)
+
     async def _start_run(self, goal: str, model: str, agents: int, budget: float | None) -> None:
-        from maestro_tui.ui.screens.dashboard import DashboardScreen
+        from maestro_tui.ui.screens.run import RunScreen
 
         try:
             session = await self._start(goal, model, agents, budget)
         except Exception as exc:
             self._failed("start the run", exc)
             return
-        await self.push_screen(DashboardScreen(session, review_plan=True))
+        await self.push_screen(RunScreen(session, review_plan=True))
 
     async def on_launcher_screen_resume_run(self, message: Message) -> None:
         self.run_worker(self._resume(message.run_id), group="launch", exclusive=True)  # type: ignore[attr-defined]
 
     async def _resume(self, run_id: str) -> None:
-        from maestro_tui.commands import open_session
-        from maestro_tui.ui.screens.dashboard import DashboardScreen
+        from maestro_tui.session.lifecycle import resume
+        from maestro_tui.ui.screens.run import RunScreen
 
         try:
-            session = await open_session(self.db_path, run_id)
-            start = prepare_resume(session)
+            session, start = await resume(self.db_path, run_id)
         except Exception as exc:
             self._failed(f"resume {run_id}", exc)
             return
-        await self.push_screen(DashboardScreen(session, start=start))
+        await self.push_screen(RunScreen(session, start=start))
 
     async def on_launcher_screen_open_replay(self, message: Message) -> None:
         from maestro_tui.ui.screens.replay import ReplayScreen
@@ -119,9 +165,9 @@ class LauncherApp(MaestroApp):
         await self.push_screen(ReplayScreen(self.db_path, message.run_id))  # type: ignore[attr-defined]
 
 
-async def run_launcher(db_path: Path, repo: Path, start: StartRun) -> int:
-    """The launcher: a goal form beside the history of past runs. `start` records a new run."""
-    return await _run_app(LauncherApp(db_path, repo, start))
+async def run_launcher(db_path: Path, repo: Path) -> int:
+    """The launcher: a goal form beside the history of past runs."""
+    return await _run_app(LauncherApp(db_path, repo))
 
 
 async def run_replay(db_path: Path, run_id: str) -> int:

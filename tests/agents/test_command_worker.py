@@ -11,8 +11,8 @@ import pytest
 
 from maestro_tui.agents.base import Worker, WorkerError
 from maestro_tui.agents.command import CommandWorker, WorkerConfigError, build_prompt, summarize
-from maestro_tui.agents.presets import PRESETS
 from maestro_tui.config import ConfigError, WorkerSpec
+from maestro_tui.config.presets import PRESETS
 
 ECHO_ARGS = """
 import json, sys

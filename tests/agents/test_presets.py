@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maestro_tui.agents.presets import INSTALL_HINTS, PRESETS, install_hint
+from maestro_tui.config.presets import INSTALL_HINTS, PRESETS, install_hint
 
 COMMAND_PRESETS = ("claude", "codex", "aider", "gemini")
 

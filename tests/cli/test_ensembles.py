@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.agents.base import Reporter
-from maestro_tui.commands import WorkerPool
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Task, parse_plan
@@ -16,6 +15,7 @@ from maestro_tui.domain.state import TaskStatus
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
 from maestro_tui.engine.selection import CandidateResult, select_by_vote, select_tests_first
+from maestro_tui.session.workers import WorkerPool
 from maestro_tui.workspace.repo import Workspace
 from tests.cli.conftest import git
 

@@ -6,14 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from maestro_tui.agents.base import Reporter
-from maestro_tui.commands import WorkerPool
+from maestro_tui.agents.reviewers import Verdict
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Task, parse_plan
 from maestro_tui.domain.state import RunStatus, TaskStatus
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.critic import Verdict
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
+from maestro_tui.session.workers import WorkerPool
 from maestro_tui.workspace.repo import Workspace
 from tests.cli.conftest import git
 

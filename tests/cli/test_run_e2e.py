@@ -130,6 +130,8 @@ def test_clean_tasks_merge_and_the_conflict_waits_then_approve(project: Path, tm
     row = json.loads(runs.stdout.splitlines()[0])
     assert row["run_id"] == run_id and row["status"] == "succeeded"
     assert row["tasks_ok"] == 8
+    before = run_cli("--db", str(db), "runs", "--json")  # --db before the command works too
+    assert before.returncode == 0 and before.stdout == runs.stdout
 
     landed = run_cli("land", run_id, "--db", str(db))
     assert landed.returncode == 0, landed.stderr

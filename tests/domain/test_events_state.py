@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce, replay
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, fold, reduce
 from maestro_tui.engine.bus import EventBus
 
 SAMPLES: dict[type[ev.Event], dict] = {
@@ -106,7 +106,7 @@ def _run_events() -> list[ev.Event]:
 
 
 def test_reducer_tracks_tasks_usage_and_merges() -> None:
-    state = replay(_run_events())
+    state = fold(_run_events())
     a = state.tasks["a"]
     assert state.status is RunStatus.RUNNING and state.plan_approved
     assert a.status is TaskStatus.WAITING and a.reason == "conflicts in x"
@@ -120,7 +120,7 @@ def test_reducer_tracks_tasks_usage_and_merges() -> None:
 
 def test_reducer_is_pure() -> None:
     events = _run_events()
-    before = replay(events[:5])
+    before = fold(events[:5])
     snapshot = repr(before)
     after = reduce(before, events[5])
     assert repr(before) == snapshot
@@ -136,7 +136,7 @@ def test_merge_and_budget_events() -> None:
     bus.emit(ev.BudgetWarning, kind="usd", used=1.2, limit=1.5)
     bus.emit(ev.BudgetExceeded, kind="usd", used=1.6, limit=1.5)
     bus.emit(ev.BudgetRaised, kind="usd", limit=5.0)
-    state = replay(events)
+    state = fold(events)
     assert state.tasks["a"].status is TaskStatus.MERGED
     assert state.budget_usd == 5.0 and state.budget_exceeded == () and state.budget_warned == ()
     assert RunState().outcome() is RunStatus.SUCCEEDED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -10,44 +9,6 @@ import pytest
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.metrics import compute_metrics, format_metrics
 from maestro_tui.engine.bus import EventBus
-
-
-def _stand_in(name: str, base: type[ev.Event], **fields: Any) -> type[ev.Event]:
-    """An event class named like one the engine is adding, left out of the event registry.
-
-    The metrics read these events by type name, so the tests do not depend on whether (or
-    with which extra fields) the real classes have landed in events.py.
-    """
-    before = dict(ev.EVENT_TYPES)
-    specs = [(k, type(v), dataclasses.field(default=v)) for k, v in fields.items()]
-    cls = dataclasses.make_dataclass(name, specs, bases=(base,), frozen=True, kw_only=True)
-    ev.EVENT_TYPES.clear()
-    ev.EVENT_TYPES.update(before)
-    return cls
-
-
-CandidateFinished = _stand_in(
-    "CandidateFinished",
-    ev.Event,
-    task="",
-    candidate=0,
-    commit="",
-    tests_passed=True,
-    n_passed=0,
-    n_failed=0,
-    lines_changed=0,
-)
-CandidateSelected = _stand_in(
-    "CandidateSelected",
-    ev.Event,
-    task="",
-    candidate=0,
-    method="tests_first",
-    reason="",
-    backed_by_tests=True,
-)
-CriticVerdict = _stand_in("CriticVerdict", ev.Event, task="", attempt=1, approved=True, comments="")
-TaggedUsage = _stand_in("LLMUsage", ev.LLMUsage, candidate=0, purpose="")
 
 
 class Run:
@@ -65,7 +26,7 @@ class Run:
         return self
 
     def calls(self, task: str | None, n: int, cost: float | None = 0.01, **tags: Any) -> Run:
-        cls = TaggedUsage if tags else ev.LLMUsage
+        cls = ev.LLMUsage
         for _ in range(n):
             self.emit(cls, task=task, model="m", tokens_in=1, tokens_out=1, cost_usd=cost, **tags)
         return self
@@ -138,9 +99,19 @@ def test_losing_candidates_and_judge_calls_are_overhead() -> None:
     run.emit(ev.TaskStarted, task="a", attempt=1, worker="llm")
     for candidate, n in ((0, 2), (1, 3), (2, 4)):
         run.calls("a", n, candidate=candidate)
-        run.emit(CandidateFinished, task="a", candidate=candidate, n_passed=5, n_failed=0)
+        run.emit(
+            ev.CandidateFinished,
+            task="a",
+            candidate=candidate,
+            commit="c",
+            tests_passed=True,
+            n_passed=5,
+            n_failed=0,
+        )
     run.calls("a", 1, purpose="judge")
-    run.emit(CandidateSelected, task="a", candidate=1, backed_by_tests=True)
+    run.emit(
+        ev.CandidateSelected, method="tests_first", task="a", candidate=1, backed_by_tests=True
+    )
     run.emit(ev.TaskFinished, task="a", attempt=1, commit="ca").merge("a")
     m = compute_metrics(run.events)
     assert m.model_calls == 11 and m.review_calls == 1
@@ -152,8 +123,16 @@ def test_losing_candidates_and_judge_calls_are_overhead() -> None:
 def test_untagged_candidate_calls_are_shared_evenly() -> None:
     run = Run("a").emit(ev.TaskStarted, task="a", attempt=1, worker="llm").calls("a", 9)
     for candidate in range(3):
-        run.emit(CandidateFinished, task="a", candidate=candidate, n_passed=1, n_failed=0)
-    run.emit(CandidateSelected, task="a", candidate=2)
+        run.emit(
+            ev.CandidateFinished,
+            task="a",
+            candidate=candidate,
+            commit="c",
+            tests_passed=True,
+            n_passed=1,
+            n_failed=0,
+        )
+    run.emit(ev.CandidateSelected, method="tests_first", task="a", candidate=2)
     run.emit(ev.TaskFinished, task="a", attempt=1, commit="ca").merge("a")
     m = compute_metrics(run.events)
     assert m.baseline_calls == 3.0 and m.overhead_pct == 200.0
@@ -161,7 +140,7 @@ def test_untagged_candidate_calls_are_shared_evenly() -> None:
 
 def test_critic_calls_after_the_attempt_are_overhead() -> None:
     run = Run("a").attempt("a", 1, 2).calls("a", 2)  # a critic reading the diff
-    run.emit(CriticVerdict, task="a", attempt=1, approved=True).merge("a")
+    run.emit(ev.CriticVerdict, task="a", attempt=1, approved=True).merge("a")
     m = compute_metrics(run.events)
     assert (m.baseline_calls, m.review_calls, m.overhead_pct) == (2.0, 2, 100.0)
 
@@ -183,7 +162,9 @@ def test_test_signal_coverage_needs_counts_before_the_decision() -> None:
     run.attempt("c", 1, 1, counts=None).merge("c")  # no tests at all
     run.attempt("d", 1, 1).emit(ev.MergeRejected, task="d", reason="no")  # backed rejection
     run.emit(ev.TaskStarted, task="e", attempt=1, worker="llm")
-    run.emit(CandidateSelected, task="e", candidate=0, backed_by_tests=False)
+    run.emit(
+        ev.CandidateSelected, method="tests_first", task="e", candidate=0, backed_by_tests=False
+    )
     m = compute_metrics(run.events)
     assert (m.decisions, m.decisions_backed) == (5, 2)
     assert m.test_signal_coverage == 0.4 and m.coverage.meets_target is False
@@ -196,9 +177,16 @@ def test_tests_of_an_earlier_attempt_do_not_back_a_later_merge() -> None:
 
 def test_selection_without_stated_backing_uses_candidate_results() -> None:
     run = Run("a").emit(ev.TaskStarted, task="a", attempt=1, worker="llm")
-    run.emit(CandidateFinished, task="a", candidate=0, tests_passed=True, n_passed=2, n_failed=1)
-    bare = _stand_in("CandidateSelected", ev.Event, task="", candidate=0)
-    run.emit(bare, task="a", candidate=0)
+    run.emit(
+        ev.CandidateFinished,
+        task="a",
+        candidate=0,
+        commit="c",
+        tests_passed=True,
+        n_passed=2,
+        n_failed=1,
+    )
+    run.emit(ev.CandidateSelected, task="a", candidate=0, method="tests_first")
     assert compute_metrics(run.events).decisions_backed == 1
 
 

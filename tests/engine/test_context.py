@@ -6,7 +6,7 @@ from pathlib import Path
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
-from maestro_tui.domain.state import RunState, replay
+from maestro_tui.domain.state import RunState, fold
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import relevant_findings, task_context
 
@@ -34,7 +34,7 @@ def state_with_findings() -> tuple[RunState, object]:
     bus.emit(ev.FindingPublished, task="other", text="pricing.py rounds half-down")
     bus.emit(ev.FindingPublished, task="a", text="Money must stay immutable")
     bus.emit(ev.FindingPublished, task="c", text="its own finding")
-    return replay(log), plan
+    return fold(log), plan
 
 
 def test_upstream_first_then_files_then_newest_and_never_its_own() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
-from maestro_tui.domain.state import TaskStatus, replay
+from maestro_tui.domain.state import TaskStatus, fold
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 
@@ -208,7 +208,7 @@ async def test_reducer_follows_scheduler_events() -> None:
         return Outcome.SATISFIED
 
     await Scheduler(bus, plan, attempt, policy=RetryPolicy(retries=0)).run()
-    state = replay(log)
+    state = fold(log)
     assert state.tasks["a"].status is TaskStatus.FAILED
     assert state.tasks["b"].status is TaskStatus.BLOCKED
     assert "boom" in state.tasks["b"].reason

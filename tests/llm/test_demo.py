@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.agents.base import WorkerJob, WorkerResult
-from maestro_tui.demo import DEMO_GOAL, copy_sample_repo
-from maestro_tui.demo.script import CONFLICT_FILE, CONFLICTING_TASKS, TASK_SCRIPTS, demo_plan
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, Task, parse_plan, validate_plan
 from maestro_tui.llm.client import Completion, LLMClient, import_litellm
-from maestro_tui.llm.demo import SIMULATED_PRICE, demo_pace, stream_chunks
+from maestro_tui.llm.demo import DEMO_GOAL, copy_sample_repo
+from maestro_tui.llm.demo.model import SIMULATED_PRICE, demo_pace, stream_chunks
+from maestro_tui.llm.demo.script import CONFLICT_FILE, CONFLICTING_TASKS, TASK_SCRIPTS, demo_plan
 from maestro_tui.llm.planner import plan_goal
 from maestro_tui.llm.roles import ROLE_PROMPTS
 from maestro_tui.llm.worker import LLMWorker

@@ -7,14 +7,14 @@ import sys
 
 MODULES = [
     "maestro_tui.llm.client",
-    "maestro_tui.llm.demo",
+    "maestro_tui.llm.demo.model",
     "maestro_tui.llm.tools",
     "maestro_tui.llm.worker",
     "maestro_tui.llm.planner",
     "maestro_tui.llm.roles",
     "maestro_tui.llm.forecast",
-    "maestro_tui.demo",
-    "maestro_tui.demo.script",
+    "maestro_tui.llm.demo",
+    "maestro_tui.llm.demo.script",
 ]
 
 

@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from maestro_tui.domain.plan import ROLES, Plan, Task
-from maestro_tui.llm.demo import SIMULATED_PRICE
+from maestro_tui.llm.demo.model import SIMULATED_PRICE
 from maestro_tui.llm.forecast import describe_estimate, estimate_cost
 from maestro_tui.llm.roles import ROLE_PROMPTS, RoleError, load_roles, role_summaries
 

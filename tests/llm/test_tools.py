@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro_tui.llm.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox, list_repo_files
+from maestro_tui.llm.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox
+from maestro_tui.workspace.files import list_repo_files
 from tests.llm.conftest import child_env
 from tests.recording import RecordingReporter
 

@@ -12,7 +12,7 @@ import pytest
 
 import maestro_tui
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import replay
+from maestro_tui.domain.state import fold
 from maestro_tui.store import Store, StoreError
 from tests.store.store_events import start_run, table
 
@@ -98,7 +98,7 @@ async def test_kill_9_leaves_a_gapless_prefix_and_consistent_tables(tmp_path: Pa
         assert seqs == list(range(1, len(seqs) + 1)), "no gap"
         assert flushed <= len(seqs) < emitted, "flushed events kept; the buffered tail lost"
 
-        state = replay(events)
+        state = fold(events)
         tasks = {
             r[0]: r[1:]
             for r in table(db, 'SELECT task_id, status, attempts, reason, "commit" FROM tasks')

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import replay
+from maestro_tui.domain.state import fold
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import MergeRecord, Store, bulk
 from tests.store.store_events import PLAN, emit_every_event, start_run, table
@@ -23,7 +23,7 @@ def tasks_table(db: Path, run_id: str) -> dict[str, tuple]:
 
 
 def tasks_replayed(events: list[ev.Event]) -> dict[str, tuple]:
-    state = replay(events)
+    state = fold(events)
     return {t.id: (t.status.value, t.attempts, t.reason, t.commit) for t in state.tasks.values()}
 
 

@@ -19,12 +19,12 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 
-from maestro_tui.commands import RunSession, start_session
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
+from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.ui.app import MaestroApp
-from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.workspace.repo import Workspace
 
 FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
@@ -174,14 +174,14 @@ async def slow_run(ui_project: Path, tmp_path: Path) -> AsyncIterator[tuple[RunS
 def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
     """The app on a dashboard, in Textual's own theme so edits to themes/ leave snapshots be."""
     return MaestroApp(
-        lambda: DashboardScreen(session, **kwargs), watch_themes=False, theme="textual-dark"
+        lambda: RunScreen(session, **kwargs), watch_themes=False, theme="textual-dark"
     )
 
 
-async def ready(pilot: Pilot[Any]) -> DashboardScreen:
+async def ready(pilot: Pilot[Any]) -> RunScreen:
     """The dashboard screen once mounted: its bridge listens to the bus from then on."""
     screen = pilot.app.screen_stack[0]
-    assert isinstance(screen, DashboardScreen)
+    assert isinstance(screen, RunScreen)
     while screen.bridge is None:  # snapshots' run_before starts before the first mount
         await pilot.pause()
     return screen
@@ -202,7 +202,7 @@ def notifications(app: App[Any]) -> list[str]:
 def row_text(pilot: Pilot[Any], task_id: str) -> str:
     """What the task graph shows on the task's row, as plain text."""
     screen = pilot.app.screen_stack[0]
-    assert isinstance(screen, DashboardScreen)
+    assert isinstance(screen, RunScreen)
     return " ".join(cell.plain for cell in screen.dashboard.graph.get_row(task_id))
 
 

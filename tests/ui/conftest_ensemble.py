@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from maestro_tui.commands import WorkerPool
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
+from maestro_tui.session.workers import WorkerPool
 from maestro_tui.workspace.repo import Workspace
 from tests.ui.conftest_review import git
 

@@ -20,11 +20,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from maestro_tui.commands import RunSession, start_session
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
+from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.workspace.merge import ConflictFile, parse_hunks
 from maestro_tui.workspace.repo import Workspace
 

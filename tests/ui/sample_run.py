@@ -12,7 +12,7 @@ from typing import Any
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, parse_plan
-from maestro_tui.domain.state import RunState, replay
+from maestro_tui.domain.state import RunState, fold
 from maestro_tui.engine.bus import EventBus
 
 RUN_ID = "20250101-120000-abcd"
@@ -223,7 +223,7 @@ def sample_events() -> list[ev.Event]:
 
 
 def sample_state() -> RunState:
-    return replay(sample_events())
+    return fold(sample_events())
 
 
 @dataclass
@@ -233,7 +233,7 @@ class FakeWorkspace:
 
 @dataclass
 class FakeOrchestrator:
-    """Enough of an Orchestrator for a DashboardScreen that does not run anything."""
+    """Enough of an Orchestrator for a RunScreen that does not run anything."""
 
     bus: EventBus
     state: RunState
@@ -245,7 +245,7 @@ class FakeOrchestrator:
         self.bus.subscribe(self._follow)
 
     def _follow(self, event: ev.Event) -> None:
-        self.state = replay([event], self.state)
+        self.state = fold([event], self.state)
 
 
 class FakeSession:
@@ -266,5 +266,5 @@ def sample_session(*, started: bool = True) -> tuple[FakeSession, EventBus, Coun
     unsubscribe = bus.subscribe(seen.append)
     start_events(bus)
     unsubscribe()
-    orch = FakeOrchestrator(bus=bus, state=replay(seen))
+    orch = FakeOrchestrator(bus=bus, state=fold(seen))
     return FakeSession(orch), bus, clock

@@ -73,13 +73,19 @@ async def test_raise_budget_asks_for_a_number_and_calls_the_engine():
     assert raised == [("usd", 2.0)]
 
 
-async def test_raise_budget_without_engine_support_says_so():
-    session, _, _ = sample_session()
-    app = dashboard_app(session, start=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("b")  # raise the budget: this engine cannot
-        await pilot.pause()
-    assert any("cannot raise the budget" in n for n in notifications(app))
+def test_the_palette_is_built_from_the_screens_bindings():
+    from textual.binding import Binding
+
+    from maestro_tui.ui.palette import screen_commands
+    from maestro_tui.ui.screens.run import RunScreen
+
+    screen = RunScreen.__new__(RunScreen)
+    offered = {action: (name, help_text) for name, help_text, action in screen_commands(screen)}
+    shown = {b.action for b in Binding.make_bindings(RunScreen.BINDINGS) if b.show}
+    assert shown <= set(offered)  # every key of the footer can be found by name
+    assert offered["toggle_pause"][0] == "Pause / resume dispatch"
+    assert offered["toggle_pause"][1].endswith("(p)")  # the help names the key
+    assert "show_agent(0)" in offered and "show_agent(1)" not in offered
 
 
 async def test_palette_offers_the_dashboard_commands():

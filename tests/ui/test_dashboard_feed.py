@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import replay
+from maestro_tui.domain.state import fold
 from maestro_tui.ui.bridge import RunBridge
-from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.ui.widgets.task_graph import TaskGraph
 from tests.ui.conftest import dashboard_app, screen_text, shown
 from tests.ui.sample_run import RUN_ID, middle_events, sample_events, sample_session
@@ -29,7 +29,7 @@ async def test_feed_shows_statuses_logs_meters_and_the_waiting_merge():
         # The log pane now shares its column with the findings tabs and scrolls: whether a
         # middle line is in view depends on when the scroll to the end lands, so check the log.
         screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+        assert isinstance(screen, RunScreen)
         assert "[mul] mul: step 4 of the work" in screen.dashboard.logs.tail()
 
 
@@ -79,7 +79,7 @@ async def test_logs_stay_bounded_and_reset_replaces_everything():
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+        assert isinstance(screen, RunScreen)
         middle_events(bus, clock)
         for n in range(5000):
             bus.emit(ev.AgentOutput, task="strings", attempt=1, text=f"line {n}")
@@ -89,7 +89,7 @@ async def test_logs_stay_bounded_and_reset_replaces_everything():
         assert logs.log_view.line_count <= 2001
         assert logs.tail("strings")[-1] == "line 4999"
 
-        state = replay(sample_events()[:2])  # seek back to just after the plan
+        state = fold(sample_events()[:2])  # seek back to just after the plan
         screen.dashboard.reset(state, {"docs": ["only line"]})
         await pilot.pause()
         assert logs.tail("strings") == [] and logs.tail() == ["[docs] only line"]
@@ -113,6 +113,6 @@ def test_the_bridge_only_buffers_until_flushed():
     assert fed == [] and bridge.backlog == len(sample_events())
     bridge.flush()
     assert bridge.backlog == 0 and fed[0][0] == len(sample_events())
-    assert fed[0][1] == replay(sample_events())
+    assert fed[0][1] == fold(sample_events())
     bridge.flush()  # nothing new: nothing fed
     assert len(fed) == 1

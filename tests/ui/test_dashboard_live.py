@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maestro_tui.commands import EXIT_INTERRUPTED, open_session
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunStatus, TaskStatus
-from maestro_tui.ui.entry import prepare_resume
-from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.session.lifecycle import resume
+from maestro_tui.session.outcome import EXIT_INTERRUPTED
 from maestro_tui.ui.screens.modals import ConfirmModal
+from maestro_tui.ui.screens.run import RunScreen
 from tests.ui.conftest import (
     CONFLICT_PLAN,
     dashboard_app,
@@ -51,7 +51,7 @@ async def test_cancel_a_running_task_blocks_its_dependents_on_screen(slow_run):
     async with app.run_test(size=SIZE) as pilot:
         await watch.wait_for(ev.TaskStarted, lambda e: e.task == "slow")
         screen = app.screen
-        assert isinstance(screen, DashboardScreen)
+        assert isinstance(screen, RunScreen)
         screen.dashboard.graph.select_task("slow")
         await pilot.press("x")  # cancel the selected task…
         await pilot.pause()
@@ -112,8 +112,9 @@ async def test_quit_mid_run_leaves_it_resumable(ui_project: Path, tmp_path: Path
     assert app.return_code == EXIT_INTERRUPTED
 
     # The lock is released and the store flushed: the run reopens and finishes.
-    async with await open_session(db, run_id) as resumed:
-        assert prepare_resume(resumed)
+    resumed, to_run = await resume(db, run_id)
+    async with resumed:
+        assert to_run
         state = await resumed.orch.run()
     # version-three ran again on top of version-two's merge, so nothing conflicts any more.
     assert state.status is RunStatus.SUCCEEDED
@@ -138,7 +139,7 @@ async def test_a_conflict_waits_in_the_merge_queue_and_m_opens_its_review(ui_pro
             assert type(app.screen).__name__ == "MergeReviewScreen"
             await pilot.press("escape")  # back to the dashboard, nothing decided
             await pilot.pause()
-            assert isinstance(app.screen, DashboardScreen)
+            assert isinstance(app.screen, RunScreen)
             await pilot.press("q", "y")  # the run still waits for review: quit, confirm
             await watch.wait_for(ev.RunFinished)
     finally:

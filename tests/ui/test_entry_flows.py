@@ -7,7 +7,7 @@ from pathlib import Path
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunStatus
 from maestro_tui.ui.app import MaestroApp
-from maestro_tui.ui.screens.dashboard import DashboardScreen
+from maestro_tui.ui.screens.run import RunScreen
 from tests.ui.conftest import dashboard_app, start, task, writes
 
 QUICK_PLAN = (
@@ -29,7 +29,7 @@ async def test_an_edited_plan_is_revised_then_run(ui_project: Path, tmp_path: Pa
             await pilot.press("y")  # …yes
             await pilot.press("a")  # approve the edited plan
             finished = await watch.wait_for(ev.RunFinished)
-            assert isinstance(app.screen, DashboardScreen)
+            assert isinstance(app.screen, RunScreen)
             await pilot.press("q")  # the run is over: leave
     finally:
         await session.aclose()
@@ -89,7 +89,7 @@ async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_
 
 
 def test_the_app_registers_the_shipped_themes():
-    app = MaestroApp(lambda: DashboardScreen.__new__(DashboardScreen), watch_themes=False)
+    app = MaestroApp(lambda: RunScreen.__new__(RunScreen), watch_themes=False)
     assert {"maestro-dark", "maestro-light"} <= set(app.available_themes)
     assert app.theme == "maestro-dark"
 
@@ -99,8 +99,8 @@ def test_the_ui_starts_without_litellm():
     import sys
 
     code = (
-        "import sys, maestro_tui.ui.entry, maestro_tui.ui.screens.dashboard, "
-        "maestro_tui.ui.commands; print('litellm' in sys.modules)"
+        "import sys, maestro_tui.ui.entry, maestro_tui.ui.screens.run, "
+        "maestro_tui.ui.palette; print('litellm' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # it costs 2.4 s: only a model call may import it

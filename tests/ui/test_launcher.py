@@ -18,7 +18,7 @@ from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store
 from maestro_tui.ui.screens.launcher import LauncherScreen, parse_form
-from maestro_tui.ui.themes import load_themes, theme_folder
+from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.run_history import RunHistory
 from tests.ui.conftest_review import freeze_cursors
 
@@ -80,7 +80,7 @@ class LauncherApp(App[None]):
         self.db = db
 
     def on_mount(self) -> None:
-        for theme in load_themes(theme_folder()):
+        for theme in load_themes(BUILTIN_THEMES):
             self.register_theme(theme)
         self.theme = "maestro-dark"
 

@@ -15,7 +15,8 @@ from textual.widgets import Static
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
-from maestro_tui.ui.screens.merge_review import MergeReviewScreen, RejectModal
+from maestro_tui.ui.screens.merge_review import MergeReviewScreen
+from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.conflict_view import (
     ConflictView,
     FileResolution,
@@ -108,7 +109,7 @@ async def test_reject_asks_for_a_reason_and_keeps_the_branch(tmp_path: Path) -> 
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             await pilot.press("r")  # reject: the confirmation opens
-            assert isinstance(app.screen, RejectModal)
+            assert isinstance(app.screen, TextModal)
             await pilot.press("escape")  # changed my mind
             assert app.results == [] and isinstance(app.screen, MergeReviewScreen)
             await pilot.press("r")  # reject again

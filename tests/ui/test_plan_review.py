@@ -7,12 +7,8 @@ from pathlib import Path
 from textual.widgets import OptionList, Static, TextArea
 
 from maestro_tui.domain.plan import Plan, Task
-from maestro_tui.ui.screens.plan_review import (
-    ConfirmModal,
-    PlanReviewScreen,
-    PromptEditor,
-    TaskPicker,
-)
+from maestro_tui.ui.screens.modals import ConfirmModal
+from maestro_tui.ui.screens.plan_review import PlanReviewScreen, PromptEditor, TaskPicker
 from maestro_tui.ui.widgets.plan_table import PlanTable
 from tests.ui.conftest_review import ReviewHost, notifications
 

@@ -12,12 +12,12 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import replay
+from maestro_tui.domain.state import fold
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store
 from maestro_tui.ui.screens.replay import ReplayScreen
-from maestro_tui.ui.themes import load_themes, theme_folder
-from tests.engine.test_replay import RUN, Clock, emit_run
+from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
+from tests.engine.test_replayer import RUN, Clock, emit_run
 
 
 class ReplayApp(App[None]):
@@ -28,7 +28,7 @@ class ReplayApp(App[None]):
         self.db, self.run_id = db, run_id
 
     def on_mount(self) -> None:
-        for theme in load_themes(theme_folder()):
+        for theme in load_themes(BUILTIN_THEMES):
             self.register_theme(theme)
         self.theme = "maestro-dark"
 
@@ -65,10 +65,10 @@ async def test_play_at_a_speed_then_pause(recorded) -> None:
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
         assert len(events) == 385 and screen.replayer.count == 385
-        assert screen.dashboard.state == replay([])
+        assert screen.dashboard.state == fold([])
         await pilot.press("space")  # play at 1×
         await screen.tick(2.0)  # two seconds of real time: 2 s of run time
-        assert screen.replayer.index == 21 and screen.dashboard.state == replay(events[:21])
+        assert screen.replayer.index == 21 and screen.dashboard.state == fold(events[:21])
         await pilot.press("3")  # 4×
         await screen.tick(0.5)  # two more seconds of run time
         assert screen.replayer.index == 41
@@ -87,20 +87,20 @@ async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(recorded) -> 
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
         await pilot.press("full_stop", "full_stop", "full_stop")  # three events forward
-        assert screen.replayer.index == 3 and screen.dashboard.state == replay(events[:3])
+        assert screen.replayer.index == 3 and screen.dashboard.state == fold(events[:3])
         await pilot.press("comma")  # one back
-        assert screen.replayer.index == 2 and screen.dashboard.state == replay(events[:2])
+        assert screen.replayer.index == 2 and screen.dashboard.state == fold(events[:2])
         await pilot.press("right", "right")  # +10 s
         assert screen.replayer.elapsed_s == pytest.approx(10.1)
         await pilot.press("left")  # -5 s
         index = screen.replayer.index
-        assert screen.dashboard.state == replay(events[:index]) and index == 52
+        assert screen.dashboard.state == fold(events[:index]) and index == 52
         await pilot.press("end")  # the run as it ended
-        assert screen.replayer.at_end and screen.dashboard.state == replay(events)
+        assert screen.replayer.at_end and screen.dashboard.state == fold(events)
         cli = [e.text for e in events if isinstance(e, ev.AgentOutput) and e.task == "cli"]
         assert screen.dashboard.logs.tail("cli") == cli[-len(screen.dashboard.logs.tail("cli")) :]
         await pilot.press("home")  # back to the start
-        assert screen.replayer.index == 0 and screen.dashboard.state == replay([])
+        assert screen.replayer.index == 0 and screen.dashboard.state == fold([])
 
 
 async def test_max_speed_plays_to_the_end_and_stops(recorded) -> None:
@@ -110,7 +110,7 @@ async def test_max_speed_plays_to_the_end_and_stops(recorded) -> None:
         await pilot.press("m", "space")  # max speed, play
         await screen.tick(0.0)  # one batch holds the whole run
         assert screen.replayer.at_end and not screen.playing
-        assert screen.dashboard.state == replay(events)
+        assert screen.dashboard.state == fold(events)
         await pilot.press("space")  # play again: starts over from the beginning
         assert screen.playing and screen.replayer.index == 0
 

@@ -11,13 +11,13 @@ from textual.color import Color
 from textual.theme import Theme
 from textual.widgets import Static
 
-from maestro_tui.ui.themes import (
-    CHECKOUT_THEMES,
-    PACKAGE_THEMES,
+from maestro_tui.ui.theming import (
+    BUILTIN_THEMES,
     ThemeError,
     load_theme,
     load_themes,
-    theme_folder,
+    theme_folders,
+    user_theme_folder,
     watch_themes,
 )
 
@@ -50,7 +50,7 @@ def contrast(a: str, b: str) -> float:
 
 def test_shipped_themes_load_and_their_status_colours_are_readable() -> None:
     errors: list[ThemeError] = []
-    themes = {t.name: t for t in load_themes(theme_folder(), on_error=errors.append)}
+    themes = {t.name: t for t in load_themes(BUILTIN_THEMES, on_error=errors.append)}
     assert errors == []
     assert {"maestro-dark", "maestro-light", "maestro-high-contrast"} <= set(themes)
     assert themes["maestro-light"].dark is False
@@ -61,10 +61,16 @@ def test_shipped_themes_load_and_their_status_colours_are_readable() -> None:
             assert contrast(status, theme.background) >= 4.5, (theme.name, status)
 
 
-def test_the_package_copy_matches_the_checkout_themes() -> None:
-    shipped = {p.name: p.read_bytes() for p in CHECKOUT_THEMES.glob("*.toml")}
-    packaged = {p.name: p.read_bytes() for p in PACKAGE_THEMES.glob("*.toml")}
-    assert shipped == packaged, "copy themes/*.toml to maestro_tui/themes/"
+def test_user_themes_load_after_the_built_in_ones(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert theme_folders() == [BUILTIN_THEMES]  # no folder of the user's yet
+    user_theme_folder().mkdir(parents=True)
+    (user_theme_folder() / "tide.toml").write_text(GOOD)
+    assert theme_folders() == [BUILTIN_THEMES, user_theme_folder()]
+    from maestro_tui.ui.app import MaestroApp
+
+    app = MaestroApp(lambda: None, watch_themes=False)  # type: ignore[arg-type, return-value]
+    assert {"maestro-dark", "tide"} <= set(app.available_themes)
 
 
 def test_a_theme_file_becomes_a_textual_theme(tmp_path: Path) -> None:

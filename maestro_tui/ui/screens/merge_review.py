@@ -18,7 +18,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
 from maestro_tui.engine.merge_queue import MergeNeedsResolution
-from maestro_tui.ui.screens.reject_modal import RejectModal
+from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.candidates import CandidatesPane
 from maestro_tui.ui.widgets.conflict_view import (
     ConflictView,
@@ -32,7 +32,7 @@ from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import WorkspaceError
 
 ReviewOutcome = Literal["approved", "rejected", "retried"]
-__all__ = ["MergeReviewScreen", "RejectModal", "ReviewOutcome", "ReviewTarget"]
+__all__ = ["MergeReviewScreen", "ReviewOutcome", "ReviewTarget"]
 
 
 class ReviewTarget(Protocol):
@@ -344,7 +344,11 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
             if reason is not None:
                 self._decide(lambda: self._reject(reason), "rejected")
 
-        self.app.push_screen(RejectModal(self.task_id), rejected)
+        question = (
+            f"Reject task [b]{self.task_id}[/b]? Its branch is kept for inspection.\n"
+            "Why (optional; kept in the run's history):"
+        )
+        self.app.push_screen(TextModal(question), rejected)
 
     async def _reject(self, reason: str) -> bool:
         await self.orch.reject(self.task_id, reason)

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, PlanError, Task, validate_plan
+from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.widgets.plan_table import PlanTable
 
 _TASK_IN_PROBLEM = re.compile(r"^task '([^']+)'")
@@ -106,28 +107,6 @@ class TaskPicker(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmModal(ModalScreen[bool]):
-    """A yes/no question: y or enter for yes, n or escape for no."""
-
-    CSS_PATH = "plan_review.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self.question)
-            yield Label("[dim]y: yes · n: no[/dim]")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class PlanReviewScreen(Screen[Plan | None]):

@@ -16,7 +16,7 @@ from maestro_tui.domain.state import RunState, TaskStatus
 from maestro_tui.ui.widgets.agent_logs import AgentLogs
 from maestro_tui.ui.widgets.file_activity import FileActivity
 from maestro_tui.ui.widgets.findings import Findings
-from maestro_tui.ui.widgets.merge_queue import MergeQueueTable
+from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 from maestro_tui.ui.widgets.meters import Meters
 from maestro_tui.ui.widgets.run_metrics import RunMetricsLine
 from maestro_tui.ui.widgets.status_bar import StatusBar

@@ -1,4 +1,5 @@
-"""Which code builds a worker of each kind: built-ins, entry-point plugins and "module:attr"."""
+"""The run's workers: which code builds each kind (built-ins, entry-point plugins, "module:attr"),
+and the pool that builds each named worker once and checks them all before a run starts."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
-from maestro_tui.agents.base import Worker
+from maestro_tui.agents.base import NeedsPreflight, Worker
 from maestro_tui.agents.command import CommandWorker, WorkerConfigError
-from maestro_tui.config import Config, WorkerSpec
+from maestro_tui.config import Config, ConfigError, WorkerSpec
+from maestro_tui.domain.plan import Plan, Task
 
 WorkerFactory = Callable[[WorkerSpec, Config], Worker]
 ENTRY_POINT_GROUP = "maestro_tui.workers"
@@ -107,3 +109,45 @@ def make_worker(spec: WorkerSpec, config: Config) -> Worker:
             " (it needs a `name` and an async `run(job, report)`)"
         )
     return worker
+
+
+class WorkerPool:
+    """Builds each named worker once; every task's worker is checked before the run starts.
+
+    It is the engine's `WorkerSource`: a worker for a task, or an LLM worker on a given model.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._made: dict[str, Worker] = {}
+
+    def name_for(self, task: Task) -> str:
+        return task.worker or self._config.default_worker
+
+    def check(self, plan: Plan) -> None:
+        """Every task names a defined worker, and each one that can tell is ready to start."""
+        for task in plan.tasks:
+            name = self.name_for(task)
+            if name not in self._config.workers:
+                known = ", ".join(sorted(self._config.workers)) or "none"
+                raise ConfigError(
+                    f"task '{task.id}' asks for worker '{name}', which is not defined"
+                    f" (known: {known}); add [workers.{name}] to maestro.toml"
+                )
+            worker = self(task)
+            if isinstance(worker, NeedsPreflight):
+                worker.preflight()
+
+    def for_model(self, task: Task, model: str) -> Worker:
+        """An LLM worker on a given model (an ensemble candidate's own model)."""
+        key = f"llm:{model}"
+        if key not in self._made:
+            spec = WorkerSpec(name=key, kind="llm", model=model)
+            self._made[key] = make_worker(spec, self._config)
+        return self._made[key]
+
+    def __call__(self, task: Task) -> Worker:
+        name = self.name_for(task)
+        if name not in self._made:
+            self._made[name] = make_worker(self._config.workers[name], self._config)
+        return self._made[name]

@@ -10,10 +10,10 @@ One theme per file (`themes/<name>.toml`)::
     [variables]                  # optional Textual CSS variables, e.g. "footer-key-foreground"
     "block-cursor-foreground" = "#11151c"
 
-Where the themes live: `theme_folder()` is the top-level `themes/` folder when running from a
-checkout (so edits there show at once), else the copy installed inside the package,
-`maestro_tui/themes/` (pyproject's package-data already takes `*.toml`). A test keeps the
-two copies identical.
+Where the themes live: the built-in ones ship inside the package, `maestro_tui/ui/themes/`
+(package data); a user's own go in `user_theme_folder()` (`~/.config/maestro-tui/themes` on
+Linux), loaded after the built-ins so a file of the same name overrides one. Both folders are
+watched, so an edit shows at once.
 
 Start the reloader from the app with one line:
 `app.run_worker(watch_themes(app, folder), exclusive=True, group="themes")`.
@@ -32,10 +32,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 from watchfiles import Change, awatch
 
-import maestro_tui
-
-PACKAGE_THEMES = Path(maestro_tui.__file__).parent / "themes"
-CHECKOUT_THEMES = PACKAGE_THEMES.parent.parent / "themes"
+BUILTIN_THEMES = Path(__file__).with_name("themes")
 COLORS = (
     "primary", "secondary", "accent", "foreground", "background", "surface", "panel", "boost",
     "success", "warning", "error",
@@ -51,9 +48,17 @@ class ThemeError(ValueError):
     """A theme file cannot be used; the message names the file and the key."""
 
 
-def theme_folder() -> Path:
-    """The checkout's `themes/` when there is one, else the copy inside the package."""
-    return CHECKOUT_THEMES if CHECKOUT_THEMES.is_dir() else PACKAGE_THEMES
+def user_theme_folder() -> Path:
+    """Where a user keeps themes of their own (it may not exist)."""
+    from platformdirs import user_config_path
+
+    return user_config_path("maestro-tui") / "themes"
+
+
+def theme_folders() -> list[Path]:
+    """The built-in themes, then the user's own when that folder exists."""
+    user = user_theme_folder()
+    return [BUILTIN_THEMES, *([user] if user.is_dir() else [])]
 
 
 def _colour(path: Path, key: str, value: Any) -> str:
@@ -108,11 +113,11 @@ def load_theme(path: Path) -> Theme:
 def load_themes(
     folder: Path | None = None, on_error: Callable[[ThemeError], None] | None = None
 ) -> list[Theme]:
-    """Every `*.toml` theme in `folder` (default: `theme_folder()`), in file-name order.
+    """Every `*.toml` theme in `folder` (default: the built-in ones), in file-name order.
 
     A bad file is passed to `on_error` (default: logged) and skipped; the others still load.
     """
-    folder = theme_folder() if folder is None else folder
+    folder = BUILTIN_THEMES if folder is None else folder
     report = on_error or (lambda error: log.warning("%s", error))
     themes = []
     for path in sorted(folder.glob("*.toml")):
@@ -141,7 +146,7 @@ async def watch_themes(
     edit is reported through `on_error` (default: a notification) and the old theme stays.
     `on_ready` is called once the watches are in place.
     """
-    folder = theme_folder() if folder is None else folder
+    folder = BUILTIN_THEMES if folder is None else folder
 
     def notify(error: ThemeError) -> None:
         app.notify(str(error), title="theme not loaded", severity="error")

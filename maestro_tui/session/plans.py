@@ -3,29 +3,42 @@ a workflow template, or the offline demo."""
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from maestro_tui.commands import Output, UserError, _say, run_plan
-from maestro_tui.config import Config, load_config
+from maestro_tui.config import Config, load_config, with_overrides
 from maestro_tui.domain.plan import Plan
+from maestro_tui.session.lifecycle import MergeHints, RunSession, UserError, start_session
 from maestro_tui.workspace.repo import Workspace
 
+if TYPE_CHECKING:
+    from maestro_tui.engine.merge_queue import Candidate
+    from maestro_tui.llm.client import Completion
 
-async def make_plan(config: Config, goal: str, root: Path, out: Output) -> tuple[Plan, list[Any]]:
+Say = Callable[[str], None]
+
+
+async def make_plan(
+    config: Config, goal: str, root: Path, say: Say | None = None
+) -> tuple[Plan, list[Completion]]:
     """The planner model's plan for a goal, and its calls' usage (recorded once the run starts)."""
     from maestro_tui.llm.models import plan_with_model, resolve_model
 
-    usage: list[Any] = []
-    _say(out, f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
+    usage: list[Completion] = []
+    if say is not None:
+        say(f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
     plan = await plan_with_model(config, goal, root, on_usage=usage.append)
     return plan, usage
 
 
 async def inbox_run_plan(
-    config: Config, folder: Path, with_model: bool, usage: list[Any]
-) -> tuple[Plan, Callable[[Any], list[str]]]:
+    config: Config, folder: Path, with_model: bool, usage: list[Completion]
+) -> tuple[Plan, MergeHints]:
     """One task per inbox item, routed to a role; and the review hints for their merges."""
     from maestro_tui.engine.inbox import classify_with_model, inbox_plan, load_inbox, review_hint
 
@@ -40,7 +53,7 @@ async def inbox_run_plan(
         roles = await classify_with_model(make_client(config, model, on_usage=usage.append), items)
     by_id = {item.id: item for item in items}
 
-    def hints(candidate: Any) -> list[str]:
+    def hints(candidate: Candidate) -> list[str]:
         item = by_id.get(candidate.task_id)
         if item is None:
             return []
@@ -51,9 +64,6 @@ async def inbox_run_plan(
 
 def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Plan, Config]:
     """A workflow expanded over the repository; its total token budget applies if none is set."""
-    from dataclasses import replace
-
-    from maestro_tui.config import with_overrides
     from maestro_tui.engine.workflows import load_workflows
 
     flows = load_workflows(root, config.workflow_tables)
@@ -74,23 +84,27 @@ def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Pla
     return plan, config
 
 
-async def run_demo(
+@dataclass(frozen=True)
+class DemoSetup:
+    """A fresh copy of the sample repository and the settings the demo runs it with."""
+
+    ws: Workspace
+    config: Config
+    env: dict[str, str]
+
+
+def prepare_demo(
     *,
     dest: Path | None,
     db_path: Path,
-    out: Output,
     max_agents: int,
     merge_policy: str,
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
-    tui: bool = False,
-) -> int:
-    """Copy the sample repo somewhere new and run the demo goal on the offline demo model."""
-    import time
-
-    from maestro_tui.config import with_overrides
-    from maestro_tui.demo import DEMO_GOAL, copy_sample_repo
-    from maestro_tui.demo.script import TEST_COMMAND
+) -> DemoSetup:
+    """Copy the sample repo somewhere new; the demo goal runs there on the offline demo model."""
+    from maestro_tui.llm.demo import copy_sample_repo
+    from maestro_tui.llm.demo.script import TEST_COMMAND
 
     if dest is None:
         dest = db_path.parent / "demo" / time.strftime("%Y%m%d-%H%M%S")
@@ -98,7 +112,6 @@ async def run_demo(
         copy_sample_repo(dest)
     except FileExistsError as exc:
         raise UserError(f"{exc}: pass --dir with a new or empty folder") from None
-    _say(out, f"demo repository: {dest}")
     ws = Workspace.open(dest)
     config = with_overrides(
         load_config(ws.root),
@@ -111,23 +124,24 @@ async def run_demo(
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
     )
-    plan, usage = await make_plan(config, DEMO_GOAL, ws.root, out)
-    return await run_plan(
-        ws=ws,
-        config=config,
-        plan=plan,
-        db_path=db_path,
-        out=out,
-        planner_usage=usage,
-        env=demo_env(),
-        tui=tui,
-    )
+    return DemoSetup(ws, config, demo_env())
 
 
 def demo_env() -> dict[str, str]:
     """The demo's `python` is the one maestro-tui runs on (it has pytest), without plugins."""
-    import os
-    import sys
-
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+async def start_from_goal(
+    repo: Path, db_path: Path, goal: str, model: str, agents: int, budget_usd: float | None
+) -> RunSession:
+    """The launcher's start: plan the goal with the chosen model and record the run."""
+    ws = Workspace.open(repo)
+    config = with_overrides(load_config(ws.root), model=model, max_agents=agents)
+    if budget_usd is not None:
+        config = with_overrides(config, budget_usd=budget_usd)
+    plan, usage = await make_plan(config, goal, ws.root)
+    return await start_session(
+        ws=ws, config=config, plan=plan, db_path=db_path, planner_usage=usage
+    )

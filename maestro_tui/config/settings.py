@@ -5,14 +5,32 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import re
-import shlex
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
+
+from maestro_tui.config.checks import (
+    KEY_PREFIXES,
+    NO_KEYS,
+    WORKER_NAME,
+    Bad,
+    Check,
+    choice,
+    command_line,
+    env_name,
+    env_names,
+    integer,
+    number,
+    optional,
+    repo_path,
+    string,
+    strings,
+    url,
+)
+from maestro_tui.config.presets import PRESETS, WorkerSpec
 
 CONFIG_FILE = "maestro.toml"
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
@@ -24,26 +42,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: str | list[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
-
-
-def _preset_workers() -> dict[str, WorkerSpec]:
-    # Imported here: presets build WorkerSpecs, so a top-level import would be circular.
-    from maestro_tui.agents.presets import PRESETS
-
-    return dict(PRESETS)
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """How to start one kind of worker: a preset or a [workers.<name>] table."""
-
-    name: str
-    kind: str = "command"  # "command" | "llm" | "demo" | a plugin kind or "module:attr"
-    argv: tuple[str, ...] = ()  # template for command workers
-    env: Mapping[str, str] = field(default_factory=dict)  # extra variables for the process
-    pass_env: tuple[str, ...] = ()  # names passed through from the user's environment
-    timeout_s: float | None = None
-    model: str = ""  # reported in the Maestro-Model trailer when known
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ class Config:
     exclude: tuple[str, ...] = ()  # globs never committed by agents
     standards_file: str | None = None  # repo-relative; its text goes into every task's context
     default_worker: str = "demo"
-    workers: Mapping[str, WorkerSpec] = field(default_factory=_preset_workers)
+    workers: Mapping[str, WorkerSpec] = field(default_factory=lambda: dict(PRESETS))
     model: str = "demo"
     planner_model: str = ""  # "" = same as model
     api_base: str | None = None
@@ -87,156 +85,46 @@ class Config:
         return self.planner_model or self.model
 
 
-class _Bad(Exception):
-    """A value a validator refused; `allowed` says what would be accepted."""
-
-    def __init__(self, allowed: str, show_value: bool = True) -> None:
-        super().__init__(allowed)
-        self.allowed = allowed
-        self.show_value = show_value  # False for values that may be secrets
-
-
-Check = Callable[[Any], Any]
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WORKER_NAME = re.compile(r"[A-Za-z0-9_-]+")
-_NO_KEYS = "never write a key into maestro.toml; export it in an environment variable and"
-_KEY_PREFIXES = ("sk-", "sk_", "AIza", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "glpat-")
-
-
-def looks_like_secret(value: str) -> bool:
-    """True for strings shaped like an API key or token rather than a variable name."""
-    if value.startswith(_KEY_PREFIXES):
-        return True
-    long_mixed = len(value) >= 24 and any(c.isdigit() for c in value)
-    return long_mixed and not re.fullmatch(r"[A-Z0-9_]+", value)
-
-
-def _rule(ok: Callable[[Any], bool], allowed: str, convert: Check = lambda v: v) -> Check:
-    def check(value: Any) -> Any:
-        if not ok(value):
-            raise _Bad(f"must be {allowed}")
-        return convert(value)
-
-    return check
-
-
-def _is_number(value: Any, kinds: Any = (int, float)) -> bool:
-    return isinstance(value, kinds) and not isinstance(value, bool)
-
-
-def _integer(lo: int, hi: int | None = None) -> Check:
-    allowed = f"an integer from {lo} to {hi}" if hi is not None else f"an integer of at least {lo}"
-    return _rule(lambda v: _is_number(v, int) and lo <= v <= (hi or v), allowed, int)
-
-
-def _number(lo: float, *, above: bool = False, hi: float | None = None) -> Check:
-    allowed = f"a number {'greater than' if above else 'at least'} {lo:g}"
-    allowed += f" and at most {hi:g}" if hi is not None else ""
-
-    def ok(v: Any) -> bool:
-        return _is_number(v) and (v > lo if above else v >= lo) and (hi is None or v <= hi)
-
-    return _rule(ok, allowed, float)
-
-
-def _choice(*options: str) -> Check:
-    return _rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
-
-
-def _text(non_empty: bool = False) -> Check:
-    allowed = "a non-empty string" if non_empty else "a string"
-    return _rule(lambda v: isinstance(v, str) and (bool(v.strip()) or not non_empty), allowed)
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
-        raise _Bad("must be a list of non-empty strings")
-    return tuple(value)
-
-
-def _env_names(value: Any) -> tuple[str, ...]:
-    return tuple(_env_name(name, "list the variable's name here") for name in _texts(value))
-
-
-def _optional(check: Check) -> Check:
-    return lambda value: None if value is None else check(value)
-
-
-def _command_line(value: Any) -> str:
-    text = _text()(value)
-    try:
-        shlex.split(text)
-    except ValueError as exc:
-        raise _Bad(f"must be a command line with balanced quotes ({exc})") from None
-    return text
-
-
-def _repo_path(value: Any) -> str:
-    text = _text(non_empty=True)(value)
-    path = PurePosixPath(text)
-    if path.is_absolute() or text.startswith("~") or ".." in path.parts:
-        raise _Bad("must be a path inside the repository, relative to its root")
-    return text
-
-
-def _url(value: Any) -> str:
-    text = _text()(value)
-    if not re.match(r"https?://[^\s/]+", text):
-        raise _Bad("must be an http:// or https:// URL")
-    return text
-
-
-def _env_name(value: Any, fix: str = 'set api_key_env to its name, e.g. "OPENAI_API_KEY"') -> str:
-    if isinstance(value, str) and looks_like_secret(value):
-        raise _Bad(
-            f"looks like a key, not the name of an environment variable: {_NO_KEYS} {fix}",
-            show_value=False,
-        )
-    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
-        raise _Bad("must be the name of an environment variable (letters, digits, '_')")
-    return value
-
-
 # (section, key, Config field, check). The order is the order of the template and messages.
 _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
-    ("run", "max_agents", "max_agents", _integer(1, 64)),
-    ("run", "task_timeout_s", "task_timeout_s", _number(0, above=True)),
-    ("run", "retries", "retries", _integer(0, 20)),
-    ("run", "retry_backoff_s", "retry_backoff_s", _number(0, hi=60)),
-    ("run", "exclude", "exclude", _texts),
-    ("run", "standards_file", "standards_file", _optional(_repo_path)),
-    ("run", "default_worker", "default_worker", _text(non_empty=True)),
-    ("run", "fix_attempts", "fix_attempts", _integer(0, 10)),
-    ("tests", "command", "test_command", _command_line),
-    ("tests", "timeout_s", "test_timeout_s", _number(0, above=True)),
-    ("merge", "policy", "merge_policy", _choice("auto", "review")),
-    ("merge", "max_diff_lines", "max_diff_lines", _integer(0)),
-    ("merge", "max_diff_files", "max_diff_files", _integer(0)),
-    ("llm", "model", "model", _text(non_empty=True)),
-    ("llm", "planner_model", "planner_model", _text()),
-    ("llm", "api_base", "api_base", _optional(_url)),
-    ("llm", "api_key_env", "api_key_env", _optional(_env_name)),
-    ("llm", "max_turns", "max_turns", _integer(1, 1000)),
-    ("llm", "allowed_commands", "allowed_commands", _texts),
-    ("critic", "rounds", "critic_rounds", _integer(0, 5)),
-    ("critic", "model", "critic_model", _text()),
-    ("budget", "usd", "budget_usd", _optional(_number(0, above=True))),
-    ("budget", "tokens", "budget_tokens", _optional(_integer(1))),
-    ("budget", "task_usd", "task_budget_usd", _optional(_number(0, above=True))),
-    ("budget", "task_tokens", "task_budget_tokens", _optional(_integer(1))),
-    ("budget", "on_exceeded", "on_budget_exceeded", _choice("finish", "cancel")),
+    ("run", "max_agents", "max_agents", integer(1, 64)),
+    ("run", "task_timeout_s", "task_timeout_s", number(0, above=True)),
+    ("run", "retries", "retries", integer(0, 20)),
+    ("run", "retry_backoff_s", "retry_backoff_s", number(0, hi=60)),
+    ("run", "exclude", "exclude", strings),
+    ("run", "standards_file", "standards_file", optional(repo_path)),
+    ("run", "default_worker", "default_worker", string(non_empty=True)),
+    ("run", "fix_attempts", "fix_attempts", integer(0, 10)),
+    ("tests", "command", "test_command", command_line),
+    ("tests", "timeout_s", "test_timeout_s", number(0, above=True)),
+    ("merge", "policy", "merge_policy", choice("auto", "review")),
+    ("merge", "max_diff_lines", "max_diff_lines", integer(0)),
+    ("merge", "max_diff_files", "max_diff_files", integer(0)),
+    ("llm", "model", "model", string(non_empty=True)),
+    ("llm", "planner_model", "planner_model", string()),
+    ("llm", "api_base", "api_base", optional(url)),
+    ("llm", "api_key_env", "api_key_env", optional(env_name)),
+    ("llm", "max_turns", "max_turns", integer(1, 1000)),
+    ("llm", "allowed_commands", "allowed_commands", strings),
+    ("critic", "rounds", "critic_rounds", integer(0, 5)),
+    ("critic", "model", "critic_model", string()),
+    ("budget", "usd", "budget_usd", optional(number(0, above=True))),
+    ("budget", "tokens", "budget_tokens", optional(integer(1))),
+    ("budget", "task_usd", "task_budget_usd", optional(number(0, above=True))),
+    ("budget", "task_tokens", "task_budget_tokens", optional(integer(1))),
+    ("budget", "on_exceeded", "on_budget_exceeded", choice("finish", "cancel")),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
 _TABLES = {"llm": {"prices"}, "workers": set(), "workflows": set()}
 _SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
 _WORKER_KEYS: dict[str, Check] = {
-    "kind": _text(non_empty=True),
-    "argv": _texts,
+    "kind": string(non_empty=True),
+    "argv": strings,
     "env": lambda v: v,  # checked in _worker_env
-    "pass_env": _env_names,
-    "timeout_s": _number(0, above=True),
-    "model": _text(),
+    "pass_env": env_names,
+    "timeout_s": number(0, above=True),
+    "model": string(),
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 
@@ -259,7 +147,7 @@ class _Reader:
     def check(self, where: str, key: str, check: Check, value: Any) -> Any:
         try:
             return check(value)
-        except _Bad as exc:
+        except Bad as exc:
             got = f", got {value!r}" if exc.show_value else ""
             self.bad(f"{where} {key}".strip(), exc.allowed + got)
             return None
@@ -267,7 +155,7 @@ class _Reader:
     def unknown(self, where: str, table: Mapping[str, Any], known: Any) -> None:
         for key in (k for k in table if k not in known):
             if where == "[llm]" and key in ("api_key", "key", "token"):
-                self.bad(f"[llm] {key}", f"is not allowed: {_NO_KEYS} set api_key_env to its name")
+                self.bad(f"[llm] {key}", f"is not allowed: {NO_KEYS} set api_key_env to its name")
             else:
                 self.bad(f"unknown key '{key}' in {where}", _did_you_mean(key, known))
 
@@ -316,7 +204,7 @@ def _prices(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[float,
         for key in [k for k in _PRICE_KEYS if k not in entry]:
             reader.bad(where, f"needs {key} (USD per million tokens)")
         cost_in, cost_out = (
-            reader.check(where, k, _number(0), entry.get(k, 0)) for k in _PRICE_KEYS
+            reader.check(where, k, number(0), entry.get(k, 0)) for k in _PRICE_KEYS
         )
         if cost_in is not None and cost_out is not None:
             prices[model] = (cost_in, cost_out)
@@ -324,10 +212,10 @@ def _prices(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[float,
 
 
 def _workers(reader: _Reader, table: Mapping[str, Any]) -> dict[str, WorkerSpec]:
-    workers = _preset_workers()
+    workers = dict(PRESETS)
     for name, raw in table.items():
         where = f"[workers.{name}]"
-        if not _WORKER_NAME.fullmatch(name):
+        if not WORKER_NAME.fullmatch(name):
             reader.bad(where, "name may hold only letters, digits, '-' and '_'")
         entry = reader.table(where, raw)
         changes: dict[str, Any] = {}
@@ -352,9 +240,9 @@ def _worker_env(reader: _Reader, where: str, value: Any) -> dict[str, str]:
     for name, text in env.items():
         if not isinstance(text, str):
             reader.bad(f"{where} env.{name}", f"must be a string, got {text!r}")
-        elif text.startswith(_KEY_PREFIXES):  # don't echo it: it may be a real key
+        elif text.startswith(KEY_PREFIXES):  # don't echo it: it may be a real key
             reader.bad(
-                f"{where} env.{name}", f"looks like a key: {_NO_KEYS} list {name} in pass_env"
+                f"{where} env.{name}", f"looks like a key: {NO_KEYS} list {name} in pass_env"
             )
     return {k: v for k, v in env.items() if isinstance(v, str)}
 
@@ -408,5 +296,5 @@ def with_overrides(config: Config, **changes: Any) -> Config:
 
 def init_template(test_command: str = DEFAULT_TEST_COMMAND) -> str:
     """A fully commented maestro.toml: every key at its default, with why it is there."""
-    text = resources.files("maestro_tui").joinpath("config_template.toml").read_text("utf-8")
+    text = resources.files("maestro_tui.config").joinpath("template.toml").read_text("utf-8")
     return text.replace('"@TEST_COMMAND@"', json.dumps(test_command))

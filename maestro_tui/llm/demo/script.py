@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from maestro_tui.demo.edits import (
+from maestro_tui.llm.demo.edits import (
     BULK_DISCOUNT,
     CART_DOCS,
     DISCOUNT_GUARD,

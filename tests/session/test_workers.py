@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from maestro_tui.agents import registry
 from maestro_tui.agents.base import WorkerError
 from maestro_tui.agents.command import CommandWorker
-from maestro_tui.agents.registry import ENTRY_POINT_GROUP, WORKER_KINDS, known_kinds, make_worker
 from maestro_tui.config import Config, ConfigError, WorkerSpec
+from maestro_tui.session import workers as registry
+from maestro_tui.session.workers import ENTRY_POINT_GROUP, WORKER_KINDS, known_kinds, make_worker
 
 PLUGIN = """
 from maestro_tui.agents.base import WorkerResult

@@ -7,7 +7,22 @@ variables that CLI reads. Any field can be changed with a [workers.<name>] table
 
 from __future__ import annotations
 
-from maestro_tui.config import WorkerSpec
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """How to start one kind of worker: a preset or a [workers.<name>] table."""
+
+    name: str
+    kind: str = "command"  # "command" | "llm" | "demo" | a plugin kind or "module:attr"
+    argv: tuple[str, ...] = ()  # template for command workers
+    env: Mapping[str, str] = field(default_factory=dict)  # extra variables for the process
+    pass_env: tuple[str, ...] = ()  # names passed through from the user's environment
+    timeout_s: float | None = None
+    model: str = ""  # reported in the Maestro-Model trailer when known
+
 
 PRESETS: dict[str, WorkerSpec] = {
     # Built-in kinds (registered by the LLM layer): the offline demo model and litellm models.

@@ -1,7 +1,7 @@
 """The offline demo model: a deterministic litellm custom provider ("demo/planner", "demo/coder").
 
 It plans the sample repo's goal through `submit_plan` and works each task by following the
-task's script in `maestro_tui.demo.script`, one tool call per turn, reacting to tool results.
+task's script in `maestro_tui.llm.demo.script`, one tool call per turn, reacting to tool results.
 Tokens are counted from text length and priced at a declared, simulated rate.
 """
 
@@ -114,7 +114,7 @@ def _review_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
 
 
 def _plan_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
-    from maestro_tui.demo.script import demo_plan
+    from maestro_tui.llm.demo.script import demo_plan
 
     plan = demo_plan()
     n_calls = sum(1 for m in messages if m.get("role") == "assistant")
@@ -133,8 +133,8 @@ def _content(message: Mapping[str, Any]) -> str:
 
 
 def _worker_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
-    from maestro_tui.demo.edits import EditError
-    from maestro_tui.demo.script import TASK_SCRIPTS
+    from maestro_tui.llm.demo.edits import EditError
+    from maestro_tui.llm.demo.script import TASK_SCRIPTS
 
     task_id = next(
         (

@@ -1,4 +1,4 @@
-"""`gc`: remove what finished or crashed runs left in the repository."""
+"""`gc`: remove the worktrees and task branches that finished or crashed runs left behind."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import RunState, replay
+from maestro_tui.domain.state import RunState, fold
 from maestro_tui.store import Store
 from maestro_tui.store.codec import ENVELOPE, decode_event
 
@@ -230,7 +230,7 @@ class Replayer:
                     seqs.append(row[0])
                     times.append(last_ts)
                 events = decode_rows(run_id, last_lines(rows, tail_lines))
-                state = replay(events, state)
+                state = fold(events, state)
                 touched = _add_tails(tails, events, tail_lines)
                 if len(rows) < checkpoint_every:  # the end (of what is committed, if live)
                     break
@@ -304,7 +304,7 @@ class Replayer:
         """
         rows = await self._take(n)
         events = decode_rows(self.run_id, rows if lines is None else last_lines(rows, lines))
-        self._state = replay(events, self._state)
+        self._state = fold(events, self._state)
         self._index += len(rows)
         return events
 
@@ -355,6 +355,6 @@ class Replayer:
         rows = await self._take(index - self._index)
         events = decode_rows(self.run_id, last_lines(rows, self.tail_lines))
         _add_tails(tails, events, self.tail_lines)
-        self._state = replay(events, state)
+        self._state = fold(events, state)
         self._index += len(rows)
         return self._state, {task: list(lines) for task, lines in tails.items()}

@@ -1,4 +1,4 @@
-"""DashboardScreen: a live run on the Dashboard widget, and the human's controls."""
+"""RunScreen: a live run on the Dashboard widget, and the human's controls."""
 
 from __future__ import annotations
 
@@ -15,43 +15,41 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from maestro_tui.domain.plan import Plan, PlanError
 from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.session.outcome import exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
+from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
+from maestro_tui.ui.screens.plan_review import PlanReviewScreen
 from maestro_tui.ui.widgets.dashboard import Dashboard
-from maestro_tui.ui.widgets.merge_queue import MergeQueueTable
+from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 
 if TYPE_CHECKING:
-    from maestro_tui.commands import RunSession
     from maestro_tui.engine.orchestrator import Orchestrator
+    from maestro_tui.session.lifecycle import RunSession
 
 MAX_AGENTS = 64
 
 
-def exit_code(state: RunState) -> int:
-    """The CLI's exit code for where a run stands (imported late: the engine is heavy)."""
-    from maestro_tui import commands
-
-    return commands.exit_code(state)
-
-
 def _agent_bindings() -> list[Binding]:
-    keys = [Binding("0", "show_agent(0)", "all logs", show=False)]
+    keys = [Binding("0", "show_agent(0)", "all logs", show=False, tooltip="show all agents' logs")]
     keys += [
         Binding(str(n), f"show_agent({n})", f"agent {n} log", show=False) for n in range(1, 10)
     ]
     return keys
 
 
-class DashboardScreen(Screen[None]):
+class RunScreen(Screen[None]):
     """A live run: the dashboard, the run's worker, and the human's controls."""
 
     BINDINGS = [
-        Binding("p", "toggle_pause", "pause/resume"),
+        Binding("p", "toggle_pause", "pause/resume", tooltip="pause / resume dispatch"),
         Binding("x", "cancel_task", "cancel task"),
-        Binding("plus,equals_sign", "set_agents(1)", "agents", key_display="+"),
-        Binding("minus", "set_agents(-1)", "agents", key_display="-"),
-        Binding("b", "raise_budget", "budget"),
-        Binding("m", "merge_queue", "merges"),
+        Binding(
+            "plus,equals_sign", "set_agents(1)", "agents", key_display="+", tooltip="more agents"
+        ),
+        Binding("minus", "set_agents(-1)", "agents", key_display="-", tooltip="fewer agents"),
+        Binding("b", "raise_budget", "budget", tooltip="raise the budget"),
+        Binding("m", "merge_queue", "merges", tooltip="open the merge queue"),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         *_agent_bindings(),
@@ -123,12 +121,6 @@ class DashboardScreen(Screen[None]):
             )
 
     def _review_plan_first(self) -> None:
-        try:
-            from maestro_tui.ui.screens.plan_review import PlanReviewScreen
-        except ImportError:
-            self.notify("plan review is not available: running the plan as it is")
-            self.start_run()
-            return
         self.app.push_screen(
             PlanReviewScreen(self.orch.plan, self.orch.ws.root), self._plan_reviewed
         )
@@ -211,10 +203,6 @@ class DashboardScreen(Screen[None]):
 
     def action_raise_budget(self) -> None:
         """b: set a higher $ budget (the run goes on if it had stopped for money)."""
-        raise_budget = getattr(self.orch, "raise_budget", None)
-        if raise_budget is None:
-            self.notify("this engine cannot raise the budget yet", severity="warning")
-            return
         state = self.orch.state
         current = state.budget_usd
         suggestion = round(max(current or 0.0, state.cost_usd) * 1.5 + 1.0, 2)
@@ -224,7 +212,7 @@ class DashboardScreen(Screen[None]):
 
         def chosen(value: float | None) -> None:
             if value is not None:
-                raise_budget("usd", value)
+                self.orch.raise_budget("usd", value)
 
         minimum = max(state.cost_usd, current or 0.0)
         self.app.push_screen(NumberModal(prompt, value=suggestion, minimum=minimum), chosen)
@@ -245,14 +233,6 @@ class DashboardScreen(Screen[None]):
 
     def open_review(self, task_id: str) -> None:
         """Push the merge review (diff, conflicts, approve/reject/retry) for one waiting task."""
-        try:
-            from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-        except ImportError:
-            self.notify(
-                "merge review is not available yet: use `maestro-tui approve|reject`",
-                severity="warning",
-            )
-            return
 
         def reviewed(result: str | None) -> None:
             if result:

@@ -1,4 +1,4 @@
-"""`runs` and `merges`: what the store holds, as tables for people or JSON lines for tools."""
+"""`runs`: the history of past runs, as a table for people or JSON lines for tools."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from maestro_tui.exit_codes import EXIT_OK
+from maestro_tui.session.outcome import EXIT_OK
 
 
 async def list_runs(db_path: Path, as_json: bool) -> int:
@@ -22,7 +22,7 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
         await store.close()
     if as_json:
         for r in runs:
-            print(json.dumps({**_asdict(r), "metrics": _asdict(metrics[r.run_id])}))
+            print(json.dumps({**asdict(r), "metrics": asdict(metrics[r.run_id])}))
         return EXIT_OK
     if not runs:
         print(f"no runs yet in {db_path}")
@@ -42,33 +42,5 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
     return EXIT_OK
 
 
-def _asdict(obj: Any) -> dict[str, Any]:
+def asdict(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
-
-
-async def list_merges(db_path: Path, run_ref: str, as_json: bool) -> int:
-    from maestro_tui.commands import UserError
-    from maestro_tui.store.db import Store
-
-    store = await Store.open(db_path)
-    try:
-        run = await store.get_run(run_ref)
-        if run is None:
-            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
-        merges = await store.merges(run.run_id, status="waiting")
-    finally:
-        await store.close()
-    if as_json:
-        for m in merges:
-            print(json.dumps(_asdict(m)))
-        return EXIT_OK
-    if not merges:
-        print(f"no merges of run {run.run_id} wait for review")
-        return EXIT_OK
-    for m in merges:
-        print(f"{m.task_id}  {(m.commit or '')[:9]}  {'; '.join(m.reasons)}")
-        if m.conflict_files:
-            print(f"    conflicts: {', '.join(m.conflict_files)}")
-    print(f"approve: maestro-tui approve {run.run_id} TASK [--take ours|theirs]")
-    print(f"reject:  maestro-tui reject {run.run_id} TASK")
-    return EXIT_OK

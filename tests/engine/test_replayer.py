@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import TaskStatus, replay
+from maestro_tui.domain.state import TaskStatus, fold
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.replay import Replayer, decode_rows, last_lines, read_rows
+from maestro_tui.engine.replayer import Replayer, decode_rows, last_lines, read_rows
 from maestro_tui.store import Store
 from maestro_tui.store.codec import decode_event
 from tests.store.store_events import emit_every_event
@@ -92,7 +92,7 @@ async def test_load_knows_count_duration_and_starts_at_zero(stored) -> None:
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     assert (r.count, r.index, r.position, r.elapsed_s) == (len(events), 0, 0, 0.0)
     assert r.duration_s == pytest.approx(events[-1].ts - events[0].ts)
-    assert r.state == replay([]) and not r.at_end
+    assert r.state == fold([]) and not r.at_end
 
 
 async def test_step_returns_events_and_moves_position(stored) -> None:
@@ -101,7 +101,7 @@ async def test_step_returns_events_and_moves_position(stored) -> None:
     assert await r.step() == events[:1]
     got = await r.step(200)  # crosses reads and checkpoints
     assert got == events[1:201] and r.position == events[200].seq
-    assert r.state == replay(events[:201])
+    assert r.state == fold(events[:201])
     rest = await r.step(10**6)
     assert rest == events[201:] and r.at_end and await r.step() == []
     assert r.state.tasks["cli"].status is TaskStatus.MERGED
@@ -123,7 +123,7 @@ async def test_seek_anywhere_equals_a_fresh_reduce(stored, every: int) -> None:
     r = await Replayer.load(store, RUN, checkpoint_every=every, tail_lines=5)
     for target in (300, 17, 0, len(events), 201, 200, 3):  # forward and backward
         state, tails = await r.seek_index(target)
-        assert state == replay(events[:target]) and r.index == target
+        assert state == fold(events[:target]) and r.index == target
         assert tails == expected_tails(events, target, 5)
 
 
@@ -131,12 +131,12 @@ async def test_seek_by_seq_and_time_then_step_continues(stored) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     state, _ = await r.seek(seq=events[99].seq)
-    assert r.index == 100 and state == replay(events[:100])
+    assert r.index == 100 and state == fold(events[:100])
     assert await r.step(3) == events[100:103]
     await r.seek(elapsed=5.0)
     assert r.elapsed_s == pytest.approx(5.0) and r.index == 51
     state, tails = await r.step_back(10)
-    assert r.index == 41 and state == replay(events[:41])
+    assert r.index == 41 and state == fold(events[:41])
     await r.seek(elapsed=-3)
     assert r.index == 0
     with pytest.raises(ValueError, match="exactly one"):
@@ -147,7 +147,7 @@ async def test_step_with_lines_skips_only_output_a_log_pane_would_lose(stored) -
     store, events = stored
     r = await Replayer.load(store, RUN)
     got = await r.step(len(events), lines=4)
-    assert r.at_end and r.state == replay(events)
+    assert r.at_end and r.state == fold(events)
     outputs = [e for e in got if isinstance(e, ev.AgentOutput)]
     assert len(outputs) == 12  # four per task: the last four
     assert all(e in got for e in events if not isinstance(e, ev.AgentOutput))

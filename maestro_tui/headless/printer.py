@@ -1,8 +1,10 @@
-"""Headless front end: one readable line per event, or one JSON object per line (--json)."""
+"""One readable line per event, or one JSON object per line (--json), as a run goes on."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from maestro_tui.domain import events as ev
@@ -132,3 +134,20 @@ class Printer:
         line = event.to_json() if self._json else format_event(event)
         self._stream.write(line + "\n")
         self._stream.flush()
+
+
+@dataclass
+class Output:
+    """Where and how a headless command writes: lines for people, or JSON for tools."""
+
+    stream: TextIO = sys.stdout
+    as_json: bool = False
+    show_output: bool = True
+
+    def say(self, text: str) -> None:
+        """A line for a person; nothing in JSON mode, where only events are printed."""
+        if not self.as_json:
+            print(text, file=self.stream, flush=True)
+
+    def printer(self) -> Printer:
+        return Printer(self.stream, as_json=self.as_json, show_output=self.show_output)

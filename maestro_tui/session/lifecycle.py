@@ -1,0 +1,276 @@
+"""A run's lifecycle, shared by both front ends: check, start, reopen, resume, drive, close.
+
+Nothing here knows which front end drives the run: the TUI and the headless commands both
+start and reopen runs through these functions, and differ only in what they subscribe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from maestro_tui.config import Config, load_config
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import Plan, validate_plan
+from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.engine.bus import EventBus, Subscriber
+from maestro_tui.engine.merge_queue import Candidate
+from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
+from maestro_tui.engine.runlock import run_lock
+from maestro_tui.session.workers import WorkerPool
+from maestro_tui.store.db import Store
+from maestro_tui.workspace.repo import Workspace
+
+if TYPE_CHECKING:
+    from maestro_tui.llm.client import Completion
+
+MergeHints = Callable[[Candidate], list[str]]
+
+
+class UserError(Exception):
+    """Bad input found by a command itself (exit code 2); the message says what to do."""
+
+
+def bad_input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input (exit code 2): each says what was wrong and what to do,
+    and each is raised before anything is written."""
+    from maestro_tui.agents.base import WorkerError
+    from maestro_tui.config import ConfigError
+    from maestro_tui.domain.plan import PlanError
+    from maestro_tui.engine.inbox import InboxError
+    from maestro_tui.engine.merge_queue import MergeNeedsResolution
+    from maestro_tui.engine.runlock import RunLocked
+    from maestro_tui.engine.workflows import WorkflowError
+    from maestro_tui.llm.client import LLMError
+    from maestro_tui.store.db import StoreError
+    from maestro_tui.workspace.repo import WorkspaceError
+
+    return (
+        UserError,
+        ConfigError,
+        PlanError,
+        WorkspaceError,
+        StoreError,
+        RunLocked,
+        MergeNeedsResolution,
+        WorkerError,
+        LLMError,
+        InboxError,
+        WorkflowError,
+    )
+
+
+class RunSession:
+    """An orchestrator together with its store and run lock; closing it releases both."""
+
+    def __init__(self, orch: Orchestrator, store: Store, stack: AsyncExitStack) -> None:
+        self.orch = orch
+        self.store = store
+        self._stack = stack
+
+    @property
+    def state(self) -> RunState:
+        return self.orch.state
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> RunSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
+    """Everything that can be wrong with a new run, found before anything is written."""
+    validate_plan(plan, repo_root=ws.root)
+    workers = WorkerPool(config)
+    workers.check(plan)
+    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    return workers
+
+
+async def start_session(
+    *,
+    ws: Workspace,
+    config: Config,
+    plan: Plan,
+    db_path: Path,
+    subscribers: Sequence[Subscriber] = (),
+    workers: WorkerPool | None = None,
+    env: Mapping[str, str] | None = None,
+    planner_usage: Sequence[Completion] = (),
+    merge_hints: MergeHints | None = None,
+    merge_policy: str | None = None,
+    max_agents: int | None = None,
+) -> RunSession:
+    """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved.
+
+    The planner's calls, made before the run existed, are recorded as its first usage.
+    """
+    from maestro_tui.llm import models  # the model wiring; not needed for --help
+
+    workers = workers or check_run_inputs(ws, config, plan)
+    run_id = new_run_id()
+    stack = AsyncExitStack()
+    try:
+        store = await Store.open(db_path)
+        stack.push_async_callback(store.close)
+        stack.enter_context(run_lock(db_path, run_id))
+        bus = _bus(EventBus(run_id), config, store, subscribers)
+        setup = RunSetup(
+            ws=ws,
+            config=config,
+            workers=workers,
+            bus=bus,
+            env=dict(env or {}),
+            critic=models.make_critic(config),
+            judge=models.make_judge(config, plan),
+        )
+        orch = Orchestrator.start(
+            setup,
+            plan,
+            merge_policy=merge_policy or config.merge_policy,
+            max_agents=max_agents or config.max_agents,
+        )
+        if merge_hints is not None:
+            orch.merge_queue.extra_reasons = merge_hints
+        record_usage(bus, planner_usage)
+    except BaseException:
+        await stack.aclose()
+        raise
+    return RunSession(orch, store, stack)
+
+
+def _bus(
+    bus: EventBus, config: Config, store: Store, subscribers: Sequence[Subscriber]
+) -> EventBus:
+    from maestro_tui.llm.models import secrets_in_environment
+
+    bus.redact(secrets_in_environment(config))
+    bus.subscribe(store.append)
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    return bus
+
+
+async def open_session(
+    db_path: Path, run_ref: str, subscribers: Sequence[Subscriber] = ()
+) -> RunSession:
+    """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock."""
+    from maestro_tui.llm import models
+
+    stack = AsyncExitStack()
+    try:
+        store = await Store.open(db_path)
+        stack.push_async_callback(store.close)
+        summary = await store.get_run(run_ref)
+        if summary is None:
+            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+        stack.enter_context(run_lock(db_path, summary.run_id))
+        ws = Workspace.open(Path(summary.repo))
+        config = load_config(ws.root)
+        events = await store.load_events(summary.run_id)
+        last = events[-1] if events else None
+        bus = EventBus(
+            summary.run_id,
+            next_seq=(last.seq + 1) if last else 1,
+            start_ts=last.ts if last else 0.0,
+        )
+        _bus(bus, config, store, subscribers)
+        setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
+        orch = Orchestrator.restore(setup, events)
+        setup.judge = models.make_judge(config, orch.plan)
+    except BaseException:
+        await stack.aclose()
+        raise
+    return RunSession(orch, store, stack)
+
+
+async def resume(
+    db_path: Path,
+    run_ref: str,
+    *,
+    subscribers: Sequence[Subscriber] = (),
+    max_agents: int | None = None,
+    budgets: Mapping[str, float | None] | None = None,
+    retry_task: str | None = None,
+) -> tuple[RunSession, bool]:
+    """Reopen a run to finish it: drop `retry_task`'s waiting result so it runs again, raise
+    budgets, and send interrupted tasks back to the queue.
+
+    Returns the session and whether there is anything to run; a run with nothing left can
+    still be shown (its waiting merges reviewed, say).
+    """
+    session = await open_session(db_path, run_ref, subscribers)
+    try:
+        orch = session.orch
+        if retry_task:
+            try:
+                orch.requeue(retry_task)
+            except KeyError as exc:
+                raise UserError(exc.args[0]) from None
+        for kind, limit in (budgets or {}).items():
+            if limit is not None:
+                orch.raise_budget(kind, limit)
+        state = orch.state
+        if state.settled and state.status is not RunStatus.INTERRUPTED:
+            return session, False
+        orch.resume()
+        if max_agents:
+            orch.set_max_agents(max_agents)
+    except BaseException:
+        await session.aclose()
+        raise
+    return session, True
+
+
+async def drive(orch: Orchestrator, *, wait_for_review: bool = False) -> RunState:
+    """Run to the end; SIGINT/SIGTERM pause the run safely (it can be resumed)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, main.cancel)
+    try:
+        return await orch.run(wait_for_review=wait_for_review)
+    except asyncio.CancelledError:
+        main.uncancel()
+        return orch.state
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def forecast(config: Config, plan: Plan) -> str | None:
+    """A labelled cost estimate when the plan's workers are models; None for CLI workers."""
+    kinds = {config.workers[t.worker or config.default_worker].kind for t in plan.tasks}
+    if not kinds & {"llm", "demo"}:
+        return None
+    from maestro_tui.llm.forecast import describe_estimate, estimate_cost
+    from maestro_tui.llm.models import resolve_model
+
+    model = resolve_model("demo" if kinds == {"demo"} else config.model, "coder")
+    return describe_estimate(estimate_cost(plan, model, config.prices)) + " (an estimate)"
+
+
+def record_usage(bus: EventBus, usage: Sequence[Completion]) -> None:
+    """Model calls made before the run existed (the planner's), as LLMUsage events of no task."""
+    for c in usage:
+        bus.emit(
+            ev.LLMUsage,
+            task=None,
+            model=c.model,
+            tokens_in=c.tokens_in,
+            tokens_out=c.tokens_out,
+            cost_usd=c.cost_usd,
+            latency_s=c.latency_s,
+            simulated=c.simulated,
+            purpose="planner",
+        )
