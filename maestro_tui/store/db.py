@@ -32,7 +32,14 @@ from maestro_tui.store.records import (
     run_summary,
     summary_sql,
 )
-from maestro_tui.store.schema import configure, create_private, migrate, takes_variables
+from maestro_tui.store.schema import (
+    check_readable,
+    configure,
+    create_private,
+    existing_file,
+    migrate,
+    takes_variables,
+)
 
 __all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
 
@@ -103,6 +110,28 @@ class Store:
             await conn.close()
             raise
         return cls(path, conn, batch_size, flush_interval, max_vars)
+
+    @classmethod
+    async def open_read_only(cls, path: Path) -> Store:
+        """Open an existing database only to read it, e.g. a run that another process writes.
+
+        Nothing is created, migrated or written: SQLite refuses writes on this connection. In
+        WAL mode a reader beside the one writer is safe, and each query sees the latest commit.
+        (A reader does need the -wal and -shm files; SQLite makes empty ones if none exist.)
+        """
+        path = await asyncio.to_thread(existing_file, path)
+        try:
+            uri = f"{path.as_uri()}?mode=ro"
+            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}: pass another --db") from exc
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await check_readable(conn, path)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(path, conn, batch_size=1, flush_interval=0.0)
 
     async def close(self) -> None:
         """Commit everything appended, stop the writer and close the connection."""

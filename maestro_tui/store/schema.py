@@ -128,6 +128,14 @@ def create_private(path: Path) -> Path:
     return path
 
 
+def existing_file(path: Path) -> Path:
+    """The absolute path of a database that must already exist (readers never create one)."""
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise StoreError(f"no database at {path}: pass the --db the run was started with")
+    return path
+
+
 async def configure(conn: aiosqlite.Connection, path: Path) -> None:
     """WAL, synchronous=NORMAL and a busy timeout; a file that is not SQLite fails here."""
     try:
@@ -148,6 +156,23 @@ async def takes_variables(conn: aiosqlite.Connection, count: int) -> bool:
     except sqlite3.OperationalError:  # "too many SQL variables"
         return False
     return True
+
+
+async def check_readable(conn: aiosqlite.Connection, path: Path) -> None:
+    """For a read-only reader: the schema must be this version's, since it cannot migrate."""
+    try:
+        version = (await (await conn.execute("PRAGMA user_version")).fetchone() or (0,))[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"{path} is not a maestro-tui database ({exc}): pass another --db"
+        ) from exc
+    if version != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has schema version {version}, this maestro-tui reads {SCHEMA_VERSION}:"
+            " open it once with the maestro-tui that runs it (e.g. maestro-tui runs --db FILE)"
+            if version
+            else f"{path} is not a maestro-tui database (no schema): pass another --db"
+        )
 
 
 async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
