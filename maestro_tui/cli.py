@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id")
     _db_arg(p)
 
+    p = sub.add_parser("watch", help="follow a run that another process drives, read-only")
+    p.add_argument("run_id")
+    p.add_argument("--stay", action="store_true", help="keep the dashboard open after the end")
+    _db_arg(p)
+
     p = sub.add_parser("land", help="merge a run's integration branch into your branch")
     p.add_argument("run_id")
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
@@ -199,6 +204,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.ui.entry import run_replay
 
         return await run_replay(db, args.run_id)
+    if cmd == "watch":
+        from maestro_tui.ui.screens.follow import run_watch
+
+        return await run_watch(db, args.run_id, stay=args.stay)
     if cmd == "init":
         return _init(args.repo, args.force)
     if cmd == "run":
