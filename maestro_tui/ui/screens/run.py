@@ -161,6 +161,24 @@ class RunScreen(Screen[None]):
         else:
             self.app.exit(code, return_code=code)
 
+    async def on_unmount(self) -> None:
+        """The app is going without `close`: a browser tab or its server closed, or SIGTERM.
+
+        Stop the run all the same, so it is recorded as interrupted (resumable), not left
+        "running" as after a crash. Textual cancels workers at exit but does not wait for them.
+        """
+        if self._session_closed:
+            return
+        self._session_closed = True
+        worker = self.run_worker_
+        if worker is not None and worker.state is not WorkerState.PENDING:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.session.aclose()
+
     # --- the human's controls --------------------------------------------------------------
 
     def _needs_run(self, what: str) -> bool:
