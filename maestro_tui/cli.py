@@ -137,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stay", action="store_true", help="keep the dashboard open after the end")
     _db_arg(p)
 
+    p = sub.add_parser(
+        "serve",
+        help="the TUI in a browser (textual-serve): maestro-tui serve [-- COMMAND ARGS…]",
+        description="Serve maestro-tui (the launcher, or the COMMAND after --) to a browser."
+        " The URL to open, with its token, is printed at start.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
+    p.add_argument(
+        "--token",
+        help="the URL's secret (default: a random one; required with a non-loopback --host;"
+        " MAESTRO_TUI_SERVE_TOKEN keeps it out of the process list)",
+    )
+    p.add_argument("app", nargs=argparse.REMAINDER, help="-- and the maestro-tui command to serve")
+    _db_arg(p)
+
     p = sub.add_parser("land", help="merge a run's integration branch into your branch")
     p.add_argument("run_id")
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
@@ -194,7 +210,7 @@ def _output(args: argparse.Namespace) -> Any:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     cmd = args.command
-    tui = not getattr(args, "headless", True) and sys.stdout.isatty() and sys.stdin.isatty()
+    tui = not getattr(args, "headless", True) and _on_a_terminal()
     db = _db_path(args)
     if cmd == "launcher":
         from maestro_tui.ui.entry import run_launcher
@@ -208,6 +224,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.ui.screens.follow import run_watch
 
         return await run_watch(db, args.run_id, stay=args.stay)
+    if cmd == "serve":
+        from maestro_tui.web.serve import serve
+
+        return await serve(args.app, args.host, args.port, args.token, args.db, build_parser())
     if cmd == "init":
         return _init(args.repo, args.force)
     if cmd == "run":
@@ -380,6 +400,14 @@ async def _demo(args: argparse.Namespace, tui: bool) -> int:
         planner_usage=usage,
         env=demo.env,
     )
+
+
+def _on_a_terminal() -> bool:
+    """A terminal to draw the TUI on: a real one, or a browser's through `maestro-tui serve`
+    (textual-serve runs each app over pipes, and names its web driver)."""
+    if os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver"):
+        return True
+    return sys.stdout.isatty() and sys.stdin.isatty()
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ PACKAGE = Path(maestro_tui.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__",),
     ("cli",),
-    ("ui", "headless"),
+    ("ui", "headless", "web"),
     ("session",),
     ("engine",),
     ("llm",),
