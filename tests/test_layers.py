@@ -151,6 +151,7 @@ HEADLESS_MODULES = [
     "maestro_tui.workspace",
     "maestro_tui.store",
     "maestro_tui.agents.command",
+    "maestro_tui.engine.follower",
     "maestro_tui.watch",
     "maestro_tui.session.lifecycle",
     "maestro_tui.session.plans",
