@@ -46,6 +46,11 @@ class DrivenDemo:
                 for r, s, ts, t, d in rows
             ]
 
+    def task_statuses(self) -> dict[str, str]:
+        """The tasks table the driver projected from its events: task id to status."""
+        with contextlib.closing(sqlite3.connect(f"{self.db.as_uri()}?mode=ro", uri=True)) as c:
+            return dict(c.execute("SELECT task_id, status FROM tasks"))
+
     def files(self) -> dict[str, str]:
         """A digest of the database and its WAL (a missing WAL reads as empty)."""
         out = {}

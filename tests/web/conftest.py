@@ -40,14 +40,16 @@ class Served:
     def ws_url(self) -> str:
         return "ws" + self.url.removeprefix("http") + "ws"
 
-    def apps(self) -> list[psutil.Process]:
-        """The app processes the server has started (one per browser connection)."""
-        return psutil.Process(self.proc.pid).children(recursive=True)
+    def apps(self, recursive: bool = True) -> list[psutil.Process]:
+        """The app processes the server has started (one per browser connection), and theirs."""
+        return psutil.Process(self.proc.pid).children(recursive=recursive)
 
     async def wait_for_app(self) -> psutil.Process:
+        server = psutil.Process(self.proc.pid).cmdline()
         async with asyncio.timeout(WAIT_S):
             while True:
-                if apps := self.apps():
+                # Between fork and exec a child still shows the server's command line.
+                if (apps := self.apps(recursive=False)) and apps[0].cmdline() != server:
                     (app,) = apps
                     return app
                 await asyncio.sleep(0.05)  # another process's child: nothing to await

@@ -128,20 +128,19 @@ async def test_a_demo_run_in_chromium(tmp_path: Path) -> None:
             app = await served.wait_for_app()
             assert app.cmdline() == [sys.executable, "-m", "maestro_tui", "demo", "--pace", PACE]
 
-            await wait_for_text(page, *DEMO_TASKS, "merge queue")
+            await wait_for_text(page, *DEMO_TASKS, "merge queue", "► running")
             took["dashboard shown"] = time.monotonic() - start
-            await wait_for_text(page, "✓ merged")  # a run well under way
-            shot = await page.screenshot(tmp_path / "dashboard.png")
-            assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
-
-            await press(page, "?")  # the keys panel
-            await wait_for_text(page, "agent 1 log", "pause/resume")
-            await press(page, "?")  # and away again
             await press(page, "p")  # pause dispatch: a command to the engine, from the page
             await wait_for_text(page, "dispatch paused")
-            took["keys answered"] = time.monotonic() - start
-            await page.screenshot(tmp_path / "paused.png")
+            took["key answered"] = time.monotonic() - start
+            # Paused, the run cannot end: the tasks running finish, and nothing new starts.
+            await wait_for_text(page, "✓ merged")
+            shot = await page.screenshot(tmp_path / "paused.png")
+            assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
             keep_screenshot(tmp_path / "paused.png", "browser.png")
+            await press(page, "?")  # the keys panel
+            await wait_for_text(page, "agent 1 log", "pause/resume")
+            await page.screenshot(tmp_path / "keys.png")
 
             # Closing the tab ends its app, which stops the run where it is (resumable).
             await browser.send("Target.closeTarget", targetId=page.target)
