@@ -7,14 +7,16 @@ network namespace shared with the server (see netns.py), so any call elsewhere f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +65,10 @@ def run_in_netns(
     cwd: Path,
     env: Mapping[str, str],
     timeout_s: float = 60.0,
+    kill_when: Callable[[], bool] | None = None,
 ) -> CliRun:
-    """Run `argv` inside `netns` with stdin closed; on timeout kill its whole process group."""
+    """Run `argv` inside `netns` with stdin closed; kill its whole process group on timeout or
+    as soon as `kill_when()` (polled every 0.1 s) says so."""
     started = time.monotonic()
     proc = subprocess.Popen(
         netns.command(list(argv)),
@@ -75,16 +79,22 @@ def run_in_netns(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    timed_out = False
-    try:
-        out, err = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
+    out = err = b""
+    killed = False
+    while True:
+        left = timeout_s - (time.monotonic() - started)
+        try:
+            # Each call keeps what earlier, timed-out calls read.
+            out, err = proc.communicate(timeout=max(0.0, min(left, 0.1 if kill_when else left)))
+            break
+        except subprocess.TimeoutExpired:
+            if left <= 0 or (kill_when is not None and kill_when()):
+                killed = True
                 break
+    if killed:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
             try:
                 out, err = proc.communicate(timeout=2)
                 break
@@ -92,19 +102,19 @@ def run_in_netns(
                 continue
     return CliRun(
         argv=list(argv),
-        exit_code=None if timed_out else proc.returncode,
+        exit_code=None if killed else proc.returncode,
         stdout=out.decode("utf-8", "replace"),
         stderr=err.decode("utf-8", "replace"),
         duration_s=time.monotonic() - started,
-        timed_out=timed_out,
+        timed_out=killed,
     )
 
 
-def base_env(home: Path, tmp: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
+def base_env(home: Path, tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A clean environment: our own HOME and TMPDIR, nothing of the caller's but PATH."""
     path = os.pathsep.join([str(AGENTS / "bin"), os.environ.get("PATH", os.defpath)])
     env = {"PATH": path, "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8", "USER": "lab"}
-    env.update(extra)
+    env.update(extra or {})
     return env
 
 
@@ -258,6 +268,8 @@ class Lab:
     server: ModelServer
     root: Path
     runs: list[CliRun] = field(default_factory=list)
+    # How many requests the server had seen when each run ended, to tell the runs apart.
+    marks: list[int] = field(default_factory=list)
 
     def run(
         self,
@@ -269,8 +281,10 @@ class Lab:
         env: Mapping[str, str] | None = None,
         timeout_s: float = 60.0,
         home: Path | None = None,
+        stalled_for_s: float | None = None,
     ) -> CliRun:
-        """Run the CLI once; `home` reuses an earlier run's HOME (to resume a session)."""
+        """Run the CLI once; `home` reuses an earlier run's HOME (to resume a session);
+        `stalled_for_s` kills it once it has waited that long on a stalled request."""
         if home is None:
             home = self.root / f"run{len(self.runs) + 1}" / "home"
         tmp = home.parent / "tmp"
@@ -278,10 +292,19 @@ class Lab:
         tmp.mkdir(parents=True, exist_ok=True)
         variables = {**self.cli.prepare(home, self.server), **(env or {})}
         argv = self.cli.argv(prompt, model or self.cli.default_model, self.server, extra)
+        kill_when = None
+        if stalled_for_s is not None:
+            kill_when = partial(self.server.stalled_since, stalled_for_s)
         result = run_in_netns(
-            argv, self.netns, cwd=cwd, env=base_env(home, tmp, variables), timeout_s=timeout_s
+            argv,
+            self.netns,
+            cwd=cwd,
+            env=base_env(home, tmp, variables),
+            timeout_s=timeout_s,
+            kill_when=kill_when,
         )
         self.runs.append(result)
+        self.marks.append(len(self.server.requests))
         return result
 
     def last_home(self) -> Path:

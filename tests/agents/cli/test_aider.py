@@ -77,7 +77,7 @@ def test_a_429_and_a_quota_error_are_retried_by_the_openai_client_within_seconds
         (200, "lab-model-7")
     ]
     assert [t.headers["x-stainless-retry-count"] for t in turns] == ["0", "1", "2"]
-    assert all(0.2 <= gap <= 2.5 for gap in gaps(turns))
+    assert all(0.2 <= gap <= 4.0 for gap in gaps(turns))  # ~0.4 s, ~0.9 s; room for load
     assert "Fine now." in run.stdout
     assert "Tokens: 900 sent, 5 received." in run.stdout.splitlines()
     assert "Cost:" not in run.stdout
@@ -97,7 +97,7 @@ def test_a_bad_key_is_printed_but_exits_0(make_lab: MakeLab, worktree: Path) -> 
 def test_hangs_on_a_server_that_never_answers(make_lab: MakeLab, worktree: Path) -> None:
     lab = make_lab("aider")
     lab.server.fail("stall", times=5)
-    run = lab.run("Say something.", worktree, extra=["greet.py"], timeout_s=5)
+    run = lab.run("Say something.", worktree, extra=["greet.py"], stalled_for_s=3)
 
     assert run.timed_out and run.exit_code is None
     assert len(lab.server.turns) == 1

@@ -38,7 +38,7 @@ def test_writes_edits_and_writes_a_big_file_with_its_own_tools(
         "claude",
         [
             tool("Write", file_path="hello.py", content="print('hello')\n"),
-            tool("Read", file_path="greet.py"),  # Edit refuses a file it has not read
+            tool("Read", file_path="greet.py"),  # as a model would, before editing
             tool("Edit", file_path="greet.py", old_string='"hello"', new_string='"hi there"'),
             tool("Write", file_path="data/big.txt", content=big),
             Turn(text="Done: three files."),
@@ -173,7 +173,7 @@ def test_a_bad_key_ends_in_an_error_result_with_exit_1(make_lab: MakeLab, worktr
 def test_hangs_on_a_server_that_never_answers(make_lab: MakeLab, worktree: Path) -> None:
     lab = make_lab("claude")
     lab.server.fail("stall", times=5)
-    run = lab.run("Say something.", worktree, timeout_s=3)
+    run = lab.run("Say something.", worktree, stalled_for_s=3)
 
     assert run.timed_out and run.exit_code is None
     assert len(lab.server.turns) == 1  # asked once, then waited: only a watchdog ends this

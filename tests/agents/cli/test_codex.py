@@ -176,7 +176,7 @@ def test_hangs_on_a_server_that_never_answers(make_lab: MakeLab, worktree: Path)
     run = lab.run(
         "Say something.",
         worktree,
-        timeout_s=3,
+        stalled_for_s=3,
         # The idle timeout only counts once the response has started: no help here.
         extra=["-c", "model_providers.lab.stream_idle_timeout_ms=1000"],
     )

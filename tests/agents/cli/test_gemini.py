@@ -112,7 +112,7 @@ def test_retries_a_429_itself_after_about_five_seconds(make_lab: MakeLab, worktr
 
     assert run.exit_code == 0
     assert [t.status for t in lab.server.turns] == [429, 200]
-    assert 3.0 <= gaps(lab.server.turns)[0] <= 8.0  # 5 s, give or take 30 %
+    assert 3.0 <= gaps(lab.server.turns)[0] <= 12.0  # 5 s ± 30 %, and room for a busy machine
     assert "Attempt 1 failed with status 429" in run.stderr
 
 
@@ -140,7 +140,7 @@ def test_a_daily_quota_or_a_bad_key_ends_at_once_with_an_error_result(
 def test_hangs_on_a_server_that_never_answers(make_lab: MakeLab, worktree: Path) -> None:
     lab = make_lab("gemini")
     lab.server.fail("stall", times=5)
-    run = lab.run("Say something.", worktree, timeout_s=4)
+    run = lab.run("Say something.", worktree, stalled_for_s=3)
 
     assert run.timed_out and run.exit_code is None
     assert len(lab.server.turns) == 1

@@ -178,6 +178,11 @@ class ModelServer:
     def turns(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.kind == "turn"]
 
+    def stalled_since(self, seconds: float) -> bool:
+        """True once some request has been held unanswered (a stall) for `seconds`."""
+        now = time.monotonic()
+        return any(r.fault == "stall" and now - r.at >= seconds for r in list(self.requests))
+
     @property
     def pending_steps(self) -> int:
         return len(self._steps)
