@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.agents import netns
+from tests.agents.cli.helpers import git
 from tests.agents.cli_harness import CLIS, Lab
 from tests.agents.servers.core import Step
-
-GIT_ID = ["-c", "user.name=lab", "-c", "user.email=lab@localhost"]
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True, text=True
-    )
-    return done.stdout
 
 
 @pytest.fixture

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 from tests.agents.servers.core import RecordedRequest
 
 BIG_FILE_BYTES = 200 * 1024
+GIT_ID = ["-c", "user.name=lab", "-c", "user.email=lab@localhost"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *GIT_ID, *args], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return done.stdout
 
 
 def big_text(size: int = BIG_FILE_BYTES) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.agents.cli.helpers import big_text, gaps
+from tests.agents.cli.helpers import big_text, gaps, git
 from tests.agents.cli_harness import Lab
 from tests.agents.servers.core import Fault, RecordedRequest, ToolCall, Turn
 
@@ -107,7 +106,7 @@ def test_refuses_every_edit_when_its_cwd_is_inside_dot_git(
 ) -> None:
     repo = worktree.parent.parent / "repo"
     inside = repo / ".git" / "maestro-worktrees" / "task-2"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", "-b", "task-2", str(inside)])
+    git(repo, "worktree", "add", "-q", "-b", "task-2", str(inside))
     lab = make_lab(
         "claude", [tool("Write", file_path="notes.txt", content="x\n"), Turn(text="No.")]
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.cli.conftest import git
+from tests.agents.cli.helpers import git
 from tests.agents.cli_harness import AGENTS, Lab, base_env, run_in_netns
 from tests.agents.servers.core import RecordedRequest, ToolCall, Turn
 from tests.agents.servers.openai_responses import apply_patch_add
