@@ -99,9 +99,9 @@ def test_a_step_sees_the_request_and_a_broken_step_answers_500(started: list[Mod
 
     server = anthropic_server([echo_cwd, lambda request: Turn(text=str(1 / 0))])
     started.append(server.start())
-    system = [{"type": "text", "text": " - Primary working directory: /work/tree\n"}]
+    system = [{"type": "text", "text": " - Primary working directory: /srv/checkout\n"}]
     answer = post(server, "/v1/messages", {"model": "m", "system": system})
-    assert answer["content"][0]["text"] == "cwd=/work/tree"
+    assert answer["content"][0]["text"] == "cwd=/srv/checkout"
     with pytest.raises(urllib.error.HTTPError) as caught:
         post(server, "/v1/messages", {"model": "m"})
     assert caught.value.code == 500
