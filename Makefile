@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench check lint clean
+.PHONY: demo test bench check lint clean agent-clis clean-agent-clis
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "maestro-tui needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -16,7 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/maestro-tui demo
 
-test: $(STAMP)
+# The real coding-agent CLIs (pinned, in the git-ignored .agents/) for the tests marked `cli`;
+# a no-op once their stamps are there.
+agent-clis:
+	PYTHON=$(PYTHON) scripts/install-agent-clis
+
+test: $(STAMP) agent-clis
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
@@ -31,3 +36,6 @@ check: lint test
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+clean-agent-clis:
+	rm -rf .agents
