@@ -373,3 +373,14 @@ class BudgetExceeded(Event):
 class BudgetRaised(Event):
     kind: str
     limit: float
+
+
+# --- the human ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotifyFailed(Event):
+    """A notification channel failed; it is reported once, and the run goes on without it."""
+
+    channel: str
+    error: str

@@ -12,6 +12,7 @@ from maestro_tui.config import Config
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, plan_to_toml, validate_plan
 from maestro_tui.headless.printer import Output
+from maestro_tui.notify.channels import tty_writer
 from maestro_tui.session.lifecycle import (
     MergeHints,
     RunSession,
@@ -64,6 +65,7 @@ async def run_plan(
         env=env,
         planner_usage=planner_usage,
         merge_hints=merge_hints,
+        terminal=tty_writer(),
     )
     async with session:
         state = await drive(session.orch)
@@ -87,6 +89,7 @@ async def resume_run(
         max_agents=max_agents,
         budgets=budgets,
         retry_task=retry_task,
+        terminal=tty_writer(),
     )
     async with session:
         state = session.state

@@ -85,6 +85,7 @@ class RunScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self.session.notifier.attach_terminal(self._to_terminal)
         self.bridge = RunBridge(self.dashboard, self.orch.state)
         self.dashboard.reset(self.orch.state, {})
         self._unsubscribe = self.orch.bus.subscribe(self.bridge)
@@ -94,6 +95,13 @@ class RunScreen(Screen[None]):
             self._review_plan_first()
         elif self._start:
             self.start_run()
+
+    def _to_terminal(self, text: str) -> None:
+        """Raw escape sequences (the bell, desktop notifications) out between frames, through
+        the driver, the way Textual's own clipboard copy writes OSC 52."""
+        driver = self.app._driver
+        if driver is not None and not self.app.is_headless:
+            driver.write(text)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -155,6 +163,7 @@ class RunScreen(Screen[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
+        self.session.notifier.attach_terminal(None)
         code = exit_code(self.orch.state) if code is None else code
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.app.pop_screen()

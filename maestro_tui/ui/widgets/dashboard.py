@@ -93,6 +93,8 @@ class Dashboard(Widget):
                 lines.setdefault(e.task, []).append(e.text)
             elif type(e) is ev.CandidateSelected:
                 self._chosen_by[e.task] = e.method
+            elif type(e) is ev.NotifyFailed:
+                self.notify(e.error, title=f"notifications: {e.channel} failed", severity="warning")
         if lines:
             self.logs.append(lines)
         self.query_one(Meters).note(events)
