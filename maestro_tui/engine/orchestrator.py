@@ -86,19 +86,27 @@ class Orchestrator:
 
     @classmethod
     def start(
-        cls, setup: RunSetup, plan: Plan, *, merge_policy: str, max_agents: int
+        cls,
+        setup: RunSetup,
+        plan: Plan,
+        *,
+        merge_policy: str,
+        max_agents: int,
+        base: str | None = None,
     ) -> Orchestrator:
-        """Create the integration branch from the user's HEAD and record the run and its plan."""
+        """Create the integration branch from `base` (default: the user's checked-out branch)
+        and record the run and its plan."""
         ws, bus = setup.ws, setup.bus
-        ws.check_clean_for(f for t in plan.tasks for f in t.files)
-        base_commit = ws.head_commit()
+        base_branch, base_commit = ws.resolve_base(base)
+        if ws.is_checked_out(base_branch):  # the agents start from its last commit, not the tree
+            ws.check_clean_for(f for t in plan.tasks for f in t.files)
         branch = ws.create_integration_branch(bus.run_id, base_commit)
         orch = cls(setup, plan, RunState())
         bus.emit(
             ev.RunStarted,
             goal=plan.goal,
             repo=str(ws.root),
-            base_branch=ws.current_branch(),
+            base_branch=base_branch,
             base_commit=base_commit,
             integration_branch=branch,
             merge_policy=merge_policy,

@@ -43,12 +43,13 @@ async def run_plan(
     planner_usage: Sequence[Completion] = (),
     env: Mapping[str, str] | None = None,
     merge_hints: MergeHints | None = None,
+    base: str | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan.
 
     `confirm` (None: start at once) shows the plan and asks before anything is recorded.
     """
-    workers = check_run_inputs(ws, config, plan)
+    workers = check_run_inputs(ws, config, plan, base)
     estimate = forecast(config, plan)
     if estimate:
         out.say(estimate)
@@ -65,6 +66,7 @@ async def run_plan(
         env=env,
         planner_usage=planner_usage,
         merge_hints=merge_hints,
+        base=base,
         terminal=tty_writer(),
     )
     async with session:

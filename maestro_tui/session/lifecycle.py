@@ -94,12 +94,16 @@ class RunSession:
         await self.aclose()
 
 
-def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
+def check_run_inputs(
+    ws: Workspace, config: Config, plan: Plan, base: str | None = None
+) -> WorkerPool:
     """Everything that can be wrong with a new run, found before anything is written."""
     validate_plan(plan, repo_root=ws.root)
     workers = WorkerPool(config)
     workers.check(plan)
-    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    base_branch, _ = ws.resolve_base(base)
+    if ws.is_checked_out(base_branch):
+        ws.check_clean_for(f for t in plan.tasks for f in t.files)
     return workers
 
 
@@ -117,6 +121,7 @@ async def start_session(
     merge_policy: str | None = None,
     max_agents: int | None = None,
     terminal: TerminalWriter | None = None,
+    base: str | None = None,
 ) -> RunSession:
     """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved.
 
@@ -124,7 +129,7 @@ async def start_session(
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
-    workers = workers or check_run_inputs(ws, config, plan)
+    workers = workers or check_run_inputs(ws, config, plan, base)
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
@@ -147,6 +152,7 @@ async def start_session(
             plan,
             merge_policy=merge_policy or config.merge_policy,
             max_agents=max_agents or config.max_agents,
+            base=base,
         )
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints

@@ -126,6 +126,25 @@ class Workspace:
     def head_commit(self) -> str:
         return self.rev_parse("HEAD")[0]
 
+    def resolve_base(self, rev: str | None) -> tuple[str, str]:
+        """(name, commit) a run starts from: `rev` (a branch, tag or commit), or by default the
+        branch checked out in the user's tree. An unknown name says how to find a good one."""
+        if rev is None:
+            return self.current_branch(), self.head_commit()
+        if rev.startswith("-") or not rev.strip():
+            raise WorkspaceError(f"--base {rev!r} is not a branch or commit name")
+        found = self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", ok=(0, 1))
+        if found.code:
+            raise WorkspaceError(
+                f"--base {rev}: no such branch, tag or commit in {self.root}: "
+                "see `git branch -a`, or fetch it first"
+            )
+        return rev, found.out.strip()
+
+    def is_checked_out(self, name: str) -> bool:
+        """True when `name` is the branch of the user's own working tree."""
+        return name == self.current_branch()
+
     def dirty_paths(self, cwd: Path | None = None, untracked: bool = True) -> set[str]:
         """Staged, unstaged and (unless told not to) untracked, not ignored, paths."""
         mode = "--untracked-files=all" if untracked else "--untracked-files=no"
