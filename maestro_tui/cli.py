@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     _output_args(p)
 
+    p = sub.add_parser("say", help="tell a running agent something, without stopping it")
+    p.add_argument("run_id")
+    p.add_argument("task")
+    p.add_argument("message")
+    _db_arg(p)
+
     p = sub.add_parser("resume", help="finish a run that was interrupted")
     p.add_argument("run_id")
     p.add_argument("--agents", type=int)
@@ -247,6 +253,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
             reason=getattr(args, "reason", ""),
             out=_output(args),
         )
+    if cmd == "say":
+        from maestro_tui.headless.say import say
+
+        return await say(db, args.run_id, args.task, args.message, _output(args))
     if cmd == "plan":
         return await _plan(args)
     if cmd == "land":

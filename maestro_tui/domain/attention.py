@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, TaskView
 
 
 class NoticeKind(StrEnum):
@@ -87,12 +87,17 @@ class NeedsYou:
     reason: str
 
 
+def task_needs_you(task: TaskView) -> bool:
+    """A task a person has to act on: its merge waits for a decision."""
+    return task.status is TaskStatus.WAITING
+
+
 def needs_you(state: RunState) -> list[NeedsYou]:
     """What waits for a human now, most urgent first: merges to decide, then a spent budget."""
     found = [
         NeedsYou(NoticeKind.MERGE_WAITING, t.id, t.reason or "merge waits for review")
         for t in state.tasks.values()
-        if t.status is TaskStatus.WAITING
+        if task_needs_you(t)
     ]
     unfinished = not state.settled and state.status is not RunStatus.CANCELLED
     if state.budget_exceeded and unfinished:

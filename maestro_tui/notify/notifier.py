@@ -60,6 +60,7 @@ class Notifier:
         self._coalesce_s = coalesce_s
         self._queue: list[Notice] = []
         self._wake = asyncio.Event()
+        self._closed = asyncio.Event()  # set by aclose: stop gathering, send now
         self._task: asyncio.Task[None] | None = None
         self._failed: set[str] = set()
         self._closing = False
@@ -93,8 +94,8 @@ class Notifier:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
-            if not self._closing:
-                await asyncio.sleep(self._coalesce_s)
+            with contextlib.suppress(TimeoutError):  # gather a burst, unless closing
+                await asyncio.wait_for(self._closed.wait(), self._coalesce_s)
             self._wake.clear()
             batch, self._queue = self._queue, []
             for notice in coalesce(batch):
@@ -121,6 +122,7 @@ class Notifier:
     async def aclose(self) -> None:
         """Send what is queued (bounded in time), then stop."""
         self._closing = True
+        self._closed.set()
         task, self._task = self._task, None
         if task is None:
             return

@@ -24,6 +24,7 @@ from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
+from maestro_tui.session.relay import start_relay
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
@@ -157,6 +158,7 @@ async def start_session(
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
+        start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise
@@ -229,6 +231,7 @@ async def open_session(
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
         orch = Orchestrator.restore(setup, events)
         setup.judge = models.make_judge(config, orch.plan)
+        start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise

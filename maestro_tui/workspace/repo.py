@@ -8,6 +8,7 @@ only way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap 
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -285,6 +286,17 @@ class Workspace:
                     if wt.branch == branch:
                         self.remove_worktree(wt.path)
                 self.git(*argv)
+        return path
+
+    def add_scratch_worktree(self, run_id: str, name: str, commit: str) -> Path:
+        """A detached checkout of `commit` to look around in; remove it when done (gc does, if
+        the process dies first)."""
+        with self._worktree_lock:
+            path = self.worktrees_dir() / run_id / f"_scratch-{name}-{os.getpid()}"
+            if path.exists():
+                self.remove_worktree(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.git("worktree", "add", "-q", "--force", "--detach", str(path), commit)
         return path
 
     def remove_worktree(self, path: Path) -> None:
