@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--classify-with-model", action="store_true", help="route inbox items with the model"
     )
     p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument(
+        "--base", help="branch or commit the run starts from (default: the current branch)"
+    )
     p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
     p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
     p.add_argument("--agents", type=int, help="how many agents run at once")
@@ -120,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     _output_args(p)
 
+    p = sub.add_parser("say", help="tell a running agent something, without stopping it")
+    p.add_argument("run_id")
+    p.add_argument("task")
+    p.add_argument("message")
+    _db_arg(p)
+
     p = sub.add_parser("resume", help="finish a run that was interrupted")
     p.add_argument("run_id")
     p.add_argument("--agents", type=int)
@@ -153,9 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("app", nargs=argparse.REMAINDER, help="-- and the maestro-tui command to serve")
     _db_arg(p)
 
-    p = sub.add_parser("land", help="merge a run's integration branch into your branch")
+    p = sub.add_parser(
+        "land", help="merge a run's integration branch into your branch, or push it for a PR"
+    )
     p.add_argument("run_id")
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
+    p.add_argument("--push", metavar="REMOTE", help="push the integration branch to REMOTE")
+    p.add_argument("--branch", help="its name on the remote (default: maestro/RUN)")
+    p.add_argument("--pr", action="store_true", help="after --push, open a pull request")
+    p.add_argument("--body-only", action="store_true", help="print the pull request's body")
     _db_arg(p)
 
     p = sub.add_parser(
@@ -267,12 +282,17 @@ async def _dispatch(args: argparse.Namespace) -> int:
             reason=getattr(args, "reason", ""),
             out=_output(args),
         )
+    if cmd == "say":
+        from maestro_tui.headless.say import say
+
+        return await say(db, args.run_id, args.task, args.message, _output(args))
     if cmd == "plan":
         return await _plan(args)
     if cmd == "land":
-        from maestro_tui.headless.land import land
+        from maestro_tui.headless.land import LandRequest, land
 
-        return await land(db, args.run_id, args.into, _output(args))
+        request = LandRequest(args.into, args.push, args.branch, args.pr, args.body_only)
+        return await land(db, args.run_id, request, _output(args))
     if cmd == "gc":
         from maestro_tui.headless.gc import collect_garbage
 
@@ -327,6 +347,7 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
         out=out,
         planner_usage=usage,
         merge_hints=hints,
+        base=args.base,
     )
 
 

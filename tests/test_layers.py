@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine",),
     ("llm",),
     ("agents",),
-    ("workspace", "store", "watch"),
+    ("workspace", "store", "watch", "notify"),
     ("process",),
     ("config",),
     ("domain",),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -12,6 +12,28 @@ from maestro_tui.domain.plan import Task
 
 class WorkerError(Exception):
     """The attempt failed; the message says why (it becomes TaskFailed.reason)."""
+
+
+class Mailbox:
+    """Messages from the human to one running agent. The worker takes them when it can (the
+    LLM worker before each model call); `on_take` reports each one as delivered."""
+
+    def __init__(self, on_take: Callable[[str], None] | None = None) -> None:
+        self._messages: list[str] = []
+        self._on_take = on_take
+
+    def put(self, text: str) -> None:
+        self._messages.append(text)
+
+    def take(self) -> list[str]:
+        taken, self._messages = self._messages, []
+        if self._on_take is not None:
+            for text in taken:
+                self._on_take(text)
+        return taken
+
+    def __len__(self) -> int:
+        return len(self._messages)
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,8 @@ class WorkerJob:
     candidate: int | None = None
     # The explicit environment a subprocess gets: never the whole of os.environ.
     env: Mapping[str, str] = field(default_factory=dict)
+    # Messages from the human while the attempt runs (only for workers that can take them).
+    mailbox: Mailbox | None = None
 
 
 @dataclass(frozen=True)
@@ -87,3 +111,12 @@ class WorkerSource(Protocol):
     def __call__(self, task: Task) -> Worker: ...
 
     def for_model(self, task: Task, model: str) -> Worker: ...
+
+
+@runtime_checkable
+class Steerable(Protocol):
+    """A worker that can take a message while it works. `steering` says how, for the person
+    sending it: "at its next turn" (the LLM worker), "as a follow-up turn" (a CLI that
+    resumes its session)."""
+
+    steering: str

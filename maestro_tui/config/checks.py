@@ -65,6 +65,25 @@ def choice(*options: str) -> Check:
     return rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
 
 
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Bad("must be true or false")
+    return value
+
+
+def subset(*options: str) -> Check:
+    """A list whose every item is one of `options` (no repeats needed, order kept)."""
+    allowed = "a list of " + ", ".join(repr(o) for o in options)
+
+    def check(value: Any) -> tuple[str, ...]:
+        items = strings(value) if value != [] else ()
+        if any(v not in options for v in items):
+            raise Bad(f"must be {allowed}")
+        return tuple(dict.fromkeys(items))
+
+    return check
+
+
 def string(non_empty: bool = False) -> Check:
     allowed = "a non-empty string" if non_empty else "a string"
     return rule(lambda v: isinstance(v, str) and (bool(v.strip()) or not non_empty), allowed)

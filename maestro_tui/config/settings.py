@@ -18,6 +18,7 @@ from maestro_tui.config.checks import (
     WORKER_NAME,
     Bad,
     Check,
+    boolean,
     choice,
     command_line,
     env_name,
@@ -28,11 +29,13 @@ from maestro_tui.config.checks import (
     repo_path,
     string,
     strings,
+    subset,
     url,
 )
 from maestro_tui.config.presets import PRESETS, WorkerSpec
 
 CONFIG_FILE = "maestro.toml"
+NOTICE_KINDS = ("merge_waiting", "task_failed", "stalled", "budget", "run_finished")
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
 
 
@@ -78,6 +81,11 @@ class Config:
     allowed_commands: tuple[str, ...] = ("python", "pytest", "ruff", "git")
     on_budget_exceeded: str = "finish"  # finish | cancel
     workflow_tables: Mapping[str, Any] = field(default_factory=dict)  # raw [workflows.NAME]
+    notify_about: tuple[str, ...] = NOTICE_KINDS  # what the human is told about
+    notify_bell: bool = True  # the terminal bell
+    notify_osc: bool = True  # a desktop notification through the terminal (OSC 9 / 777)
+    notify_desktop: bool = True  # notify-send, when installed
+    notify_command: tuple[str, ...] = ()  # a hook, run without a shell, JSON on stdin
 
     @property
     def effective_planner_model(self) -> str:
@@ -113,6 +121,11 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("budget", "task_usd", "task_budget_usd", optional(number(0, above=True))),
     ("budget", "task_tokens", "task_budget_tokens", optional(integer(1))),
     ("budget", "on_exceeded", "on_budget_exceeded", choice("finish", "cancel")),
+    ("notify", "about", "notify_about", subset(*NOTICE_KINDS)),
+    ("notify", "bell", "notify_bell", boolean),
+    ("notify", "osc", "notify_osc", boolean),
+    ("notify", "desktop", "notify_desktop", boolean),
+    ("notify", "command", "notify_command", strings),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.

@@ -76,6 +76,7 @@ class TaskView:
     attempts: int = 0
     worker: str = ""
     branch: str = ""
+    worktree: str = ""  # where its current attempt works (gone once the task has settled)
     commit: str | None = None
     summary: str = ""
     reason: str = ""  # why it failed, is blocked, waits or was rejected
@@ -227,6 +228,7 @@ def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
         attempts=e.attempt,
         worker=e.worker,
         branch=e.branch,
+        worktree=e.worktree,
         reason="",
         tests_passed=None,
         n_passed=None,

@@ -25,6 +25,7 @@ from maestro_tui.engine.selection import (
     select_by_vote,
     select_tests_first,
 )
+from maestro_tui.engine.steering import Steering
 from maestro_tui.process import base_env
 from maestro_tui.watch import watch_worktree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -72,6 +73,7 @@ class AttemptRunner:
         self.env = {**WORKTREE_ENV, **env}
         self.critic = critic
         self.judge = judge
+        self.steering = Steering(bus)
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
@@ -111,6 +113,7 @@ class AttemptRunner:
         run_id = self.bus.run_id
         label = task.id if candidate is None else f"{task.id}.cand{candidate}"
         worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
+        mailbox = self.steering.open(task.id, attempt, worker)
         try:
             if candidate is None:
                 self.bus.emit(
@@ -131,10 +134,12 @@ class AttemptRunner:
                 timeout_s=self.config.task_timeout_s,
                 env=base_env(self.env),
                 candidate=candidate,
+                mailbox=mailbox,
             )
             async with self._watching(task.id, worktree):
                 return await self._work_until_accepted(worker, job, base, candidate)
         finally:
+            self.steering.close(task.id, mailbox)
             with contextlib.suppress(Exception):
                 await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
 

@@ -21,6 +21,7 @@ from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
+from maestro_tui.engine.steering import SteerRefused
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import Workspace
 
@@ -57,6 +58,7 @@ class Orchestrator:
         self.bus.subscribe(self._follow)
         self._merge_queue: MergeQueue | None = None
         self.scheduler: Scheduler | None = None
+        self._attempts: AttemptRunner | None = None
         self._pending_max_agents = state.max_agents
 
     @property
@@ -86,19 +88,27 @@ class Orchestrator:
 
     @classmethod
     def start(
-        cls, setup: RunSetup, plan: Plan, *, merge_policy: str, max_agents: int
+        cls,
+        setup: RunSetup,
+        plan: Plan,
+        *,
+        merge_policy: str,
+        max_agents: int,
+        base: str | None = None,
     ) -> Orchestrator:
-        """Create the integration branch from the user's HEAD and record the run and its plan."""
+        """Create the integration branch from `base` (default: the user's checked-out branch)
+        and record the run and its plan."""
         ws, bus = setup.ws, setup.bus
-        ws.check_clean_for(f for t in plan.tasks for f in t.files)
-        base_commit = ws.head_commit()
+        base_branch, base_commit = ws.resolve_base(base)
+        if ws.is_checked_out(base_branch):  # the agents start from its last commit, not the tree
+            ws.check_clean_for(f for t in plan.tasks for f in t.files)
         branch = ws.create_integration_branch(bus.run_id, base_commit)
         orch = cls(setup, plan, RunState())
         bus.emit(
             ev.RunStarted,
             goal=plan.goal,
             repo=str(ws.root),
-            base_branch=ws.current_branch(),
+            base_branch=base_branch,
             base_commit=base_commit,
             integration_branch=branch,
             merge_policy=merge_policy,
@@ -184,7 +194,7 @@ class Orchestrator:
                 ),
             )
         )
-        attempt = AttemptRunner(
+        attempt = self._attempts = AttemptRunner(
             bus=self.bus,
             ws=self.ws,
             config=self.config,
@@ -288,6 +298,19 @@ class Orchestrator:
         if limit <= 0:
             raise ValueError("a budget must be more than zero")
         self.bus.emit(ev.BudgetRaised, kind=kind, limit=float(limit))
+
+    def steer_delivery(self, task_id: str) -> str | None:
+        """How a message to the task's agent would reach it now; None when it cannot."""
+        return self._attempts.steering.delivery(task_id) if self._attempts else None
+
+    def steer(self, task_id: str, text: str, source: str = "tui") -> str:
+        """Say something to a running task's agent; returns how it will reach it, or raises
+        SteerRefused saying why it cannot."""
+        if task_id not in self.state.tasks:
+            raise SteerRefused(f"no task '{task_id}' in run {self.bus.run_id}")
+        if self._attempts is None:
+            raise SteerRefused(f"run {self.bus.run_id} is not running")
+        return self._attempts.steering.steer(task_id, text, source)
 
     def pause(self) -> None:
         if self.scheduler:

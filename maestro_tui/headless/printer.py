@@ -110,6 +110,9 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"budget exhausted: {e.kind} {e.used:g} of {e.limit:g}; no new task starts"
     ),
     ev.BudgetRaised: lambda e: f"budget raised: {e.kind} limit {e.limit:g}",
+    ev.SteerSent: lambda e: f"[{e.task}] » you ({e.source}): {e.text} — it takes it {e.delivery}",
+    ev.SteerDelivered: lambda e: f"[{e.task}] » delivered to the agent: {e.text}",
+    ev.NotifyFailed: lambda e: f"notifications through {e.channel} failed: {e.error}",
 }
 
 

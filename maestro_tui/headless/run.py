@@ -12,6 +12,7 @@ from maestro_tui.config import Config
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, plan_to_toml, validate_plan
 from maestro_tui.headless.printer import Output
+from maestro_tui.notify.channels import tty_writer
 from maestro_tui.session.lifecycle import (
     MergeHints,
     RunSession,
@@ -42,12 +43,13 @@ async def run_plan(
     planner_usage: Sequence[Completion] = (),
     env: Mapping[str, str] | None = None,
     merge_hints: MergeHints | None = None,
+    base: str | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan.
 
     `confirm` (None: start at once) shows the plan and asks before anything is recorded.
     """
-    workers = check_run_inputs(ws, config, plan)
+    workers = check_run_inputs(ws, config, plan, base)
     estimate = forecast(config, plan)
     if estimate:
         out.say(estimate)
@@ -64,6 +66,8 @@ async def run_plan(
         env=env,
         planner_usage=planner_usage,
         merge_hints=merge_hints,
+        base=base,
+        terminal=tty_writer(),
     )
     async with session:
         state = await drive(session.orch)
@@ -87,6 +91,7 @@ async def resume_run(
         max_agents=max_agents,
         budgets=budgets,
         retry_task=retry_task,
+        terminal=tty_writer(),
     )
     async with session:
         state = session.state

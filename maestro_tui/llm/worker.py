@@ -14,6 +14,7 @@ from maestro_tui.llm.tools import TOOL_SCHEMAS, ToolBox, ToolRefused, resolve_in
 
 MAX_FILE_CHARS = 20_000  # per file of the task, in the first message
 MAX_FILES_CHARS = 60_000  # all of the task's files together
+HUMAN_MESSAGE = "A message from the person supervising this run, while you work:\n\n"
 NUDGE = "Use the tools to do the task, and call finish with a summary when you are done."
 
 
@@ -94,6 +95,7 @@ class LLMWorker:
     """
 
     name = "llm"
+    steering = "at its next turn"  # a message from the human joins the next model call
 
     def __init__(
         self,
@@ -131,6 +133,8 @@ class LLMWorker:
             )
 
         for _turn in range(self.max_turns):
+            for text in job.mailbox.take() if job.mailbox is not None else ():
+                messages.append({"role": "user", "content": HUMAN_MESSAGE + text})
             try:
                 completion = await client.complete(
                     messages, tools=TOOL_SCHEMAS, on_text=log.feed, on_retry=retried

@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING
 
 from maestro_tui.config import Config, load_config
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.plan import Plan, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.merge_queue import Candidate
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
+from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
+from maestro_tui.notify.notifier import Notifier
+from maestro_tui.session.relay import start_relay
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from maestro_tui.llm.client import Completion
 
 MergeHints = Callable[[Candidate], list[str]]
+TerminalWriter = Callable[[str], None]  # writes escape sequences to the run's terminal
 
 
 class UserError(Exception):
@@ -65,11 +70,15 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
 
 
 class RunSession:
-    """An orchestrator together with its store and run lock; closing it releases both."""
+    """An orchestrator together with its store, run lock and notifier; closing it sends what
+    the notifier still holds, then releases the rest."""
 
-    def __init__(self, orch: Orchestrator, store: Store, stack: AsyncExitStack) -> None:
+    def __init__(
+        self, orch: Orchestrator, store: Store, stack: AsyncExitStack, notifier: Notifier
+    ) -> None:
         self.orch = orch
         self.store = store
+        self.notifier = notifier
         self._stack = stack
 
     @property
@@ -86,12 +95,16 @@ class RunSession:
         await self.aclose()
 
 
-def check_run_inputs(ws: Workspace, config: Config, plan: Plan) -> WorkerPool:
+def check_run_inputs(
+    ws: Workspace, config: Config, plan: Plan, base: str | None = None
+) -> WorkerPool:
     """Everything that can be wrong with a new run, found before anything is written."""
     validate_plan(plan, repo_root=ws.root)
     workers = WorkerPool(config)
     workers.check(plan)
-    ws.check_clean_for(f for t in plan.tasks for f in t.files)
+    base_branch, _ = ws.resolve_base(base)
+    if ws.is_checked_out(base_branch):
+        ws.check_clean_for(f for t in plan.tasks for f in t.files)
     return workers
 
 
@@ -108,6 +121,8 @@ async def start_session(
     merge_hints: MergeHints | None = None,
     merge_policy: str | None = None,
     max_agents: int | None = None,
+    terminal: TerminalWriter | None = None,
+    base: str | None = None,
 ) -> RunSession:
     """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved.
 
@@ -115,7 +130,7 @@ async def start_session(
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
-    workers = workers or check_run_inputs(ws, config, plan)
+    workers = workers or check_run_inputs(ws, config, plan, base)
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
@@ -123,6 +138,7 @@ async def start_session(
         stack.push_async_callback(store.close)
         stack.enter_context(run_lock(db_path, run_id))
         bus = _bus(EventBus(run_id), config, store, subscribers)
+        notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(
             ws=ws,
             config=config,
@@ -137,14 +153,39 @@ async def start_session(
             plan,
             merge_policy=merge_policy or config.merge_policy,
             max_agents=max_agents or config.max_agents,
+            base=base,
         )
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
+        start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise
-    return RunSession(orch, store, stack)
+    return RunSession(orch, store, stack, notifier)
+
+
+def _notifier(
+    config: Config, bus: EventBus, terminal: TerminalWriter | None, stack: AsyncExitStack
+) -> Notifier:
+    """The notifier of [notify], subscribed after the store; closed (queue sent) before it."""
+    channels: list[Channel] = []
+    if config.notify_bell or config.notify_osc:
+        channels.append(
+            TerminalChannel(bell=config.notify_bell, osc=config.notify_osc, write=terminal)
+        )
+    if config.notify_desktop and (desktop := DesktopChannel()).program:
+        channels.append(desktop)
+    if config.notify_command:
+        channels.append(HookChannel(config.notify_command))
+
+    def failed(channel: str, error: str) -> None:
+        bus.emit(ev.NotifyFailed, channel=channel, error=error)
+
+    notifier = Notifier(channels, [NoticeKind(k) for k in config.notify_about], failed)
+    bus.subscribe(notifier)
+    stack.push_async_callback(notifier.aclose)
+    return notifier
 
 
 def _bus(
@@ -160,7 +201,10 @@ def _bus(
 
 
 async def open_session(
-    db_path: Path, run_ref: str, subscribers: Sequence[Subscriber] = ()
+    db_path: Path,
+    run_ref: str,
+    subscribers: Sequence[Subscriber] = (),
+    terminal: TerminalWriter | None = None,
 ) -> RunSession:
     """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock."""
     from maestro_tui.llm import models
@@ -183,13 +227,15 @@ async def open_session(
             start_ts=last.ts if last else 0.0,
         )
         _bus(bus, config, store, subscribers)
+        notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
         orch = Orchestrator.restore(setup, events)
         setup.judge = models.make_judge(config, orch.plan)
+        start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise
-    return RunSession(orch, store, stack)
+    return RunSession(orch, store, stack, notifier)
 
 
 async def resume(
@@ -200,6 +246,7 @@ async def resume(
     max_agents: int | None = None,
     budgets: Mapping[str, float | None] | None = None,
     retry_task: str | None = None,
+    terminal: TerminalWriter | None = None,
 ) -> tuple[RunSession, bool]:
     """Reopen a run to finish it: drop `retry_task`'s waiting result so it runs again, raise
     budgets, and send interrupted tasks back to the queue.
@@ -207,7 +254,7 @@ async def resume(
     Returns the session and whether there is anything to run; a run with nothing left can
     still be shown (its waiting merges reviewed, say).
     """
-    session = await open_session(db_path, run_ref, subscribers)
+    session = await open_session(db_path, run_ref, subscribers, terminal)
     try:
         orch = session.orch
         if retry_task:

@@ -279,6 +279,16 @@ class Store:
             except sqlite3.Error as exc:
                 raise StoreError(f"reading {self.path} failed: {exc}") from exc
 
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one writing statement now, committed on its own, between event batches; returns
+        the new row's id (for an INSERT). For the few writes that are not events."""
+        async with self._lock:
+            try:
+                cursor = await self._conn.execute(sql, params)
+                return cursor.lastrowid or 0
+            except sqlite3.Error as exc:
+                raise StoreError(f"writing {self.path} failed: {exc}") from exc
+
     async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of a read-only query (the tables are in schema.py), between write batches.
 

@@ -105,6 +105,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX findings_by_run ON findings (run_id, seq)",
     ),
+    # 2: messages for running agents, from another process (`maestro-tui say`): the process
+    # driving the run takes them and writes back what became of each.
+    (
+        """CREATE TABLE steer_requests (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            answered_at REAL,
+            answer TEXT
+        )""",
+        "CREATE INDEX steer_requests_open ON steer_requests (run_id, answered_at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -54,12 +54,13 @@ async def run_new(
     planner_usage: Sequence[Completion] = (),
     env: Mapping[str, str] | None = None,
     merge_hints: MergeHints | None = None,
+    base: str | None = None,
     watch_themes: bool = True,
 ) -> int:
     """Record a new run and show it (after the plan review, unless told not to)."""
     from maestro_tui.session.lifecycle import check_run_inputs, start_session
 
-    workers = check_run_inputs(ws, config, plan)  # bad input: nothing is written
+    workers = check_run_inputs(ws, config, plan, base)  # bad input: nothing is written
     session = await start_session(
         ws=ws,
         config=config,
@@ -69,6 +70,7 @@ async def run_new(
         env=env,
         planner_usage=planner_usage,
         merge_hints=merge_hints,
+        base=base,
     )
     return await run_live(session, review_plan=review_plan, watch_themes=watch_themes)
 

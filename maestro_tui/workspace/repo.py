@@ -8,6 +8,7 @@ only way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap 
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -125,6 +126,25 @@ class Workspace:
 
     def head_commit(self) -> str:
         return self.rev_parse("HEAD")[0]
+
+    def resolve_base(self, rev: str | None) -> tuple[str, str]:
+        """(name, commit) a run starts from: `rev` (a branch, tag or commit), or by default the
+        branch checked out in the user's tree. An unknown name says how to find a good one."""
+        if rev is None:
+            return self.current_branch(), self.head_commit()
+        if rev.startswith("-") or not rev.strip():
+            raise WorkspaceError(f"--base {rev!r} is not a branch or commit name")
+        found = self.git("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", ok=(0, 1))
+        if found.code:
+            raise WorkspaceError(
+                f"--base {rev}: no such branch, tag or commit in {self.root}: "
+                "see `git branch -a`, or fetch it first"
+            )
+        return rev, found.out.strip()
+
+    def is_checked_out(self, name: str) -> bool:
+        """True when `name` is the branch of the user's own working tree."""
+        return name == self.current_branch()
 
     def dirty_paths(self, cwd: Path | None = None, untracked: bool = True) -> set[str]:
         """Staged, unstaged and (unless told not to) untracked, not ignored, paths."""
@@ -266,6 +286,17 @@ class Workspace:
                     if wt.branch == branch:
                         self.remove_worktree(wt.path)
                 self.git(*argv)
+        return path
+
+    def add_scratch_worktree(self, run_id: str, name: str, commit: str) -> Path:
+        """A detached checkout of `commit` to look around in; remove it when done (gc does, if
+        the process dies first)."""
+        with self._worktree_lock:
+            path = self.worktrees_dir() / run_id / f"_scratch-{name}-{os.getpid()}"
+            if path.exists():
+                self.remove_worktree(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.git("worktree", "add", "-q", "--force", "--detach", str(path), commit)
         return path
 
     def remove_worktree(self, path: Path) -> None:

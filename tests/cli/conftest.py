@@ -76,9 +76,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 180
+    *args: str, cwd: Path | None = None, timeout: float = 180, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.pop("MAESTRO_TUI_DB", None)
     return subprocess.run(
         [sys.executable, "-m", "maestro_tui", *args],

@@ -220,3 +220,34 @@ def test_line_buffer_joins_fragments_into_lines() -> None:
 def test_worker_needs_exactly_one_client_source() -> None:
     with pytest.raises(ValueError):
         LLMWorker()
+
+
+async def test_a_message_from_the_human_joins_the_next_turn(
+    server: FakeChatServer, repo: Path, reporter: RecordingReporter
+) -> None:
+    from maestro_tui.agents.base import Mailbox, Steerable
+
+    delivered: list[str] = []
+    mailbox = Mailbox(delivered.append)
+    server.script(
+        Reply(tool_calls=[("list_files", {})]),
+        Reply(tool_calls=[("finish", {"summary": "done, with tabs"})]),
+    )
+    worker = make_worker(server)
+    assert isinstance(worker, Steerable) and worker.steering == "at its next turn"
+    original = server.next_reply
+
+    def said_after_first_turn(body: dict[str, Any]) -> Reply:
+        reply = original(body)
+        if len(server.requests) == 1:
+            mailbox.put("use tabs, not spaces")  # while the agent works on turn one
+        return reply
+
+    server.next_reply = said_after_first_turn  # type: ignore[method-assign]
+    await worker.run(make_job(repo, mailbox=mailbox), reporter)
+    first, second = (json.dumps(r["messages"]) for r in server.requests)
+    assert "use tabs, not spaces" not in first
+    last_user = [m for m in server.requests[1]["messages"] if m["role"] == "user"][-1]
+    assert last_user["content"].endswith("use tabs, not spaces")
+    assert "supervising this run" in last_user["content"]
+    assert delivered == ["use tabs, not spaces"] and len(mailbox) == 0

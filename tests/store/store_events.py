@@ -154,6 +154,9 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
     bus.emit(ev.BudgetWarning, kind="usd", used=2.1, limit=2.5)
     bus.emit(ev.BudgetExceeded, kind="usd", used=2.6, limit=2.5)
     bus.emit(ev.BudgetRaised, kind="usd", limit=5.0)
+    bus.emit(ev.SteerSent, task="docs", text="shorter, please", source="cli", delivery="soon")
+    bus.emit(ev.SteerDelivered, task="docs", attempt=1, text="shorter, please")
+    bus.emit(ev.NotifyFailed, channel="hook", error="exited with code 1")
     bus.emit(ev.RunFinished, status="failed", merged=1, failed=2, waiting=0)
     unsubscribe()
     return seen

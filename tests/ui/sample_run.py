@@ -14,6 +14,7 @@ from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, parse_plan
 from maestro_tui.domain.state import RunState, fold
 from maestro_tui.engine.bus import EventBus
+from maestro_tui.notify.notifier import Notifier
 
 RUN_ID = "20250101-120000-abcd"
 
@@ -254,6 +255,7 @@ class FakeSession:
     def __init__(self, orch: FakeOrchestrator) -> None:
         self.orch = orch
         self.closed = False
+        self.notifier = Notifier([], [])  # a real one, with no channel to reach
 
     async def aclose(self) -> None:
         self.closed = True

@@ -19,7 +19,7 @@ async def test_feed_shows_statuses_logs_meters_and_the_waiting_merge():
         await shown(pilot)
         text = screen_text(app)
         assert f"run {RUN_ID}" in text
-        assert "◆ waiting    version-three" in text
+        assert "◆ waiting    ⚑ version-three" in text
         assert "► running    strings" in text
         assert "merge queue · 1 waiting" in text
         assert "conflict in calc/settings.py" in text

@@ -131,7 +131,7 @@ async def test_a_conflict_waits_in_the_merge_queue_and_m_opens_its_review(ui_pro
             await shown(pilot)
             merges = app.screen.dashboard.merges
             assert merges.border_title == "merge queue · 1 waiting"
-            assert merges.get_row(waiting.task)[0].plain == waiting.task
+            assert merges.get_row(waiting.task)[0].plain == f"⚑ {waiting.task}"
             await pilot.press("m")  # focus the merge queue
             assert merges.has_focus
             await pilot.press("m")  # again: review the merge under the cursor

@@ -70,6 +70,8 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
     # resized after its first process starts, and that process may miss the SIGWINCH.
     # COLUMNS/LINES (set under pytest) would override the real size of the pane.
     tmux("new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-c", str(ROOT), "cat")
+    raw = tmp_path / "raw-output"  # every byte the app writes, escape sequences included
+    tmux("pipe-pane", "-o", "-t", "ui", f"cat >> {raw}")
     tmux(
         "respawn-pane",
         "-k",
@@ -87,6 +89,16 @@ def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp
     assert "conflict" in screen and "calc/settings.py" in screen
     assert "tasks 3/4 done" in screen
     assert "q quit" in screen  # the footer
+    # The waiting merge rang the bell and sent a desktop notification through tmux (OSC 9 in
+    # tmux's passthrough, every ESC doubled), between frames.
+    deadline = time.monotonic() + 10
+    notification = "\x1bPtmux;\x1b\x1b]9;maestro-tui: version-"
+    while notification not in raw.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "no OSC 9 notification in the terminal's output"
+        time.sleep(0.1)
+    written = raw.read_text(errors="replace")
+    assert ": merge waits for you: conflicts with the integration branch" in written
+    assert "\x07\x1bPtmux;" in written  # the bell came with it
 
     tmux("send-keys", "-t", "ui", "q")  # quit while the merge waits…
     tmux.wait_for("The run is still going")

@@ -7,21 +7,26 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from maestro_tui.domain.attention import NoticeKind, needs_you
 from maestro_tui.domain.plan import Plan, PlanError
-from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
+from maestro_tui.engine.steering import SteerRefused
+from maestro_tui.engine.task_checkout import NothingToSee, checkout_for, release
 from maestro_tui.session.outcome import exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
+from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
 from maestro_tui.ui.screens.plan_review import PlanReviewScreen
+from maestro_tui.ui.shell import run_shell
 from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.merge_table import MergeQueueTable
+from maestro_tui.workspace.repo import WorkspaceError
 
 if TYPE_CHECKING:
     from maestro_tui.engine.orchestrator import Orchestrator
@@ -42,14 +47,24 @@ class RunScreen(Screen[None]):
     """A live run: the dashboard, the run's worker, and the human's controls."""
 
     BINDINGS = [
-        Binding("p", "toggle_pause", "pause/resume", tooltip="pause / resume dispatch"),
-        Binding("x", "cancel_task", "cancel task"),
+        Binding("p", "toggle_pause", "pause", tooltip="pause / resume dispatch"),
+        Binding("x", "cancel_task", "cancel", tooltip="cancel the selected task"),
+        Binding("s", "steer", "say", tooltip="say something to the selected agent"),
         Binding(
-            "plus,equals_sign", "set_agents(1)", "agents", key_display="+", tooltip="more agents"
+            "exclamation_mark",
+            "shell",
+            "shell",
+            key_display="!",
+            show=False,
+            tooltip="a shell in the selected task's worktree",
         ),
-        Binding("minus", "set_agents(-1)", "agents", key_display="-", tooltip="fewer agents"),
+        Binding(
+            "plus,equals_sign", "set_agents(1)", "agents", key_display="+/-", tooltip="more agents"
+        ),
+        Binding("minus", "set_agents(-1)", "agents", show=False, tooltip="fewer agents"),
         Binding("b", "raise_budget", "budget", tooltip="raise the budget"),
         Binding("m", "merge_queue", "merges", tooltip="open the merge queue"),
+        Binding("n", "next_needing", "needs you", tooltip="jump to the next thing that needs you"),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         *_agent_bindings(),
@@ -85,6 +100,7 @@ class RunScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self.session.notifier.attach_terminal(self._to_terminal)
         self.bridge = RunBridge(self.dashboard, self.orch.state)
         self.dashboard.reset(self.orch.state, {})
         self._unsubscribe = self.orch.bus.subscribe(self.bridge)
@@ -94,6 +110,13 @@ class RunScreen(Screen[None]):
             self._review_plan_first()
         elif self._start:
             self.start_run()
+
+    def _to_terminal(self, text: str) -> None:
+        """Raw escape sequences (the bell, desktop notifications) out between frames, through
+        the driver, the way Textual's own clipboard copy writes OSC 52."""
+        driver = self.app._driver
+        if driver is not None and not self.app.is_headless:
+            driver.write(text)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -155,6 +178,7 @@ class RunScreen(Screen[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
+        self.session.notifier.attach_terminal(None)
         code = exit_code(self.orch.state) if code is None else code
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.app.pop_screen()
@@ -213,6 +237,50 @@ class RunScreen(Screen[None]):
 
         self.app.push_screen(ConfirmModal(question, yes="Cancel task", no="Keep"), confirmed)
 
+    def action_steer(self) -> None:
+        """s: a message to the selected task's agent, which takes it while it works."""
+        task_id = self.dashboard.graph.selected_task_id
+        if task_id is None or not self._needs_run("message an agent"):
+            return
+        delivery = self.orch.steer_delivery(task_id)
+        if delivery is None:
+            view = self.orch.state.tasks.get(task_id)
+            why = (
+                "its worker cannot take a message while it works"
+                if view is not None and view.status is TaskStatus.RUNNING
+                else "it is not running"
+            )
+            self.notify(f"cannot reach {task_id}'s agent: {why}", severity="warning")
+            return
+
+        def said(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                self.orch.steer(task_id, text)
+            except SteerRefused as exc:
+                self.notify(str(exc), title="not delivered", severity="warning")
+
+        prompt = f"Say to {task_id}'s agent (it takes it {delivery}):"
+        self.app.push_screen(TextModal(prompt, optional=False), said)
+
+    async def action_shell(self) -> None:
+        """!: a shell in the selected task's worktree (a scratch copy once it has settled)."""
+        task_id = self.dashboard.graph.selected_task_id
+        if task_id is None:
+            return
+        try:
+            checkout = await checkout_for(self.orch.ws, self.orch.state, task_id)
+        except (NothingToSee, WorkspaceError) as exc:
+            self.notify(str(exc), title="no shell", severity="warning")
+            return
+        try:
+            await run_shell(self.app, checkout)
+        except SuspendNotSupported:
+            self.notify("this terminal cannot hand itself to a shell", severity="warning")
+        finally:
+            await release(self.orch.ws, checkout)
+
     def action_set_agents(self, delta: int) -> None:
         """+ / -: one agent more or fewer at a time (running ones finish either way)."""
         n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
@@ -244,6 +312,30 @@ class RunScreen(Screen[None]):
             merges.focus()
         else:
             self.notify("no merge waits for review")
+
+    def action_next_needing(self) -> None:
+        """n: the next thing that waits for you (a merge to decide, a spent budget)."""
+        if self.bridge is not None:
+            self.bridge.flush()  # the tables show what the state says
+        items = needs_you(self.orch.state)
+        if not items:
+            self.notify("nothing needs you right now")
+            return
+        graph, merges = self.dashboard.graph, self.dashboard.merges
+        ids = [item.task for item in items]
+        current = merges.selected_task_id if merges.has_focus else graph.selected_task_id
+        item = items[(ids.index(current) + 1) % len(items) if current in ids else 0]
+        if item.task is None:
+            self.notify(item.reason, title="needs you")
+            return
+        graph.select_task(item.task)
+        if item.kind is NoticeKind.MERGE_WAITING:
+            merges.move_cursor(row=merges.get_row_index(item.task))
+            merges.focus()
+            self.notify(f"{item.reason}: enter (or m) to review it", title=item.task)
+        else:
+            graph.focus()
+            self.notify(item.reason, title=item.task)
 
     @on(MergeQueueTable.ReviewRequested)
     def _review_requested(self, event: MergeQueueTable.ReviewRequested) -> None:

@@ -93,6 +93,12 @@ class Dashboard(Widget):
                 lines.setdefault(e.task, []).append(e.text)
             elif type(e) is ev.CandidateSelected:
                 self._chosen_by[e.task] = e.method
+            elif type(e) is ev.SteerSent:
+                lines.setdefault(e.task, []).append(f"» you: {e.text} (it takes it {e.delivery})")
+            elif type(e) is ev.SteerDelivered:
+                lines.setdefault(e.task, []).append("» the agent has your message")
+            elif type(e) is ev.NotifyFailed:
+                self.notify(e.error, title=f"notifications: {e.channel} failed", severity="warning")
         if lines:
             self.logs.append(lines)
         self.query_one(Meters).note(events)

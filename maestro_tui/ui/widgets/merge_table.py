@@ -60,7 +60,7 @@ class MergeQueueTable(DataTable[Text]):
         self.clear()
         for view in waiting:
             self.add_row(
-                Text(view.id, style="bold"),
+                Text.assemble(("⚑ ", "bold magenta"), (view.id, "bold")),
                 Text("; ".join(view.wait_reasons) or view.reason, overflow="ellipsis"),
                 Text(
                     ", ".join(view.conflict_files) or "-",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from maestro_tui.domain.attention import needs_you
 from maestro_tui.domain.state import RunState, RunStatus
 
 _STATUS_STYLE = {
@@ -28,6 +29,10 @@ def status_line(state: RunState) -> Text:
         text.append(" ‖ dispatch paused ", style="reverse bold yellow")
     text.append(f" agents ≤{state.max_agents} ")
     text.append(f" policy {state.merge_policy} ", style="dim")
+    waiting_on_you = len(needs_you(state))
+    if waiting_on_you:
+        text.append(f" ⚑ {waiting_on_you} need{'s' if waiting_on_you == 1 else ''} you · n ",
+                    style="reverse bold magenta")  # fmt: skip
     if state.budget_exceeded:
         text.append(" budget spent ", style="reverse bold red")
     elif state.budget_warned:

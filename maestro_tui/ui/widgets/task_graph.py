@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
+from maestro_tui.domain.attention import task_needs_you
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
 
 # Glyphs are single-width on every terminal we met (no emoji presentation forms).
@@ -71,6 +72,13 @@ def status_styles(variables: Mapping[str, str]) -> dict[TaskStatus, str]:
 
 def status_text(status: TaskStatus, styles: Mapping[TaskStatus, str]) -> Text:
     return Text(f"{GLYPH[status]} {status.value}", style=styles.get(status, ""))
+
+
+def task_name(view: TaskView) -> Text:
+    """The task's id, flagged when a person has to act on it."""
+    if task_needs_you(view):
+        return Text.assemble(("⚑ ", "bold magenta"), (view.id, "bold"))
+    return Text(view.id, style="bold")
 
 
 class TaskGraph(DataTable[Text]):
@@ -142,6 +150,8 @@ class TaskGraph(DataTable[Text]):
                 self.update_cell(task_id, "status", status_text(view.status, self._styles))
             if old.attempts != view.attempts:
                 self.update_cell(task_id, "tries", Text(str(view.attempts or "")))
+            if task_needs_you(old) != task_needs_you(view):
+                self.update_cell(task_id, "task", task_name(view), update_width=True)
 
     def _rebuild(self, state: RunState) -> None:
         selected = self.selected_task_id
@@ -162,7 +172,7 @@ class TaskGraph(DataTable[Text]):
                 self.add_row(
                     Text(str(n) if i == 0 else "", style="dim"),
                     status_text(view.status, self._styles),
-                    Text(view.id, style="bold"),
+                    task_name(view),
                     Text(view.role, style="italic"),
                     Text(str(view.attempts or "")),
                     Text(view.title, overflow="ellipsis", no_wrap=True),
