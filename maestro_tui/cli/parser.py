@@ -1,0 +1,179 @@
+"""The command line: every command, its flags and their help, for argparse."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from maestro_tui import __version__
+
+DESCRIPTION = """maestro-tui: run many AI coding agents in parallel on one git repository.
+
+Exit codes: 0 all merged, 1 a task failed, 2 bad input, 3 merges wait for review,
+130 interrupted (resume it with `maestro-tui resume RUN_ID`).
+"""
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, help="SQLite file of run history (default: user data dir)")
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON event per line (for CI)")
+    p.add_argument("--quiet", action="store_true", help="hide agents' output lines")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="litellm model for the workers (default: maestro.toml or demo)")
+    p.add_argument("--planner-model", help="model that plans (default: --model)")
+    p.add_argument("--api-base", help="OpenAI-compatible server, e.g. http://localhost:11434")
+
+
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget-usd", type=float, help="stop starting tasks once this is spent")
+    p.add_argument("--budget-tokens", type=int, help="stop starting tasks after this many tokens")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maestro-tui",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"maestro-tui {__version__}")
+    parser.add_argument(
+        "--db", type=Path, dest="db_first", metavar="FILE", help="SQLite file of run history"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a commented maestro.toml in the repository")
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--force", action="store_true", help="overwrite an existing maestro.toml")
+
+    p = sub.add_parser("run", help="run a plan (or a goal) with parallel agents")
+    p.add_argument("goal", nargs="?", help="what to achieve (the planner model makes the plan)")
+    p.add_argument("--plan", type=Path, help="a plan file (TOML or JSON) instead of a goal")
+    p.add_argument("--inbox", type=Path, help="a folder of issue files (.md, GitHub .json)")
+    p.add_argument("--workflow", help="expand a workflow (see maestro-tui workflows)")
+    p.add_argument(
+        "--classify-with-model", action="store_true", help="route inbox items with the model"
+    )
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument(
+        "--base", help="branch or commit the run starts from (default: the current branch)"
+    )
+    p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
+    p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
+    p.add_argument("--agents", type=int, help="how many agents run at once")
+    p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
+    p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
+    _model_args(p)
+    _budget_args(p)
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("plan", help="ask the planner model for a plan, without running it")
+    p.add_argument("goal")
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--config", type=Path)
+    p.add_argument("-o", "--output", type=Path, help="write the plan here (TOML or .json)")
+    _model_args(p)
+
+    p = sub.add_parser("demo", help="the offline demo: no key, no network, a bundled sample repo")
+    p.add_argument("--dir", type=Path, help="where to copy the sample repo (default: a new dir)")
+    p.add_argument("--headless", action="store_true")
+    p.add_argument("--agents", type=int, default=4)
+    p.add_argument("--merge", choices=("auto", "review"), default="auto")
+    p.add_argument("--pace", type=float, help="demo model speed: 1 = human-watchable, 0 = instant")
+    _budget_args(p)
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("runs", help="past runs")
+    p.add_argument("--json", action="store_true")
+    _db_arg(p)
+
+    p = sub.add_parser("merges", help="merges of a run waiting for a human")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    _db_arg(p)
+
+    for name, text in (
+        ("approve", "merge a waiting result"),
+        ("reject", "reject a waiting result"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.add_argument("task")
+        if name == "approve":
+            p.add_argument("--take", choices=("ours", "theirs"), help="resolve conflicts by side")
+        else:
+            p.add_argument("--reason", default="", help="why (kept in the run's history)")
+        _db_arg(p)
+
+    p = sub.add_parser(
+        "retry", help="drop a waiting result and run its task again on the current branch"
+    )
+    p.add_argument("run_id")
+    p.add_argument("task")
+    p.add_argument("--headless", action="store_true")
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("say", help="tell a running agent something, without stopping it")
+    p.add_argument("run_id")
+    p.add_argument("task")
+    p.add_argument("message")
+    _db_arg(p)
+
+    p = sub.add_parser("resume", help="finish a run that was interrupted")
+    p.add_argument("run_id")
+    p.add_argument("--agents", type=int)
+    _budget_args(p)
+    p.add_argument("--headless", action="store_true")
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser("replay", help="replay a recorded run in the TUI, on its own clock")
+    p.add_argument("run_id")
+    _db_arg(p)
+
+    p = sub.add_parser("watch", help="follow a run that another process drives, read-only")
+    p.add_argument("run_id")
+    p.add_argument("--stay", action="store_true", help="keep the dashboard open after the end")
+    _db_arg(p)
+
+    p = sub.add_parser(
+        "serve",
+        help="the TUI in a browser (textual-serve): maestro-tui serve [-- COMMAND ARGS…]",
+        description="Serve maestro-tui (the launcher, or the COMMAND after --) to a browser."
+        " The URL to open, with its token, is printed at start.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
+    p.add_argument(
+        "--token",
+        help="the URL's secret (default: a random one; required with a non-loopback --host;"
+        " MAESTRO_TUI_SERVE_TOKEN keeps it out of the process list)",
+    )
+    p.add_argument("app", nargs=argparse.REMAINDER, help="-- and the maestro-tui command to serve")
+    _db_arg(p)
+
+    p = sub.add_parser(
+        "land", help="merge a run's integration branch into your branch, or push it for a PR"
+    )
+    p.add_argument("run_id")
+    p.add_argument("--into", help="target branch (default: the branch the run started from)")
+    p.add_argument("--push", metavar="REMOTE", help="push the integration branch to REMOTE")
+    p.add_argument("--branch", help="its name on the remote (default: maestro/RUN)")
+    p.add_argument("--pr", action="store_true", help="after --push, open a pull request")
+    p.add_argument("--body-only", action="store_true", help="print the pull request's body")
+    _db_arg(p)
+
+    p = sub.add_parser(
+        "gc", help="remove worktrees and branches that finished or crashed runs left"
+    )
+    p.add_argument("--repo", type=Path, default=Path("."))
+    p.add_argument("--all", action="store_true", help="also delete unmerged task branches")
+    _db_arg(p)
+    return parser
