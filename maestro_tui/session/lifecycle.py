@@ -131,6 +131,7 @@ async def start_session(
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
     workers = workers or check_run_inputs(ws, config, plan, base)
+    ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
@@ -219,6 +220,7 @@ async def open_session(
         stack.enter_context(run_lock(db_path, summary.run_id))
         ws = Workspace.open(Path(summary.repo))
         config = load_config(ws.root)
+        ws.set_worktree_root(config.worktree_root)
         events = await store.load_events(summary.run_id)
         last = events[-1] if events else None
         bus = EventBus(
