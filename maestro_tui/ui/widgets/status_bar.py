@@ -14,6 +14,7 @@ _STATUS_STYLE = {
     RunStatus.SUCCEEDED: "bold green",
     RunStatus.WAITING: "bold magenta",
     RunStatus.FAILED: "bold red",
+    RunStatus.UNCHANGED: "bold red",
     RunStatus.CANCELLED: "bold",
     RunStatus.INTERRUPTED: "bold red",
 }

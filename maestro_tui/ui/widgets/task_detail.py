@@ -17,6 +17,7 @@ _REASON_STATUSES = (
     TaskStatus.REJECTED,
     TaskStatus.RETRYING,
     TaskStatus.CANCELLED,
+    TaskStatus.DONE,  # "done, no changes" where it was to change files
 )
 
 
@@ -94,8 +95,12 @@ def render_task(
         "usage",
         f"${view.cost_usd:.4f} · {view.tokens_in:,} in / {view.tokens_out:,} out tokens",
     )
-    if view.reason and view.status in _REASON_STATUSES:
+    if view.waiting and view.status is TaskStatus.RUNNING:
+        grid.add_row("waits", Text(view.waiting, style="bold yellow"))
+    if view.reason and (view.status in _REASON_STATUSES or view.stalled_s is not None):
         grid.add_row("reason", Text(view.reason, style="bold"))
+    if view.session_id:
+        grid.add_row("session", Text(view.session_id, style="dim"))
     if view.conflict_files:
         grid.add_row("conflicts", Text(", ".join(view.conflict_files), style="red"))
     if view.summary:
