@@ -113,6 +113,7 @@ class AttemptRunner:
         run_id = self.bus.run_id
         label = task.id if candidate is None else f"{task.id}.cand{candidate}"
         worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
+        agent_dir = await asyncio.to_thread(self.ws.agent_dir, run_id, label)
         mailbox = self.steering.open(task.id, attempt, worker)
         try:
             if candidate is None:
@@ -135,6 +136,8 @@ class AttemptRunner:
                 env=base_env(self.env),
                 candidate=candidate,
                 mailbox=mailbox,
+                agent_dir=agent_dir,
+                **self._carry_over(task, attempt, candidate),
             )
             async with self._watching(task.id, worktree):
                 return await self._work_until_accepted(worker, job, base, candidate)
@@ -260,6 +263,7 @@ class AttemptRunner:
             work = await self._work_once(worker, job, base, candidate)
             if work.commit is None:
                 return work
+            job = replace(job, resume_session=work.result.session or job.resume_session)
             tests = work.tests
             if tests is not None and not tests.passed:
                 if fixes >= self.config.fix_attempts:
@@ -295,7 +299,7 @@ class AttemptRunner:
         self, worker: Worker, job: WorkerJob, base: str, candidate: int | None
     ) -> Work:
         task, attempt = job.task, job.attempt
-        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate)
+        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate, worker=worker.name)
         result = await worker.run(job, reporter)
         trailers = {
             "Maestro-Run": self.bus.run_id,
@@ -359,6 +363,19 @@ class AttemptRunner:
             model=verdict.model,
         )
         return None if verdict.approved else (verdict.comments or "the reviewer disapproved")
+
+    def _carry_over(self, task: Task, attempt: int, candidate: int | None) -> dict[str, str]:
+        """A retry goes on with the session of the attempt before (a coding CLI that has one
+        keeps its context), told why that attempt failed."""
+        view = self.state().tasks.get(task.id)
+        if candidate is not None or attempt < 2 or view is None or not view.session_id:
+            return {}
+        feedback = (
+            f"Your previous attempt at this task failed: {view.reason or 'no reason given'}\n"
+            "You are in a fresh checkout of the integration branch: none of your earlier"
+            f" changes are in it. Do the task again:\n\n{task.prompt.strip()}"
+        )
+        return {"resume_session": view.session_id, "feedback": feedback[-FEEDBACK_LIMIT:]}
 
 
 def _detail(tests: TestResult | None) -> str:
