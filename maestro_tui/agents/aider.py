@@ -176,6 +176,12 @@ class AiderDialect(Dialect):
     model_flags = ("--model",)
     resumes = False
 
+    def files(self, job: WorkerJob) -> list[str]:
+        """Only files that exist: given one in a folder that does not exist yet, Aider loses
+        its repository ("Git repo: none") and writes elsewhere. It creates new files from its
+        reply anyway."""
+        return [f for f in job.task.files if (job.worktree / f).exists()]
+
     def with_model(self, argv: list[str], prompt_at: int, model: str) -> list[str]:
         if not model or any(a in self.model_flags for a in argv):
             return argv

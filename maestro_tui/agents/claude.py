@@ -39,6 +39,7 @@ def _tokens_in(usage: dict[str, Any]) -> int:
 
 class ClaudeStream(CliStream):
     cli = "Claude Code"
+    lost_session = ("No conversation found with session ID",)
 
     def __init__(self, *args: Any, resumed: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

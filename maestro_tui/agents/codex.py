@@ -31,6 +31,7 @@ DEFAULT_MODEL = "codex:default"  # no -m and none in its config: the stream neve
 
 class CodexStream(CliStream):
     cli = "Codex"
+    lost_session = ("no rollout found for thread id",)
 
     def __init__(self, *args: Any, resumed: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -66,12 +66,19 @@ class CodingCliWorker(CommandWorker):
         """Run the CLI, then again for each limit passed and each message from the human."""
         env = self.env_for(job)
         model = self.spec.model or self.dialect.configured_model(env)
+        # Pricing imports litellm (~2 s) the first time: not on the event loop, where it would
+        # hold up every agent's output meanwhile.
+        await asyncio.to_thread(self.price, model or "gpt-4o", 0, 0)
         session = job.resume_session if self.dialect.resumes else ""
         prompt = resume_prompt(job) if session else build_prompt(job)
         waits = 0
         last = RunOutcome()
         while True:
             outcome = await self._once(job, report, prompt, session, model)
+            if session and outcome.lost_session:
+                report.output(f"{self.name} no longer has session {session}: a new one", "stderr")
+                session, prompt = "", build_prompt(job)
+                continue
             if outcome.limit:
                 waits += 1
                 delay = outcome.retry_after_s or min(
@@ -138,8 +145,8 @@ class CodingCliWorker(CommandWorker):
         env: dict[str, str],
         agent_dir: Path,
     ) -> list[str]:
-        argv = self.argv_for(job, prompt)
         d = self.dialect
+        argv = self.argv_for(job, prompt, d.files(job))
         argv = d.extra_args(argv, _index(argv, prompt), job, env, agent_dir)
         argv = d.with_model(argv, _index(argv, prompt), model)
         if session and d.resumes:

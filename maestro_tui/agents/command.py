@@ -112,9 +112,11 @@ class CommandWorker:
         self.template = parse_template(spec.argv, spec.name)
         self.stall_s = stall_s
 
-    def argv_for(self, job: WorkerJob, prompt: str | None = None) -> list[str]:
+    def argv_for(
+        self, job: WorkerJob, prompt: str | None = None, files: list[str] | None = None
+    ) -> list[str]:
         """The argv this job runs: each placeholder replaced inside its own argument."""
-        files = list(job.task.files)
+        files = list(job.task.files) if files is None else files
         values = {
             "prompt": build_prompt(job) if prompt is None else prompt,
             "task_id": job.task.id,

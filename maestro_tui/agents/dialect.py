@@ -19,6 +19,10 @@ class Dialect:
     model_flags: tuple[str, ...] = ("--model",)  # any of these in the argv sets the model
     resumes = False  # it has session ids that a later run can go on with
 
+    def files(self, job: WorkerJob) -> list[str]:
+        """The task's files as its {files} placeholder gives them to the CLI."""
+        return list(job.task.files)
+
     def with_model(self, argv: list[str], prompt_at: int, model: str) -> list[str]:
         """Add the model flag unless the argv already sets one."""
         if not model or any(a in self.model_flags for a in argv):

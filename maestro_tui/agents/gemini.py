@@ -30,6 +30,7 @@ _NOISE = ("YOLO mode is enabled", "Ripgrep is not available", "256-color support
 
 class GeminiStream(CliStream):
     cli = "Gemini CLI"
+    lost_session = ("Error resuming session",)
 
     def __init__(self, *args: Any, resumed: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

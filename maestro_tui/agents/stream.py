@@ -38,12 +38,15 @@ class RunOutcome:
     retry_after_s: float | None = None
     refusals: list[str] = field(default_factory=list)
     turns: int = 0  # model turns seen (0: it never got an answer)
+    lost_session: bool = False  # asked to resume a session it no longer has
 
 
 class CliStream:
     """Base of the per-CLI parsers: `feed` every line, then `finish` with the exit code."""
 
     cli = "the agent"
+    # What it prints when asked to resume a session it does not have (then: a new session).
+    lost_session: tuple[str, ...] = ()
 
     def __init__(self, report: Reporter, price: Pricer = no_prices, model: str = "") -> None:
         self.report = report
@@ -53,6 +56,8 @@ class CliStream:
 
     def feed(self, line: str, stream: str) -> None:
         """One line of stdout or stderr; shown as it is unless the parser shows it another way."""
+        if any(words in line for words in self.lost_session):
+            self.outcome.lost_session = True
         try:
             shown = self.on_stdout(line) if stream == "stdout" else self.on_stderr(line)
         except Exception as exc:  # a line we misread is still the agent's output

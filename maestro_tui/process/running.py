@@ -167,9 +167,12 @@ class _Run:
                     on_stall(watch.result())
                 return None, True
             code = proc.returncode
-            # The main process is gone; what it left holding the pipes gets a short grace.
-            await asyncio.wait(self._pumps, timeout=EXIT_GRACE_S)
-            return code, False
+            # The main process is gone; what it left holding the pipes gets a short grace: the
+            # pipes are read for as long as output keeps coming, and no longer than that.
+            while True:
+                _, pending = await asyncio.wait(self._pumps, timeout=EXIT_GRACE_S)
+                if not pending or time.monotonic() - self.last_output >= EXIT_GRACE_S:
+                    return code, False
         finally:
             for task in (exited, watch):
                 if task is not None and not task.done():
