@@ -229,10 +229,15 @@ def run_maestro(
     done = run_in_netns(argv, netns, cwd=repo, env=env, timeout_s=timeout_s)
     finished = Finished(done, repo, db, server)
     if db.exists():
-        with sqlite3.connect(db) as con:
-            rows = con.execute("select run_id, seq, ts, type, data from events order by seq")
-            finished.events = [decode_event(*row) for row in rows.fetchall()]
+        finished.events = read_events(db)
     return finished
+
+
+def read_events(db: Path) -> list[Event]:
+    """Every event in the database, in order (one run per database here)."""
+    with sqlite3.connect(db) as con:
+        rows = con.execute("select run_id, seq, ts, type, data from events order by seq")
+        return [decode_event(*row) for row in rows.fetchall()]
 
 
 def program(name: str) -> str:

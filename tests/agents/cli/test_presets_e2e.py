@@ -143,6 +143,10 @@ def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
         "limited": [*case.limit, *m.task(m.write("limited.txt", "ok\n"), said="Added it.")],
         "stalled": [Fault("stall"), *m.task(m.write("stalled.txt", "ok\n"), said="Added it.")],
     }
+    if case.cli == "claude":  # per-turn usage: its own budget stops it between two turns
+        tasks.append({"id": "budgeted", "title": "Add six files", "budget_tokens": 50_000})
+        writes = [m.write(f"many/{i}.txt", f"{i}\n") for i in range(6)]
+        scripts["budgeted"] = m.task(*writes, said="All six.")
     config = (
         "[run]\nretries = 1\nretry_backoff_s = 0.1\nlimit_wait_s = 0.5\n"
         f"stall_s = {case.stall_s}\n\n"
@@ -243,3 +247,9 @@ def check_trouble(case: Case, run: Finished) -> None:
     assert {t.model for t in run.server.turns if not summary_request(t)} == {case.server_sees}
     model = run.trailers("limited")["Maestro-Model"].removeprefix("openai/")
     assert model == case.server_sees
+    if "budgeted" in state.tasks:  # ~22k tokens a turn: stopped after three of seven
+        budgeted = state.tasks["budgeted"]
+        assert budgeted.status.value == "failed" and "over its budget" in budgeted.reason
+        router = run.server.router
+        assert isinstance(router, Router) and router.asked["budgeted"] <= 5
+        assert run.merged("many/5.txt") is None
