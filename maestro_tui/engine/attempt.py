@@ -114,6 +114,7 @@ class AttemptRunner:
         label = task.id if candidate is None else f"{task.id}.cand{candidate}"
         worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
         agent_dir = await asyncio.to_thread(self.ws.agent_dir, run_id, label)
+        carry_over = self._carry_over(task, attempt, candidate)  # before TaskStarted clears why
         mailbox = self.steering.open(task.id, attempt, worker)
         try:
             if candidate is None:
@@ -137,7 +138,7 @@ class AttemptRunner:
                 candidate=candidate,
                 mailbox=mailbox,
                 agent_dir=agent_dir,
-                **self._carry_over(task, attempt, candidate),
+                **carry_over,
             )
             async with self._watching(task.id, worktree):
                 return await self._work_until_accepted(worker, job, base, candidate)
@@ -365,17 +366,22 @@ class AttemptRunner:
         return None if verdict.approved else (verdict.comments or "the reviewer disapproved")
 
     def _carry_over(self, task: Task, attempt: int, candidate: int | None) -> dict[str, str]:
-        """A retry goes on with the session of the attempt before (a coding CLI that has one
-        keeps its context), told why that attempt failed."""
+        """A retry is told why the attempt before failed (as the config promises), and goes on
+        with that attempt's session when its coding CLI has one, so it keeps its context."""
         view = self.state().tasks.get(task.id)
-        if candidate is not None or attempt < 2 or view is None or not view.session_id:
+        if candidate is not None or attempt < 2 or view is None:
             return {}
         feedback = (
             f"Your previous attempt at this task failed: {view.reason or 'no reason given'}\n"
             "You are in a fresh checkout of the integration branch: none of your earlier"
-            f" changes are in it. Do the task again:\n\n{task.prompt.strip()}"
+            " changes are in it. Do the task again."
         )
-        return {"resume_session": view.session_id, "feedback": feedback[-FEEDBACK_LIMIT:]}
+        if view.session_id:
+            feedback += f"\n\n{task.prompt.strip()}"
+        carried = {"feedback": feedback[-FEEDBACK_LIMIT:]}
+        if view.session_id:
+            carried["resume_session"] = view.session_id
+        return carried
 
 
 def _detail(tests: TestResult | None) -> str:

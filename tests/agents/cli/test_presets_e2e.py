@@ -13,6 +13,7 @@ Per CLI, two runs go on at once (each in its own namespace, with its own server)
 from __future__ import annotations
 
 import concurrent.futures
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,6 +240,8 @@ def check_trouble(case: Case, run: Finished) -> None:
     assert len(stalls) == 1 and stalls[0].silent_s >= case.stall_s, run.explain()
     assert state.tasks["stalled"].status.value == "merged", run.explain()
     assert state.tasks["stalled"].attempts == 2
+    told = [json.dumps(t.body) for t in run.server.turns if "@stalled@" in json.dumps(t.body)]
+    assert any("previous attempt at this task failed" in b and "stalled" in b for b in told)
     if case.sessions:  # the retry went on with the session the stalled attempt had begun
         first, *later = run.of("AgentSession", "stalled")
         assert later and later[-1].session_id == first.session_id and later[-1].resumed
