@@ -175,6 +175,8 @@ class AiderDialect(Dialect):
     cli = "Aider"
     model_flags = ("--model",)
     resumes = False
+    model_variable = "AIDER_MODEL"
+    prompt_tokens = 1_000
 
     def files(self, job: WorkerJob) -> list[str]:
         """Only files that exist: given one in a folder that does not exist yet, Aider loses

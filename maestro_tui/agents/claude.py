@@ -239,6 +239,8 @@ class ClaudeDialect(Dialect):
     cli = "Claude Code"
     model_flags = ("--model",)
     resumes = True
+    model_variable = "ANTHROPIC_MODEL"
+    prompt_tokens = 22_000
 
     def with_session(self, argv: list[str], prompt_at: int, session: str) -> list[str]:
         return [*argv, "--resume", session]

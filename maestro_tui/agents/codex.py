@@ -142,6 +142,7 @@ class CodexDialect(Dialect):
     cli = "Codex"
     model_flags = ("-m", "--model")
     resumes = True
+    prompt_tokens = 10_000
 
     def with_model(self, argv: list[str], prompt_at: int, model: str) -> list[str]:
         if not model or any(a in self.model_flags for a in argv):

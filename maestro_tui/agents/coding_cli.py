@@ -65,7 +65,8 @@ class CodingCliWorker(CommandWorker):
     async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult:
         """Run the CLI, then again for each limit passed and each message from the human."""
         env = self.env_for(job)
-        model = self.spec.model or self.dialect.configured_model(env)
+        d = self.dialect
+        model = self.spec.model or env.get(d.model_variable, "") or d.configured_model(env)
         # Pricing imports litellm (~2 s) the first time: not on the event loop, where it would
         # hold up every agent's output meanwhile.
         await asyncio.to_thread(self.price, model or "gpt-4o", 0, 0)

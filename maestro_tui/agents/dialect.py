@@ -18,6 +18,10 @@ class Dialect:
     cli = "the agent"
     model_flags: tuple[str, ...] = ("--model",)  # any of these in the argv sets the model
     resumes = False  # it has session ids that a later run can go on with
+    model_variable = ""  # the environment variable its users set the model with, if any
+    # Tokens it sends every turn besides the task (its system prompt, its tools): for the
+    # cost estimate. Measured with the lab's servers (Claude Code 2.1.332: ~22k).
+    prompt_tokens = 0
 
     def files(self, job: WorkerJob) -> list[str]:
         """The task's files as its {files} placeholder gives them to the CLI."""

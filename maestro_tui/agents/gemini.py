@@ -148,6 +148,8 @@ class GeminiDialect(Dialect):
     cli = "Gemini CLI"
     model_flags = ("-m", "--model")
     resumes = True
+    model_variable = "GEMINI_MODEL"
+    prompt_tokens = 12_000
 
     def with_session(self, argv: list[str], prompt_at: int, session: str) -> list[str]:
         return [*argv, "--resume", session]

@@ -106,3 +106,17 @@ def test_gc_removes_old_and_new_worktrees_and_agent_folders_but_nothing_else(
     assert (foreign / "keep.txt").read_text() == "mine\n"
     assert ws.list_worktrees() == []
     assert git(git_repo, "worktree", "list").count("\n") == 1  # only the user's own
+
+
+def test_land_is_not_held_up_by_a_worktree_in_the_old_place(git_repo: Path) -> None:
+    ws = Workspace.open(git_repo)
+    head = ws.head_commit()
+    ws.create_integration_branch("r9", head)
+    wt = legacy_worktree(git_repo, "r9", "t1-1", "maestro-task/r9/t1")
+    (wt / "new.txt").write_text("from an older run\n")
+    git(wt, "add", "new.txt")
+    git(wt, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "t1")
+    sha = git(wt, "rev-parse", "HEAD").strip()
+    assert ws.update_branch("maestro/r9", sha, head)
+    landed = ws.fast_forward_or_merge("main", "maestro/r9", "Land r9")
+    assert landed == sha and (git_repo / "new.txt").read_text() == "from an older run\n"
