@@ -189,6 +189,11 @@ class AiderDialect(Dialect):
             return argv
         return insert_before(argv, 1, "--model", model)
 
+    def prepare(self, job: WorkerJob, env: Mapping[str, str], agent_dir: Path) -> dict[str, str]:
+        # A Python program: into a pipe its stdout is block-buffered, so a whole run could
+        # look like silence to the log and to the stall watchdog.
+        return {"PYTHONUNBUFFERED": "1"}
+
     def extra_args(self, argv: list[str], prompt_at: int, job: WorkerJob, env: Mapping[str, str],
                    agent_dir: Path) -> list[str]:  # fmt: skip
         history = agent_dir / "aider.chat.history.md"

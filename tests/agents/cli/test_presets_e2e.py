@@ -110,7 +110,7 @@ CASES = {
         # Its OpenAI client retries twice within a second; the third 429 reaches Aider,
         # which says so and waits (the "usage limit" of the others would take ~80 s).
         limit=(Fault("rate_limit"), Fault("rate_limit"), Fault("rate_limit")),
-        stall_s=20,
+        stall_s=12,
     ),
 }
 
