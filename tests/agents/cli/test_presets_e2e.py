@@ -7,7 +7,9 @@ Per CLI, two runs go on at once (each in its own namespace, with its own server)
   edit that depends on the first) merges, with the CLI's usage on the meters and in llm_calls;
 - trouble, with a maestro.toml: a refused write fails its task, a usage limit (Aider: a run
   of 429s) is waited out, a server that stops answering trips the stall watchdog and the retry
-  goes on with the same session, and the worker's `model` reaches the server.
+  goes on with the same session (told why), red tests send a task back and the fix round goes
+  on with the same session, the worker's `model` reaches the server, and (Claude Code, which
+  reports usage per turn) a task's own budget stops it between two turns.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ pytestmark = pytest.mark.cli
 
 NOTE = "Written by a real agent CLI.\n"
 # 200 KB in 400 lines: over the merge queue's 500-line limit it would wait for review.
+# The trouble run's tests: red while fixme.txt says "broken".
+RED_WHEN_BROKEN = (
+    "python3 -c \"import pathlib, sys; p = pathlib.Path('fixme.txt');"
+    " sys.exit(p.exists() and p.read_text() == 'broken\\n')\""
+)
 LINE = " ".join(["the quick brown fox jumps over the lazy dog"] * 12)
 BIG = "".join(f"{n:04d} {LINE}\n" for n in range(400))
 WARM = '    return "hi there"'
@@ -136,6 +143,7 @@ def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
         {"id": "refused", "title": "Write outside", "files": ["outside.txt"]},
         {"id": "limited", "title": "Add limited.txt", "files": ["limited.txt"]},
         {"id": "stalled", "title": "Add stalled.txt", "files": ["stalled.txt"]},
+        {"id": "fix", "title": "Add fixme.txt", "files": ["fixme.txt"]},
     ]
     outside = m.write("../outside.txt", "x\n")
     scripts = {
@@ -143,6 +151,11 @@ def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
         "refused": [*m.task(outside, said="Done."), *m.task(outside, said="Done.")],
         "limited": [*case.limit, *m.task(m.write("limited.txt", "ok\n"), said="Added it.")],
         "stalled": [Fault("stall"), *m.task(m.write("stalled.txt", "ok\n"), said="Added it.")],
+        # Red tests send it back: the fix round goes on with the same session.
+        "fix": [
+            *m.task(m.write("fixme.txt", "broken\n"), said="Added it."),
+            *m.task(m.edit("fixme.txt", "broken", "fixed"), said="Fixed it."),
+        ],
     }
     if case.cli == "claude":  # per-turn usage: its own budget stops it between two turns
         tasks.append({"id": "budgeted", "title": "Add six files", "budget_tokens": 50_000})
@@ -150,7 +163,7 @@ def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
         scripts["budgeted"] = m.task(*writes, said="All six.")
     config = (
         "[run]\nretries = 1\nretry_backoff_s = 0.1\nlimit_wait_s = 0.5\n"
-        f"stall_s = {case.stall_s}\n\n"
+        f"stall_s = {case.stall_s}\n\n[tests]\ncommand = {json.dumps(RED_WHEN_BROKEN)}\n\n"
         f'[workers.{case.cli}]\nmodel = "{case.configured_model}"\n'
     )
     return plan_toml([{**t, "worker": case.cli} for t in tasks]), config, scripts
@@ -240,6 +253,13 @@ def check_trouble(case: Case, run: Finished) -> None:
     assert len(stalls) == 1 and stalls[0].silent_s >= case.stall_s, run.explain()
     assert state.tasks["stalled"].status.value == "merged", run.explain()
     assert state.tasks["stalled"].attempts == 2
+    # Red tests went back to the agent, which fixed its work in the same session.
+    assert state.tasks["fix"].status.value == "merged", run.explain()
+    assert run.merged("fixme.txt") == "fixed\n" and len(run.of("TaskFixing", "fix")) == 1
+    if case.sessions:
+        fix_sessions = run.of("AgentSession", "fix")
+        assert [s.resumed for s in fix_sessions] == [False, True]
+        assert len({s.session_id for s in fix_sessions}) == 1
     told = [json.dumps(t.body) for t in run.server.turns if "@stalled@" in json.dumps(t.body)]
     assert any("previous attempt at this task failed" in b and "stalled" in b for b in told)
     if case.sessions:  # the retry went on with the session the stalled attempt had begun
