@@ -45,8 +45,12 @@ class CodexStream(CliStream):
         kind = data.get("type")
         if kind == "thread.started":
             self.found_session(str(data.get("thread_id") or ""), self._resumed)
-            model = self.outcome.model or "its default model"
-            self.report.output(f"Codex on {model}, thread {self.outcome.session}", "stderr")
+            # Its stream never names the model: the one we asked for, or its default's label
+            # (the meters and the Maestro-Model trailer then agree on what is not known).
+            self.outcome.model = self.outcome.model or DEFAULT_MODEL
+            self.report.output(
+                f"Codex on {self.outcome.model}, thread {self.outcome.session}", "stderr"
+            )
         elif kind == "turn.started":
             pass
         elif kind == "item.started":

@@ -230,7 +230,7 @@ def check_everyday(case: Case, run: Finished) -> None:
     for task in ("notes", "big", "greet"):
         trailers = run.trailers(task)
         assert trailers["Maestro-Agent"] == f"command:{case.cli}"
-        assert trailers["Maestro-Model"].removeprefix("openai/") in (case.model, "none")
+        assert trailers["Maestro-Model"].removeprefix("openai/") in (case.model, "codex:default")
         assert run.of("FileChanged", task), f"no FileChanged for {task}"
         assert bool(run.of("AgentSession", task)) == case.sessions
     assert "run finished" in run.run.stdout and "Traceback" not in run.run.stderr
