@@ -105,6 +105,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX findings_by_run ON findings (run_id, seq)",
     ),
+    # 2: what drives a run: "run" (the orchestrator) or "mcp" (an agent calling maestro's tools).
+    ("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
