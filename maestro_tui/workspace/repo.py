@@ -268,6 +268,16 @@ class Workspace:
                 self.git(*argv)
         return path
 
+    def add_scratch_worktree(self, owner: str, name: str, base: str) -> Path:
+        """A detached worktree at `base` for a throwaway trial (no branch); remove it after."""
+        with self._worktree_lock:
+            path = self.worktrees_dir() / owner / "scratch" / name
+            if path.exists():
+                self.remove_worktree(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.git("worktree", "add", "-q", "--force", "--detach", str(path), base)
+        return path
+
     def remove_worktree(self, path: Path) -> None:
         """Force-remove a worktree and its registration; no error if it is already gone."""
         path = Path(path)
