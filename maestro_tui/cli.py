@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", help="target branch (default: the branch the run started from)")
     _db_arg(p)
 
+    p = sub.add_parser("mcp", help="serve maestro's tools to your coding agent (MCP over stdio)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    _db_arg(p)
+
     p = sub.add_parser(
         "gc", help="remove worktrees and branches that finished or crashed runs left"
     )
@@ -244,6 +248,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.headless.land import land
 
         return await land(db, args.run_id, args.into, _output(args))
+    if cmd == "mcp":
+        from maestro_tui.mcp_server.server import serve
+
+        return await serve(args.repo.expanduser(), db)
     if cmd == "gc":
         from maestro_tui.headless.gc import collect_garbage
 
