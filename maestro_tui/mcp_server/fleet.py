@@ -153,12 +153,14 @@ class Fleet:
         return fold(await self.mcp.store.load_events(summary.run_id))
 
     async def status(self, run_ref: str, wait_s: float = 0.0) -> dict[str, Any]:
-        """The run as it stands; with `wait_s`, once it needs a decision or ends (or time's up)."""
+        """The run as it stands; with `wait_s`, once there is news (a merge waits that was not
+        waiting when the call began, or the run ended), or when the time is up."""
         live = self._live(run_ref)
         if live is not None and wait_s:
+            before = {t.id for t in live.state.waiting_merges}
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait_s):
-                    while live.running and not live.state.waiting_merges:
+                    while live.running and not {t.id for t in live.state.waiting_merges} - before:
                         live.news.clear()
                         await live.news.wait()
         if live is not None:

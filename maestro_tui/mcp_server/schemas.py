@@ -205,7 +205,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "maestro_run_status",
         "A run's status, tasks and waiting merges. With wait_s, waits (up to that many "
-        "seconds) until the run needs a decision or ends.",
+        "seconds) for news: a merge that starts waiting for a decision, or the run's end.",
         _obj(("run_id",), run_id=RUN_ID, wait_s=_num("seconds to wait for news", lo=0, hi=600)),
     ),
     ToolSpec(
