@@ -62,7 +62,7 @@ def make_server(repo: Path, db_path: Path) -> tuple[Server[Any], McpSession, Fle
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         if not session.opened and not session.client:
             session.client = client_name(ctx)
-        (text, data), failed = await tools.call(params.name, params.arguments)
+        text, data, failed = await tools.call(params.name, params.arguments)
         return types.CallToolResult(
             content=[types.TextContent(text=text)],
             structured_content=data or None,

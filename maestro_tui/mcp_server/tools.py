@@ -14,7 +14,9 @@ from maestro_tui.mcp_server.schemas import BY_NAME, BadArguments, check_argument
 from maestro_tui.mcp_server.selecting import select_best
 from maestro_tui.mcp_server.session import McpSession, ToolError
 
-Result = tuple[str, dict[str, Any]]  # (text for the agent, structured content)
+# A tool's structured content. The text content is the same, as JSON: clients differ in which
+# of the two they hand the model (Claude Code: the structured one), so both say everything.
+Result = dict[str, Any]
 Handler = Callable[[dict[str, Any]], Awaitable[Result]]
 
 
@@ -49,20 +51,22 @@ class Tools:
         }
         assert set(self._handlers) == set(BY_NAME), "every tool has a handler"
 
-    async def call(self, name: str, arguments: Mapping[str, Any] | None) -> tuple[Result, bool]:
-        """Run one tool: (result, is_error). Bad arguments and refusals are errors the agent
-        can read and act on; they are recorded like any call."""
+    async def call(
+        self, name: str, arguments: Mapping[str, Any] | None
+    ) -> tuple[str, Result, bool]:
+        """Run one tool: (text, structured content, is_error). Bad arguments and refusals are
+        errors the agent can read and act on; they are recorded like any call."""
         spec = BY_NAME.get(name)
         if spec is None:
             known = ", ".join(BY_NAME)
-            return (f"error: no tool '{name}'; the tools are {known}", {}), True
+            return f"error: no tool '{name}'; the tools are {known}", {}, True
         try:
             await self.session.open()
             args = check_arguments(spec, arguments)
         except (BadArguments, ToolError) as exc:
             if self.session.opened:
                 self.session.reporter("tool").tool(name, _summary(arguments or {}), False, str(exc))
-            return (f"error: {exc}", {"error": str(exc)}), True
+            return f"error: {exc}", {"error": str(exc)}, True
         report = self.session.reporter("tool")
         try:
             result = await self._handlers[name](args)
@@ -72,10 +76,10 @@ class Tools:
             message = f"{name} failed: {type(exc).__name__}: {exc}"
         else:
             report.tool(name, _summary(args))
-            return result, False
+            return as_json(result), result, False
         report.tool(name, _summary(args), False, message)
         report.output(f"{name} refused: {message}", "stderr")
-        return (f"error: {message}", {"error": message}), True
+        return f"error: {message}", {"error": message}, True
 
     # --- advice ---------------------------------------------------------------------------------
 
@@ -120,9 +124,7 @@ class Tools:
             "budget": s.workflow.budget_line(stage),
             **self._money(),
         }
-        cost = "unknown" if answer.cost_usd is None else f"${answer.cost_usd:.6f}"
-        footer = f"\n\n— {answer.model}, {cost}; {data['budget']}"
-        return answer.text + footer, data
+        return data
 
     async def ensemble(self, args: dict[str, Any]) -> Result:
         s = self.session
@@ -165,7 +167,7 @@ class Tools:
             "next": "pick with maestro_select_best (tests first)",
             **self._money(),
         }
-        return as_json(data), data
+        return data
 
     async def select_best(self, args: dict[str, Any]) -> Result:
         data = await select_best(
@@ -176,7 +178,7 @@ class Tools:
             args.get("criteria", ""),
             args.get("task", ""),
         )
-        return as_json(data), data
+        return data
 
     async def pack_context(self, args: dict[str, Any]) -> Result:
         s = self.session
@@ -184,7 +186,7 @@ class Tools:
         packed = await advice.pack(
             s, stage, args["files"], args.get("errors", ()), budget_tokens=args.get("budget_tokens")
         )
-        return packed.text, {"text": packed.text, "stage": stage.value, **_context_info(packed)}
+        return {"text": packed.text, "stage": stage.value, **_context_info(packed)}
 
     # --- the workflow ---------------------------------------------------------------------------
 
@@ -200,8 +202,7 @@ class Tools:
             "instructions": rule.instructions,
         }
         if not args.get("ask", True):
-            data = {**where, "workflow": s.workflow.describe()}
-            return as_json(data), data
+            return {**where, "workflow": s.workflow.describe()}
         s.check_budget()
         question = f"{rule.instructions}\n\n{args['input']}"
         consults, ensembles = s.workflow.budgets[stage]
@@ -211,27 +212,26 @@ class Tools:
         try:
             if used_e < ensembles and not confident:
                 models = advice.ensemble_models(s.config, args.get("models", ()), (), None)
-                text, data = await self._ensemble(question, models, args)
+                data = await self._ensemble(question, models, args)
             else:
-                text, data = await self._consult(question, advice.model_for(s.config), args)
+                data = await self._consult(question, advice.model_for(s.config), args)
         except ToolError as exc:
             entered = f"entered {stage} (visit {where['visit']}), but " if moved else ""
             raise ToolError(entered + str(exc)) from None
         if confident and ensembles:
             data["note"] = "confident: one consult instead of an ensemble"
-        data = {**where, **data}
-        return (as_json(data) if "candidates" in data else text), data
+        return {**where, **data}
 
     async def workflow_state(self, args: dict[str, Any]) -> Result:
         s = self.session
         data = {"session": s.run_id, **s.workflow.describe(), **self._money()}
-        return as_json(data), data
+        return data
 
     async def get_metrics(self, args: dict[str, Any]) -> Result:
         from maestro_tui.mcp_server.metrics import session_metrics
 
         data = await session_metrics(self.session, self.fleet)
-        return as_json(data), data
+        return data
 
     def _money(self) -> dict[str, Any]:
         s = self.session
@@ -251,25 +251,25 @@ class Tools:
             args.get("merge"),
             args.get("model"),
         )
-        return as_json(data), data
+        return data
 
     async def run_status(self, args: dict[str, Any]) -> Result:
         data = await self.fleet.status(args["run_id"], args.get("wait_s", 0.0))
-        return as_json(data), data
+        return data
 
     async def list_merges(self, args: dict[str, Any]) -> Result:
         data = await self.fleet.merges(args["run_id"], args.get("all", False))
-        return as_json(data), data
+        return data
 
     async def decide_merge(self, args: dict[str, Any]) -> Result:
         data = await self.fleet.decide(
             args["run_id"], args["task"], args["decision"], args.get("take"), args.get("reason", "")
         )
-        return as_json(data), data
+        return data
 
     async def resume_run(self, args: dict[str, Any]) -> Result:
         data = await self.fleet.resume(args["run_id"], args.get("budget_usd"), args.get("agents"))
-        return as_json(data), data
+        return data
 
 
 def _context_info(packed: Any) -> dict[str, Any]:

@@ -69,7 +69,7 @@ async def test_tests_first_runs_the_tests_on_each_patch(tools: Tools, repo: Path
         {"content": PASSES, "label": "model-b"},
         {"content": STALE, "label": "model-c"},
     ]
-    (text, data), failed = await tools.call("maestro_select_best", {"candidates": candidates})
+    text, data, failed = await tools.call("maestro_select_best", {"candidates": candidates})
     assert not failed, text
     assert (data["best"], data["label"], data["method"]) == (2, "model-b", "tests_first")
     assert data["backed_by_tests"] is True
@@ -98,7 +98,7 @@ async def test_tests_first_runs_the_tests_on_each_patch(tools: Tools, repo: Path
 
 async def test_a_vote_counts_equal_results_once_each(tools: Tools) -> None:
     candidates = [{"content": c} for c in (PASSES, BREAKS, PASSES.replace("```diff\n", "```\n"))]
-    (text, data), failed = await tools.call(
+    text, data, failed = await tools.call(
         "maestro_select_best", {"candidates": candidates, "mode": "vote"}
     )
     assert not failed, text
@@ -108,5 +108,5 @@ async def test_a_vote_counts_equal_results_once_each(tools: Tools) -> None:
 
 async def test_bad_test_results_are_refused(tools: Tools) -> None:
     args = {"candidates": [{"content": "a"}], "test_results": [{"candidate": 3, "passed": True}]}
-    (text, _), failed = await tools.call("maestro_select_best", args)
+    text, _, failed = await tools.call("maestro_select_best", args)
     assert failed and text == "error: test_results names candidate 3, but there are 1"

@@ -40,7 +40,7 @@ async def record_session(repo: Path, db: Path) -> str:
     ]
     try:
         for name, args in calls:
-            (text, _), failed = await tools.call(name, args)
+            text, _, failed = await tools.call(name, args)
             assert not failed, text
     finally:
         await fleet.close()
