@@ -109,8 +109,9 @@ async def pack(
     if question:
         heading += f"\n\n## Question\n{question.strip()}"
     repo_map = await session.repo_map()
-    return await asyncio.to_thread(
-        pack_context,
+    # In the loop, not a thread: reads are bounded by the budget, and a thread hop here waits
+    # behind whatever the model client left in the default executor (litellm's logging).
+    return pack_context(
         session.ws.root,
         list(files),
         budget_tokens=budget_tokens or session.config.mcp_context_tokens,

@@ -34,7 +34,8 @@ from maestro_tui.workspace.repo import Workspace
 
 KIND = "mcp"
 WORKER = "mcp"  # the TaskStarted.worker of a stage: the calling agent, through these tools
-MAP_MAX_AGE_S = 2.0  # an older repo map is served once more while a fresh one is made
+MAP_MAX_AGE_S = 2.0
+STORE_FLUSH_S = 0.5  # an older repo map is served once more while a fresh one is made
 
 
 class ToolError(Exception):
@@ -100,7 +101,9 @@ class McpSession:
                     f"{exc} (maestro-tui mcp serves the repository it starts in)"
                 ) from None
             stack = self._stack
-            store = await Store.open(self.db_path)
+            # Committed every half second (not 50 ms as a run's): a session's events come a few
+            # per tool call, and each commit costs the tool calls around it more than it saves.
+            store = await Store.open(self.db_path, flush_interval=STORE_FLUSH_S)
             stack.push_async_callback(store.close)
             run_id = new_run_id()
             stack.enter_context(run_lock(self.db_path, run_id))

@@ -21,7 +21,7 @@ Handler = Callable[[dict[str, Any]], Awaitable[Result]]
 
 
 def as_json(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, indent=1, ensure_ascii=False, default=str)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _summary(args: Mapping[str, Any]) -> str:
