@@ -110,8 +110,9 @@ def rank_files(files: Sequence[str], errors: Sequence[str]) -> list[str]:
     return sorted(unique, key=lambda f: (-named.get(f, 0), unique.index(f)))
 
 
-def _read_inside(root: Path, name: str) -> str:
-    """A repository file's text; ValueError saying why it cannot be packed."""
+def _read_inside(root: Path, name: str, limit: int) -> tuple[str, int]:
+    """A repository file's text, at most `limit` bytes of it, and its size in bytes;
+    ValueError saying why it cannot be packed."""
     from maestro_tui.llm.tools import ToolRefused, resolve_inside
 
     try:
@@ -120,23 +121,27 @@ def _read_inside(root: Path, name: str) -> str:
         raise ValueError(str(exc)) from None
     if not path.is_file():
         raise ValueError("no such file")
-    data = path.read_bytes()
+    with path.open("rb") as file:  # never more than could be packed: the rest would be cut
+        data = file.read(limit)
+        size = file.seek(0, 2)
     if b"\0" in data[:8192]:
         raise ValueError("binary")
-    return data.decode("utf-8", "replace")
+    return data.decode("utf-8", "replace"), size
 
 
-def _cut(text: str, limit: int, keep_tail: bool = False) -> str:
-    """`text` in at most `limit` characters, saying where it was cut ("" if none fit)."""
-    if len(text) <= limit:
+def _cut(text: str, limit: int, keep_tail: bool = False, whole: str = "") -> str:
+    """`text` in at most `limit` characters, saying where it was cut ("" if none fit).
+    `whole` says how long the original was, when `text` is already only its start."""
+    if len(text) <= limit and not whole:
         return text
-    if limit < 48:
+    if limit < 48 + len(whole):
         return ""
     if keep_tail:
         return "… (cut)\n" + text[-(limit - 8) :]
-    head = text[: limit - 40]
+    head = text[: limit - 40 - len(whole)]
     head = head[: head.rfind("\n") + 1] or head
-    return head + f"… (cut: {text.count(chr(10), len(head)) + 1} more lines)\n"
+    rest = whole or f"{text.count(chr(10), len(head)) + 1} more lines"
+    return head + f"… (cut: {rest})\n"
 
 
 def pack_context(
@@ -177,9 +182,10 @@ def pack_context(
     add(_cut(run_context.strip(), room))
     ranked = rank_files(files, errors)
     texts: dict[str, str] = {}
+    sizes: dict[str, int] = {}
     for name in ranked:
         try:
-            texts[name] = _read_inside(root, name)
+            texts[name], sizes[name] = _read_inside(root, name, budget_tokens * CHARS_PER_TOKEN)
         except (ValueError, OSError) as exc:
             left_out.append(f"{name}: {exc}")
     readable = [n for n in ranked if n in texts]
@@ -187,12 +193,14 @@ def pack_context(
         share = room - (len(readable) - i - 1) * FILE_GLIMPSE
         body = texts[name] if texts[name].endswith("\n") else texts[name] + "\n"
         block = f"## {name}\n```\n{body}```"
-        if len(block) <= share:
+        read_all = sizes[name] == len(texts[name].encode("utf-8", "replace"))
+        if read_all and len(block) <= share:
             add(block)
             whole.append(name)
             continue
         head = f"## {name} (cut to fit)\n```\n"
-        kept = _cut(body, share - len(head) - 5)
+        length = "" if read_all else f"{sizes[name]} bytes in all"
+        kept = _cut(body, share - len(head) - 5, whole=length)
         if kept:
             add(f"{head}{kept}```")
             clipped.append(name)

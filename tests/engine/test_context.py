@@ -95,7 +95,7 @@ def test_pack_within_budget_relevant_first_with_the_map_last(tmp_path: Path) -> 
     order = ["Stage: debug", "## Errors", "Use type hints.", "## pkg/a.py", "## pkg/big.py (cut"]
     assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
     assert packed.files == ("pkg/a.py",) and "pkg/big.py" in packed.clipped
-    assert "LINE_1999" not in text and "more lines)" in text
+    assert "LINE_1999" not in text and "… (cut: 31780 bytes in all)" in text
     reasons = dict(item.split(": ", 1) for item in packed.left_out)
     assert "leaves the repository" in reasons["../etc/passwd"]
     assert reasons["blob.bin"] == "binary" and reasons["missing.py"] == "no such file"
@@ -111,3 +111,12 @@ def test_a_tight_budget_leaves_out_the_map_and_says_so(tmp_path: Path) -> None:
     roomy = pack_context(root, ["pkg/a.py"], budget_tokens=8000, repo_map_text="pkg/\n  a.py")
     assert roomy.files == ("pkg/a.py",) and roomy.text.endswith("## Repository map\npkg/\n  a.py")
     assert not roomy.clipped and not roomy.left_out
+
+
+def test_a_huge_file_is_read_only_as_far_as_the_budget_reaches(tmp_path: Path) -> None:
+    from maestro_tui.engine.context import pack_context
+
+    (tmp_path / "huge.log").write_text(("y" * 99 + "\n") * 50_001)
+    packed = pack_context(tmp_path, ["huge.log"], budget_tokens=500)
+    assert packed.tokens <= 500 and packed.clipped == ("huge.log",)
+    assert packed.text.endswith("… (cut: 5000100 bytes in all)\n```")
