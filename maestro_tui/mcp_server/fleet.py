@@ -230,7 +230,7 @@ class Fleet:
         db = self.mcp.db_path
         if decision == "retry":
             session, start = await resume(db, run_ref, retry_task=task)
-            return self._take_on(session, start)
+            return await self._take_on(session, start)
         async with await open_session(db, run_ref) as session:
             orch = session.orch
             if decision == "approve":
@@ -255,13 +255,12 @@ class Fleet:
             )
         except bad_input_errors() as exc:
             raise ToolError(str(exc)) from None
-        return self._take_on(session, start)
+        return await self._take_on(session, start)
 
-    def _take_on(self, session: RunSession, start: bool) -> dict[str, Any]:
+    async def _take_on(self, session: RunSession, start: bool) -> dict[str, Any]:
         if not start:
-            state = session.state
-            asyncio.get_running_loop().create_task(session.aclose())
-            return {**describe(state, None), "note": "nothing left to run"}
+            await session.aclose()
+            return {**describe(session.state, None), "note": "nothing left to run"}
         live = self._launch(session)
         self.mcp.reporter("run").output(f"took on run {session.state.run_id}", "tool")
         return describe(live.state, live)

@@ -28,7 +28,7 @@ from maestro_tui.engine.context import task_context
 from maestro_tui.engine.orchestrator import new_run_id
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.runlock import run_lock
-from maestro_tui.store.db import Store
+from maestro_tui.store.db import Store, StoreError
 from maestro_tui.workspace.files import repo_map
 from maestro_tui.workspace.repo import Workspace
 
@@ -103,7 +103,10 @@ class McpSession:
             stack = self._stack
             # Committed every half second (not 50 ms as a run's): a session's events come a few
             # per tool call, and each commit costs the tool calls around it more than it saves.
-            store = await Store.open(self.db_path, flush_interval=STORE_FLUSH_S)
+            try:
+                store = await Store.open(self.db_path, flush_interval=STORE_FLUSH_S)
+            except StoreError as exc:
+                raise ToolError(str(exc)) from None
             stack.push_async_callback(store.close)
             run_id = new_run_id()
             stack.enter_context(run_lock(self.db_path, run_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from maestro_tui.config import Config
@@ -74,3 +76,19 @@ def test_the_session_plan_is_the_workflow_in_order() -> None:
         ("debug", ("implement",)),
         ("improve", ("debug",)),
     ]
+
+
+async def test_outside_a_git_repository_every_tool_says_so(tmp_path: Path) -> None:
+    from maestro_tui.mcp_server.fleet import Fleet
+    from maestro_tui.mcp_server.session import McpSession
+    from maestro_tui.mcp_server.tools import Tools
+
+    session = McpSession(tmp_path, tmp_path / "m.db")
+    tools = Tools(session, Fleet(session))
+    text, data, failed = await tools.call("maestro_workflow_state", {})
+    assert failed and "is not a git repository" in text
+    assert "maestro-tui mcp serves the repository it starts in" in data["error"]
+    text, _, failed = await tools.call("maestro_nonsense", {})
+    assert failed and text.startswith("error: no tool 'maestro_nonsense'; the tools are ")
+    await session.close()
+    assert not (tmp_path / "m.db").exists()  # nothing was recorded
