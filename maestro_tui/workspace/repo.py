@@ -8,7 +8,6 @@ only way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap 
 from __future__ import annotations
 
 import fnmatch
-import os
 import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -288,15 +287,14 @@ class Workspace:
                 self.git(*argv)
         return path
 
-    def add_scratch_worktree(self, run_id: str, name: str, commit: str) -> Path:
-        """A detached checkout of `commit` to look around in; remove it when done (gc does, if
-        the process dies first)."""
+    def add_scratch_worktree(self, owner: str, name: str, base: str) -> Path:
+        """A detached worktree at `base` for a throwaway trial (no branch); remove it after."""
         with self._worktree_lock:
-            path = self.worktrees_dir() / run_id / f"_scratch-{name}-{os.getpid()}"
+            path = self.worktrees_dir() / owner / "scratch" / name
             if path.exists():
                 self.remove_worktree(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.git("worktree", "add", "-q", "--force", "--detach", str(path), commit)
+            self.git("worktree", "add", "-q", "--force", "--detach", str(path), base)
         return path
 
     def remove_worktree(self, path: Path) -> None:
