@@ -253,11 +253,13 @@ def test_the_init_template_sets_a_test_command_and_covers_every_key() -> None:
         "standards_file", "default_worker", "command", "timeout_s", "policy", "max_diff_lines",
         "max_diff_files", "model", "planner_model", "api_base", "api_key_env", "max_turns",
         "allowed_commands", "input_per_mtok", "output_per_mtok", "usd", "tokens", "on_exceeded",
-        "kind", "argv", "env", "pass_env",
+        "kind", "argv", "env", "pass_env", "budget_usd", "ensemble_models", "ensemble_n",
+        "context_tokens", "confident", "consults", "ensembles",
     ]  # fmt: skip
     for key in keys:
         assert f"{key} = " in text, key
-    for section in ("[run]", "[tests]", "[merge]", "[llm]", "[llm.prices.", "[budget]", "[workers"):
+    sections = ("[run]", "[tests]", "[merge]", "[llm]", "[llm.prices.", "[budget]", "[mcp]")
+    for section in (*sections, "[mcp.stages.", "[workers"):
         assert section in text
 
 
@@ -275,3 +277,48 @@ def test_overrides_win_and_are_validated_like_the_file() -> None:
     with pytest.raises(ConfigError, match="default_worker 'nobody' is not a known worker"):
         with_overrides(config, default_worker="nobody")
     assert with_overrides(config, default_worker="codex").default_worker == "codex"
+
+
+def test_the_mcp_section_and_its_stage_budgets(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+[mcp]
+budget_usd = 0.5
+model = "openai/gpt-4o-mini"
+ensemble_models = ["openai/gpt-4o-mini", "gemini/gemini-2.5-flash"]
+context_tokens = 4000
+confident = 0.6
+
+[mcp.stages.debug]
+consults = 3
+""",
+    )
+    config = load_config(tmp_path)
+    assert (config.mcp_budget_usd, config.mcp_model, config.mcp_context_tokens) == (
+        0.5,
+        "openai/gpt-4o-mini",
+        4000,
+    )
+    assert config.mcp_ensemble_models == ("openai/gpt-4o-mini", "gemini/gemini-2.5-flash")
+    assert config.mcp_stage_budgets == {"debug": (3, 0)}  # ensembles: the rule's own 0
+    found = problems(
+        tmp_path,
+        """
+[mcp]
+budget_usd = 0
+ensemble_n = 99
+
+[mcp.stages.analyse]
+consults = 1
+
+[mcp.stages.improve]
+consults = -1
+ensemble = 2
+""",
+    )
+    assert "[mcp] budget_usd must be a number greater than 0, got 0" in found
+    assert "[mcp] ensemble_n must be an integer from 1 to 8, got 99" in found
+    assert "[mcp.stages.analyse] is not a stage" in found and "did you mean 'analyze'" in found
+    assert "[mcp.stages.improve] consults must be an integer from 0 to 50, got -1" in found
+    assert "unknown key 'ensemble' in [mcp.stages.improve] (did you mean 'ensembles'?)" in found

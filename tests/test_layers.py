@@ -21,7 +21,7 @@ PACKAGE = Path(maestro_tui.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__",),
     ("cli",),
-    ("ui", "headless", "web"),
+    ("ui", "headless", "web", "mcp_server"),
     ("session",),
     ("engine",),
     ("llm",),
@@ -178,7 +178,14 @@ def test_cli_help_does_not_import_litellm_or_textual() -> None:
     code = (
         "import sys\nfrom maestro_tui import cli\n"
         "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "print('MODS', 'litellm' in sys.modules, 'textual' in sys.modules)"
+        "print('MODS', *(m in sys.modules for m in ('litellm', 'textual', 'mcp')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "MODS False False" in out.stdout
+    assert "MODS False False False" in out.stdout
+
+
+def test_the_mcp_server_loads_without_textual_or_litellm() -> None:
+    loaded = _loaded_after_import(["maestro_tui.mcp_server.server"])
+    assert "mcp" in loaded
+    assert "textual" not in loaded
+    assert "litellm" not in loaded  # until the first model call

@@ -124,6 +124,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
         request = LandRequest(args.into, args.push, args.branch, args.pr, args.body_only)
         return await land(db, args.run_id, request, _output(args))
+    if cmd == "mcp":
+        from maestro_tui.mcp_server.server import serve as serve_mcp
+
+        return await serve_mcp(args.repo.expanduser(), db)
     if cmd == "gc":
         from maestro_tui.headless.gc import collect_garbage
 

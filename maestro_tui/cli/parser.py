@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-only", action="store_true", help="print the pull request's body")
     _db_arg(p)
 
+    p = sub.add_parser("mcp", help="serve maestro's tools to your coding agent (MCP over stdio)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    _db_arg(p)
+
     p = sub.add_parser(
         "gc", help="remove worktrees and branches that finished or crashed runs left"
     )

@@ -89,6 +89,14 @@ class Config:
     notify_osc: bool = True  # a desktop notification through the terminal (OSC 9 / 777)
     notify_desktop: bool = True  # notify-send, when installed
     notify_command: tuple[str, ...] = ()  # a hook, run without a shell, JSON on stdin
+    # [mcp]: `maestro-tui mcp`, maestro's tools for an agent that stays in charge
+    mcp_budget_usd: float | None = None  # what one MCP session may spend; None: no limit
+    mcp_model: str = ""  # the model consults ask; "" = [llm] model
+    mcp_ensemble_models: tuple[str, ...] = ()  # an ensemble's models; () = mcp_model n times
+    mcp_ensemble_n: int = 3
+    mcp_context_tokens: int = 8000  # the token budget of packed context
+    mcp_confident: float = 0.45  # at or above this confidence, ensembles are skipped
+    mcp_stage_budgets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # overrides
 
     @property
     def effective_planner_model(self) -> str:
@@ -132,10 +140,16 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("notify", "osc", "notify_osc", boolean),
     ("notify", "desktop", "notify_desktop", boolean),
     ("notify", "command", "notify_command", strings),
+    ("mcp", "budget_usd", "mcp_budget_usd", optional(number(0, above=True))),
+    ("mcp", "model", "mcp_model", string()),
+    ("mcp", "ensemble_models", "mcp_ensemble_models", strings),
+    ("mcp", "ensemble_n", "mcp_ensemble_n", integer(1, 8)),
+    ("mcp", "context_tokens", "mcp_context_tokens", integer(500, 200_000)),
+    ("mcp", "confident", "mcp_confident", number(0, hi=1)),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
-_TABLES = {"llm": {"prices"}, "workers": set(), "workflows": set()}
+_TABLES = {"llm": {"prices"}, "mcp": {"stages"}, "workers": set(), "workflows": set()}
 _SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
 _WORKER_KEYS: dict[str, Check] = {
     "kind": string(non_empty=True),
@@ -206,6 +220,8 @@ def parse_config(
                 values[name] = reader.check(f"[{section}]", key, check, table[key])
     prices = reader.table("[llm.prices]", tables["llm"].get("prices", {}))
     values["prices"] = _prices(reader, prices)
+    stages = reader.table("[mcp.stages]", tables["mcp"].get("stages", {}))
+    values["mcp_stage_budgets"] = _stage_budgets(reader, stages)
     values["workers"] = _workers(reader, tables["workers"])
     values["workflow_tables"] = dict(tables["workflows"])
     if reader.problems:
@@ -229,6 +245,30 @@ def _prices(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[float,
         if cost_in is not None and cost_out is not None:
             prices[model] = (cost_in, cost_out)
     return prices
+
+
+def _stage_budgets(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """[mcp.stages.NAME] consults/ensembles: a stage's budget, where it differs from the rule."""
+    from maestro_tui.domain.stages import RULES, STAGES, Stage
+
+    budgets: dict[str, tuple[int, int]] = {}
+    for name, raw in table.items():
+        where = f"[mcp.stages.{name}]"
+        if name not in STAGES:
+            reader.bad(where, f"is not a stage: {', '.join(STAGES)}{_did_you_mean(name, STAGES)}")
+            continue
+        entry = reader.table(where, raw)
+        reader.unknown(where, entry, ("consults", "ensembles"))
+        rule = RULES[Stage(name)]
+        consults = reader.check(
+            where, "consults", integer(0, 50), entry.get("consults", rule.consults)
+        )
+        ensembles = reader.check(
+            where, "ensembles", integer(0, 20), entry.get("ensembles", rule.ensembles)
+        )
+        if consults is not None and ensembles is not None:
+            budgets[name] = (consults, ensembles)
+    return budgets
 
 
 def _workers(reader: _Reader, table: Mapping[str, Any]) -> dict[str, WorkerSpec]:
@@ -303,7 +343,7 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     for name, value in changes.items():
         if name in _BY_FIELD:
             values[name] = reader.check("", name, _BY_FIELD[name], value)
-        elif name in ("path", "workers", "prices"):
+        elif name in ("path", "workers", "prices", "mcp_stage_budgets"):
             values[name] = value
         else:
             reader.bad(f"unknown setting '{name}'", _did_you_mean(name, _BY_FIELD))

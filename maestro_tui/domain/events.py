@@ -99,6 +99,9 @@ class RunStarted(Event):
     max_agents: int
     budget_usd: float | None = None
     budget_tokens: int | None = None
+    # What drives the run: "run" (the orchestrator works a plan) or "mcp" (a coding agent
+    # calls maestro as MCP tools; its tasks are the workflow's stages).
+    kind: str = "run"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,12 +19,7 @@ from maestro_tui.engine.context import task_context
 from maestro_tui.engine.merge_queue import Candidate, MergeQueue
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
-from maestro_tui.engine.selection import (
-    CandidateResult,
-    Selection,
-    select_by_vote,
-    select_tests_first,
-)
+from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
 from maestro_tui.process import base_env
 from maestro_tui.watch import watch_worktree
@@ -236,13 +231,8 @@ class AttemptRunner:
                     lines_changed=(commit.insertions + commit.deletions) if commit else 0,
                 )
             )
-        if task.select == "vote":
-            return select_by_vote(results)
-        chosen = select_tests_first(results)
-        pool = (
-            chosen.tied if task.select == "tests_first" else [r.index for r in results if r.commit]
-        )
-        if self.judge is None or len(pool) < 2:
+        chosen, pool = select(results, task.select)
+        if self.judge is None or not pool:
             return chosen
         diffs = {}
         for i in pool:
@@ -251,9 +241,7 @@ class AttemptRunner:
             diffs[i] = await asyncio.to_thread(self.ws.diff_text, f"{sha}^", sha)
         reporter = TaskReporter(self.bus, task.id, 0, purpose="judge")
         pick, why = await self.judge.choose(task, diffs, reporter)
-        reason = f"{chosen.reason}; the judge picked {pick}: {why}" if chosen.tied else why
-        method = "llm_judge" if task.select == "llm_judge" else "tests_first+judge"
-        return replace(chosen, index=pick, reason=reason, tied=tuple(pool), method=method)
+        return judged(chosen, pick, why, pool, task.select)
 
     async def _work_until_accepted(
         self, worker: Worker, job: WorkerJob, base: str, candidate: int | None = None

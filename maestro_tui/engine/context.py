@@ -1,7 +1,11 @@
-"""Context hygiene: what a task is told beyond its own prompt and files, and nothing more."""
+"""Context hygiene: what a task is told beyond its own prompt and files, and nothing more;
+and the packing of files and errors for one model call within a token budget."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from maestro_tui.domain.plan import Task
@@ -67,3 +71,156 @@ def task_context(task: Task, state: RunState, repo_root: Path, standards_file: s
     if findings:
         parts.append("## Findings from other agents\n" + "\n".join(f"- {f}" for f in findings))
     return "\n\n".join(parts)
+
+
+# --- packing files and errors under a token budget (the MCP server's stages and consults) ----
+
+CHARS_PER_TOKEN = 4  # the same rough rate the model client estimates unreported usage with
+ERROR_LIMIT = 6000  # characters of one error kept: its tail, where a traceback ends
+FILE_GLIMPSE = 400  # characters kept back for each later file, so each is seen at least in part
+_PATH_IN_TEXT = re.compile(r"[\w./-]+\.\w+")
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+@dataclass(frozen=True)
+class PackedContext:
+    """Context packed for one model call: the text, and what went in whole, cut or not at all."""
+
+    text: str
+    tokens: int  # estimated, at CHARS_PER_TOKEN
+    budget_tokens: int
+    files: tuple[str, ...]  # included whole
+    clipped: tuple[str, ...]  # included, cut to fit
+    left_out: tuple[str, ...]  # "path: why", for files (and the repo map) that did not go in
+
+
+def rank_files(files: Sequence[str], errors: Sequence[str]) -> list[str]:
+    """Most relevant first: files the errors name (most often named first), then the rest in
+    the order given. Each file once."""
+    unique = list(dict.fromkeys(f.strip() for f in files if f.strip()))
+    named: dict[str, int] = {}
+    for error in errors:
+        for token in _PATH_IN_TEXT.findall(error):
+            for f in unique:
+                if token == f or token.endswith("/" + f) or f.endswith("/" + token):
+                    named[f] = named.get(f, 0) + 1
+    return sorted(unique, key=lambda f: (-named.get(f, 0), unique.index(f)))
+
+
+def _read_inside(root: Path, name: str, limit: int) -> tuple[str, int]:
+    """A repository file's text, at most `limit` bytes of it, and its size in bytes;
+    ValueError saying why it cannot be packed."""
+    from maestro_tui.llm.tools import ToolRefused, resolve_inside
+
+    try:
+        path = resolve_inside(root, name)
+    except ToolRefused as exc:
+        raise ValueError(str(exc)) from None
+    if not path.is_file():
+        raise ValueError("no such file")
+    with path.open("rb") as file:  # never more than could be packed: the rest would be cut
+        data = file.read(limit)
+        size = file.seek(0, 2)
+    if b"\0" in data[:8192]:
+        raise ValueError("binary")
+    return data.decode("utf-8", "replace"), size
+
+
+def _cut(text: str, limit: int, keep_tail: bool = False, whole: str = "") -> str:
+    """`text` in at most `limit` characters, saying where it was cut ("" if none fit).
+    `whole` says how long the original was, when `text` is already only its start."""
+    if len(text) <= limit and not whole:
+        return text
+    if limit < 48 + len(whole):
+        return ""
+    if keep_tail:
+        return "… (cut)\n" + text[-(limit - 8) :]
+    head = text[: limit - 40 - len(whole)]
+    head = head[: head.rfind("\n") + 1] or head
+    rest = whole or f"{text.count(chr(10), len(head)) + 1} more lines"
+    return head + f"… (cut: {rest})\n"
+
+
+def pack_context(
+    root: Path,
+    files: Sequence[str],
+    *,
+    budget_tokens: int,
+    errors: Sequence[str] = (),
+    heading: str = "",
+    run_context: str = "",
+    repo_map_text: str = "",
+) -> PackedContext:
+    """Pack, most relevant first and within `budget_tokens`: the heading, the errors (their
+    tails), the run's context (standards, earlier work, findings: what `task_context` gives a
+    worker), the files (those the errors name first), then as much of the repository map as
+    fits.
+
+    A file that does not fit whole is cut, keeping room for a glimpse of each later one; what
+    does not fit at all, or cannot be read (outside the repository, missing, binary), is
+    listed in `left_out` with the reason.
+    """
+    room = budget_tokens * CHARS_PER_TOKEN
+    parts: list[str] = []
+    whole: list[str] = []
+    clipped: list[str] = []
+    left_out: list[str] = []
+
+    def add(text: str) -> None:
+        nonlocal room
+        if text:
+            parts.append(text)
+            room -= len(text) + 2  # and the blank line that joins it
+
+    add(_cut(heading.strip(), room))
+    if errors:
+        body = "\n\n".join(_cut(e.strip(), ERROR_LIMIT, keep_tail=True) for e in errors)
+        add(_cut("## Errors\n" + body, room, keep_tail=True))
+    add(_cut(run_context.strip(), room))
+    ranked = rank_files(files, errors)
+    texts: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for name in ranked:
+        try:
+            texts[name], sizes[name] = _read_inside(root, name, budget_tokens * CHARS_PER_TOKEN)
+        except (ValueError, OSError) as exc:
+            left_out.append(f"{name}: {exc}")
+    readable = [n for n in ranked if n in texts]
+    for i, name in enumerate(readable):
+        share = room - (len(readable) - i - 1) * FILE_GLIMPSE
+        body = texts[name] if texts[name].endswith("\n") else texts[name] + "\n"
+        block = f"## {name}\n```\n{body}```"
+        read_all = sizes[name] == len(texts[name].encode("utf-8", "replace"))
+        if read_all and len(block) <= share:
+            add(block)
+            whole.append(name)
+            continue
+        head = f"## {name} (cut to fit)\n```\n"
+        length = "" if read_all else f"{sizes[name]} bytes in all"
+        kept = _cut(body, share - len(head) - 5, whole=length)
+        if kept:
+            add(f"{head}{kept}```")
+            clipped.append(name)
+        else:
+            left_out.append(f"{name}: no room left in {budget_tokens} tokens")
+    if repo_map_text:
+        head = "## Repository map\n"
+        kept = _cut(repo_map_text, room - len(head))
+        if kept:
+            add(head + kept)
+            if kept != repo_map_text:
+                clipped.append("repository map")
+        else:
+            left_out.append(f"repository map: no room left in {budget_tokens} tokens")
+    text = "\n\n".join(parts)
+    return PackedContext(
+        text,
+        estimate_tokens(text),
+        budget_tokens,
+        tuple(whole),
+        tuple(clipped),
+        tuple(left_out),
+    )

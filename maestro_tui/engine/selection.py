@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,24 @@ def select_by_vote(results: Sequence[CandidateResult]) -> Selection:
     if len(winners) > top:
         reason += f"; {chosen.reason}"
     return Selection(chosen.index, reason, chosen.backed_by_tests, chosen.tied, "vote")
+
+
+def select(results: Sequence[CandidateResult], method: str) -> tuple[Selection, tuple[int, ...]]:
+    """The pick by `method` (tests_first | llm_judge | vote), and the candidates a judge should
+    still choose among: those level after tests and size, or every usable one for llm_judge
+    (empty: the pick stands)."""
+    if method == "vote":
+        return select_by_vote(results), ()
+    chosen = select_tests_first(results)
+    if method == "tests_first":
+        pool = chosen.tied
+    else:
+        pool = tuple(r.index for r in results if r.commit)
+    return chosen, pool if len(pool) >= 2 else ()
+
+
+def judged(chosen: Selection, pick: int, why: str, pool: Sequence[int], method: str) -> Selection:
+    """The selection once a judge picked among `pool`."""
+    reason = f"{chosen.reason}; the judge picked {pick}: {why}" if chosen.tied else why
+    how = "llm_judge" if method == "llm_judge" else "tests_first+judge"
+    return replace(chosen, index=pick, reason=reason, tied=tuple(pool), method=how)

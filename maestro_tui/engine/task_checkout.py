@@ -4,6 +4,7 @@ scratch checkout of its result that is thrown away afterwards."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,8 @@ async def checkout_for(ws: Workspace, state: RunState, task_id: str) -> TaskChec
         return TaskCheckout(task_id, live, task.branch, live=True)
     if not task.commit:
         raise NothingToSee(f"task '{task_id}' has no work to look at yet ({task.status.value})")
-    path = await asyncio.to_thread(ws.add_scratch_worktree, state.run_id, task_id, task.commit)
+    name = f"shell-{task_id}-{os.getpid()}"
+    path = await asyncio.to_thread(ws.add_scratch_worktree, state.run_id, name, task.commit)
     return TaskCheckout(task_id, path, task.branch or task.commit[:9], live=False)
 
 

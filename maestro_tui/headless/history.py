@@ -27,7 +27,7 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
     if not runs:
         print(f"no runs yet in {db_path}")
         return EXIT_OK
-    head = f"{'RUN':<22} {'STATUS':<16} {'TASKS ok/failed/wait':<21} {'DURATION':>9}"
+    head = f"{'RUN':<22} {'KIND':<4} {'STATUS':<16} {'TASKS ok/failed/wait':<21} {'DURATION':>9}"
     print(f"{head} {'OVERHEAD':>8} {'Ec':>5}  GOAL")
     for r in runs:
         duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
@@ -36,7 +36,8 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
         overhead = f"{m.overhead_pct:.0f}%" if m.overhead_pct is not None else "-"
         ec = f"{m.efficiency:.2f}" if m.efficiency is not None else "-"
         print(
-            f"{r.run_id:<22} {r.status:<16} {counts:<21} {duration:>9} {overhead:>8} {ec:>5}"
+            f"{r.run_id:<22} {r.kind:<4} {r.status:<16} {counts:<21} {duration:>9}"
+            f" {overhead:>8} {ec:>5}"
             f"  {r.goal[:50]}"
         )
     return EXIT_OK

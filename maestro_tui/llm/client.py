@@ -224,6 +224,7 @@ class LLMClient:
         calls: dict[int, dict[str, str]] = {}
         usage: Any = None
         loop = asyncio.get_running_loop()
+        before = asyncio.all_tasks()
         try:
             async with asyncio.timeout(self.timeout_s) as deadline:
                 stream = await litellm.acompletion(**kwargs)
@@ -233,6 +234,7 @@ class LLMClient:
                     usage = _absorb(chunk, text, calls, on_text) or usage
         except TimeoutError:
             raise _IdleTimeout() from None
+        await _litellm_follow_ups(before)
         full_text = "".join(text)
         tool_calls = [_tool_call(i, calls[i]) for i in sorted(calls)]
         tokens_in, tokens_out = _usage_counts(usage, messages, full_text, calls.values())
@@ -248,6 +250,28 @@ class LLMClient:
             model=self.model,
             simulated=is_demo_model(self.model),
         )
+
+
+async def _litellm_follow_ups(before: set[asyncio.Task[Any]]) -> None:
+    """Wait for the task litellm starts when a stream ends, to log the call (~0.6 ms of CPU).
+
+    It is the call's own work: waited for here, it is counted in the call's latency and not
+    in whatever the caller does next, and it cannot be cut off half-way when the loop closes.
+    """
+    current = asyncio.current_task()
+    started = [
+        t
+        for t in asyncio.all_tasks() - before
+        if t is not current
+        and _LITELLM_DIR in getattr(t.get_coro(), "cr_code", _NO_CODE).co_filename
+    ]
+    if started:
+        await asyncio.wait(started, timeout=FOLLOW_UP_TIMEOUT_S)
+
+
+FOLLOW_UP_TIMEOUT_S = 2.0
+_LITELLM_DIR = f"{os.sep}litellm{os.sep}"
+_NO_CODE = compile("", "", "exec")
 
 
 def _absorb(

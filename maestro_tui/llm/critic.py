@@ -35,7 +35,12 @@ DIFF_LIMIT = 12_000
 TESTS_LIMIT = 3_000
 
 
-def judge_request(task: Task, diffs: Mapping[int, str]) -> str:
+DEFAULT_CRITERIA = (
+    "does what the task asks; correct; no unrelated changes; simpler"  # in this order
+)
+
+
+def judge_request(task: Task, diffs: Mapping[int, str], criteria: str = "") -> str:
     """The judge's brief: the task and each candidate's diff, bounded in size."""
     share = max(2000, DIFF_LIMIT // max(1, len(diffs)))
     parts = [f"Task id: {task.id}\nTask: {task.title}\n\n{task.prompt}\n"]
@@ -43,7 +48,7 @@ def judge_request(task: Task, diffs: Mapping[int, str]) -> str:
         clipped = diff if len(diff) <= share else diff[:share] + "\n… (diff cut)"
         parts.append(f"## Candidate {index}\n```diff\n{clipped}\n```")
     parts.append(
-        "Criteria, in order: does what the task asks; correct; no unrelated changes; simpler. "
+        f"Criteria, in order: {criteria.strip() or DEFAULT_CRITERIA}. "
         "Call `pick` once with the number of the best candidate and a one-line reason."
     )
     return "\n\n".join(parts)
@@ -116,12 +121,13 @@ class LLMJudge:
         self._client = client
 
     async def choose(
-        self, task: Task, diffs: Mapping[int, str], report: Reporter
+        self, task: Task, diffs: Mapping[int, str], report: Reporter, criteria: str = ""
     ) -> tuple[int, str]:
+        """The best candidate by `criteria` (default: the task, correctness, focus, size)."""
         first = min(diffs)
         messages = [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": judge_request(task, diffs)},
+            {"role": "user", "content": judge_request(task, diffs, criteria)},
         ]
         forced = {"type": "function", "function": {"name": "pick"}}
         try:

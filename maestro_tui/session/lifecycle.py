@@ -218,6 +218,12 @@ async def open_session(
         summary = await store.get_run(run_ref)
         if summary is None:
             raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+        if summary.kind != "run":
+            raise UserError(
+                f"run {summary.run_id} is an MCP session (an agent calling maestro's tools):"
+                f" it has no tasks to resume, merge or land; replay it with"
+                f" `maestro-tui replay {summary.run_id}`"
+            )
         stack.enter_context(run_lock(db_path, summary.run_id))
         ws = Workspace.open(Path(summary.repo))
         config = load_config(ws.root)

@@ -80,6 +80,7 @@ class _Batch:
                 "finished_at",
                 "budget_usd",
                 "budget_tokens",
+                "kind",
             ),
         )
         self.tasks = _Table(
@@ -197,6 +198,7 @@ class Projection:
             finished_at=None,
             budget_usd=e.budget_usd,
             budget_tokens=e.budget_tokens,
+            kind=e.kind,
         )
 
     def _plan_proposed(self, b: _Batch, e: ev.PlanProposed, wall: float) -> None:

@@ -45,6 +45,7 @@ class RunSummary:
     integration_branch: str
     base_branch: str
     merge_policy: str
+    kind: str = "run"  # "run", or "mcp": a session of an agent calling maestro's MCP tools
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def summary_sql(tail: str) -> str:
         - (SELECT ts FROM events e WHERE e.run_id = r.run_id ORDER BY seq LIMIT 1),
         coalesce(t.total, 0), coalesce(t.ok, 0), coalesce(t.failed, 0), coalesce(t.waiting, 0),
         coalesce(l.tokens_in, 0), coalesce(l.tokens_out, 0), coalesce(l.cost, 0.0),
-        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy
+        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy, r.kind
     FROM r
     LEFT JOIN (
         SELECT run_id, count(*) AS total,
@@ -108,6 +109,7 @@ def run_summary(row: tuple[Any, ...]) -> RunSummary:
         integration_branch=row[15],
         base_branch=row[16],
         merge_policy=row[17],
+        kind=row[18],
     )
 
 

@@ -119,6 +119,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX steer_requests_open ON steer_requests (run_id, answered_at)",
     ),
+    # 3: what drives a run: "run" (the orchestrator) or "mcp" (an agent calling maestro's tools).
+    ("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

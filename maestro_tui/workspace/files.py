@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
+
+MAX_SYMBOLS = 12
+MAX_PARSE_BYTES = 200_000
 
 # Never listed: version control, caches, virtual environments and build output.
 IGNORED_DIRS = frozenset(
@@ -57,3 +61,49 @@ def list_repo_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
 def _excluded(name: str, patterns: set[str]) -> bool:
     path = PurePosixPath(name)
     return any(path.match(p) or name.startswith(p.rstrip("/") + "/") for p in patterns)
+
+
+def _symbols(path: Path) -> list[str]:
+    try:
+        if path.stat().st_size > MAX_PARSE_BYTES:
+            return []
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names.append(f"class {node.name}")
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.append(f"def {node.name}")
+    if len(names) > MAX_SYMBOLS:
+        names = names[:MAX_SYMBOLS] + [f"+{len(names) - MAX_SYMBOLS} more"]
+    return names
+
+
+def _size(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB"
+
+
+def repo_map(root: Path, exclude: Iterable[str] = (), max_files: int = 300) -> str:
+    """A tree of the repository's files with sizes, and top-level symbols of Python files."""
+    root = Path(root)
+    files = list_repo_files(root, exclude)
+    lines: list[str] = []
+    shown_dirs: set[tuple[str, ...]] = set()
+    for name in files[:max_files]:
+        parts = PurePosixPath(name).parts
+        for depth in range(1, len(parts)):
+            if parts[:depth] not in shown_dirs:
+                shown_dirs.add(parts[:depth])
+                lines.append("  " * (depth - 1) + parts[depth - 1] + "/")
+        path = root / name
+        line = "  " * (len(parts) - 1) + f"{parts[-1]} ({_size(path.stat().st_size)})"
+        if name.endswith(".py"):
+            symbols = _symbols(path)
+            if symbols:
+                line += ": " + ", ".join(symbols)
+        lines.append(line)
+    if len(files) > max_files:
+        lines.append(f"… and {len(files) - max_files} more files")
+    return "\n".join(lines) or "(empty repository)"

@@ -21,7 +21,7 @@ from pathlib import Path
 from maestro_tui.workspace._git import Git
 
 LEGACY_DIR = "maestro-worktrees"  # under the git common dir, before worktrees moved out
-SCRATCH_PREFIX = "_scratch-"
+SCRATCH_DIR = ".scratch"  # scratch checkouts of a run; task ids cannot start with "."
 AGENTS_DIR = ".agents"  # per-task agent state; task ids cannot start with "."
 
 
@@ -133,15 +133,15 @@ class Worktrees:
                 self.git(*argv)
         return path
 
-    def add_scratch_worktree(self, run_id: str, name: str, commit: str) -> Path:
-        """A detached checkout of `commit` to look around in; remove it when done (gc does, if
-        the process dies first)."""
+    def add_scratch_worktree(self, owner: str, name: str, base: str) -> Path:
+        """A detached worktree at `base` for a throwaway trial or a look around (no branch):
+        `<dir>/<owner>/.scratch/<name>`; remove it after (gc does, if the process dies first)."""
         with self._worktree_lock:
-            path = self.worktrees_dir() / run_id / f"{SCRATCH_PREFIX}{name}-{os.getpid()}"
+            path = self.worktrees_dir() / owner / SCRATCH_DIR / name
             if path.exists():
                 self.remove_worktree(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.git("worktree", "add", "-q", "--force", "--detach", str(path), commit)
+            self.git("worktree", "add", "-q", "--force", "--detach", str(path), base)
         return path
 
     def remove_worktree(self, path: Path) -> None:

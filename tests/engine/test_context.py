@@ -56,3 +56,67 @@ def test_context_holds_upstream_summaries_only(tmp_path: Path) -> None:
     assert "added the Money type" in text and "uses Money in cart" in text
     assert "SECRET-UNRELATED" not in text  # a summary of a task it does not build on
     assert text.index("Money must stay immutable") < text.index("rounds half-down")
+
+
+# --- packing files and errors under a token budget ------------------------------------------
+
+
+def packable_repo(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "a.py").write_text("def alpha():\n    return 1\n")
+    (root / "pkg" / "big.py").write_text("".join(f"LINE_{i} = {i}\n" for i in range(2000)))
+    (root / "blob.bin").write_bytes(b"\0\1\2" * 10)
+    return root
+
+
+def test_files_the_errors_name_come_first_then_the_given_order() -> None:
+    from maestro_tui.engine.context import rank_files
+
+    errors = ['File "/tmp/wt/pkg/b.py", line 3, in f\nAssertionError', "pkg/b.py:9: E501"]
+    assert rank_files(["pkg/a.py", "pkg/b.py", "pkg/a.py", ""], errors) == ["pkg/b.py", "pkg/a.py"]
+
+
+def test_pack_within_budget_relevant_first_with_the_map_last(tmp_path: Path) -> None:
+    from maestro_tui.engine.context import estimate_tokens, pack_context
+
+    root = packable_repo(tmp_path)
+    packed = pack_context(
+        root,
+        ["pkg/big.py", "pkg/a.py", "../etc/passwd", "blob.bin", "missing.py"],
+        budget_tokens=1500,
+        errors=["Traceback …\n  pkg/a.py line 2\nAssertionError: 1 != 2"],
+        heading="Stage: debug",
+        run_context="## Coding standards\nUse type hints.",
+        repo_map_text="pkg/\n  a.py (27 B): def alpha\n  big.py (27.7 KB)",
+    )
+    text = packed.text
+    assert packed.tokens == estimate_tokens(text) <= 1500
+    # heading, errors, the run's context, the file the error names, then the big one, cut
+    order = ["Stage: debug", "## Errors", "Use type hints.", "## pkg/a.py", "## pkg/big.py (cut"]
+    assert [text.index(s) for s in order] == sorted(text.index(s) for s in order)
+    assert packed.files == ("pkg/a.py",) and "pkg/big.py" in packed.clipped
+    assert "LINE_1999" not in text and "… (cut: 31780 bytes in all)" in text
+    reasons = dict(item.split(": ", 1) for item in packed.left_out)
+    assert "leaves the repository" in reasons["../etc/passwd"]
+    assert reasons["blob.bin"] == "binary" and reasons["missing.py"] == "no such file"
+
+
+def test_a_tight_budget_leaves_out_the_map_and_says_so(tmp_path: Path) -> None:
+    from maestro_tui.engine.context import pack_context
+
+    root = packable_repo(tmp_path)
+    packed = pack_context(root, ["pkg/big.py"], budget_tokens=300, repo_map_text="x\n" * 500)
+    assert packed.tokens <= 300
+    assert packed.left_out == ("repository map: no room left in 300 tokens",)
+    roomy = pack_context(root, ["pkg/a.py"], budget_tokens=8000, repo_map_text="pkg/\n  a.py")
+    assert roomy.files == ("pkg/a.py",) and roomy.text.endswith("## Repository map\npkg/\n  a.py")
+    assert not roomy.clipped and not roomy.left_out
+
+
+def test_a_huge_file_is_read_only_as_far_as_the_budget_reaches(tmp_path: Path) -> None:
+    from maestro_tui.engine.context import pack_context
+
+    (tmp_path / "huge.log").write_text(("y" * 99 + "\n") * 50_001)
+    packed = pack_context(tmp_path, ["huge.log"], budget_tokens=500)
+    assert packed.tokens <= 500 and packed.clipped == ("huge.log",)
+    assert packed.text.endswith("… (cut: 5000100 bytes in all)\n```")

@@ -39,6 +39,23 @@ async def test_streams_text_fragments_in_order(server: FakeChatServer) -> None:
     assert body["messages"] == MESSAGES
 
 
+async def test_nothing_of_litellm_is_left_running_when_a_call_returns(
+    server: FakeChatServer,
+) -> None:
+    import asyncio
+
+    server.script(Reply(text="done"))
+    before = asyncio.all_tasks()
+    await make_client(server).complete(MESSAGES)
+    left = [
+        t.get_coro()
+        for t in asyncio.all_tasks() - before
+        if not t.done()
+        and "litellm" in getattr(t.get_coro(), "cr_code", compile("", "", "exec")).co_filename
+    ]
+    assert left == []  # its logging task was waited for, and counted in the call's latency
+
+
 async def test_assembles_streamed_tool_call_deltas(server: FakeChatServer) -> None:
     args = {"path": "pkg/a.py", "content": "x = 1\n" * 20}
     server.script(

@@ -221,3 +221,13 @@ def test_pacing_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     seconds = sum(delay for _, delay in chunks)
     assert seconds == pytest.approx(chars / 160)  # 40 tokens/s at 4 characters a token
     assert chunks[-1][0]["is_finished"] and chunks[-1][0]["usage"]["completion_tokens"] > 0
+
+
+async def test_asked_with_no_tools_the_demo_model_gives_text_advice() -> None:
+    usages: list[Completion] = []
+    client = LLMClient("demo/coder", on_usage=usages.append)
+    brief = "## Stage: debug\n\n## Question\nWhy does test_total fail?\n\n## Errors\nboom"
+    answer = await client.complete([{"role": "user", "content": brief}])
+    assert not answer.tool_calls
+    assert answer.text.startswith("Demo advice on “Why does test_total fail?”. In the debug stage")
+    assert usages[0].simulated and usages[0].cost_usd

@@ -110,3 +110,26 @@ async def test_append_after_close_is_an_error(tmp_path: Path) -> None:
     await store.close()  # twice is harmless
     with pytest.raises(StoreError, match="closed"):
         store.append(ev.PlanApproved(run_id="r", seq=1, ts=0.0))
+
+
+async def test_a_run_has_a_kind_and_version_1_databases_gain_it(tmp_path: Path, bus_for) -> None:
+    from maestro_tui.store.schema import MIGRATIONS
+
+    db = tmp_path / "v1.db"
+    with sqlite3.connect(db) as conn:  # a database as the first release left it
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO runs (run_id, goal, status, created_at) VALUES ('old', 'g', 'failed', 1)"
+        )
+        conn.execute("PRAGMA user_version = 1")
+    store = await Store.open(db)
+    try:
+        start_run(bus_for(store, "20250301-120000-mc01"), kind="mcp")
+        await store.flush()
+        kinds = {r.run_id: r.kind for r in await store.list_runs()}
+        assert kinds == {"old": "run", "20250301-120000-mc01": "mcp"}
+        mcp = await store.get_run("20250301-120000-mc01")
+        assert mcp is not None and mcp.kind == "mcp"
+    finally:
+        await store.close()

@@ -203,3 +203,27 @@ def test_launcher_snapshot(snap_compare, db: Path) -> None:
         freeze_cursors(pilot.app)
 
     assert snap_compare(LauncherApp(db), terminal_size=(150, 30), run_before=run_before)
+
+
+async def test_an_mcp_session_shows_its_kind_replays_and_is_not_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "maestro.db"
+    store = await Store.open(path)
+    bus = EventBus("mcp-1")
+    bus.subscribe(store.append)
+    bus.emit(ev.RunStarted, goal="MCP session of claude-code", repo="/src/shop",
+             base_branch="main", base_commit="abc", integration_branch="", merge_policy="",
+             max_agents=1, kind="mcp")  # fmt: skip
+    bus.emit(ev.PlanProposed, plan={"tasks": [{"id": "analyze", "prompt": "p"}]})
+    bus.emit(ev.TaskStarted, task="analyze", attempt=1, worker="mcp")
+    await store.close()  # never finished: "running", which a run of kind "run" could resume
+    messages: list[Message] = []
+    app = LauncherApp(path)
+    async with app.run_test(size=(140, 30), message_hook=messages.append) as pilot:
+        table = (await history_loaded(pilot)).query_one(DataTable)
+        assert table.get_row_at(0)[0] == "mcp · MCP session of claude-code"
+        table.focus()
+        await pilot.press("u")  # nothing to resume in a session: a notice, nothing posted
+        await pilot.press("enter")  # replay it
+        await pilot.pause()
+        assert posted(messages, LauncherScreen.ResumeRun) == []
+        assert [m.run_id for m in posted(messages, LauncherScreen.OpenReplay)] == ["mcp-1"]

@@ -42,7 +42,7 @@ def test_a_shell_in_a_settled_task_and_back(tmux: Tmux, tmp_path: Path) -> None:
     tmux("send-keys", "-t", "ui", "!")  # a shell in the selected task (the first, merged)
     screen = tmux.wait_for("Leave with `exit`")
     assert "a shell in task 'first'" in screen and "nothing you do here is kept" in screen
-    scratch = next(line.strip() for line in screen.splitlines() if "_scratch-first" in line)
+    scratch = next(line.strip() for line in screen.splitlines() if "scratch/shell-first" in line)
     tmux("send-keys", "-t", "ui", "touch x && ls", "Enter")
     tmux.wait_for("a.txt")  # the task's work is there to look at
     assert (Path(scratch) / "x").exists()

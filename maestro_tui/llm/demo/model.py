@@ -76,6 +76,8 @@ class DemoTurn:
 def respond(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]) -> DemoTurn:
     """The demo model's deterministic answer to a conversation."""
     names = {str(t.get("function", {}).get("name")) for t in tools or ()}
+    if not names:
+        return _advice_turn(messages)
     if "submit_plan" in names:
         return _plan_turn(messages)
     if "verdict" in names:
@@ -83,6 +85,23 @@ def respond(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, 
     if "pick" in names:
         return _pick_turn(messages)
     return _worker_turn(messages)
+
+
+_QUESTION = re.compile(r"^## Question\n(.+)$", re.MULTILINE)
+_STAGE = re.compile(r"^## Stage: *(\w+)", re.MULTILINE)
+
+
+def _advice_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
+    """Asked with no tools, as an MCP consult is: short, deterministic text advice."""
+    brief = "\n".join(_content(m) for m in messages if m.get("role") == "user")
+    question = _QUESTION.search(brief)
+    topic = (question.group(1) if question else brief.strip().split("\n", 1)[0])[:120]
+    stage = _STAGE.search(brief)
+    where = f" In the {stage.group(1)} stage:" if stage else ""
+    return DemoTurn(
+        f"Demo advice on “{topic}”.{where} reproduce the problem with the smallest failing "
+        "test, change one thing at a time, and let the test suite decide."
+    )
 
 
 def _pick_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:

@@ -172,8 +172,9 @@ class RunHistory(Vertical):
         self._runs = {run.run_id: run for run in runs}
         for run in runs:
             status = colours.get(STATUS_COLOUR.get(run.status, ""), "")
+            goal = run.goal or "(no goal)"
             table.add_row(
-                short(run.goal or "(no goal)", GOAL_WIDTH),
+                short(goal if run.kind == "run" else f"{run.kind} · {goal}", GOAL_WIDTH),
                 when(run.created_at, now, self._tz),
                 duration(run.duration_s),
                 Text.assemble(
@@ -213,6 +214,11 @@ class RunHistory(Vertical):
     def action_resume(self) -> None:
         run = self.highlighted
         if run is None:
+            return
+        if run.kind != "run":
+            self.notify(
+                "an MCP session has nothing to resume: Enter replays it", severity="warning"
+            )
             return
         if run.status not in RESUMABLE:
             self.notify(
