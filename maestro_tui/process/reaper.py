@@ -111,8 +111,9 @@ def stop_everything_below(me: int, grace_s: float) -> list[str]:
             killing = True
         for pid in alive:
             first = pid not in named
-            if first:
-                named[pid] = _describe(pid)
+            seen = _describe(pid)  # each time: one caught between fork and exec changes name
+            if first or not seen.endswith(" ?"):
+                named[pid] = seen
             if first or killing:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL if killing else signal.SIGTERM)

@@ -95,8 +95,9 @@ async def test_what_it_left_running_in_its_own_session_is_stopped_and_named(
 ) -> None:
     source = """
         import subprocess, sys
-        # A dev server, setsid'd and nohup'd: holds stdout, outlives its parent, new session.
-        child = subprocess.Popen(["setsid", "nohup", "sleep", "300"], start_new_session=True)
+        # A dev server in a session of its own: holds stdout, outlives its parent. (Popen
+        # returns once `sleep` is exec'd, so the reaper finds it under that name.)
+        child = subprocess.Popen(["sleep", "300"], start_new_session=True)
         print(child.pid, flush=True)
     """
     pids: list[int] = []
