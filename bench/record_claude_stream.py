@@ -70,6 +70,8 @@ def main() -> None:
             server.stop()
         text = run.stdout.replace(str(work), "$WORKTREE").replace(str(root), "$TMP")
         text = text.replace(str(server.port), "PORT")
+        # Claude Code names its project folder after the mangled path: keep none of it.
+        text = text.replace(str(work).replace("/", "-"), "-TMP-work")
     OUT.parent.mkdir(exist_ok=True)
     OUT.write_bytes(lzma.compress(text.encode(), preset=9))
     print(f"{len(text.splitlines())} lines, exit {run.exit_code}, {OUT.stat().st_size:,} bytes")

@@ -14,7 +14,7 @@ from maestro_tui.agents.stream import CliStream, RunOutcome
 from tests.recording import RecordingReporter
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
-WORKTREE = "/work/tree"
+WORKTREE = "/srv/task-worktree"
 PRICES = {  # USD per million tokens in, out: what our price table would say
     "claude-sonnet-4-5": (3.0, 15.0),
     "claude-opus-5-5": (4.0, 20.0),
