@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import aiosqlite
 
@@ -46,6 +46,35 @@ _SELECT_EVENT_ROWS = (
 )
 _NO_LIMIT = -1  # SQLite: a negative LIMIT means none
 
+T = TypeVar("T")
+
+
+async def run_in_connection_thread(
+    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
+) -> T:
+    """`fn(sqlite3_connection, *args)` in the aiosqlite connection's own thread, in one trip.
+
+    aiosqlite sends each call to its thread and back (a queue put, a future, a wake-up of the
+    event loop); a batch written call by call made a trip for BEGIN, one per statement and
+    one for COMMIT. `Connection._execute` is how aiosqlite's own methods make a trip; it has
+    no public name (aiosqlite is pinned).
+    """
+    sqlite = conn._conn  # the sqlite3 connection; only used inside the thread
+    return await conn._execute(fn, sqlite, *args)  # type: ignore[no-any-return]
+
+
+def _commit(conn: sqlite3.Connection, statements: list[bulk.Statement]) -> None:
+    """Run the statements in one transaction (called in the database thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in statements:
+            conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
 
 class Store:
     """The run database. Open with `await Store.open(path)`; always `await close()`."""
@@ -64,11 +93,10 @@ class Store:
         self.flush_interval = flush_interval
         self._conn = conn
         self._projection = Projection(max_vars)
-        # Buffered events rows, and the events among them that change the tables (few).
+        # Buffered events rows; the projection holds the table rows they imply.
         self._buffer: list[Row] = []
-        self._projected: list[tuple[Event, float]] = []
-        self._appended = 0  # events accepted by append()
-        self._committed = 0  # of those, events committed
+        self._committed = 0  # events committed
+        self._in_flight = 0  # events being committed; then come those in the buffer
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
         self._urgent = asyncio.Event()  # write now: buffer full, flush() or close()
@@ -91,7 +119,9 @@ class Store:
         """Open (creating if needed, mode 0600) and migrate the database at `path`."""
         path = await asyncio.to_thread(create_private, path)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, cached_statements=bulk.CACHED_STATEMENTS
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}: pass another --db") from exc
         try:
@@ -126,25 +156,31 @@ class Store:
         """Buffer one event for the writer. Never blocks; raises StoreError if writing failed."""
         if self._closing:  # also set when writing failed
             self._refuse(event)
-        wall = time.time()
-        cls = type(event)
+        cls = event.__class__
+        build = ROW_BUILDERS.get(cls) or row_builder(cls)
         try:
-            row = (ROW_BUILDERS.get(cls) or row_builder(cls))(event, wall)
+            row = build(event, time.time())
         except (TypeError, ValueError) as exc:
-            # Storing later events would leave a gap in the log; stop writing instead.
-            error = StoreError(f"{event.type} #{event.seq} cannot be stored as JSON: {exc}")
-            self._fail(error, exc)
-            self._error_reported = True
-            raise error from exc
-        buffer = self._buffer
-        if not buffer:
-            self._pending.set()
-        buffer.append(row)
+            raise self._stop_at(event, "cannot be stored as JSON", exc) from exc
         if cls in PROJECTED:
-            self._projected.append((event, wall))
-        self._appended += 1
-        if len(buffer) == self.batch_size:  # the writer swaps the buffer: each fill crosses once
+            try:
+                self._projection.add(event, row[3])
+            except Exception as exc:
+                raise self._stop_at(event, "cannot be projected into the tables", exc) from exc
+        buffer = self._buffer
+        buffer.append(row)
+        n = len(buffer)
+        if n == 1:
+            self._pending.set()
+        elif n == self.batch_size:  # the writer swaps the buffer: each fill crosses once
             self._urgent.set()
+
+    def _stop_at(self, event: Event, why: str, exc: Exception) -> StoreError:
+        """Storing later events would leave a gap in the log: stop writing instead."""
+        error = StoreError(f"{event.type} #{event.seq} {why}: {exc}")
+        self._fail(error, exc)
+        self._error_reported = True
+        return error
 
     def _refuse(self, event: Event) -> NoReturn:
         if self._error is not None:
@@ -157,7 +193,7 @@ class Store:
         if self._error is not None:
             self._error_reported = True
             raise self._error
-        target = self._appended
+        target = self._committed + self._in_flight + len(self._buffer)
         if self._committed >= target:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -181,11 +217,13 @@ class Store:
                             await self._urgent.wait()
                 self._urgent.clear()
                 batch, self._buffer = self._buffer, []
-                projected, self._projected = self._projected, []
+                statements = self._projection.take()
                 if not self._closing:
                     self._pending.clear()
-                await self._write(batch, projected)
+                self._in_flight = len(batch)
+                await self._write(batch, statements)
                 self._committed += len(batch)
+                self._in_flight = 0
                 batch = []
                 self._wake_waiters()
         except BaseException as exc:
@@ -201,22 +239,12 @@ class Store:
             if not isinstance(exc, Exception):
                 raise
 
-    async def _write(self, batch: list[Row], projected: list[tuple[Event, float]]) -> None:
-        statements = self._projection.statements(projected)
-        conn = self._conn
+    async def _write(self, batch: list[Row], projected: list[bulk.Statement]) -> None:
+        # Many rows per statement: see bulk.py for why not executemany. The parameters are
+        # laid out here, so the database thread only binds and steps.
+        statements = [*bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars), *projected]
         async with self._lock:
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Many rows per statement: see bulk.py for why not executemany.
-                for sql, rows in bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars):
-                    await conn.executemany(sql, rows)
-                for sql, rows in statements:
-                    await conn.executemany(sql, rows)
-                await conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-                raise
+            await run_in_connection_thread(self._conn, _commit, statements)
 
     def _wake_waiters(self) -> None:
         done = self._committed
