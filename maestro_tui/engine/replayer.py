@@ -174,6 +174,30 @@ def _add_tails(tails: dict[str, deque[str]], events: Sequence[ev.Event], lines: 
     return touched
 
 
+# The last `lines` output lines of each task of a run, in the run's order. A window function
+# (SQLite 3.25, 2018) numbers each task's lines from its last, so SQLite does the reading.
+_OUTPUT_TAILS = """
+SELECT task_id, data FROM (
+    SELECT seq, task_id, data,
+        row_number() OVER (PARTITION BY task_id ORDER BY seq DESC) AS from_last
+    FROM events WHERE run_id = ? AND type = 'AgentOutput'
+) WHERE from_last <= ? ORDER BY seq
+"""
+
+
+async def output_tails(store: Store, run_id: str, lines: int = TAIL_LINES) -> list[tuple[str, str]]:
+    """(task, line) for the last `lines` output lines of each task, in the order they came:
+    what the log panes showed when the run stopped, for a resumed run to show again."""
+    rows = await store.read(_OUTPUT_TAILS, (run_id, lines))
+    out = []
+    for task_id, data in rows:
+        try:
+            out.append((task_id, str(json.loads(data)["text"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # a row this version cannot read is skipped here; replay names it
+    return out
+
+
 # --- the replayer ---------------------------------------------------------------------------
 
 

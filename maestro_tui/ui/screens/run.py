@@ -1,9 +1,13 @@
-"""RunScreen: a live run on the Dashboard widget, and the human's controls."""
+"""RunScreen: a live run on the Dashboard widget, and the human's controls.
+
+The screen can open its own session: it shows at once, "opening…", and opens the run (git,
+SQLite, the model wiring) in a worker, so the first frame does not wait for any of it.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -15,11 +19,9 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from maestro_tui.domain.plan import Plan, PlanError
 from maestro_tui.domain.state import RunState, RunStatus
-from maestro_tui.session.outcome import exit_code
+from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
-from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
-from maestro_tui.ui.screens.plan_review import PlanReviewScreen
 from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from maestro_tui.session.lifecycle import RunSession
 
 MAX_AGENTS = 64
+# Opens the run's session; says whether there is anything to run (a resumed run may have
+# only merges to review).
+Opener = Callable[[], Awaitable[tuple["RunSession", bool]]]
 
 
 def _agent_bindings() -> list[Binding]:
@@ -56,17 +61,39 @@ class RunScreen(Screen[None]):
     ]
 
     def __init__(
-        self, session: RunSession, *, review_plan: bool = False, start: bool = True
+        self,
+        session: RunSession | None = None,
+        *,
+        opener: Opener | None = None,
+        review_plan: bool = False,
+        start: bool = True,
+        earlier_logs: bool = False,
     ) -> None:
+        """Show `session`, or open one with `opener` once the screen shows (give one of them).
+
+        `earlier_logs`: a resumed run; its agents' last lines are loaded from the store too.
+        """
         super().__init__()
+        if (session is None) == (opener is None):
+            raise ValueError("give a session or an opener")
         self.session = session
-        self.orch: Orchestrator = session.orch
+        self._opener = opener
         self._review_plan = review_plan
         self._start = start
+        self._earlier_logs = earlier_logs
         self.bridge: RunBridge | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.run_worker_: Worker[RunState] | None = None
+        self.open_worker: Worker[None] | None = None
+        self.open_error: BaseException | None = None
         self._session_closed = False
+
+    @property
+    def orch(self) -> Orchestrator:
+        """The run's orchestrator; only once the session is open."""
+        if self.session is None:
+            raise RuntimeError("the run is still opening")
+        return self.session.orch
 
     def compose(self) -> ComposeResult:
         yield Dashboard(id="dashboard")
@@ -85,11 +112,35 @@ class RunScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self.set_interval(FLUSH_INTERVAL_S, self._flush)
+        self.dashboard.graph.focus()
+        if self.session is not None:
+            self._follow_session()
+        else:
+            self.dashboard.show_opening()
+            self.open_worker = self._open()
+
+    def _flush(self) -> None:
+        if self.bridge is not None:
+            self.bridge.flush()
+
+    @work(exclusive=True, group="open", exit_on_error=False, name="open")
+    async def _open(self) -> None:
+        """Open the session (the opener records or reopens the run), then show and start it."""
+        assert self._opener is not None
+        self.session, self._start = await self._opener()
+        if self._session_closed:  # quit while it opened: close it at once
+            await self.session.aclose()
+            return
+        self._follow_session()
+
+    def _follow_session(self) -> None:
+        """Follow the session's bus from now on; review the plan first, or start the run."""
         self.bridge = RunBridge(self.dashboard, self.orch.state)
         self.dashboard.reset(self.orch.state, {})
         self._unsubscribe = self.orch.bus.subscribe(self.bridge)
-        self.set_interval(FLUSH_INTERVAL_S, self.bridge.flush)
-        self.dashboard.graph.focus()
+        if self._earlier_logs:
+            self._load_earlier_logs()
         if self._review_plan and not self.orch.state.plan_approved:
             self._review_plan_first()
         elif self._start:
@@ -107,6 +158,9 @@ class RunScreen(Screen[None]):
         return await self.orch.run(wait_for_review=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.open_worker and event.state is WorkerState.ERROR:
+            self._open_failed(event.worker.error)
+            return
         if event.worker is not self.run_worker_:
             return
         if event.state is WorkerState.SUCCESS:
@@ -120,7 +174,31 @@ class RunScreen(Screen[None]):
                 timeout=30,
             )
 
+    @work(group="earlier-logs", exit_on_error=False, name="earlier logs")
+    async def _load_earlier_logs(self) -> None:
+        """The log tails the run had when it stopped, read from the store beside the run."""
+        from maestro_tui.engine.replayer import TAIL_LINES, output_tails
+
+        assert self.session is not None
+        earlier = await output_tails(self.session.store, self.orch.state.run_id, TAIL_LINES)
+        if earlier:
+            self.dashboard.logs.prepend(earlier)
+
+    def _open_failed(self, error: BaseException | None) -> None:
+        """The run could not be opened: leave, keeping the error for whoever opened the screen
+        (the CLI reports bad input with exit code 2, as it would have without the screen)."""
+        self.open_error = error
+        self._session_closed = True
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.notify(str(error), title="cannot open the run", severity="error", timeout=20)
+            self.app.pop_screen()
+        else:
+            self.app.exit(None, return_code=1)
+
     def _review_plan_first(self) -> None:
+        # The review screens are imported when first needed: not before the first frame.
+        from maestro_tui.ui.screens.plan_review import PlanReviewScreen
+
         self.app.push_screen(
             PlanReviewScreen(self.orch.plan, self.orch.ws.root), self._plan_reviewed
         )
@@ -145,6 +223,14 @@ class RunScreen(Screen[None]):
         if self._session_closed:
             return
         self._session_closed = True
+        opening = self.open_worker
+        if opening is not None and opening.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            opening.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await opening.wait()
+        if self.session is None:  # quit before the run was open: nothing to stop or close
+            self._leave(EXIT_INTERRUPTED if code is None else code)
+            return
         worker = self.run_worker_
         if worker is not None and self.run_active:
             worker.cancel()
@@ -155,7 +241,9 @@ class RunScreen(Screen[None]):
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
-        code = exit_code(self.orch.state) if code is None else code
+        self._leave(exit_code(self.orch.state) if code is None else code)
+
+    def _leave(self, code: int) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.app.pop_screen()
         else:
@@ -164,6 +252,9 @@ class RunScreen(Screen[None]):
     # --- the human's controls --------------------------------------------------------------
 
     def _needs_run(self, what: str) -> bool:
+        if self.session is None:
+            self.notify(f"cannot {what}: the run is still opening", severity="warning")
+            return False
         if self.orch.scheduler is None or not self.run_active:
             self.notify(f"cannot {what}: the run is not running", severity="warning")
             return False
@@ -197,12 +288,18 @@ class RunScreen(Screen[None]):
 
     def action_set_agents(self, delta: int) -> None:
         """+ / -: one agent more or fewer at a time (running ones finish either way)."""
+        if self.session is None:
+            self._needs_run("change concurrency")
+            return
         n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
         if n != self.orch.state.max_agents and self._needs_run("change concurrency"):
             self.orch.set_max_agents(n)
 
     def action_raise_budget(self) -> None:
         """b: set a higher $ budget (the run goes on if it had stopped for money)."""
+        if self.session is None:
+            self._needs_run("raise the budget")
+            return
         state = self.orch.state
         current = state.budget_usd
         suggestion = round(max(current or 0.0, state.cost_usd) * 1.5 + 1.0, 2)
@@ -237,6 +334,8 @@ class RunScreen(Screen[None]):
         def reviewed(result: str | None) -> None:
             if result:
                 self.notify(f"{task_id}: {result}")
+
+        from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 
         self.app.push_screen(MergeReviewScreen(self.orch, task_id), reviewed)
 
