@@ -19,7 +19,8 @@ unit of relative model work, i.e. success divided by calls-relative-to-a-single-
 and both definitions follow Kim et al., "Towards a Science of Scaling Agent Systems"
 (arXiv:2512.08296, 2025), which measures overhead against a single-agent system and defines
 efficiency as success normalised by relative cost; we count model calls where they count
-reasoning turns. Target > 0.4.
+reasoning turns. Target > 0.4. Until a task has finished (merged, done, failed, blocked,
+rejected or cancelled) the success rate, and so Ec, are n/a: 0 of N is not a miss yet.
 
 **Test-signal coverage**: the share of decisions — each ``Merged``, each ``MergeRejected``
 (withdrawals for a retry excluded) and each ``CandidateSelected`` — that had test results with
@@ -311,11 +312,14 @@ def compute_metrics(
     state = state if state is not None else fold(events)
     tasks_total = len(state.tasks)
     succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied)
+    # Until a task has finished one way or the other there is no success rate to speak of
+    # (0 of N is not a miss yet): it and Ec read n/a.
+    finished = any(t.status.settled for t in state.tasks.values())
     baseline = min(1, tally.planner_calls) + sum(
         tally.task_baseline(t) for t in set(tally.attempts) | set(state.tasks)
     )
     overhead = (tally.calls - baseline) / baseline * 100 if baseline else None
-    success = _ratio(succeeded, tasks_total)
+    success = _ratio(succeeded, tasks_total) if finished else None
     efficiency = None if success is None or overhead is None else success / (1 + overhead / 100)
     outcomes = list(tally.outcome.values())
     merged = outcomes.count("merged")
