@@ -39,8 +39,9 @@ target unless the caller gives one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,11 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.events import Event
 from maestro_tui.domain.state import RunState, fold
 
+# Stored metrics computed by another version of these definitions are computed again.
+METRICS_VERSION = 2
+# Event types neither compute_metrics nor the reducer it folds with reads (most of a run's
+# events): a store may leave them out when it loads a run to compute its metrics.
+NOT_READ: tuple[type[Event], ...] = (ev.AgentOutput, ev.ToolCalled, ev.FileChanged)
 OVERHEAD_TARGET_PCT = 300.0
 EFFICIENCY_TARGET = 0.4
 COVERAGE_TARGET = 0.8
@@ -157,6 +163,15 @@ class RunMetrics:
             self.merge_success,
             self.cost_per_merged,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts and numbers as plain JSON-able values (RunMetrics.from_dict reads them)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunMetrics:
+        """Inverse of to_dict; other fields (another version's) are a TypeError."""
+        return cls(**data)
 
 
 def _check(value: float | None, ok: Callable[[float], bool]) -> bool | None:

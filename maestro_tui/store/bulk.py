@@ -16,13 +16,17 @@ table: 1.94 µs a row with a fresh statement per batch, 1.12 µs with the ladder
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import aiosqlite
 
 Statement = tuple[str, list[tuple[Any, ...]]]  # run with executemany
+T = TypeVar("T")
 
 # SQLite's limit on parameters per statement: 32766 by default since 3.32, 999 before.
 # Store.open probes which applies and passes it in as `max_vars`.
@@ -99,3 +103,30 @@ def update(
     for count, params in _chunks(rows, cols, max_vars):
         sql = f"UPDATE {table} SET {sets} FROM (VALUES {_values(count, cols)}) AS v WHERE {where}"
         yield sql, [params]
+
+
+async def run_in_connection_thread(
+    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
+) -> T:
+    """`fn(sqlite3_connection, *args)` in the aiosqlite connection's own thread, in one trip.
+
+    aiosqlite sends each call to its thread and back (a queue put, a future, a wake-up of the
+    event loop); a batch written call by call made a trip for BEGIN, one per statement and
+    one for COMMIT. `Connection._execute` is how aiosqlite's own methods make a trip; it has
+    no public name (aiosqlite is pinned).
+    """
+    sqlite = conn._conn  # the sqlite3 connection; only used inside the thread
+    return await conn._execute(fn, sqlite, *args)  # type: ignore[no-any-return]
+
+
+def commit(conn: sqlite3.Connection, statements: list[Statement]) -> None:
+    """Run the statements in one transaction (called in the database thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in statements:
+            conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise

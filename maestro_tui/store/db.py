@@ -13,13 +13,13 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import aiosqlite
 
-from maestro_tui.domain.events import Event
+from maestro_tui.domain.events import Event, RunFinished
 from maestro_tui.store import bulk
 from maestro_tui.store.codec import ROW_BUILDERS, Row, decode_event, row_builder
 from maestro_tui.store.projection import PROJECTED, Projection
@@ -32,6 +32,7 @@ from maestro_tui.store.records import (
     run_summary,
     summary_sql,
 )
+from maestro_tui.store.run_metrics import compute_and_store
 from maestro_tui.store.schema import configure, create_private, migrate, takes_variables
 
 __all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
@@ -45,35 +46,6 @@ _SELECT_EVENT_ROWS = (
     " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 )
 _NO_LIMIT = -1  # SQLite: a negative LIMIT means none
-
-T = TypeVar("T")
-
-
-async def run_in_connection_thread(
-    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
-) -> T:
-    """`fn(sqlite3_connection, *args)` in the aiosqlite connection's own thread, in one trip.
-
-    aiosqlite sends each call to its thread and back (a queue put, a future, a wake-up of the
-    event loop); a batch written call by call made a trip for BEGIN, one per statement and
-    one for COMMIT. `Connection._execute` is how aiosqlite's own methods make a trip; it has
-    no public name (aiosqlite is pinned).
-    """
-    sqlite = conn._conn  # the sqlite3 connection; only used inside the thread
-    return await conn._execute(fn, sqlite, *args)  # type: ignore[no-any-return]
-
-
-def _commit(conn: sqlite3.Connection, statements: list[bulk.Statement]) -> None:
-    """Run the statements in one transaction (called in the database thread)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql, rows in statements:
-            conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
 
 
 class Store:
@@ -96,6 +68,7 @@ class Store:
         # Buffered events rows; the projection holds the table rows they imply.
         self._buffer: list[Row] = []
         self._committed = 0  # events committed
+        self._finished: list[str] = []  # runs whose RunFinished is buffered
         self._in_flight = 0  # events being committed; then come those in the buffer
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
@@ -167,6 +140,8 @@ class Store:
                 self._projection.add(event, row[3])
             except Exception as exc:
                 raise self._stop_at(event, "cannot be projected into the tables", exc) from exc
+            if cls is RunFinished:
+                self._finished.append(event.run_id)
         buffer = self._buffer
         buffer.append(row)
         n = len(buffer)
@@ -218,6 +193,7 @@ class Store:
                 self._urgent.clear()
                 batch, self._buffer = self._buffer, []
                 statements = self._projection.take()
+                finished, self._finished = self._finished, []
                 if not self._closing:
                     self._pending.clear()
                 self._in_flight = len(batch)
@@ -225,6 +201,8 @@ class Store:
                 self._committed += len(batch)
                 self._in_flight = 0
                 batch = []
+                for run_id in finished:  # before the waiters: flush() covers them too
+                    await self._keep_metrics(run_id)
                 self._wake_waiters()
         except BaseException as exc:
             lost = batch[0] if batch else (self._buffer[0] if self._buffer else None)
@@ -244,7 +222,21 @@ class Store:
         # laid out here, so the database thread only binds and steps.
         statements = [*bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars), *projected]
         async with self._lock:
-            await run_in_connection_thread(self._conn, _commit, statements)
+            await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
+
+    async def _keep_metrics(self, run_id: str) -> None:
+        """Store a finished run's coordination metrics, so listings need not replay it."""
+        with contextlib.suppress(StoreError):  # a cache: listing the run computes it again
+            await compute_and_store(self, run_id)
+
+    async def commit(self, statements: list[bulk.Statement]) -> None:
+        """Run statements in a transaction of their own, between the writer's batches: for
+        tables derived from committed events (run_metrics). Events go through `append`."""
+        async with self._lock:
+            try:
+                await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
+            except sqlite3.Error as exc:
+                raise StoreError(f"writing {self.path} failed: {exc}") from exc
 
     def _wake_waiters(self) -> None:
         done = self._committed

@@ -45,6 +45,7 @@ class RunSummary:
     integration_branch: str
     base_branch: str
     merge_policy: str
+    cost_simulated: bool = False  # some calls were priced at a simulated rate (the demo model)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def summary_sql(tail: str) -> str:
         - (SELECT ts FROM events e WHERE e.run_id = r.run_id ORDER BY seq LIMIT 1),
         coalesce(t.total, 0), coalesce(t.ok, 0), coalesce(t.failed, 0), coalesce(t.waiting, 0),
         coalesce(l.tokens_in, 0), coalesce(l.tokens_out, 0), coalesce(l.cost, 0.0),
-        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy
+        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy,
+        coalesce(l.simulated, 0)
     FROM r
     LEFT JOIN (
         SELECT run_id, count(*) AS total,
@@ -80,7 +82,8 @@ def summary_sql(tail: str) -> str:
     ) t ON t.run_id = r.run_id
     LEFT JOIN (
         SELECT run_id, sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out,
-            total(cost_usd) AS cost, sum(cost_usd IS NULL) AS unpriced
+            total(cost_usd) AS cost, sum(cost_usd IS NULL) AS unpriced,
+            max(simulated) AS simulated
         FROM llm_calls WHERE run_id IN (SELECT run_id FROM r) GROUP BY run_id
     ) l ON l.run_id = r.run_id
     ORDER BY r.created_at DESC, r.rid DESC
@@ -108,6 +111,7 @@ def run_summary(row: tuple[Any, ...]) -> RunSummary:
         integration_branch=row[15],
         base_branch=row[16],
         merge_policy=row[17],
+        cost_simulated=bool(row[18]),
     )
 
 

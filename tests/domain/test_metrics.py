@@ -248,3 +248,10 @@ def test_success_and_efficiency_are_not_a_miss_before_a_task_finishes() -> None:
     m = compute_metrics(failed.events)
     assert (m.success_rate, m.efficiency) == (0.0, 0.0)  # one finished, badly: now a miss
     assert "MISS" in format_metrics(m)[1]
+
+
+def test_the_event_types_a_store_may_skip_are_read_by_neither_metrics_nor_reducer() -> None:
+    from maestro_tui.domain.metrics import NOT_READ, _Tally
+    from maestro_tui.domain.state import _HANDLERS
+
+    assert not set(NOT_READ) & (set(_HANDLERS) | set(_Tally()._handlers))
