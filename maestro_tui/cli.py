@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the plan here (TOML or .json)")
     _model_args(p)
 
+    p = sub.add_parser("workflows", help="the workflows `run --workflow NAME` can expand here")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
+    p.add_argument("--json", action="store_true", help="one JSON object per workflow")
+
     p = sub.add_parser("demo", help="the offline demo: no key, no network, a bundled sample repo")
     p.add_argument("--dir", type=Path, help="where to copy the sample repo (default: a new dir)")
     p.add_argument("--headless", action="store_true")
@@ -220,6 +225,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.headless.run import resume_run
 
         return await resume_run(db, args.run_id, _output(args), agents, budgets, retry)
+    if cmd == "workflows":
+        from maestro_tui.headless.workflows import list_workflows
+
+        return list_workflows(args.repo, args.config, args.json)
     if cmd == "runs":
         from maestro_tui.headless.history import list_runs
 
