@@ -23,6 +23,7 @@ from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
 from maestro_tui.ui.widgets.dashboard import Dashboard
+from maestro_tui.ui.widgets.keys_panel import KeysPanel
 from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 
 if TYPE_CHECKING:
@@ -35,10 +36,24 @@ MAX_AGENTS = 64
 Opener = Callable[[], Awaitable[tuple["RunSession", bool]]]
 
 
+LOGS = Binding.Group("logs: 0 all agents, 1–9 the Nth running one")
+AGENTS = Binding.Group("agents")  # + and -, one footer key and one row of the keys panel
+
+
 def _agent_bindings() -> list[Binding]:
-    keys = [Binding("0", "show_agent(0)", "all logs", show=False, tooltip="show all agents' logs")]
+    keys = [
+        Binding(
+            "0",
+            "show_agent(0)",
+            "all logs",
+            show=False,
+            tooltip="show all agents' logs",
+            group=LOGS,
+        )
+    ]
     keys += [
-        Binding(str(n), f"show_agent({n})", f"agent {n} log", show=False) for n in range(1, 10)
+        Binding(str(n), f"show_agent({n})", f"agent {n} log", show=False, group=LOGS)
+        for n in range(1, 10)
     ]
     return keys
 
@@ -46,13 +61,26 @@ def _agent_bindings() -> list[Binding]:
 class RunScreen(Screen[None]):
     """A live run: the dashboard, the run's worker, and the human's controls."""
 
+    BINDING_GROUP_TITLE = "dashboard"
     BINDINGS = [
         Binding("p", "toggle_pause", "pause/resume", tooltip="pause / resume dispatch"),
         Binding("x", "cancel_task", "cancel task"),
         Binding(
-            "plus,equals_sign", "set_agents(1)", "agents", key_display="+", tooltip="more agents"
+            "plus,equals_sign",
+            "set_agents(1)",
+            "agents",
+            key_display="+",
+            tooltip="more agents",
+            group=AGENTS,
         ),
-        Binding("minus", "set_agents(-1)", "agents", key_display="-", tooltip="fewer agents"),
+        Binding(
+            "minus",
+            "set_agents(-1)",
+            "agents",
+            key_display="-",
+            tooltip="fewer agents",
+            group=AGENTS,
+        ),
         Binding("b", "raise_budget", "budget", tooltip="raise the budget"),
         Binding("m", "merge_queue", "merges", tooltip="open the merge queue"),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
@@ -345,11 +373,11 @@ class RunScreen(Screen[None]):
             self.notify(f"no running agent number {n}", timeout=2)
 
     def action_toggle_keys(self) -> None:
-        """?: the keys panel."""
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
+        """?: the keys panel, this screen's keys first."""
+        if self.query(KeysPanel):
+            self.query(KeysPanel).remove()
         else:
-            self.app.action_show_help_panel()
+            self.mount(KeysPanel())
 
     def action_quit(self) -> None:
         """q: leave; a run still going is asked about, then stopped so it can be resumed."""

@@ -76,6 +76,8 @@ def status_text(status: TaskStatus, styles: Mapping[TaskStatus, str]) -> Text:
 class TaskGraph(DataTable[Text]):
     """One row per task, grouped by DAG layer (critical order), updated cell by cell."""
 
+    BINDING_GROUP_TITLE = "task list"
+
     COLUMNS = (
         ("layer", "L", 3),
         ("status", "status", 11),
