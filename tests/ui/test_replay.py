@@ -21,11 +21,12 @@ from tests.engine.test_replayer import RUN, Clock, emit_run
 
 
 class ReplayApp(App[None]):
-    """Only the replay screen, no timer (the test calls `tick`), in maestro-dark."""
+    """Only the replay screen, no timer (the test calls `tick`), in maestro-dark; opened
+    paused unless told to play, as `maestro-tui replay` does."""
 
-    def __init__(self, db: Path, run_id: str = RUN) -> None:
+    def __init__(self, db: Path, run_id: str = RUN, *, play: bool = False) -> None:
         super().__init__()
-        self.db, self.run_id = db, run_id
+        self.db, self.run_id, self.play = db, run_id, play
 
     def on_mount(self) -> None:
         for theme in load_themes(BUILTIN_THEMES):
@@ -33,7 +34,7 @@ class ReplayApp(App[None]):
         self.theme = "maestro-dark"
 
     def get_default_screen(self) -> ReplayScreen:
-        return ReplayScreen(self.db, self.run_id, tick_s=None)
+        return ReplayScreen(self.db, self.run_id, tick_s=None, play=self.play)
 
 
 @pytest.fixture
@@ -82,6 +83,20 @@ async def test_play_at_a_speed_then_pause(recorded) -> None:
                         and e.task == "cli"]  # fmt: skip
 
 
+async def test_a_replay_opens_playing_and_says_how_to_pause(recorded) -> None:
+    db, events = recorded
+    async with ReplayApp(db, play=True).run_test(size=(160, 48)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.playing and screen.speed == 1  # the run shows at once, at its own pace
+        assert "▶ 1× · space pauses" in str(screen.query_one("#replay-state", Static).render())
+        await screen.tick(1.0)
+        assert screen.replayer.index == 11 and screen.dashboard.state == fold(events[:11])
+        await pilot.press("space")  # pause where it got to
+        assert "⏸ paused · 1× · space plays" in str(
+            screen.query_one("#replay-state", Static).render()
+        )
+
+
 async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(recorded) -> None:
     db, events = recorded
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
@@ -124,9 +139,9 @@ async def test_an_unknown_run_says_so(tmp_path: Path) -> None:
 
 
 def test_replay_snapshot(snap_compare, recorded) -> None:
-    """You should see the REPLAY badge, "paused · 1×", the position bar at about half, the
-    clock "0:20 / 0:38 · event 201 of 385", and the dashboard as the run stood then: three
-    running tasks, each with its log lines up to that point."""
+    """You should see the REPLAY badge, "⏸ paused · 1× · space plays", the position bar at
+    about half, the clock "0:20 / 0:38 · event 201 of 385", and the dashboard as the run
+    stood then: three running tasks, each with its log lines up to that point."""
     db, _ = recorded
 
     async def run_before(pilot: Pilot[Any]) -> None:
