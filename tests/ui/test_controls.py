@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
-from tests.ui.conftest import dashboard_app, notifications, screen_text, shown
+from tests.ui.conftest import dashboard_app, notifications, screen_text, settle, shown
 from tests.ui.sample_run import middle_events, sample_session
 
 
@@ -94,9 +94,7 @@ async def test_palette_offers_the_dashboard_commands():
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("ctrl+p")  # open the command palette
         await pilot.press(*"pause")  # search
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)  # the palette's search worker
         assert "Pause / resume dispatch" in screen_text(app)
         await pilot.press("enter")  # run it
         await pilot.pause()

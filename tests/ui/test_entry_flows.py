@@ -20,6 +20,7 @@ from tests.ui.conftest import (
     git,
     notifications,
     screen_text,
+    settle,
     shown,
     start,
     task,
@@ -81,25 +82,16 @@ async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_
         return session
 
     app = LauncherApp(db, ui_project, start_run, watch_themes=False)
-
-    async def launched() -> None:
-        for worker in [w for w in app.workers if w.group == "launch"]:
-            await worker.wait()
-        await pilot.pause()
-
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # the history's load
         assert isinstance(app.screen, LauncherScreen)
         app.screen.post_message(LauncherScreen.StartRun("two steps", "demo", 3, 1.5))
-        await pilot.pause()
-        await launched()
+        await settle(pilot)  # the launch: planned, recorded, the plan review pushed
         assert type(app.screen).__name__ == "PlanReviewScreen"
         await pilot.press("a")  # approve the plan as it is
         await watches[0].wait_for(ev.RunFinished)
         await pilot.press("q")  # leave the dashboard: back to the launcher
-        for worker in [w for w in app.workers if w.group == "close"]:
-            await worker.wait()
-        await pilot.pause()
+        await settle(pilot)  # the close worker, and the launcher shown again
         assert isinstance(app.screen, LauncherScreen)
     assert asked == [("two steps", "demo", 3, 1.5)]
 
@@ -219,13 +211,9 @@ async def test_a_resumed_run_shows_its_earlier_log_lines(ui_project: Path, tmp_p
     app = opening_app(opening, earlier_logs=True)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
-            await pilot.pause()
+            await shown(pilot)  # settled: the run reopened and its earlier lines read
             screen = app.screen
-            assert isinstance(screen, RunScreen) and screen.open_worker is not None
-            await screen.open_worker.wait()
-            for worker in [w for w in app.workers if w.group == "earlier-logs"]:
-                await worker.wait()
-            await shown(pilot)
+            assert isinstance(screen, RunScreen)
             logs = screen.dashboard.logs
             assert logs.tail("first")[:5] == [f"earlier {n}" for n in range(5)]
             assert logs.tail()[:5] == [f"[first] earlier {n}" for n in range(5)]

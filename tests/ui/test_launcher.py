@@ -20,7 +20,7 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.launcher import LauncherScreen, parse_form
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.run_history import RunHistory
-from tests.ui.conftest_review import freeze_cursors
+from tests.ui.conftest import freeze_cursors, settle
 
 NOW = datetime(2025, 3, 2, 15, 0, tzinfo=UTC)  # "today" for the history's dates
 PLAN = {"tasks": [{"id": t, "title": t, "prompt": "p"} for t in ("api", "cli", "docs")]}
@@ -102,9 +102,8 @@ async def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[P
 
 
 async def history_loaded(pilot: Pilot[Any]) -> RunHistory:
-    """Wait for the history worker, then for its rows to be drawn."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """The history, once its worker has read the runs and its rows are drawn."""
+    await settle(pilot)
     return pilot.app.screen.query_one(RunHistory)
 
 

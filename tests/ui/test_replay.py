@@ -18,6 +18,7 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.replay import ReplayScreen
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from tests.engine.test_replayer import RUN, Clock, emit_run
+from tests.ui.conftest import settle
 
 
 class ReplayApp(App[None]):
@@ -50,8 +51,7 @@ async def recorded(tmp_path: Path) -> AsyncIterator[tuple[Path, list[ev.Event]]]
 
 
 async def loaded(pilot: Pilot[Any]) -> ReplayScreen:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)  # the load worker
     screen = pilot.app.screen
     assert isinstance(screen, ReplayScreen) and screen.replayer is not None
     return screen
@@ -132,8 +132,7 @@ async def test_max_speed_plays_to_the_end_and_stops(recorded) -> None:
 
 async def test_an_unknown_run_says_so(tmp_path: Path) -> None:
     async with ReplayApp(tmp_path / "empty.db", "nope").run_test() as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         state = str(pilot.app.screen.query_one("#replay-state", Static).render())
         assert "cannot replay: no run 'nope'" in state
 
