@@ -124,7 +124,8 @@ async def main() -> None:
         if have("maestro_tui.ui.screens.launcher"):
             from maestro_tui.ui.screens.launcher import LauncherScreen
 
-            await shoot("launcher", lambda: LauncherScreen(db, ROOT), (130, 30))
+            # A repository path of no machine in particular (the form shows it).
+            await shoot("launcher", lambda: LauncherScreen(db, Path("/src/calc")), (130, 30))
         if have("maestro_tui.ui.screens.replay"):
             from maestro_tui.ui.screens.replay import ReplayScreen
 
