@@ -4,7 +4,7 @@
 
 - `maestro-tui run --plan FILE --yes` on a small git repository: the real command, from the
   interpreter's start to the first frame of the dashboard (target ≤ 0.6 s);
-- `maestro-tui resume RUN` of a recorded run, likewise;
+- `maestro-tui resume RUN` of a recorded run with 20k lines of agent output, likewise;
 - the launcher (`maestro-tui`), against a bare Textual app;
 - `maestro-tui --help` (target ≤ 0.2 s), against bare Python.
 
@@ -78,8 +78,11 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *ident, "-C", str(repo), *args], check=True, capture_output=True)
 
 
+OUTPUT_LINES = 20_000  # a modest run's agent output: reopening reads every event
+
+
 async def recorded_run(repo: Path, plan: Path, db: Path) -> str:
-    """A run recorded and left, with some agent output, for `resume` to reopen."""
+    """A run recorded and left with OUTPUT_LINES lines of agent output, for `resume`."""
     from maestro_tui.config import load_config
     from maestro_tui.domain import events as ev
     from maestro_tui.domain.plan import load_plan
@@ -90,7 +93,7 @@ async def recorded_run(repo: Path, plan: Path, db: Path) -> str:
     session = await start_session(
         ws=ws, config=load_config(ws.root), plan=load_plan(plan), db_path=db
     )
-    for n in range(500):
+    for n in range(OUTPUT_LINES):
         session.orch.bus.emit(ev.AgentOutput, task="first", attempt=1, text=f"line {n}")
     await session.aclose()
     return session.state.run_id
