@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -106,23 +106,19 @@ async def run_new(
 
 
 async def _show(
-    opening: Opening, *, review_plan: bool = False, earlier_logs: bool = False, **app: Any
+    opening: Opening,
+    *,
+    review_plan: bool = False,
+    earlier_logs: bool = False,
+    watch_themes: bool = True,
 ) -> int:
+    """The dashboard, shown at once, opening its run with `opening` in a worker."""
     from maestro_tui.ui.screens.run import RunScreen
 
     def screen() -> RunScreen:
         return RunScreen(opener=opening, review_plan=review_plan, earlier_logs=earlier_logs)
 
-    return await _run_app(MaestroApp(screen, **app), opening)
-
-
-async def run_live(session: RunSession, *, review_plan: bool, watch_themes: bool = True) -> int:
-    """Show a started run (plan recorded, not approved) and run it; returns the CLI exit code."""
-
-    async def started() -> tuple[RunSession, bool]:
-        return session, True
-
-    return await _show(Opening(started), review_plan=review_plan, watch_themes=watch_themes)
+    return await _run_app(MaestroApp(screen, watch_themes=watch_themes), opening)
 
 
 async def run_resume(
