@@ -13,6 +13,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from maestro_tui.domain.frozen import slot_init
+
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 
@@ -28,6 +30,9 @@ class Event:
         # No super() here: zero-argument super breaks in slotted dataclasses. With slots=True
         # the decorator makes a new class; registering the last one seen wins.
         EVENT_TYPES[cls.__name__] = cls
+        # Events are built on the hot path of every run, one per line of agent output.
+        if "__slots__" in cls.__dict__ and "__dataclass_fields__" in cls.__dict__:
+            cls.__init__ = slot_init(cls)  # type: ignore[method-assign]
 
     @property
     def type(self) -> str:

@@ -7,12 +7,13 @@ events through this one function, so a replayed run looks exactly like the live 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.frozen import replace
 
 
 class TaskStatus(StrEnum):
