@@ -61,6 +61,9 @@ def number(lo: float, *, above: bool = False, hi: float | None = None) -> Check:
     return rule(ok, allowed, float)
 
 
+boolean = rule(lambda v: isinstance(v, bool), "true or false")
+
+
 def choice(*options: str) -> Check:
     return rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
 
