@@ -138,6 +138,7 @@ async def start_session(
             merge_policy=merge_policy or config.merge_policy,
             max_agents=max_agents or config.max_agents,
         )
+        stack.push_async_callback(orch.aclose)  # the merge gate's test runs stop first
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
@@ -185,6 +186,7 @@ async def open_session(
         _bus(bus, config, store, subscribers)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
         orch = Orchestrator.restore(setup, events)
+        stack.push_async_callback(orch.aclose)
         setup.judge = models.make_judge(config, orch.plan)
     except BaseException:
         await stack.aclose()
