@@ -14,7 +14,8 @@ Zuul's dependent pipeline), so no merge waits for the test run of the one before
   split in halves that are tested again (bors-ng's bisection). If even the base is not known
   green, it is tested first: a red base is reported and nobody is blamed for it.
 - **Batches.** When more results wait than there are free test slots, a slot takes
-  ceil(waiting / free slots) of them at once, so a long queue costs few test runs.
+  ceil(waiting / free slots) of them at once (at most `max_batch`: a big batch is almost sure
+  to hold a culprit, and each bisection costs a test cycle), so a queue costs few test runs.
 - **Conflicts.** A result that conflicts with the branch head goes back to its owner. One that
   conflicts only with results ahead of it (not landed yet) waits until they land or fail.
 
@@ -93,6 +94,7 @@ class Gate:
         owner: GateOwner,
         *,
         speculate: int = 4,
+        max_batch: int = 4,
         retest_red: bool = False,
     ) -> None:
         self._bus = bus
@@ -101,6 +103,7 @@ class Gate:
         self._trials = trials
         self._owner = owner
         self._slots = max(1, speculate)
+        self._max_batch = max(1, max_batch)
         self._retest = retest_red
         self._p = Pipeline()
         self._removed: set[str] = set()
@@ -255,7 +258,7 @@ class Gate:
         p = self._p
         while p.backlog and p.testing() < self._slots:
             base = p.chain[-1].merged.commit if p.chain else head
-            items, fixed = p.take(self._slots)
+            items, fixed = p.take(self._slots, self._max_batch)
             built = await asyncio.to_thread(self._merge, base, head, items)
             for item, error in built.conflicted:
                 self._owner.conflicted(item, error)

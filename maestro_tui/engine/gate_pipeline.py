@@ -98,12 +98,13 @@ class Pipeline:
             n += 1
         return self.chain[:n]
 
-    def take(self, slots: int) -> tuple[list[GateItem], bool]:
-        """A bisected half as it is, or a batch of ceil(loose / free slots) loose results."""
+    def take(self, slots: int, max_batch: int) -> tuple[list[GateItem], bool]:
+        """A bisected half as it is, or a batch of ceil(loose / free slots) loose results
+        (at most `max_batch`)."""
         if self.backlog[0].fixed:
             return self.backlog.pop(0).items, True
         loose = next((i for i, e in enumerate(self.backlog) if e.fixed), len(self.backlog))
-        size = math.ceil(loose / (slots - self.testing()))
+        size = min(max_batch, math.ceil(loose / (slots - self.testing())))
         taken = [e.items[0] for e in self.backlog[:size]]
         del self.backlog[:size]
         return taken, False

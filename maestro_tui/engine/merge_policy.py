@@ -83,6 +83,7 @@ class GateSettings:
     timeout_s: float | None = 600
     env: Mapping[str, str] = field(default_factory=dict)
     speculate: int = 4  # merged trees tested at once; 1 = a serial gate, 0 = no gate
+    max_batch: int = 4  # results at most in one tested tree when more wait than slots are free
     retest_red: bool = False  # run a red tree once more, to tell flaky tests apart
     on_red: str = "fix"  # fix: back to the task's agent on the current branch; review: hold
     fix_attempts: int = 1
@@ -94,6 +95,7 @@ class GateSettings:
             timeout_s=config.test_timeout_s,
             env=dict(env),
             speculate=config.speculate,
+            max_batch=config.max_batch,
             retest_red=config.retest_red,
             on_red=config.on_red,
             fix_attempts=config.fix_attempts,

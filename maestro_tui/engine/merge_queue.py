@@ -112,7 +112,7 @@ class MergeQueue:
             self.trials = Trials(bus, ws, s.command, s.timeout_s, s.env)
             self._gate = Gate(
                 bus, ws, integration_branch, self.trials, self,
-                speculate=s.speculate, retest_red=s.retest_red,
+                speculate=s.speculate, max_batch=s.max_batch, retest_red=s.retest_red,
             )  # fmt: skip
 
     @property
