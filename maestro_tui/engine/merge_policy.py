@@ -7,9 +7,14 @@ from dataclasses import dataclass, field
 
 from maestro_tui.config import Config
 from maestro_tui.engine.scheduler import Outcome
+from maestro_tui.workspace.merge import ConflictFile, MergeCheck, MergeSource, resolve_text
 from maestro_tui.workspace.validate import TestResult
 
 FEEDBACK_LIMIT = 4000
+RESOLUTIONS = ("ours", "theirs")
+Resolution = (
+    str | Mapping[str, str | None] | None
+)  # a side, or path -> resolved text (None: delete)
 
 
 class MergeNeedsResolution(Exception):
@@ -182,3 +187,30 @@ def fix_feedback(result: TestResult) -> str:
         "with your change merged in: make the tests pass there.\n"
     )
     return intro + result.output_tail[-(FEEDBACK_LIMIT - 1000) :]
+
+
+def take_side(task_id: str, conflicts: tuple[ConflictFile, ...], side: str) -> dict[str, str]:
+    """Every conflicting hunk resolved to one side; refuses a bad side or a hunkless conflict."""
+    if side not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {side!r}")
+    unresolvable = [f.path for f in conflicts if not f.hunks]
+    if unresolvable:
+        raise MergeNeedsResolution(task_id, tuple(unresolvable))
+    return {f.path: resolve_text(f, [side] * len(f.hunks)) for f in conflicts}
+
+
+def resolved_source(
+    task_id: str, commit: str, check: MergeCheck, head: str, resolution: Resolution
+) -> tuple[MergeSource, str]:
+    """What the gate merges for an approval, and its label ("", ours, theirs or manual).
+
+    A side is recomputed on whatever head the merge is built on; resolved files are kept as
+    decided against `head`, and refused later if the branch changes them meanwhile."""
+    if check.clean:
+        return MergeSource(commit), ""
+    if resolution is None:
+        raise MergeNeedsResolution(task_id, check.conflicted_paths)
+    if isinstance(resolution, str):
+        take_side(task_id, check.conflicts, resolution)  # refuses what it cannot do
+        return MergeSource(commit, side=resolution), resolution
+    return MergeSource(commit, files=dict(resolution), resolved_on=head), "manual"

@@ -20,8 +20,12 @@ once (GateSkipped).
   decide again), `MergeRefused` (the merged tree fails the tests, or the gate broke: `.output`
   holds the test output tail, also in the `MergeTested` event). The gate's progress is visible
   meanwhile as `MergeTesting`/`MergeTested` events naming the task.
+- `await trial(task_id, resolution=None) -> Trial`: the same merge built on the branch as it
+  is now and tested in a scratch worktree, landing nothing (a "test this resolution" key);
+  `Trial.commit` holds the resolved files for a preview (`git show COMMIT:PATH`).
 - `await conflicts(task_id)`: the conflicts against the branch as it is now.
-- `reject`, `withdraw` (to retry), `swap` (another ensemble candidate): synchronous.
+- `await reject(task_id, reason)`; `withdraw` (to retry) and `swap` (another ensemble
+  candidate) are synchronous. Each stops an approval still in the gate.
 - Every decision is reported once through `on_decided` (the orchestrator frees or re-runs
   the task in the scheduler).
 """
@@ -30,11 +34,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.gate import Gate, GateItem, merge_message
 from maestro_tui.engine.merge_policy import (
+    RESOLUTIONS,
     Candidate,
     Decision,
     FixRequest,
@@ -43,8 +49,11 @@ from maestro_tui.engine.merge_policy import (
     MergeNeedsResolution,
     MergeRefused,
     PendingMerge,
+    Resolution,
     fix_feedback,
     hold_reasons,
+    resolved_source,
+    take_side,
     test_detail,
 )
 from maestro_tui.engine.scheduler import Outcome
@@ -55,12 +64,10 @@ from maestro_tui.workspace.merge import (
     SourceConflicts,
     check_merge,
     merge_into,
-    resolve_text,
+    merge_sources,
 )
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult
-
-RESOLUTIONS = ("ours", "theirs")
 
 __all__ = [
     "RESOLUTIONS",
@@ -73,7 +80,17 @@ __all__ = [
     "MergeQueue",
     "MergeRefused",
     "PendingMerge",
+    "Trial",
 ]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A waiting merge tested as resolved on the current branch, without landing it."""
+
+    commit: str  # the merge commit tested (on no branch)
+    tree: str
+    result: TestResult
 
 
 class MergeQueue:
@@ -164,28 +181,17 @@ class MergeQueue:
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
         return check.conflicts
 
-    async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
+    async def approve(self, task_id: str, resolution: Resolution = None) -> str:
         """Land a waiting result through the gate; see the module docstring for the contract."""
-        self._get(task_id)
+        pending = self._get(task_id)
         if task_id in self._approving:
             raise ValueError(f"task '{task_id}' is already approved: its merge is being tested")
         if self._gate is None:
             async with self._lock:
                 return await self._approve_now(task_id, resolution)
-        pending = self._get(task_id)
         head = self._head()
         check = await asyncio.to_thread(check_merge, self._ws, head, pending.commit)
-        source, label = MergeSource(pending.commit), ""
-        if not check.clean:
-            if resolution is None:
-                raise MergeNeedsResolution(task_id, check.conflicted_paths)
-            if isinstance(resolution, str):
-                _take_side(task_id, check.conflicts, resolution)  # refuses what it cannot do
-                source, label = MergeSource(pending.commit, side=resolution), resolution
-            else:
-                files = dict(resolution)
-                source = MergeSource(pending.commit, files=files, resolved_on=head)
-                label = "manual"
+        source, label = resolved_source(task_id, pending.commit, check, head, resolution)
         landed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         item = GateItem(
             task_id, pending.title, source, pending.summary,
@@ -195,7 +201,22 @@ class MergeQueue:
         self._gate.enqueue(item)
         return await asyncio.shield(landed)  # a caller that gives up leaves the approval in
 
-    async def _approve_now(self, task_id: str, resolution: str | Mapping[str, str] | None) -> str:
+    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial:
+        """Test a waiting merge as resolved, on the branch as it is now; nothing lands."""
+        pending = self._get(task_id)
+        if self.trials is None:
+            raise ValueError(f"nothing to test the merge with: {self._settings.off_reason}")
+        head = self._head()
+        check = await asyncio.to_thread(check_merge, self._ws, head, pending.commit)
+        source, _ = resolved_source(task_id, pending.commit, check, head, resolution)
+        message = f"maestro: trial of task {task_id}"
+        try:
+            merged = await asyncio.to_thread(merge_sources, self._ws, head, [source], message)
+        except SourceConflicts as exc:
+            raise MergeNeedsResolution(task_id, exc.paths) from None
+        return Trial(merged.commit, merged.tree, await self.trials.run(merged.commit))
+
+    async def _approve_now(self, task_id: str, resolution: Resolution) -> str:
         """No gate: merge the approved result at once, as resolved."""
         pending = self._get(task_id)
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
@@ -205,7 +226,7 @@ class MergeQueue:
             if resolution is None:
                 raise MergeNeedsResolution(task_id, check.conflicted_paths)
             if isinstance(resolution, str):
-                resolved, label = _take_side(task_id, check.conflicts, resolution), resolution
+                resolved, label = take_side(task_id, check.conflicts, resolution), resolution
             else:
                 resolved, label = dict(resolution), "manual"
         head = await self._merge_now(
@@ -373,12 +394,3 @@ class MergeQueue:
         if head is None:
             raise RuntimeError(f"integration branch {self._branch} is missing")
         return head
-
-
-def _take_side(task_id: str, conflicts: tuple[ConflictFile, ...], side: str) -> dict[str, str]:
-    if side not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {side!r}")
-    unresolvable = [f.path for f in conflicts if not f.hunks]
-    if unresolvable:
-        raise MergeNeedsResolution(task_id, tuple(unresolvable))
-    return {f.path: resolve_text(f, [side] * len(f.hunks)) for f in conflicts}

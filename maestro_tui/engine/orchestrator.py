@@ -19,6 +19,7 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.merge_policy import Resolution
 from maestro_tui.engine.merge_queue import (
     Candidate,
     Decision,
@@ -26,6 +27,7 @@ from maestro_tui.engine.merge_queue import (
     MergeLimits,
     MergeQueue,
     PendingMerge,
+    Trial,
 )
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.workspace.merge import ConflictFile
@@ -395,6 +397,10 @@ class Orchestrator:
         """Land a waiting result through the gate (see engine/merge_queue.py for the contract:
         the new head, or an error saying why nothing moved)."""
         return await self.merge_queue.approve(task_id, resolution)
+
+    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial:
+        """Test a waiting merge as resolved, on the current branch, landing nothing."""
+        return await self.merge_queue.trial(task_id, resolution)
 
     async def reject(self, task_id: str, reason: str = "") -> None:
         await self.merge_queue.reject(task_id, reason)
