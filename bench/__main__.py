@@ -19,6 +19,7 @@ BENCHES = [
     "bench.bench_replay",
     "bench.bench_ensembles",
     "bench.bench_mcp",
+    "bench.bench_gate",
 ]
 
 

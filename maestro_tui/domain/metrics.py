@@ -25,8 +25,10 @@ rejected or cancelled) the success rate, and so Ec, are n/a: 0 of N is not a mis
 **Test-signal coverage**: the share of decisions — each ``Merged``, each ``MergeRejected``
 (withdrawals for a retry excluded) and each ``CandidateSelected`` — that had test results with
 counts (``TestsRan``, or a ``CandidateFinished`` with ``tests_passed`` set, with ``n_passed``
-or ``n_failed``) for the task's current attempt before the decision. A ``CandidateSelected``
-carrying ``backed_by_tests`` is taken at its word. Target > 80 %.
+or ``n_failed``) for the task's current attempt before the decision, or a verdict of the merge
+gate on a tree holding the task's result (``MergeTested``, not cancelled: the gate's verdict is
+what let it land or kept it out). A ``CandidateSelected`` carrying ``backed_by_tests`` is taken
+at its word. Target > 80 %.
 
 **Merge success rate** ``merged / (merged + rejected + conflicted-and-not-merged)``, counted
 per task by its final outcome. Target ≥ 80 % (our choice: below it, most results need a human).
@@ -219,6 +221,7 @@ class _Tally:
             ev.TaskCancelled: self._stopped,
             ev.LLMUsage: self._usage,
             ev.TestsRan: self._tests,
+            ev.MergeTested: self._gate_tested,
             ev.CandidateFinished: self._candidate_finished,
             ev.CandidateSelected: self._candidate_selected,
             ev.Merged: self._merged,
@@ -267,6 +270,11 @@ class _Tally:
     def _tests(self, e: ev.TestsRan) -> None:
         if _has_counts(e):
             self.evidence.add((e.task, e.attempt))
+
+    def _gate_tested(self, e: ev.MergeTested) -> None:
+        if not e.cancelled:
+            for task in e.tasks:
+                self.evidence.add((task, self.current.get(task, 1)))
 
     def _candidate_finished(self, e: ev.CandidateFinished) -> None:
         attempt = self.current.get(e.task, 1)

@@ -122,6 +122,7 @@ async def start_session(
             max_agents=max_agents or config.max_agents,
             base=base,
         )
+        stack.push_async_callback(orch.aclose)  # the merge gate's test runs stop first
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
@@ -203,6 +204,7 @@ async def open_session(
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
         orch = Orchestrator.restore(setup, events)
+        stack.push_async_callback(orch.aclose)
         setup.judge = models.make_judge(config, orch.plan)
         start_relay(stack, store, orch)
     except BaseException:
