@@ -6,6 +6,7 @@ SQLite, the model wiring) in a worker, so the first frame does not wait for any 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.screens.run_controls import RunControls
 from maestro_tui.ui.widgets.dashboard import Dashboard
+
+STOP_WAIT_S = 10.0  # for a cancelled run to record that it stopped
 
 if TYPE_CHECKING:
     from maestro_tui.session.lifecycle import RunSession
@@ -61,6 +64,8 @@ class RunScreen(RunControls):
         self.open_worker: Worker[None] | None = None
         self.open_error: BaseException | None = None
         self._session_closed = False
+        self._run_done = asyncio.Event()
+        self._run_done.set()  # no run going yet
 
     def compose(self) -> ComposeResult:
         yield Dashboard(id="dashboard")
@@ -122,12 +127,25 @@ class RunScreen(RunControls):
 
     def start_run(self) -> Worker[RunState]:
         """Run the orchestrator in this event loop; merges wait for the human, not for exit."""
+        self._run_done.clear()
         self.run_worker_ = self._run()
         return self.run_worker_
 
     @work(exclusive=True, group="run", exit_on_error=False, name="run")
     async def _run(self) -> RunState:
-        return await self.orch.run(wait_for_review=True)
+        try:
+            return await self.orch.run(wait_for_review=True)
+        finally:
+            self._run_done.set()  # after the run recorded how it stopped
+
+    async def _stop_run(self) -> None:
+        """Cancel the run and wait until it has recorded that it stopped (interrupted). A
+        cancelled Worker reports CANCELLED at once, before its coroutine has unwound."""
+        worker = self.run_worker_
+        if worker is not None:
+            worker.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._run_done.wait(), STOP_WAIT_S)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self.open_worker and event.state is WorkerState.ERROR:
@@ -203,11 +221,7 @@ class RunScreen(RunControls):
         if self.session is None:  # quit before the run was open: nothing to stop or close
             self._leave(EXIT_INTERRUPTED if code is None else code)
             return
-        worker = self.run_worker_
-        if worker is not None and self.run_active:
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        await self._stop_run()
         if self.bridge is not None:
             self.bridge.flush()
         if self._unsubscribe is not None:
@@ -225,11 +239,7 @@ class RunScreen(RunControls):
         if self._session_closed or self.session is None:
             return
         self._session_closed = True
-        worker = self.run_worker_
-        if worker is not None and worker.state is not WorkerState.PENDING:
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        await self._stop_run()
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
