@@ -20,6 +20,7 @@ BENCHES = [
     "bench.bench_ensembles",
     "bench.bench_cli_parse",
     "bench.bench_mcp",
+    "bench.bench_gate",
 ]
 
 

@@ -8,6 +8,7 @@ as the replay screen's "max" mode asks: output lines that later lines of their t
 of a 200-line log pane are skipped) and with every event decoded (the 1×–64× path), against
 the raw baseline in the same run (a bare loop applying `reduce` to the same events in memory);
 and 20 random seeks (p50 / max).
+Each play is measured PLAYS times and the best counts (the machine is shared).
 Targets: play ≥ 200k events/s; every seek < 0.3 s.
 """
 
@@ -34,6 +35,7 @@ CONCURRENT = 8
 PLAY_BATCH = 20_000  # events per step at max speed, as the replay screen asks
 MAX_SPEED_LINES = 200  # output lines per task the screen keeps at max speed
 SEEKS = 20
+PLAYS = 3  # each play mode is measured this many times, the best counts
 TARGET_RATE = 200_000
 TARGET_SEEK_S = 0.3
 
@@ -140,12 +142,15 @@ async def build(db: Path) -> list[ev.Event]:
 
 
 def baseline(events: list[ev.Event]) -> float:
-    """Seconds for a bare loop applying `reduce` to the events in memory."""
-    start = time.perf_counter()
-    state = RunState()
-    for event in events:
-        state = reduce(state, event)
-    return time.perf_counter() - start
+    """Seconds for a bare loop applying `reduce` to the events in memory (best of PLAYS)."""
+    best = float("inf")
+    for _ in range(PLAYS):
+        start = time.perf_counter()
+        state = RunState()
+        for event in events:
+            state = reduce(state, event)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 async def measure(db: Path, count: int) -> dict[str, Any]:
@@ -156,13 +161,15 @@ async def measure(db: Path, count: int) -> dict[str, Any]:
         replayer = await Replayer.load(store, "bench-replay")
         load_s = time.perf_counter() - start
         assert replayer.count == count, (replayer.count, count)
-        play = {}
-        for mode, lines in (("max", MAX_SPEED_LINES), ("full", None)):
-            await replayer.seek_index(0)
-            start = time.perf_counter()
-            while not replayer.at_end:
-                await replayer.step(PLAY_BATCH, lines=lines)
-            play[mode] = time.perf_counter() - start
+        play: dict[str, float] = {}
+        for _ in range(PLAYS):  # best of PLAYS: the machine is shared
+            for mode, lines in (("max", MAX_SPEED_LINES), ("full", None)):
+                await replayer.seek_index(0)
+                start = time.perf_counter()
+                while not replayer.at_end:
+                    await replayer.step(PLAY_BATCH, lines=lines)
+                took = time.perf_counter() - start
+                play[mode] = min(play.get(mode, took), took)
         rng = random.Random(7)
         seeks = []
         for _ in range(SEEKS):
@@ -192,7 +199,7 @@ def main() -> None:
     print(f"run:    {n:,} events written through EventBus -> Store in {build_s:.1f} s")
     print(f"load:   {figures['load_s']:.2f} s ({n / figures['load_s']:,.0f} events/s)")
     print(
-        f"max:    {max_rate:,.0f} events/s at max speed (read + decode + reduce,"
+        f"max:    {max_rate:,.0f} events/s at max speed, best of {PLAYS} (read + decode + reduce,"
         f" {PLAY_BATCH:,} per step, the last {MAX_SPEED_LINES} lines per task decoded)"
         f" {'ok' if max_rate >= TARGET_RATE else 'BELOW TARGET'}"
     )

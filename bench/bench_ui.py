@@ -7,20 +7,16 @@
     written line by line by the same producers. Targets: shown = produced, no backlog,
     key → screen update p95 < 100 ms.
 (b) RSS after feeding 100k and 1M log lines (bounded tails: flat).
-(c) First paint of the app in a fresh process, headless, without litellm (≤ 0.6 s), against
-    a bare Textual app; `maestro-tui --help` wall time (≤ 0.2 s).
+(c) First paint of `maestro-tui run` and `resume` in a fresh process, headless, without
+    litellm (≤ 0.6 s), against a bare Textual app; `maestro-tui --help` (≤ 0.2 s): see
+    bench/first_paint.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from textual import events
@@ -28,12 +24,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import RichLog, Static
 
+from bench import first_paint
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.run import RunScreen
 
-ROOT = Path(__file__).parent.parent
 AGENTS, RATE, SECONDS, TICK = 16, 500, 5.0, 0.01
 SIZE = (160, 48)
 
@@ -264,60 +260,6 @@ async def memory_run() -> dict[str, float]:
     return marks
 
 
-PAINT = """
-import sys, time
-t0 = time.perf_counter()
-{imports}
-class Probe({base}):
-    def _display(self, screen, renderable):
-        super()._display(screen, renderable)
-        if renderable is not None and not getattr(self, "_painted", False):
-            self._painted = True
-            assert "litellm" not in sys.modules, "litellm was imported before the first paint"
-            print("PAINTED", flush=True)
-            self.exit()
-{make}
-"""
-
-DASHBOARD_PAINT = PAINT.format(
-    imports="import maestro_tui.session.lifecycle\nfrom maestro_tui.ui.app import MaestroApp\n"
-    "from maestro_tui.ui.screens.run import RunScreen\n"
-    "from tests.ui.sample_run import sample_session",
-    base="MaestroApp",
-    make="s, _, _ = sample_session()\n"
-    "Probe(lambda: RunScreen(s, start=False), watch_themes=False).run(headless=True, "
-    "size=(160, 48))",
-)
-LAUNCHER_PAINT = PAINT.format(
-    imports="import tempfile, pathlib\nfrom maestro_tui.ui.app import MaestroApp\n"
-    "from maestro_tui.ui.screens.launcher import LauncherScreen",
-    base="MaestroApp",
-    make="d = pathlib.Path(tempfile.mkdtemp())\n"
-    "Probe(lambda: LauncherScreen(d / 'runs.db', d), watch_themes=False).run(headless=True, "
-    "size=(160, 48))",
-)
-BARE_PAINT = PAINT.format(
-    imports="from textual.app import App",
-    base="App",
-    make="Probe().run(headless=True, size=(160, 48))",
-)
-
-
-def wall(argv: list[str], until: str | None = None) -> float:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
-    t0 = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
-    elapsed = time.perf_counter() - t0
-    if until is not None and until not in out.stdout:
-        raise RuntimeError(f"{argv[:3]} did not print {until!r}: {out.stdout}{out.stderr}")
-    return elapsed
-
-
-def best_of(n: int, argv: list[str], until: str | None = None) -> float:
-    return min(wall(argv, until) for _ in range(n))
-
-
 def main() -> None:
     ours = asyncio.run(dashboard_run())
     base = asyncio.run(richlog_run())
@@ -342,29 +284,7 @@ def main() -> None:
         f" · at 1M {mem['RSS at 1M MB']:.0f} MB (growth 100k→1M {growth:+.1f} MB);"
         f" {mem['lines/s fed']:,.0f} lines/s fed"
     )
-    python = sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
-        # Files, not -c: Textual finds an App's CSS relative to the file defining it.
-        names = ("paint_dashboard.py", "paint_launcher.py", "paint_bare.py")
-        probes = [Path(tmp) / name for name in names]
-        for probe, text in zip(probes, (DASHBOARD_PAINT, LAUNCHER_PAINT, BARE_PAINT), strict=True):
-            probe.write_text(text)
-        paint, launcher, bare = (best_of(3, [python, str(p)], "PAINTED") for p in probes)
-    print("(c) first paint in a fresh process, headless, best of 3 (target ≤ 0.6 s)")
-    print(
-        f"    launcher (maestro-tui) {launcher:.3f} s · ratio {launcher / bare:.2f}× to a bare"
-        f" Textual app {bare:.3f} s · litellm and the engine not imported"
-    )
-    print(
-        f"    dashboard of a started run {paint:.3f} s · ratio {paint / bare:.2f}×"
-        " · the engine and a run session loaded first, litellm not imported"
-    )
-    help_s = best_of(3, [python, "-m", "maestro_tui", "--help"])
-    bare_py = best_of(3, [python, "-c", "pass"])
-    print(
-        f"    maestro-tui --help {help_s:.3f} s (target ≤ 0.2 s) · bare python {bare_py:.3f} s"
-        f" · ratio {help_s / bare_py:.2f}×"
-    )
+    first_paint.main()
 
 
 if __name__ == "__main__":

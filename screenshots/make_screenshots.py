@@ -103,7 +103,7 @@ async def main() -> None:
     await dashboard("dashboard-80x24", (80, 24))
     if have("maestro_tui.ui.screens.merge_review"):
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-        from tests.ui.conftest_review import fake_ensemble_review, fake_review
+        from tests.ui.review_runs import fake_ensemble_review, fake_review
 
         await shoot(
             "merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"), (140, 40)
@@ -124,7 +124,8 @@ async def main() -> None:
         if have("maestro_tui.ui.screens.launcher"):
             from maestro_tui.ui.screens.launcher import LauncherScreen
 
-            await shoot("launcher", lambda: LauncherScreen(db, ROOT), (130, 30))
+            # A repository path of no machine in particular (the form shows it).
+            await shoot("launcher", lambda: LauncherScreen(db, Path("/src/calc")), (130, 30))
         if have("maestro_tui.ui.screens.replay"):
             from maestro_tui.ui.screens.replay import ReplayScreen
 

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 def main(argv: list[str] | None = None) -> int:
     """The `maestro-tui` entry point; the commands are imported on the call, not on import."""
-    from maestro_tui.cli.main import main as run
+    from maestro_tui.cli.dispatch import main as run
 
     return run(argv)

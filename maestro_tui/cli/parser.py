@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, help="write the plan here (TOML or .json)")
     _model_args(p)
 
+    p = sub.add_parser("workflows", help="the workflows `run --workflow NAME` can expand here")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
+    p.add_argument("--json", action="store_true", help="one JSON object per workflow")
+
     p = sub.add_parser("demo", help="the offline demo: no key, no network, a bundled sample repo")
     p.add_argument("--dir", type=Path, help="where to copy the sample repo (default: a new dir)")
     p.add_argument("--headless", action="store_true")

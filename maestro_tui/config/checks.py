@@ -61,14 +61,11 @@ def number(lo: float, *, above: bool = False, hi: float | None = None) -> Check:
     return rule(ok, allowed, float)
 
 
+boolean = rule(lambda v: isinstance(v, bool), "true or false")
+
+
 def choice(*options: str) -> Check:
     return rule(lambda v: v in options, "one of " + ", ".join(repr(o) for o in options))
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise Bad("must be true or false")
-    return value
 
 
 def subset(*options: str) -> Check:

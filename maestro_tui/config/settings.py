@@ -67,6 +67,10 @@ class Config:
     merge_policy: str = "auto"  # auto | review
     max_diff_lines: int = 500  # auto-merge only at or below this (insertions + deletions)
     max_diff_files: int = 25
+    on_red: str = "fix"  # a result red as merged: back to its agent (fix) or held (review)
+    speculate: int = 4  # merged trees the gate tests at once; 1 = serial, 0 = no gate
+    max_batch: int = 4  # results at most in one merged tree the gate tests
+    retest_red: bool = False  # the gate runs a red tree once more to spot flaky tests
     exclude: tuple[str, ...] = ()  # globs never committed by agents
     standards_file: str | None = None  # repo-relative; its text goes into every task's context
     default_worker: str = "demo"
@@ -122,6 +126,10 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("merge", "policy", "merge_policy", choice("auto", "review")),
     ("merge", "max_diff_lines", "max_diff_lines", integer(0)),
     ("merge", "max_diff_files", "max_diff_files", integer(0)),
+    ("merge", "on_red", "on_red", choice("fix", "review")),
+    ("merge", "speculate", "speculate", integer(0, 32)),
+    ("merge", "max_batch", "max_batch", integer(1, 64)),
+    ("merge", "retest_red", "retest_red", boolean),
     ("llm", "model", "model", string(non_empty=True)),
     ("llm", "planner_model", "planner_model", string()),
     ("llm", "api_base", "api_base", optional(url)),

@@ -13,6 +13,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from maestro_tui.domain.frozen import slot_init
+
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 
@@ -28,6 +30,9 @@ class Event:
         # No super() here: zero-argument super breaks in slotted dataclasses. With slots=True
         # the decorator makes a new class; registering the last one seen wins.
         EVENT_TYPES[cls.__name__] = cls
+        # Events are built on the hot path of every run, one per line of agent output.
+        if "__slots__" in cls.__dict__ and "__dataclass_fields__" in cls.__dict__:
+            cls.__init__ = slot_init(cls)  # type: ignore[method-assign]
 
     @property
     def type(self) -> str:
@@ -370,6 +375,61 @@ class Merged(Event):
     task: str
     commit: str  # the new head of the integration branch
     auto: bool = True
+
+
+# --- the merge gate: merged trees tested before the branch moves to them ------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeTesting(Event):
+    """The gate started testing a merged tree: `tasks` merged onto what is ahead of them."""
+
+    tasks: tuple[str, ...]
+    commit: str  # the merge commit under test, on no branch yet
+    tree: str
+    prefix: tuple[str, ...] = ()  # every task this tree adds to the branch head, in queue order
+    speculative: bool = False  # built on results that have not landed yet
+    retest: bool = False  # a second run of a red tree, to tell a flaky test from a real failure
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MergeTested(Event):
+    """The gate's verdict on a merged tree (`cancelled`: stopped first, no verdict)."""
+
+    __test__ = False  # not a pytest test class
+
+    tasks: tuple[str, ...]
+    commit: str
+    tree: str
+    passed: bool
+    n_passed: int | None = None
+    n_failed: int | None = None
+    duration_s: float = 0.0
+    output_tail: str = ""
+    prefix: tuple[str, ...] = ()
+    speculative: bool = False
+    retest: bool = False
+    cancelled: bool = False
+    flaky: tuple[str, ...] = ()  # tests that failed and then passed when run again
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BaseRed(Event):
+    """The integration branch itself fails its tests (a flaky suite, a change from outside):
+    failures met on it are not charged to the tasks that meet them."""
+
+    commit: str
+    tree: str = ""
+    found_by: str = ""  # the task whose red tests led to the check, or "gate"
+    n_failed: int | None = None
+    output_tail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GateSkipped(Event):
+    """Merges of this run are not tested as merged, and why (said once)."""
+
+    reason: str
 
 
 # --- models, cost, budgets -----------------------------------------------------------------

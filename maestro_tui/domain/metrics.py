@@ -19,13 +19,16 @@ unit of relative model work, i.e. success divided by calls-relative-to-a-single-
 and both definitions follow Kim et al., "Towards a Science of Scaling Agent Systems"
 (arXiv:2512.08296, 2025), which measures overhead against a single-agent system and defines
 efficiency as success normalised by relative cost; we count model calls where they count
-reasoning turns. Target > 0.4.
+reasoning turns. Target > 0.4. Until a task has finished (merged, done, failed, blocked,
+rejected or cancelled) the success rate, and so Ec, are n/a: 0 of N is not a miss yet.
 
 **Test-signal coverage**: the share of decisions — each ``Merged``, each ``MergeRejected``
 (withdrawals for a retry excluded) and each ``CandidateSelected`` — that had test results with
 counts (``TestsRan``, or a ``CandidateFinished`` with ``tests_passed`` set, with ``n_passed``
-or ``n_failed``) for the task's current attempt before the decision. A ``CandidateSelected``
-carrying ``backed_by_tests`` is taken at its word. Target > 80 %.
+or ``n_failed``) for the task's current attempt before the decision, or a verdict of the merge
+gate on a tree holding the task's result (``MergeTested``, not cancelled: the gate's verdict is
+what let it land or kept it out). A ``CandidateSelected`` carrying ``backed_by_tests`` is taken
+at its word. Target > 80 %.
 
 **Merge success rate** ``merged / (merged + rejected + conflicted-and-not-merged)``, counted
 per task by its final outcome. Target ≥ 80 % (our choice: below it, most results need a human).
@@ -38,8 +41,9 @@ target unless the caller gives one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +51,11 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.events import Event
 from maestro_tui.domain.state import RunState, fold
 
+# Stored metrics computed by another version of these definitions are computed again.
+METRICS_VERSION = 2
+# Event types neither compute_metrics nor the reducer it folds with reads (most of a run's
+# events): a store may leave them out when it loads a run to compute its metrics.
+NOT_READ: tuple[type[Event], ...] = (ev.AgentOutput, ev.ToolCalled, ev.FileChanged)
 OVERHEAD_TARGET_PCT = 300.0
 EFFICIENCY_TARGET = 0.4
 COVERAGE_TARGET = 0.8
@@ -157,6 +166,15 @@ class RunMetrics:
             self.cost_per_merged,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        """The counts and numbers as plain JSON-able values (RunMetrics.from_dict reads them)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunMetrics:
+        """Inverse of to_dict; other fields (another version's) are a TypeError."""
+        return cls(**data)
+
 
 def _check(value: float | None, ok: Callable[[float], bool]) -> bool | None:
     return None if value is None else ok(value)
@@ -203,6 +221,7 @@ class _Tally:
             ev.TaskCancelled: self._stopped,
             ev.LLMUsage: self._usage,
             ev.TestsRan: self._tests,
+            ev.MergeTested: self._gate_tested,
             ev.CandidateFinished: self._candidate_finished,
             ev.CandidateSelected: self._candidate_selected,
             ev.Merged: self._merged,
@@ -251,6 +270,11 @@ class _Tally:
     def _tests(self, e: ev.TestsRan) -> None:
         if _has_counts(e):
             self.evidence.add((e.task, e.attempt))
+
+    def _gate_tested(self, e: ev.MergeTested) -> None:
+        if not e.cancelled:
+            for task in e.tasks:
+                self.evidence.add((task, self.current.get(task, 1)))
 
     def _candidate_finished(self, e: ev.CandidateFinished) -> None:
         attempt = self.current.get(e.task, 1)
@@ -311,11 +335,14 @@ def compute_metrics(
     state = state if state is not None else fold(events)
     tasks_total = len(state.tasks)
     succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied)
+    # Until a task has finished one way or the other there is no success rate to speak of
+    # (0 of N is not a miss yet): it and Ec read n/a.
+    finished = any(t.status.settled for t in state.tasks.values())
     baseline = min(1, tally.planner_calls) + sum(
         tally.task_baseline(t) for t in set(tally.attempts) | set(state.tasks)
     )
     overhead = (tally.calls - baseline) / baseline * 100 if baseline else None
-    success = _ratio(succeeded, tasks_total)
+    success = _ratio(succeeded, tasks_total) if finished else None
     efficiency = None if success is None or overhead is None else success / (1 + overhead / 100)
     outcomes = list(tally.outcome.values())
     merged = outcomes.count("merged")

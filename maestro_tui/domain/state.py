@@ -7,12 +7,13 @@ events through this one function, so a replayed run looks exactly like the live 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.frozen import replace
 
 
 class TaskStatus(StrEnum):
@@ -98,6 +99,12 @@ class TaskView:
     # (candidate, commit, tests ok, lines changed) of an ensemble's candidates
     candidates: tuple[tuple[int, str | None, bool | None, int], ...] = ()
     chosen_candidate: int | None = None
+    # The gate's test of the result as merged: "" (not yet), testing, passed, failed
+    gate: str = ""
+    gate_commit: str = ""
+    gate_n_passed: int | None = None
+    gate_n_failed: int | None = None
+    gate_tail: str = ""
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -148,6 +155,10 @@ class RunState:
     budget_warned: tuple[str, ...] = ()
     budget_exceeded: tuple[str, ...] = ()
     findings: tuple[tuple[str, str], ...] = ()
+    base_red: str = ""  # the integration head last found failing its own tests ("" = none)
+    base_red_tail: str = ""
+    flaky_tests: tuple[str, ...] = ()  # failed in the gate, then passed when run again
+    gate_off: str = ""  # why merges are not tested as merged in this run ("" = they are)
     started_ts: float | None = None
     finished_ts: float | None = None
     resumes: int = 0
@@ -257,6 +268,11 @@ def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
         chosen_candidate=None,
         waiting="",
         stalled_s=None,
+        gate="",
+        gate_commit="",
+        gate_n_passed=None,
+        gate_n_failed=None,
+        gate_tail="",
     )
 
 
@@ -368,6 +384,33 @@ def _resumed(s: RunState, e: ev.RunResumed) -> RunState:
     )
 
 
+def _merge_testing(s: RunState, e: ev.MergeTesting) -> RunState:
+    for task_id in e.tasks:
+        s = _task(s, task_id, gate="testing", gate_commit=e.commit)
+    return s
+
+
+def _merge_tested(s: RunState, e: ev.MergeTested) -> RunState:
+    for task_id in e.tasks:
+        if e.cancelled:
+            s = _task(s, task_id, gate="")
+        else:
+            s = _task(
+                s,
+                task_id,
+                gate="passed" if e.passed else "failed",
+                gate_commit=e.commit,
+                gate_n_passed=e.n_passed,
+                gate_n_failed=e.n_failed,
+                gate_tail=e.output_tail,
+            )
+    if e.flaky:
+        s = replace(s, flaky_tests=tuple(dict.fromkeys((*s.flaky_tests, *e.flaky))))
+    if e.passed and s.base_red:  # a green tree on the branch's line: the base is mended
+        s = replace(s, base_red="", base_red_tail="")
+    return s
+
+
 def _budget(kind_field: str) -> Callable[[RunState, Any], RunState]:
     def handler(s: RunState, e: Any) -> RunState:
         current: tuple[str, ...] = getattr(s, kind_field)
@@ -435,6 +478,10 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
         else (),
     ),
     ev.CandidateSelected: lambda s, e: _task(s, e.task, chosen_candidate=e.candidate),
+    ev.MergeTesting: _merge_testing,
+    ev.MergeTested: _merge_tested,
+    ev.BaseRed: lambda s, e: replace(s, base_red=e.commit, base_red_tail=e.output_tail),
+    ev.GateSkipped: lambda s, e: replace(s, gate_off=e.reason),
     ev.LLMUsage: _usage,
     ev.FindingPublished: lambda s, e: replace(s, findings=(*s.findings, (e.task, e.text))),
     ev.BudgetWarning: _budget("budget_warned"),

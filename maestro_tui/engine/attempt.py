@@ -1,4 +1,9 @@
-"""One attempt at one task: worktree, agent, commit, tests, the fix loop and the critic."""
+"""One attempt at one task: worktree, agent, commit, tests, the fix loop and the critic.
+
+An attempt may also be a *rebase and fix*: the gate found the task's result red as merged, so
+the new worktree starts from the current integration branch with that result merged in (or its
+conflicts marked), and the agent gets the failing output as feedback.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +21,17 @@ from maestro_tui.domain.plan import Task
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
-from maestro_tui.engine.merge_queue import Candidate, MergeQueue
+from maestro_tui.engine.merge_policy import test_detail
+from maestro_tui.engine.merge_queue import Candidate, FixRequest, MergeQueue
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
 from maestro_tui.process import base_env
 from maestro_tui.watch import watch_worktree
+from maestro_tui.workspace.merge import check_out_merge
 from maestro_tui.workspace.repo import CommitInfo, Workspace
-from maestro_tui.workspace.validate import TestResult, run_tests
+from maestro_tui.workspace.validate import TestResult, failing_tests, run_tests
 
 FEEDBACK_LIMIT = 4000
 # Agents and tests rewrite files within the same second, often at the same size: Python would
@@ -39,6 +46,7 @@ class Work:
     result: WorkerResult
     commit: CommitInfo | None
     tests: TestResult | None
+    base_red: bool = False  # its tests fail, and the base's own tests fail the same way
 
 
 class AttemptRunner:
@@ -69,13 +77,17 @@ class AttemptRunner:
         self.critic = critic
         self.judge = judge
         self.steering = Steering(bus)
+        self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
         base = self.ws.branch_head(integration)
         if base is None:
             raise RuntimeError(f"integration branch {integration} is missing")
-        if task.candidates > 1:
+        fix = self.fixes.pop(task.id, None)
+        if fix is not None:  # one agent rebases and fixes, even for an ensemble's task
+            work = await self._in_worktree(task, attempt, base, self.workers(task), fix=fix)
+        elif task.candidates > 1:
             work = await self._ensemble(task, attempt, base)
         else:
             work = await self._in_worktree(task, attempt, base, self.workers(task))
@@ -97,12 +109,20 @@ class AttemptRunner:
                 files_changed=len(info.files),
                 lines_changed=info.insertions + info.deletions,
                 tests_passed=None if tests is None else tests.passed,
-                tests_detail=_detail(tests),
+                tests_detail=test_detail(tests),
+                attempt=attempt,
+                base_red=work.base_red,
             )
         )
 
     async def _in_worktree(
-        self, task: Task, attempt: int, base: str, worker: Worker, candidate: int | None = None
+        self,
+        task: Task,
+        attempt: int,
+        base: str,
+        worker: Worker,
+        candidate: int | None = None,
+        fix: FixRequest | None = None,
     ) -> Work:
         """One agent's work in a fresh worktree, removed afterwards (its branch stays)."""
         run_id = self.bus.run_id
@@ -135,8 +155,14 @@ class AttemptRunner:
                 agent_dir=agent_dir,
                 **carry_over,
             )
+            fixes = 0
+            if fix is not None:  # its old result merged onto the branch, for the agent to fix
+                marked = await asyncio.to_thread(
+                    check_out_merge, self.ws, worktree, base, fix.commit
+                )
+                job, fixes = self._send_back(job, fix.round, fix.feedback_with(marked)), fix.round
             async with self._watching(task.id, worktree):
-                return await self._work_until_accepted(worker, job, base, candidate)
+                return await self._work_until_accepted(worker, job, base, candidate, fixes)
         finally:
             self.steering.close(task.id, mailbox)
             with contextlib.suppress(Exception):
@@ -244,10 +270,19 @@ class AttemptRunner:
         return judged(chosen, pick, why, pool, task.select)
 
     async def _work_until_accepted(
-        self, worker: Worker, job: WorkerJob, base: str, candidate: int | None = None
+        self,
+        worker: Worker,
+        job: WorkerJob,
+        base: str,
+        candidate: int | None = None,
+        fixes: int = 0,
     ) -> Work:
-        """Run the agent; send red tests (fix loop) and critic comments back to it, bounded."""
-        fixes = critiques = 0
+        """Run the agent; send red tests (fix loop) and critic comments back to it, bounded.
+
+        `fixes` rounds are already spent (the gate sent the result back). Red tests on a base
+        that is red the same way are not the task's: they stop the loop, uncharged.
+        """
+        critiques = 0
         while True:
             work = await self._work_once(worker, job, base, candidate)
             if work.commit is None:
@@ -255,11 +290,13 @@ class AttemptRunner:
             job = replace(job, resume_session=work.result.session or job.resume_session)
             tests = work.tests
             if tests is not None and not tests.passed:
+                if await self._base_is_to_blame(job.task.id, base, tests):
+                    return replace(work, base_red=True)
                 if fixes >= self.config.fix_attempts:
                     if self.config.fix_attempts == 0:
                         return work  # no fix loop: the merge queue holds it for the human
                     raise WorkerError(
-                        f"tests still fail after {fixes} fix attempt(s): {_detail(tests)}\n"
+                        f"tests still fail after {fixes} fix attempt(s): {test_detail(tests)}\n"
                         + tests.output_tail[-1500:]
                     )
                 fixes += 1
@@ -275,6 +312,17 @@ class AttemptRunner:
             job = self._send_back(
                 job, fixes + critiques, "A reviewer asks for changes:\n" + verdict
             )
+
+    async def _base_is_to_blame(self, task_id: str, base: str, tests: TestResult) -> bool:
+        """Do the base's own tests fail, with every test this result fails among them?"""
+        trials = self.merge_queue().trials
+        if trials is None:
+            return False
+        verdict = await trials.base_verdict(base, found_by=task_id)
+        if verdict.passed:
+            return False
+        ours = failing_tests(tests.output_tail)
+        return not (ours and verdict.failing and not ours <= verdict.failing)
 
     def _send_back(self, job: WorkerJob, round_no: int, feedback: str) -> WorkerJob:
         feedback = feedback[-FEEDBACK_LIMIT:]
@@ -370,11 +418,3 @@ class AttemptRunner:
         if view.session_id:
             carried["resume_session"] = view.session_id
         return carried
-
-
-def _detail(tests: TestResult | None) -> str:
-    if tests is None or tests.passed:
-        return ""
-    if tests.timed_out:
-        return "timed out"
-    return f"{tests.n_failed} failed" if tests.n_failed else f"exit code {tests.exit_code}"

@@ -15,10 +15,19 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, parse_plan, validate_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
-from maestro_tui.engine.attempt import AttemptRunner
+from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.merge_queue import Candidate, MergeLimits, MergeQueue, PendingMerge
+from maestro_tui.engine.merge_policy import Resolution
+from maestro_tui.engine.merge_queue import (
+    Candidate,
+    Decision,
+    GateSettings,
+    MergeLimits,
+    MergeQueue,
+    PendingMerge,
+    Trial,
+)
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.engine.steering import SteerRefused
 from maestro_tui.workspace.merge import ConflictFile
@@ -57,14 +66,15 @@ class Orchestrator:
         self.bus.subscribe(self._follow)
         self._merge_queue: MergeQueue | None = None
         self.scheduler: Scheduler | None = None
-        self._attempts: AttemptRunner | None = None
+        self._attempt: AttemptRunner | None = None
+        self._early: list[Decision] = []  # the merge queue decided before the scheduler existed
         self._pending_max_agents = state.max_agents
 
     @property
     def merge_queue(self) -> MergeQueue:
         """Made on first use, from the run as recorded: its branch, policy and waiting merges."""
         if self._merge_queue is None:
-            s = self.state
+            s, c = self.state, self.config
             pending = {
                 t.id: PendingMerge(t.id, t.title, t.commit, t.summary)
                 for t in s.waiting_merges
@@ -75,10 +85,33 @@ class Orchestrator:
                 self.ws,
                 s.integration_branch,
                 policy=s.merge_policy,
-                limits=MergeLimits(self.config.max_diff_lines, self.config.max_diff_files),
+                limits=MergeLimits(c.max_diff_lines, c.max_diff_files),
                 pending=pending,
+                gate=GateSettings.from_config(c, {**WORKTREE_ENV, **self.setup.env}),
+                rounds_used=self._fix_rounds,
             )
+            self._merge_queue.on_decided = self._decided
         return self._merge_queue
+
+    def _fix_rounds(self, task_id: str) -> int:
+        task = self.state.tasks.get(task_id)
+        return task.fix_rounds if task else 0
+
+    def _decided(self, decision: Decision) -> None:
+        """The merge queue decided a task: free it in the scheduler, or run it again to fix."""
+        if self.scheduler is None or self._attempt is None:
+            self._early.append(decision)
+            return
+        if decision.fix is not None:
+            self._attempt.fixes[decision.task_id] = decision.fix
+            self.scheduler.retry(decision.task_id)
+        elif decision.outcome is not None:
+            self.scheduler.release(decision.task_id, decision.outcome, decision.reason)
+
+    async def aclose(self) -> None:
+        """Stop the merge gate's test runs (what was in it is tested again on resume)."""
+        if self._merge_queue is not None:
+            await asyncio.shield(self._merge_queue.aclose())
 
     def _follow(self, event: ev.Event) -> None:
         self.state = reduce(self.state, event)
@@ -175,6 +208,7 @@ class Orchestrator:
         self.approve_plan()
         initial, attempts = self._initial_outcomes()
         initial.update(await self._remerge_finished())
+        early, self._early = self._early, []
         self.bus.subscribe(
             BudgetGuard(
                 self.bus,
@@ -189,7 +223,7 @@ class Orchestrator:
                 ),
             )
         )
-        attempt = self._attempts = AttemptRunner(
+        attempt = AttemptRunner(
             bus=self.bus,
             ws=self.ws,
             config=self.config,
@@ -215,11 +249,15 @@ class Orchestrator:
             attempts_done=attempts,
             wait_for_review=wait_for_review,
         )
+        self._attempt = attempt
+        for decision in early:  # recorded before the loop starts: run() enqueues what is ready
+            self._decided(decision)
         if self.state.budget_exceeded:
             self.scheduler.stop_dispatch()
         try:
             await self.scheduler.run()
         except asyncio.CancelledError:
+            await self.aclose()
             self.bus.emit(ev.RunPaused, reason="interrupted")
             self.finish(RunStatus.INTERRUPTED)
             raise
@@ -265,6 +303,7 @@ class Orchestrator:
                         files_changed=len(task.files_changed),
                         lines_changed=task.insertions + task.deletions,
                         tests_passed=task.tests_passed,
+                        attempt=task.attempts,
                     )
                 )
         return out
@@ -296,16 +335,16 @@ class Orchestrator:
 
     def steer_delivery(self, task_id: str) -> str | None:
         """How a message to the task's agent would reach it now; None when it cannot."""
-        return self._attempts.steering.delivery(task_id) if self._attempts else None
+        return self._attempt.steering.delivery(task_id) if self._attempt else None
 
     def steer(self, task_id: str, text: str, source: str = "tui") -> str:
         """Say something to a running task's agent; returns how it will reach it, or raises
         SteerRefused saying why it cannot."""
         if task_id not in self.state.tasks:
             raise SteerRefused(f"no task '{task_id}' in run {self.bus.run_id}")
-        if self._attempts is None:
+        if self._attempt is None:
             raise SteerRefused(f"run {self.bus.run_id} is not running")
-        return self._attempts.steering.steer(task_id, text, source)
+        return self._attempt.steering.steer(task_id, text, source)
 
     def pause(self) -> None:
         if self.scheduler:
@@ -321,11 +360,17 @@ class Orchestrator:
             self.scheduler.set_max_agents(n)
 
     def cancel_task(self, task_id: str) -> bool:
-        return self.scheduler.cancel_task(task_id) if self.scheduler else False
+        if not self.scheduler or not self.scheduler.cancel_task(task_id):
+            return False
+        self.merge_queue.drop(task_id)
+        return True
 
     def cancel(self) -> None:
         if self.scheduler:
             self.scheduler.cancel_all()
+            for task in self.state.tasks.values():
+                if task.status is TaskStatus.CANCELLED:
+                    self.merge_queue.drop(task.id)
 
     async def diff_for(self, task_id: str) -> str:
         """The unified diff of a task's result against where it started."""
@@ -366,12 +411,13 @@ class Orchestrator:
             self.scheduler.retry(task_id)
 
     async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
-        head = await self.merge_queue.approve(task_id, resolution)
-        if self.scheduler:
-            self.scheduler.release(task_id, Outcome.SATISFIED)
-        return head
+        """Land a waiting result through the gate (see engine/merge_queue.py for the contract:
+        the new head, or an error saying why nothing moved)."""
+        return await self.merge_queue.approve(task_id, resolution)
+
+    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial:
+        """Test a waiting merge as resolved, on the current branch, landing nothing."""
+        return await self.merge_queue.trial(task_id, resolution)
 
     async def reject(self, task_id: str, reason: str = "") -> None:
         await self.merge_queue.reject(task_id, reason)
-        if self.scheduler:
-            self.scheduler.release(task_id, Outcome.DEAD, f"dependency '{task_id}' was rejected")

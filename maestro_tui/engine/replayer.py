@@ -48,30 +48,33 @@ _OUTPUT = "AgentOutput"
 def _maker(cls: type[ev.Event]) -> _Maker | None:
     """A constructor that fills a decoded event's slots directly, or None for classes it can't.
 
-    A frozen dataclass's __init__ sets each field through object.__setattr__, which costs more
-    than parsing the JSON; setting the slots through their descriptors gives an equal object.
-    Classes with tuple fields (JSON gives lists) take the store codec's path instead.
+    Generated per class (as dataclasses generate `__init__`): it checks the payload has
+    exactly the class's fields and sets each slot through its descriptor, which gives an
+    object equal to the one `__init__` builds, for less. Classes with tuple fields (JSON
+    gives lists) take the store codec's path instead.
     """
     hints = typing.get_type_hints(cls)
     names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE)
     if any(typing.get_origin(hints[n]) is tuple for n in names):
         return None
-    keys = frozenset(names)
-    setters = tuple((getattr(cls, n).__set__, n) for n in names)
-    set_run, set_seq, set_ts = (getattr(cls, n).__set__ for n in ENVELOPE)
-    new = object.__new__
-
-    def make(run_id: str, seq: int, ts: float, data: Any) -> ev.Event:
-        if type(data) is not dict or data.keys() != keys:
-            raise ValueError("not the fields of this version")  # the codec decides
-        event = new(cls)
-        set_run(event, run_id)
-        set_seq(event, seq)
-        set_ts(event, ts)
-        for setter, name in setters:
-            setter(event, data[name])
-        return event
-
+    scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in (*ENVELOPE, *names)}
+    scope.update(_new=object.__new__, _cls=cls, _dict=dict)
+    # A KeyError (a field missing) or the ValueError below send the row to the codec, which
+    # names what is wrong; equal length and every name present means the same keys.
+    body = "".join(f"    _set_{n}(event, data[{n!r}])\n" for n in names)
+    exec(  # noqa: S102 - built from dataclass field names only
+        "def make(run_id, seq, ts, data):\n"
+        f"    if type(data) is not _dict or len(data) != {len(names)}:\n"
+        "        raise ValueError('not the fields of this version')\n"
+        "    event = _new(_cls)\n"
+        "    _set_run_id(event, run_id)\n"
+        "    _set_seq(event, seq)\n"
+        "    _set_ts(event, ts)\n"
+        f"{body}"
+        "    return event\n",
+        scope,
+    )
+    make: _Maker = scope["make"]
     return make
 
 
@@ -98,7 +101,7 @@ def decode_rows(run_id: str, rows: Sequence[Row]) -> list[ev.Event]:
             make = makers[type_name] = _maker(cls) if cls else None
         try:
             append(make(run_id, seq, ts, payload))  # type: ignore[misc]
-        except (TypeError, ValueError):  # no maker, or fields it does not take
+        except (TypeError, ValueError, KeyError):  # no maker, or fields it does not take
             append(decode_event(run_id, seq, ts, type_name, data))
     return out
 
@@ -169,6 +172,30 @@ def _add_tails(tails: dict[str, deque[str]], events: Sequence[ev.Event], lines: 
             tail.append(event.text)
             touched.add(event.task)
     return touched
+
+
+# The last `lines` output lines of each task of a run, in the run's order. A window function
+# (SQLite 3.25, 2018) numbers each task's lines from its last, so SQLite does the reading.
+_OUTPUT_TAILS = """
+SELECT task_id, data FROM (
+    SELECT seq, task_id, data,
+        row_number() OVER (PARTITION BY task_id ORDER BY seq DESC) AS from_last
+    FROM events WHERE run_id = ? AND type = 'AgentOutput'
+) WHERE from_last <= ? ORDER BY seq
+"""
+
+
+async def output_tails(store: Store, run_id: str, lines: int = TAIL_LINES) -> list[tuple[str, str]]:
+    """(task, line) for the last `lines` output lines of each task, in the order they came:
+    what the log panes showed when the run stopped, for a resumed run to show again."""
+    rows = await store.read(_OUTPUT_TAILS, (run_id, lines))
+    out = []
+    for task_id, data in rows:
+        try:
+            out.append((task_id, str(json.loads(data)["text"])))
+        except (ValueError, KeyError, TypeError):
+            continue  # a row this version cannot read is skipped here; replay names it
+    return out
 
 
 # --- the replayer ---------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Scheduler: runs a plan's DAG with a live concurrency limit, retries, timeouts and cancellation.
 
 It knows nothing of git or models: each attempt is a coroutine supplied by the run, which
-returns how the task ended up (its work merged, held for review, or rejected) or raises to
-fail the attempt. Everything the scheduler decides is an event on the bus.
+returns how the task ended up (its work merged, in the merge gate, held for review, or
+rejected) or raises to fail the attempt. A task that is GATED or HELD holds no agent slot;
+whoever decides it later calls `release` (or `retry` to run it again). Everything the
+scheduler decides is an event on the bus.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ class Outcome(Enum):
     """How a task stands once an attempt has returned."""
 
     SATISFIED = "satisfied"  # merged, or nothing to merge: dependents may start
-    HELD = "held"  # waiting for the human; dependents wait too
+    GATED = "gated"  # its result is being tested as merged; dependents and the run wait
+    HELD = "held"  # waiting for the human; dependents wait too (a headless run may end)
     DEAD = "dead"  # failed, rejected, blocked or cancelled: dependents are blocked
 
 
 AttemptFn = Callable[[Task, int], Awaitable[Outcome]]
+UNDECIDED = (Outcome.GATED, Outcome.HELD)  # no agent works on it, and it is not settled
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Scheduler:
         self._requeued: dict[str, str] = {}  # running task -> why it goes back to the queue
         self._paused = False
         self._stopped = False  # no new dispatch at all (budget spent, run cancelled)
+        self._started = False  # before run(), decisions only record outcomes; run() enqueues
+        # Decided (released or sent back) before its attempt had returned GATED: done after.
+        self._early: dict[str, Callable[[], None]] = {}
         self._wake = asyncio.Event()
 
     # --- commands (come back as events) ------------------------------------------------------
@@ -135,7 +142,7 @@ class Scheduler:
         """Cancel a task that has not settled; its dependents are blocked. False if settled."""
         if task_id not in self._plan.by_id:
             raise KeyError(task_id)
-        if task_id in self._outcome and self._outcome[task_id] is not Outcome.HELD:
+        if task_id in self._outcome and self._outcome[task_id] not in UNDECIDED:
             return False
         running = self._running.pop(task_id, None)
         if running:
@@ -150,23 +157,36 @@ class Scheduler:
         return True
 
     def cancel_all(self, reason: str = "run cancelled") -> None:
-        """Cancel every task that has not settled, held merges included."""
+        """Cancel every task that has not settled, held and gated merges included."""
         self._stopped = True
         for task in self._plan.tasks:
-            if self._outcome.get(task.id, Outcome.HELD) is Outcome.HELD:
+            if self._outcome.get(task.id, Outcome.HELD) in UNDECIDED:
                 self.cancel_task(task.id, reason)
 
     def release(self, task_id: str, outcome: Outcome, reason: str = "") -> None:
-        """A held task was decided by the human: merged (SATISFIED) or rejected (DEAD)."""
-        if self._outcome.get(task_id) is not Outcome.HELD:
+        """A gated or held task was decided: merged (SATISFIED), rejected or failed (DEAD), or
+        (from the gate) held for the human (HELD). A decision that comes while its attempt is
+        still returning is applied when it returns."""
+        current = self._outcome.get(task_id)
+        if current is None and task_id in self._running:
+            self._early[task_id] = lambda: self.release(task_id, outcome, reason)
+            return
+        if current not in UNDECIDED or current is outcome:
             return
         del self._outcome[task_id]
+        if outcome is Outcome.HELD:
+            self._outcome[task_id] = outcome
+            self._wake.set()
+            return
         self._settle(task_id, outcome, reason or f"dependency '{task_id}' was rejected")
 
     def retry(self, task_id: str) -> None:
-        """Run a held task again as a new attempt (its dependents keep waiting for it)."""
-        if self._outcome.get(task_id) is not Outcome.HELD:
-            raise ValueError(f"task '{task_id}' is not waiting for review")
+        """Run a held or gated task again as a new attempt (its dependents keep waiting)."""
+        if task_id in self._running and task_id not in self._outcome:
+            self._early[task_id] = lambda: self.retry(task_id)
+            return
+        if self._outcome.get(task_id) not in UNDECIDED:
+            raise ValueError(f"task '{task_id}' is not waiting for review or in the merge gate")
         del self._outcome[task_id]
         self._enqueue(task_id)
         self._wake.set()
@@ -174,7 +194,9 @@ class Scheduler:
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self) -> Mapping[str, Outcome]:
-        """Run until every task is settled, or only held tasks remain (unless waiting for them)."""
+        """Run until every task is settled, or only held tasks remain (unless waiting for them);
+        gated tasks are always waited for."""
+        self._started = True
         for task in self._plan.tasks:
             if task.id in self._outcome:
                 continue
@@ -196,6 +218,8 @@ class Scheduler:
     def _finished(self) -> bool:
         if self._running or self._backing_off:
             return False
+        if any(o is Outcome.GATED for o in self._outcome.values()):
+            return False
         if self._ready and not self._stopped:
             return False
         if self._wait_for_review and any(o is Outcome.HELD for o in self._outcome.values()):
@@ -213,6 +237,8 @@ class Scheduler:
             self._running[task_id] = asyncio.create_task(self._run_task(task_id), name=task_id)
 
     def _enqueue(self, task_id: str) -> None:
+        if not self._started:  # run() enqueues every ready task when it starts
+            return
         priority = self._priority.get(task_id, 0.0)
         heapq.heappush(self._ready, (-priority, self._order[task_id], task_id))
         self._bus.emit(ev.TaskQueued, task=task_id, priority=priority)
@@ -253,6 +279,9 @@ class Scheduler:
         else:
             self._running.pop(task_id, None)
             self._settle(task_id, outcome, f"dependency '{task_id}' did not succeed")
+            early = self._early.pop(task_id, None)
+            if early is not None and outcome is Outcome.GATED:
+                early()
         finally:
             self._wake.set()
 

@@ -47,7 +47,9 @@ async def checkout_for(ws: Workspace, state: RunState, task_id: str) -> TaskChec
     if not task.commit:
         raise NothingToSee(f"task '{task_id}' has no work to look at yet ({task.status.value})")
     name = f"shell-{task_id}-{os.getpid()}"
-    path = await asyncio.to_thread(ws.add_scratch_worktree, state.run_id, name, task.commit)
+    path = await asyncio.to_thread(
+        ws.add_scratch_worktree, ws.scratch_path(state.run_id, name), task.commit
+    )
     return TaskCheckout(task_id, path, task.branch or task.commit[:9], live=False)
 
 

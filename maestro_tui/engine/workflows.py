@@ -133,7 +133,7 @@ class Workflow:
         """The plan for `root` (goal fills {goal}); WorkflowError if it matches nothing or
         does not validate."""
         where = f"workflow '{self.name}' ({self.source})"
-        if not goal.strip() and self._uses_goal():
+        if not goal.strip() and self.uses_goal:
             raise WorkflowError(f"{where} needs a goal: its prompts use {{goal}}")
         tasks: list[Task] = []
         budgets: dict[str, int] = {}
@@ -187,7 +187,9 @@ class Workflow:
             raise WorkflowError([f"{where}: {p}" for p in exc.problems]) from exc
         return ExpandedPlan(plan, budgets, self.total_budget_tokens, candidates)
 
-    def _uses_goal(self) -> bool:
+    @property
+    def uses_goal(self) -> bool:
+        """Its prompts, titles or files name {goal}: `run --workflow NAME GOAL` needs one."""
         steps = [*self.stages, *self.then, *([self.template] if self.template else [])]
         texts = [t for s in steps for t in (s.prompt, s.title, *s.files)]
         return any("goal" in _placeholders(t) for t in texts)

@@ -11,18 +11,20 @@ from maestro_tui.session.outcome import EXIT_OK
 
 
 async def list_runs(db_path: Path, as_json: bool) -> int:
-    from maestro_tui.domain.metrics import compute_metrics
     from maestro_tui.store.db import Store
+    from maestro_tui.store.run_metrics import metrics_of
 
     store = await Store.open(db_path)
     try:
         runs = await store.list_runs()
-        metrics = {r.run_id: compute_metrics(await store.load_events(r.run_id)) for r in runs}
+        # Stored when each run finished; older or interrupted runs are computed once here.
+        metrics = await metrics_of(store, [r.run_id for r in runs])
     finally:
         await store.close()
     if as_json:
         for r in runs:
-            print(json.dumps({**asdict(r), "metrics": asdict(metrics[r.run_id])}))
+            m = metrics.get(r.run_id)
+            print(json.dumps({**asdict(r), "metrics": m.to_dict() if m else None}))
         return EXIT_OK
     if not runs:
         print(f"no runs yet in {db_path}")
@@ -32,9 +34,9 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
     for r in runs:
         duration = f"{r.duration_s:.0f}s" if r.duration_s is not None else "-"
         counts = f"{r.tasks_ok}/{r.tasks_failed}/{r.tasks_waiting} of {r.tasks_total}"
-        m = metrics[r.run_id]
-        overhead = f"{m.overhead_pct:.0f}%" if m.overhead_pct is not None else "-"
-        ec = f"{m.efficiency:.2f}" if m.efficiency is not None else "-"
+        m = metrics.get(r.run_id)
+        overhead = f"{m.overhead_pct:.0f}%" if m and m.overhead_pct is not None else "-"
+        ec = f"{m.efficiency:.2f}" if m and m.efficiency is not None else "-"
         print(
             f"{r.run_id:<22} {r.kind:<4} {r.status:<16} {counts:<21} {duration:>9}"
             f" {overhead:>8} {ec:>5}"

@@ -29,6 +29,17 @@ def _tests(e: ev.TestsRan) -> str:
     return f"tests {verdict}{detail} in {e.duration_s:.1f}s"
 
 
+def _gate_verdict(e: ev.MergeTested) -> str:
+    if e.cancelled:
+        return "test stopped (a result ahead failed): queued again"
+    counts = [f"{e.n_passed} passed"] if e.n_passed is not None else []
+    counts += [f"{e.n_failed} failed"] if e.n_failed else []
+    detail = f" ({', '.join(counts)})" if counts else ""
+    verdict = "merged tree passes" if e.passed else "merged tree FAILS"
+    flaky = f"; flaky: {', '.join(e.flaky)}" if e.flaky else ""
+    return f"{verdict}{detail} in {e.duration_s:.1f}s{flaky}"
+
+
 _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.RunStarted: lambda e: (
         f"run {e.run_id} started on {e.base_branch} ({_short(e.base_commit)}) → "
@@ -109,6 +120,19 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
     ),
     ev.MergeRejected: lambda e: f"[{e.task}] merge rejected: {e.reason}",
     ev.Merged: lambda e: f"[{e.task}] merged → {_short(e.commit)}",
+    ev.MergeTesting: lambda e: (
+        f"[{', '.join(e.tasks)}] gate: testing {'again ' if e.retest else ''}as merged"
+        + (f" on top of {', '.join(e.prefix[: -len(e.tasks)])}" if e.speculative else "")
+        + f" ({_short(e.commit)})"
+    ),
+    ev.MergeTested: lambda e: f"[{', '.join(e.tasks)}] gate: {_gate_verdict(e)}",
+    ev.BaseRed: lambda e: (
+        f"integration branch is RED at {_short(e.commit)}"
+        + (f" ({e.n_failed} failed)" if e.n_failed else "")
+        + (f", found by {e.found_by}" if e.found_by else "")
+        + ": failures it shares are not charged to tasks"
+    ),
+    ev.GateSkipped: lambda e: f"gate off: {e.reason}",
     ev.LLMUsage: lambda e: (
         f"[{e.task or 'planner'}] {e.model}: {e.tokens_in} in / {e.tokens_out} out, "
         f"{_money(e.cost_usd)}{' (simulated)' if e.simulated else ''}"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from maestro_tui.headless.history import asdict
 from maestro_tui.headless.printer import Output
 from maestro_tui.session.lifecycle import UserError, open_session
-from maestro_tui.session.outcome import EXIT_OK
+from maestro_tui.session.outcome import EXIT_OK, EXIT_TASK_FAILED
 
 
 async def list_merges(db_path: Path, run_ref: str, as_json: bool) -> int:
@@ -48,7 +49,10 @@ async def decide_merge(
     reason: str,
     out: Output,
 ) -> int:
-    """approve / reject a merge waiting for review, from the command line."""
+    """approve / reject a merge waiting for review, from the command line. An approval is
+    tested as merged first; a red one is refused (exit 1) and nothing moves."""
+    from maestro_tui.engine.merge_queue import MergeRefused
+
     async with await open_session(db_path, run_ref) as session:
         orch = session.orch
         try:
@@ -63,6 +67,9 @@ async def decide_merge(
                 print(f"rejected {task_id}; its branch is kept for inspection", file=out.stream)
         except KeyError as exc:
             raise UserError(exc.args[0]) from None
+        except MergeRefused as exc:
+            print(f"maestro-tui: {exc}", file=sys.stderr)
+            return EXIT_TASK_FAILED
         state = orch.state
         if not state.settled and not state.waiting_merges:
             print(f"tasks remain: maestro-tui resume {state.run_id}", file=out.stream)

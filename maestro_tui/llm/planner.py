@@ -9,7 +9,7 @@ from typing import Any
 
 from maestro_tui.domain.plan import Plan, PlanError, parse_plan, validate_plan
 from maestro_tui.llm.client import LLMClient, LLMError
-from maestro_tui.llm.roles import role_summaries
+from maestro_tui.llm.roles import normalize_role, role_summaries
 from maestro_tui.workspace.files import repo_map
 
 
@@ -81,7 +81,7 @@ def check_answer(
     """Turn submit_plan arguments into a valid Plan, or raise PlanError saying what is wrong."""
     if isinstance(arguments, str):
         raise PlanError([f"submit_plan {arguments}"])
-    plan = parse_plan(arguments, goal=goal)
+    plan = parse_plan(_known_roles(arguments, roles), goal=goal)
     problems = [
         f"task '{t.id}': unknown role '{t.role}' (roles: {', '.join(roles)})"
         for t in plan.tasks
@@ -94,6 +94,20 @@ def check_answer(
     if problems:
         raise PlanError(problems)
     return plan
+
+
+def _known_roles(arguments: Mapping[str, Any], roles: Mapping[str, str]) -> Mapping[str, Any]:
+    """The answer with each task's role as the known role it means ("doc writer", "Docs" →
+    doc_writer); a role that means none is left as written, and refused by check_answer."""
+    tasks = arguments.get("tasks")
+    if not isinstance(tasks, list):
+        return arguments
+    fixed = []
+    for task in tasks:
+        role = task.get("role") if isinstance(task, dict) else None
+        meant = normalize_role(role, roles) if isinstance(role, str) else None
+        fixed.append({**task, "role": meant} if meant and meant != role else task)
+    return {**arguments, "tasks": fixed}
 
 
 async def plan_goal(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
 
 ENTRY_POINT_GROUP = "maestro_tui.roles"
@@ -77,3 +78,32 @@ def role_summaries(roles: dict[str, str]) -> str:
         first = prompt.split(". ")[0].rstrip(".")
         lines.append(f"- {name}: {first}.")
     return "\n".join(lines)
+
+
+# What a model naturally writes for a built-in role, after role_key: "docs", "Testing"…
+ALIASES: dict[str, str] = {
+    **dict.fromkeys(("doc", "docs", "documentation", "documenter", "writer"), "doc_writer"),
+    **dict.fromkeys(("technical_writer", "tech_writer", "docs_writer"), "doc_writer"),
+    **dict.fromkeys(("test", "tests", "testing", "test_writer", "qa"), "tester"),
+    **dict.fromkeys(("code", "coding", "developer", "engineer", "implementer"), "coder"),
+    **dict.fromkeys(("programmer", "software_engineer", "implementation"), "coder"),
+    **dict.fromkeys(("refactor", "refactoring"), "refactorer"),
+    **dict.fromkeys(("review", "code_reviewer", "code_review"), "reviewer"),
+    **dict.fromkeys(("critique", "judge"), "critic"),
+}
+
+
+def role_key(text: str) -> str:
+    """A role as compared: lower case, words joined by "_" ("Doc-Writer", "doc writer")."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def normalize_role(written: str, roles: Iterable[str]) -> str | None:
+    """The known role a model meant by `written` ("doc writer", "Doc-Writer", "docs" mean
+    doc_writer; "Testers" means tester), or None for a role that is not known."""
+    known = {role_key(role): role for role in roles}
+    key = role_key(written)
+    for guess in (key, key.removesuffix("s"), ALIASES.get(key, "")):
+        if guess in known:
+            return known[guess]
+    return None

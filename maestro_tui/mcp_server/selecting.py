@@ -64,7 +64,9 @@ def _text_id(content: str) -> str:
 async def try_patch(session: McpSession, index: int, patch: str, base: str) -> Trial:
     """Apply one diff to `base` in a scratch worktree, commit it, run the tests, clean up."""
     ws, config = session.ws, session.config
-    tree = await asyncio.to_thread(ws.add_scratch_worktree, session.run_id, f"c{index}", base)
+    tree = await asyncio.to_thread(
+        ws.add_scratch_worktree, ws.scratch_path(session.run_id, f"c{index}"), base
+    )
     try:
         applied = await asyncio.to_thread(
             ws.git, "apply", "--whitespace=nowarn", "-", stdin=patch, cwd=tree, ok=(0, 1, 128)

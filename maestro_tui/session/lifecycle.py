@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from maestro_tui.config import Config, load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.attention import NoticeKind
-from maestro_tui.domain.plan import Plan, Task, validate_plan
+from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.merge_queue import Candidate
@@ -25,6 +25,7 @@ from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
+from maestro_tui.session.inputs import UserError, bad_input_errors, check_run_inputs
 from maestro_tui.session.relay import start_relay
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
@@ -36,38 +37,17 @@ if TYPE_CHECKING:
 MergeHints = Callable[[Candidate], list[str]]
 TerminalWriter = Callable[[str], None]  # writes escape sequences to the run's terminal
 
-
-class UserError(Exception):
-    """Bad input found by a command itself (exit code 2); the message says what to do."""
-
-
-def bad_input_errors() -> tuple[type[Exception], ...]:
-    """The errors that mean bad input (exit code 2): each says what was wrong and what to do,
-    and each is raised before anything is written."""
-    from maestro_tui.agents.base import WorkerError
-    from maestro_tui.config import ConfigError
-    from maestro_tui.domain.plan import PlanError
-    from maestro_tui.engine.inbox import InboxError
-    from maestro_tui.engine.merge_queue import MergeNeedsResolution
-    from maestro_tui.engine.runlock import RunLocked
-    from maestro_tui.engine.workflows import WorkflowError
-    from maestro_tui.llm.client import LLMError
-    from maestro_tui.store.db import StoreError
-    from maestro_tui.workspace.repo import WorkspaceError
-
-    return (
-        UserError,
-        ConfigError,
-        PlanError,
-        WorkspaceError,
-        StoreError,
-        RunLocked,
-        MergeNeedsResolution,
-        WorkerError,
-        LLMError,
-        InboxError,
-        WorkflowError,
-    )
+__all__ = [
+    "MergeHints",
+    "RunSession",
+    "UserError",
+    "bad_input_errors",
+    "check_run_inputs",
+    "drive",
+    "open_session",
+    "resume",
+    "start_session",
+]
 
 
 class RunSession:
@@ -94,19 +74,6 @@ class RunSession:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-def check_run_inputs(
-    ws: Workspace, config: Config, plan: Plan, base: str | None = None
-) -> WorkerPool:
-    """Everything that can be wrong with a new run, found before anything is written."""
-    validate_plan(plan, repo_root=ws.root)
-    workers = WorkerPool(config)
-    workers.check(plan)
-    base_branch, _ = ws.resolve_base(base)
-    if ws.is_checked_out(base_branch):
-        ws.check_clean_for(f for t in plan.tasks for f in t.files)
-    return workers
 
 
 async def start_session(
@@ -157,6 +124,7 @@ async def start_session(
             max_agents=max_agents or config.max_agents,
             base=base,
         )
+        stack.push_async_callback(orch.aclose)  # the merge gate's test runs stop first
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
@@ -239,6 +207,7 @@ async def open_session(
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
         orch = Orchestrator.restore(setup, events)
+        stack.push_async_callback(orch.aclose)
         setup.judge = models.make_judge(config, orch.plan)
         start_relay(stack, store, orch)
     except BaseException:

@@ -1,26 +1,39 @@
-"""Many rows in one SQLite statement.
+"""Many rows in one SQLite statement, in statements SQLite has prepared before.
 
 `executemany` steps SQLite once per row, and Python's sqlite3 releases the GIL around each step
 and takes it back after. The writer runs in aiosqlite's thread, so while the event loop keeps
 the GIL busy every row waits its turn for it: measured, the writer fell from ~290k to ~45k
 rows/s. One statement carrying many rows binds them all, then steps once with the GIL
 released, so SQLite's work runs beside the loop instead of queueing behind it.
+
+Preparing such a statement costs about as much as running it, so the number of rows per
+statement comes from a short ladder of powers of two: as many rows as fit `STATEMENT_PARAMS`,
+then the rest in binary (100 rows: 64 + 32 + 4). The same few statement texts recur, and
+sqlite3's statement cache (`CACHED_STATEMENTS`) keeps them prepared. Measured on the events
+table: 1.94 µs a row with a fresh statement per batch, 1.12 µs with the ladder (executemany:
+1.65 µs).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import aiosqlite
 
 Statement = tuple[str, list[tuple[Any, ...]]]  # run with executemany
+T = TypeVar("T")
 
 # SQLite's limit on parameters per statement: 32766 by default since 3.32, 999 before.
 # Store.open probes which applies and passes it in as `max_vars`.
 MAX_VARS = 28_000
 OLD_MAX_VARS = 999
+STATEMENT_PARAMS = 1024  # at most this many parameters in one statement
+CACHED_STATEMENTS = 512  # prepared statements the connection keeps (sqlite3's default: 128)
 # UPDATE ... FROM (VALUES ...) needs SQLite 3.33; older ones update one row per step.
 UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 
@@ -30,20 +43,34 @@ def quote(name: str) -> str:
     return f'"{name}"'
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _values(rows: int, cols: int) -> str:
     one = "(" + ",".join("?" * cols) + ")"
     return ",".join([one] * rows)
 
 
+def ladder(count: int, top: int) -> Iterator[int]:
+    """Statement sizes for `count` rows: `top` (a power of two) as often as it fits, then the
+    rest in binary, largest first."""
+    yield from itertools.repeat(top, count // top)
+    rest, size = count % top, top
+    while rest:
+        size //= 2
+        if rest >= size:
+            yield size
+            rest -= size
+
+
 def _chunks(
     rows: Sequence[tuple[Any, ...]], cols: int, max_vars: int
 ) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    per = max(1, max_vars // cols)
+    fit = max(1, min(max_vars, STATEMENT_PARAMS) // cols)
+    top = 1 << (fit.bit_length() - 1)  # the largest power of two that fits
     flat = itertools.chain.from_iterable
-    for at in range(0, len(rows), per):
-        chunk = rows[at : at + per]
-        yield len(chunk), tuple(flat(chunk))
+    at = 0
+    for size in ladder(len(rows), top):
+        yield size, tuple(flat(rows[at : at + size]))
+        at += size
 
 
 def insert(
@@ -76,3 +103,30 @@ def update(
     for count, params in _chunks(rows, cols, max_vars):
         sql = f"UPDATE {table} SET {sets} FROM (VALUES {_values(count, cols)}) AS v WHERE {where}"
         yield sql, [params]
+
+
+async def run_in_connection_thread(
+    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
+) -> T:
+    """`fn(sqlite3_connection, *args)` in the aiosqlite connection's own thread, in one trip.
+
+    aiosqlite sends each call to its thread and back (a queue put, a future, a wake-up of the
+    event loop); a batch written call by call made a trip for BEGIN, one per statement and
+    one for COMMIT. `Connection._execute` is how aiosqlite's own methods make a trip; it has
+    no public name (aiosqlite is pinned).
+    """
+    sqlite = conn._conn  # the sqlite3 connection; only used inside the thread
+    return await conn._execute(fn, sqlite, *args)  # type: ignore[no-any-return]
+
+
+def commit(conn: sqlite3.Connection, statements: list[Statement]) -> None:
+    """Run the statements in one transaction (called in the database thread)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, rows in statements:
+            conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -77,14 +78,41 @@ def row_builder(cls: type[Event]) -> RowBuilder:
     return builder
 
 
+def _value_source(name: str, hint: Any) -> str:
+    """Source of an expression giving field `name`'s JSON text, fast for its declared type.
+
+    str: the C string escaper; int: int.__repr__ (a bool, being an int, would become 1 or 0);
+    float: float.__repr__ when finite, as json does (nan and inf are not JSON: the encoder
+    writes them as json.dumps does); bool: a constant; `X | None`: null, else as X. A value of
+    another type makes these raise TypeError, and the builder takes the slow, exact path.
+    Anything else goes through the C JSON encoder.
+    """
+    value = f"e.{name}"
+    optional = False
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            hint, optional = rest[0], True
+    if hint is str:
+        out = f"_escape({value})"
+    elif hint is int:
+        out = f"_int({value})"
+    elif hint is float:
+        out = f"(_float({value}) if {value} - {value} == 0.0 else _json({value}))"
+    elif hint is bool:
+        out = f"('true' if {value} is True else 'false' if {value} is False else _json({value}))"
+    else:
+        return f"_json({value})"
+    return f"('null' if {value} is None else {out})" if optional else out
+
+
 def _generate(cls: type[Event]) -> RowBuilder:
     names = _payload_names(cls)
     hints = typing.get_type_hints(cls)
     # Field names are Python identifiers: no quoting or '%' to worry about in the template.
     template = "{" + ",".join(f'"{name}":%s' for name in names) + "}"
-    values = "".join(
-        f"_escape(e.{name}), " if hints.get(name) is str else f"_json(e.{name}), " for name in names
-    )
+    values = "".join(f"{_value_source(name, hints.get(name))}, " for name in names)
     task = "e.task" if "task" in names else "None"
     source = (
         "def build(e, wall):\n"
@@ -96,7 +124,8 @@ def _generate(cls: type[Event]) -> RowBuilder:
     )
     scope: dict[str, Any] = {
         "_escape": _escape,
-        "_int": int.__repr__,  # exact JSON for an int (a bool, being an int, becomes 0 or 1)
+        "_int": int.__repr__,
+        "_float": float.__repr__,
         "_json": encode_json,
         "_slow": _slow_payload,
     }

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import aiosqlite
 
-from maestro_tui.domain.events import Event
+from maestro_tui.domain.events import Event, RunFinished
 from maestro_tui.store import bulk
 from maestro_tui.store.codec import ROW_BUILDERS, Row, decode_event, row_builder
 from maestro_tui.store.projection import PROJECTED, Projection
@@ -32,6 +32,7 @@ from maestro_tui.store.records import (
     run_summary,
     summary_sql,
 )
+from maestro_tui.store.run_metrics import compute_and_store
 from maestro_tui.store.schema import (
     check_readable,
     configure,
@@ -71,11 +72,11 @@ class Store:
         self.flush_interval = flush_interval
         self._conn = conn
         self._projection = Projection(max_vars)
-        # Buffered events rows, and the events among them that change the tables (few).
+        # Buffered events rows; the projection holds the table rows they imply.
         self._buffer: list[Row] = []
-        self._projected: list[tuple[Event, float]] = []
-        self._appended = 0  # events accepted by append()
-        self._committed = 0  # of those, events committed
+        self._committed = 0  # events committed
+        self._finished: list[str] = []  # runs whose RunFinished is buffered
+        self._in_flight = 0  # events being committed; then come those in the buffer
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
         self._urgent = asyncio.Event()  # write now: buffer full, flush() or close()
@@ -98,7 +99,9 @@ class Store:
         """Open (creating if needed, mode 0600) and migrate the database at `path`."""
         path = await asyncio.to_thread(create_private, path)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, cached_statements=bulk.CACHED_STATEMENTS
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}: pass another --db") from exc
         try:
@@ -155,25 +158,33 @@ class Store:
         """Buffer one event for the writer. Never blocks; raises StoreError if writing failed."""
         if self._closing:  # also set when writing failed
             self._refuse(event)
-        wall = time.time()
-        cls = type(event)
+        cls = event.__class__
+        build = ROW_BUILDERS.get(cls) or row_builder(cls)
         try:
-            row = (ROW_BUILDERS.get(cls) or row_builder(cls))(event, wall)
+            row = build(event, time.time())
         except (TypeError, ValueError) as exc:
-            # Storing later events would leave a gap in the log; stop writing instead.
-            error = StoreError(f"{event.type} #{event.seq} cannot be stored as JSON: {exc}")
-            self._fail(error, exc)
-            self._error_reported = True
-            raise error from exc
-        buffer = self._buffer
-        if not buffer:
-            self._pending.set()
-        buffer.append(row)
+            raise self._stop_at(event, "cannot be stored as JSON", exc) from exc
         if cls in PROJECTED:
-            self._projected.append((event, wall))
-        self._appended += 1
-        if len(buffer) == self.batch_size:  # the writer swaps the buffer: each fill crosses once
+            try:
+                self._projection.add(event, row[3])
+            except Exception as exc:
+                raise self._stop_at(event, "cannot be projected into the tables", exc) from exc
+            if cls is RunFinished:
+                self._finished.append(event.run_id)
+        buffer = self._buffer
+        buffer.append(row)
+        n = len(buffer)
+        if n == 1:
+            self._pending.set()
+        elif n == self.batch_size:  # the writer swaps the buffer: each fill crosses once
             self._urgent.set()
+
+    def _stop_at(self, event: Event, why: str, exc: Exception) -> StoreError:
+        """Storing later events would leave a gap in the log: stop writing instead."""
+        error = StoreError(f"{event.type} #{event.seq} {why}: {exc}")
+        self._fail(error, exc)
+        self._error_reported = True
+        return error
 
     def _refuse(self, event: Event) -> NoReturn:
         if self._error is not None:
@@ -186,7 +197,7 @@ class Store:
         if self._error is not None:
             self._error_reported = True
             raise self._error
-        target = self._appended
+        target = self._committed + self._in_flight + len(self._buffer)
         if self._committed >= target:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -210,12 +221,17 @@ class Store:
                             await self._urgent.wait()
                 self._urgent.clear()
                 batch, self._buffer = self._buffer, []
-                projected, self._projected = self._projected, []
+                statements = self._projection.take()
+                finished, self._finished = self._finished, []
                 if not self._closing:
                     self._pending.clear()
-                await self._write(batch, projected)
+                self._in_flight = len(batch)
+                await self._write(batch, statements)
                 self._committed += len(batch)
+                self._in_flight = 0
                 batch = []
+                for run_id in finished:  # before the waiters: flush() covers them too
+                    await self._keep_metrics(run_id)
                 self._wake_waiters()
         except BaseException as exc:
             lost = batch[0] if batch else (self._buffer[0] if self._buffer else None)
@@ -230,22 +246,26 @@ class Store:
             if not isinstance(exc, Exception):
                 raise
 
-    async def _write(self, batch: list[Row], projected: list[tuple[Event, float]]) -> None:
-        statements = self._projection.statements(projected)
-        conn = self._conn
+    async def _write(self, batch: list[Row], projected: list[bulk.Statement]) -> None:
+        # Many rows per statement: see bulk.py for why not executemany. The parameters are
+        # laid out here, so the database thread only binds and steps.
+        statements = [*bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars), *projected]
         async with self._lock:
-            await conn.execute("BEGIN IMMEDIATE")
+            await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
+
+    async def _keep_metrics(self, run_id: str) -> None:
+        """Store a finished run's coordination metrics, so listings need not replay it."""
+        with contextlib.suppress(StoreError):  # a cache: listing the run computes it again
+            await compute_and_store(self, run_id)
+
+    async def commit(self, statements: list[bulk.Statement]) -> None:
+        """Run statements in a transaction of their own, between the writer's batches: for
+        tables derived from committed events (run_metrics). Events go through `append`."""
+        async with self._lock:
             try:
-                # Many rows per statement: see bulk.py for why not executemany.
-                for sql, rows in bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars):
-                    await conn.executemany(sql, rows)
-                for sql, rows in statements:
-                    await conn.executemany(sql, rows)
-                await conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-                raise
+                await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
+            except sqlite3.Error as exc:
+                raise StoreError(f"writing {self.path} failed: {exc}") from exc
 
     def _wake_waiters(self) -> None:
         done = self._committed

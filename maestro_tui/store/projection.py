@@ -1,10 +1,11 @@
 """Projection: the table rows a batch of events implies, as SQL to run in the batch's transaction.
 
-Each table's pending writes are folded in event order before any SQL runs: a row inserted in
-this batch absorbs the updates that follow it, and an update to an older row keeps only the
-last value per column. That gives last-write-wins per column with one `executemany` per
-statement shape, instead of one round trip per event. The rules mirror `domain.state.reduce`,
-so the tables say what a replay of the events would show.
+Each event is folded into the pending writes as it is appended (`add`), and `take` turns what
+was added since the last `take` into SQL: a row inserted in this batch absorbs the updates
+that follow it, and an update to an older row keeps only the last value per column. That
+gives last-write-wins per column with one statement per shape, instead of one round trip per
+event. The rules mirror `domain.state.reduce`, so the tables say what a replay of the events
+would show.
 """
 
 from __future__ import annotations
@@ -30,16 +31,17 @@ class _Table:
         self.updates: dict[Key, dict[str, Any]] = {}
 
     def insert(self, key: Key, **row: Any) -> None:
-        row.update(zip(self.key, key, strict=True))
         self.inserts[key] = row
         self.updates.pop(key, None)  # the new row replaces whatever the older one had
 
     def update(self, key: Key, **changes: Any) -> None:
-        row = self.inserts.get(key)
-        if row is not None:
-            row.update(changes)
-        else:
-            self.updates.setdefault(key, {}).update(changes)
+        pending = self.inserts.get(key)
+        if pending is None:
+            pending = self.updates.get(key)
+            if pending is None:
+                self.updates[key] = changes  # a new dict each call: safe to keep
+                return
+        pending.update(changes)
 
     def forget_run(self, run_id: str) -> None:
         for pending in (self.inserts, self.updates):
@@ -47,16 +49,20 @@ class _Table:
                 del pending[key]
 
     def statements(self, max_vars: int) -> Iterator[Statement]:
+        # Rows that change the same columns, in the same order, share one statement shape.
         shapes: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for key, changes in self.updates.items():
-            names = tuple(sorted(changes))
-            shapes.setdefault(names, []).append((*(changes[n] for n in names), *key))
+            rows = shapes.get(names := tuple(changes))
+            if rows is None:
+                rows = shapes[names] = []
+            rows.append((*changes.values(), *key))
         for names, rows in shapes.items():
             yield from bulk.update(self.name, self.key, names, rows, max_vars)
         if self.inserts:
             cols = (*self.key, *self.columns)
             head = f"INSERT OR REPLACE INTO {self.name} ({', '.join(map(quote, cols))}) VALUES "
-            rows = [tuple(row.get(c) for c in cols) for row in self.inserts.values()]
+            columns = self.columns
+            rows = [(*key, *map(row.get, columns)) for key, row in self.inserts.items()]
             yield from bulk.insert(head, len(cols), rows, max_vars)
 
 
@@ -137,6 +143,7 @@ class Projection:
     def __init__(self, max_vars: int = bulk.MAX_VARS) -> None:
         self.max_vars = max_vars  # SQLite's limit on parameters per statement
         self._open: dict[tuple[str, str], int] = {}
+        self._batch = _Batch()
         self._handlers: dict[type[ev.Event], Callable[[_Batch, Any, float], None]] = {
             ev.RunStarted: self._run_started,
             ev.PlanProposed: self._plan_proposed,
@@ -171,15 +178,25 @@ class Projection:
             ),
         }
 
+    def add(self, event: ev.Event, wall: float) -> None:
+        """Fold one event (appended at `wall` clock time) into the pending writes, in seq order.
+
+        Folding at once keeps no event alive until the batch is written.
+        """
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self._batch, event, wall)
+
+    def take(self) -> list[Statement]:
+        """SQL for every event added since the last take; the next batch starts empty."""
+        batch, self._batch = self._batch, _Batch()
+        return batch.statements(self.max_vars)
+
     def statements(self, batch: list[tuple[ev.Event, float]]) -> list[Statement]:
         """SQL for a batch of (event, wall clock when appended), in seq order."""
-        out = _Batch()
-        handlers = self._handlers
         for event, wall in batch:
-            handler = handlers.get(type(event))
-            if handler is not None:
-                handler(out, event, wall)
-        return out.statements(self.max_vars)
+            self.add(event, wall)
+        return self.take()
 
     # --- runs -------------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class RunSummary:
     base_branch: str
     merge_policy: str
     kind: str = "run"  # "run", or "mcp": a session of an agent calling maestro's MCP tools
+    cost_simulated: bool = False  # some calls were priced at a simulated rate (the demo model)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def summary_sql(tail: str) -> str:
         - (SELECT ts FROM events e WHERE e.run_id = r.run_id ORDER BY seq LIMIT 1),
         coalesce(t.total, 0), coalesce(t.ok, 0), coalesce(t.failed, 0), coalesce(t.waiting, 0),
         coalesce(l.tokens_in, 0), coalesce(l.tokens_out, 0), coalesce(l.cost, 0.0),
-        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy, r.kind
+        coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy, r.kind,
+        coalesce(l.simulated, 0)
     FROM r
     LEFT JOIN (
         SELECT run_id, count(*) AS total,
@@ -81,7 +83,8 @@ def summary_sql(tail: str) -> str:
     ) t ON t.run_id = r.run_id
     LEFT JOIN (
         SELECT run_id, sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out,
-            total(cost_usd) AS cost, sum(cost_usd IS NULL) AS unpriced
+            total(cost_usd) AS cost, sum(cost_usd IS NULL) AS unpriced,
+            max(simulated) AS simulated
         FROM llm_calls WHERE run_id IN (SELECT run_id FROM r) GROUP BY run_id
     ) l ON l.run_id = r.run_id
     ORDER BY r.created_at DESC, r.rid DESC
@@ -110,6 +113,7 @@ def run_summary(row: tuple[Any, ...]) -> RunSummary:
         base_branch=row[16],
         merge_policy=row[17],
         kind=row[18],
+        cost_simulated=bool(row[19]),
     )
 
 

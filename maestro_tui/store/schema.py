@@ -121,6 +121,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 3: what drives a run: "run" (the orchestrator) or "mcp" (an agent calling maestro's tools).
     ("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",),
+    # 4: each run's coordination metrics, computed from its events up to `upto_seq` by
+    # version `version` of domain.metrics, so listing runs does not replay them.
+    (
+        """CREATE TABLE run_metrics (
+            run_id TEXT PRIMARY KEY,
+            upto_seq INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            computed_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

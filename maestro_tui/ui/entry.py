@@ -25,16 +25,38 @@ if TYPE_CHECKING:
 StartRun = Callable[[str, str, int, "float | None"], Awaitable["RunSession"]]
 
 
-async def _run_app(app: MaestroApp, session: RunSession | None = None) -> int:
+class Opening:
+    """The session a RunScreen opens in its worker, and what came of it, for the CLI."""
+
+    def __init__(self, open_session: Callable[[], Awaitable[tuple[RunSession, bool]]]) -> None:
+        self._open = open_session
+        self.session: RunSession | None = None
+        self.error: Exception | None = None
+
+    async def __call__(self) -> tuple[RunSession, bool]:
+        try:
+            self.session, start = await self._open()
+        except Exception as exc:
+            self.error = exc
+            raise
+        return self.session, start
+
+
+async def _run_app(app: MaestroApp, opening: Opening | None = None) -> int:
     from maestro_tui.session.outcome import exit_code, next_step
 
     try:
         result = await app.run_async()
     finally:
-        if session is not None:
-            await session.aclose()  # a no-op when the screen closed it already
+        if opening is not None and opening.session is not None:
+            await opening.session.aclose()  # a no-op when the screen closed it already
+    if opening is not None and opening.error is not None:
+        # Raised here, with the terminal ours again: the CLI reports it as it always has
+        # (bad input: the message, exit code 2, and nothing written).
+        raise opening.error
+    session = opening.session if opening is not None else None
     if session is not None:
-        hint = next_step(session.state)  # the terminal is ours again: say how to go on
+        hint = next_step(session.state)  # say how to go on
         if hint:
             print(hint)
     if isinstance(result, int):
@@ -57,30 +79,48 @@ async def run_new(
     base: str | None = None,
     watch_themes: bool = True,
 ) -> int:
-    """Record a new run and show it (after the plan review, unless told not to)."""
-    from maestro_tui.session.lifecycle import check_run_inputs, start_session
+    """Record a new run and show it (after the plan review, unless told not to).
+
+    The inputs are checked before the app starts (~20 ms), so bad input is reported as
+    before, with nothing written; the run is recorded in the dashboard's worker.
+    """
+    from maestro_tui.session.inputs import check_run_inputs
 
     workers = check_run_inputs(ws, config, plan, base)  # bad input: nothing is written
-    session = await start_session(
-        ws=ws,
-        config=config,
-        plan=plan,
-        db_path=db_path,
-        workers=workers,
-        env=env,
-        planner_usage=planner_usage,
-        merge_hints=merge_hints,
-        base=base,
-    )
-    return await run_live(session, review_plan=review_plan, watch_themes=watch_themes)
+
+    async def record() -> tuple[RunSession, bool]:
+        from maestro_tui.session.lifecycle import start_session
+
+        session = await start_session(
+            ws=ws,
+            config=config,
+            plan=plan,
+            db_path=db_path,
+            workers=workers,
+            env=env,
+            planner_usage=planner_usage,
+            merge_hints=merge_hints,
+            base=base,
+        )
+        return session, True
+
+    return await _show(Opening(record), review_plan=review_plan, watch_themes=watch_themes)
 
 
-async def run_live(session: RunSession, *, review_plan: bool, watch_themes: bool = True) -> int:
-    """Show a started run (plan recorded, not approved) and run it; returns the CLI exit code."""
+async def _show(
+    opening: Opening,
+    *,
+    review_plan: bool = False,
+    earlier_logs: bool = False,
+    watch_themes: bool = True,
+) -> int:
+    """The dashboard, shown at once, opening its run with `opening` in a worker."""
     from maestro_tui.ui.screens.run import RunScreen
 
-    app = MaestroApp(lambda: RunScreen(session, review_plan=review_plan), watch_themes=watch_themes)
-    return await _run_app(app, session)
+    def screen() -> RunScreen:
+        return RunScreen(opener=opening, review_plan=review_plan, earlier_logs=earlier_logs)
+
+    return await _run_app(MaestroApp(screen, watch_themes=watch_themes), opening)
 
 
 async def run_resume(
@@ -92,15 +132,17 @@ async def run_resume(
     retry_task: str | None = None,
     watch_themes: bool = True,
 ) -> int:
-    """Finish an interrupted run (or review its waiting merges) in the dashboard."""
-    from maestro_tui.session.lifecycle import resume
-    from maestro_tui.ui.screens.run import RunScreen
+    """Finish an interrupted run (or review its waiting merges) in the dashboard, which shows
+    at once and reopens the run (and its agents' last lines) in workers."""
 
-    session, start = await resume(
-        db_path, run_ref, max_agents=max_agents, budgets=budgets, retry_task=retry_task
-    )
-    app = MaestroApp(lambda: RunScreen(session, start=start), watch_themes=watch_themes)
-    return await _run_app(app, session)
+    async def reopen() -> tuple[RunSession, bool]:
+        from maestro_tui.session.lifecycle import resume
+
+        return await resume(
+            db_path, run_ref, max_agents=max_agents, budgets=budgets, retry_task=retry_task
+        )
+
+    return await _show(Opening(reopen), earlier_logs=True, watch_themes=watch_themes)
 
 
 class LauncherApp(MaestroApp):
@@ -159,7 +201,7 @@ class LauncherApp(MaestroApp):
         except Exception as exc:
             self._failed(f"resume {run_id}", exc)
             return
-        await self.push_screen(RunScreen(session, start=start))
+        await self.push_screen(RunScreen(session, start=start, earlier_logs=True))
 
     async def on_launcher_screen_open_replay(self, message: Message) -> None:
         from maestro_tui.ui.screens.replay import ReplayScreen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from maestro_tui.workspace import plumbing
 from maestro_tui.workspace.repo import Workspace, WorkspaceError
@@ -14,8 +15,13 @@ __all__ = [
     "ConflictHunk",
     "MergeCheck",
     "MergeRaced",
+    "MergeSource",
+    "MergedSources",
+    "SourceConflicts",
     "check_merge",
+    "check_out_merge",
     "merge_into",
+    "merge_sources",
     "resolve_text",
 ]
 
@@ -59,6 +65,32 @@ class MergeCheck:
 
 class MergeRaced(WorkspaceError):
     """The branch moved while we merged into it: nothing was changed, merge again."""
+
+
+@dataclass(frozen=True)
+class MergeSource:
+    """One result for `merge_sources`: a commit, and how to settle its conflicts if it has any."""
+
+    commit: str
+    side: str | None = None  # "ours" or "theirs": every conflicting hunk is resolved so
+    files: Mapping[str, str | None] | None = None  # path -> resolved text (None: delete)
+    resolved_on: str | None = None  # the commit `files` were decided against
+
+
+@dataclass(frozen=True)
+class MergedSources:
+    commit: str  # parents: the commit merged onto, then every source; on no branch yet
+    tree: str
+
+
+class SourceConflicts(WorkspaceError):
+    """Source number `index` conflicts in `paths` and its resolution does not settle them
+    (`stale`: the files were resolved against a version of the branch that has changed)."""
+
+    def __init__(self, index: int, paths: tuple[str, ...], stale: bool = False) -> None:
+        self.index, self.paths, self.stale = index, paths, stale
+        why = "changed since they were resolved" if stale else "conflict"
+        super().__init__(f"{', '.join(paths)} {why}: resolve them again")
 
 
 def _segments(text: str) -> list[str | ConflictHunk]:
@@ -139,6 +171,10 @@ def check_merge(ws: Workspace, ours: str, theirs: str) -> MergeCheck:
     merged = plumbing.merge_tree(ws.git, ours, theirs)
     if merged.clean:
         return MergeCheck(True, merged.tree, ())
+    return MergeCheck(False, None, _conflict_files(ws, merged))
+
+
+def _conflict_files(ws: Workspace, merged: plumbing.MergeTreeResult) -> tuple[ConflictFile, ...]:
     files = []
     for path in merged.conflicted:
         note = " ".join(merged.notes.get(path, ()))
@@ -150,7 +186,63 @@ def check_merge(ws: Workspace, ours: str, theirs: str) -> MergeCheck:
         else:
             text = data.decode("utf-8", "replace")
             files.append(ConflictFile(path, parse_hunks(text), text, note))
-    return MergeCheck(False, None, tuple(files))
+    return tuple(files)
+
+
+def check_out_merge(ws: Workspace, worktree: Path, onto: str, commit: str) -> tuple[str, ...]:
+    """Fill a fresh worktree made at `onto` with `commit` merged in, uncommitted; conflicted
+    files keep their diff3 markers. Returns the conflicted paths."""
+    merged = plumbing.merge_tree(ws.git, onto, commit)
+    ws.check_out_tree(worktree, merged.tree)
+    return merged.conflicted
+
+
+def merge_sources(
+    ws: Workspace, onto: str, sources: Sequence[MergeSource], message: str
+) -> MergedSources:
+    """Merge `sources` one after another onto commit `onto`, and make one commit of the result
+    whose parents are `onto` and every source (an octopus when there are several).
+
+    No branch moves and no working tree is touched: the gate tests the commit, then moves the
+    branch to it. SourceConflicts names the first source whose resolution does not cover its
+    conflicts with what is merged before it.
+    """
+    if not sources:
+        raise ValueError("nothing to merge")
+    current, tree = onto, ""
+    for i, source in enumerate(sources):
+        merged = plumbing.merge_tree(ws.git, current, source.commit)
+        tree = merged.tree
+        if not merged.clean:
+            tree = plumbing.tree_with(ws.git, tree, _settle(ws, i, current, source, merged))
+        if i < len(sources) - 1:  # merge-tree takes commits: chain throwaway ones
+            current = plumbing.commit_tree(ws.git, tree, (current, source.commit), "maestro step")
+    parents = (onto, *(s.commit for s in sources))
+    return MergedSources(plumbing.commit_tree(ws.git, tree, parents, message), tree)
+
+
+def _settle(
+    ws: Workspace, index: int, onto: str, source: MergeSource, merged: plumbing.MergeTreeResult
+) -> Mapping[str, str | None]:
+    """The resolved text of each conflicted path, by side or from the resolved files."""
+    if source.side is not None:
+        files = _conflict_files(ws, merged)
+        unresolvable = tuple(f.path for f in files if not f.hunks)
+        if unresolvable:
+            raise SourceConflicts(index, unresolvable)
+        return {f.path: resolve_text(f, [source.side] * len(f.hunks)) for f in files}
+    resolved = source.files or {}
+    missing = tuple(p for p in merged.conflicted if p not in resolved)
+    if missing:
+        raise SourceConflicts(index, missing)
+    if source.resolved_on and source.resolved_on != onto:
+        changed = ws.git(
+            "diff", "--name-only", "-z", source.resolved_on, onto, "--", *resolved
+        ).out.split("\0")
+        stale = tuple(p for p in changed if p)
+        if stale:
+            raise SourceConflicts(index, stale, stale=True)
+    return resolved
 
 
 def merge_into(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from maestro_tui.process import LineSink, ProgramNotFound, run_streaming
 
-__all__ = ["TestResult", "parse_test_counts", "run_tests"]
+__all__ = ["TestResult", "failing_tests", "parse_test_counts", "run_tests"]
 
 PYTEST_NO_TESTS = 5  # pytest's exit code for "no tests collected"
 MAX_TAIL_CHARS = 8000
@@ -22,6 +22,8 @@ _PYTEST_SUMMARY = re.compile(
 )
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ")
 _UNITTEST_END = re.compile(r"^(OK|FAILED)\b(?: \((.*)\))?")
+# pytest's short summary ("FAILED tests/x.py::test_y - why") and unittest's "FAIL: test_y (…)"
+_FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+::\S+)|^(?:FAIL|ERROR): (\S+ \(\S+\))")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,16 @@ def parse_test_counts(output: str) -> tuple[int | None, int | None]:
             not_run = details.get("skipped", 0) + details.get("expected failures", 0)
             return max(int(ran.group(1)) - failed - not_run, 0), failed
     return None, None
+
+
+def failing_tests(output: str) -> frozenset[str]:
+    """The ids of the tests a pytest or unittest run reports as failed (empty if none named)."""
+    found = set()
+    for line in output.splitlines():
+        m = _FAILED_ID.match(_ANSI.sub("", line).strip())
+        if m:
+            found.add(m.group(1) or m.group(2))
+    return frozenset(found)
 
 
 async def run_tests(

@@ -133,16 +133,28 @@ class Worktrees:
                 self.git(*argv)
         return path
 
-    def add_scratch_worktree(self, owner: str, name: str, base: str) -> Path:
-        """A detached worktree at `base` for a throwaway trial or a look around (no branch):
-        `<dir>/<owner>/.scratch/<name>`; remove it after (gc does, if the process dies first)."""
+    def scratch_path(self, owner: str, name: str) -> Path:
+        """Where a throwaway checkout of `owner` (a run, an MCP session) named `name` goes:
+        `<dir>/<owner>/.scratch/<name>`, which no task's worktree can be (no task id starts
+        with a dot)."""
+        return self.worktrees_dir() / owner / SCRATCH_DIR / name
+
+    def add_scratch_worktree(self, path: Path, commit: str) -> Path:
+        """Check `commit` out detached in a fresh worktree at `path`, with no hook run: the
+        gate tests merged trees there. One left at the same path (a crash) is replaced."""
         with self._worktree_lock:
-            path = self.worktrees_dir() / owner / SCRATCH_DIR / name
             if path.exists():
                 self.remove_worktree(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.git("worktree", "add", "-q", "--force", "--detach", str(path), base)
+            self.git(
+                "-c", "core.hooksPath=/dev/null",
+                "worktree", "add", "-q", "--detach", "--force", str(path), commit,
+            )  # fmt: skip
         return path
+
+    def check_out_tree(self, worktree: Path, tree: str) -> None:
+        """Make a worktree's index and files hold `tree`; its HEAD stays where it is."""
+        self.git("read-tree", "--reset", "-u", tree, cwd=worktree)
 
     def remove_worktree(self, path: Path) -> None:
         """Force-remove a worktree and its registration; no error if it is already gone."""

@@ -71,3 +71,36 @@ def test_unknown_workflow_and_empty_inbox_are_bad_input(project: Path, tmp_path:
     )
     assert result.returncode == 2 and "no .md or .json issues" in result.stderr
     assert not db.exists()
+
+
+def test_workflows_lists_each_with_where_it_comes_from(project: Path, capsys):
+    from maestro_tui import cli
+
+    (project / "workflows").mkdir()
+    (project / "workflows" / "headers.toml").write_text(
+        'description = "Add a licence header to every module"\nmatch = ["calc/*.py"]\n'
+        'prompt = "@append {file} :: # licence"\n'
+    )
+    with (project / "maestro.toml").open("a") as fh:
+        fh.write(  # this one replaces the built-in of the same name
+            '\n[workflows.fix-lint]\ndescription = "Our lint, our way: {goal}"\n'
+            'match = ["calc/*.py"]\nprompt = "@append {file} :: # {goal}"\n'
+        )
+
+    assert cli.main(["workflows", "--repo", str(project)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line for line in lines[1:] if line and not line.startswith("run")}
+    assert set(rows) == {"bugfix", "docstrings-everywhere", "fix-lint", "headers",
+                         "tests-for-every-module"}  # fmt: skip
+    assert "workflows/headers.toml" in rows["headers"] and "licence header" in rows["headers"]
+    assert "maestro.toml [workflows.fix-lint]" in rows["fix-lint"]
+    assert rows["fix-lint"].endswith("(give a goal)") and rows["bugfix"].endswith("(give a goal)")
+    assert "built-in" in rows["tests-for-every-module"]
+
+    assert cli.main(["workflows", "--repo", str(project), "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {w["name"]: w["needs_goal"] for w in listed}["headers"] is False
+
+    (project / "workflows" / "broken.toml").write_text("match = [\n")
+    assert cli.main(["workflows", "--repo", str(project)]) == 2  # bad input, named
+    assert "workflows/broken.toml: not valid TOML" in capsys.readouterr().err

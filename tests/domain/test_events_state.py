@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 
@@ -65,6 +66,32 @@ def test_every_event_type_is_registered_and_frozen() -> None:
     event = EventBus("r").emit(ev.DispatchPaused)
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.seq = 9  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", sorted(set(ev.EVENT_TYPES.values()), key=lambda c: c.__name__))
+def test_events_built_through_their_slots_behave_as_frozen_dataclasses(cls: type) -> None:
+    fields = dataclasses.fields(cls)
+    params = inspect.signature(cls).parameters
+    assert [(p.name, p.kind, p.default) for p in params.values()] == [
+        (f.name, inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.empty)
+        if f.default is dataclasses.MISSING
+        else (f.name, inspect.Parameter.KEYWORD_ONLY, f.default)
+        for f in fields
+    ]
+    required = {f.name: f"v-{f.name}" for f in fields if f.default is dataclasses.MISSING}
+    event = cls(**required)
+    assert {f.name: getattr(event, f.name) for f in fields} == {
+        f.name: required.get(f.name, f.default) for f in fields
+    }
+    assert event == cls(**required) and hash(event) == hash(cls(**required))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.run_id = "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del event.seq
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        cls(**required, no_such_field=1)
+    with pytest.raises(TypeError, match="missing"):
+        cls(**{k: v for k, v in required.items() if k != "seq"})
 
 
 def test_bad_event_data_is_an_error() -> None:

@@ -230,3 +230,28 @@ def test_format_metrics_lines() -> None:
     assert "$0.0500" in lines[4]
     empty = format_metrics(compute_metrics([]))
     assert all("n/a" in line for line in empty)
+
+
+def running_run() -> Run:
+    """Task a has started and made calls; nothing has finished yet."""
+    run = Run("a", "b").calls(None, 1)
+    return run.emit(ev.TaskStarted, task="a", attempt=1, worker="llm").calls("a", 2)
+
+
+def test_success_and_efficiency_are_not_a_miss_before_a_task_finishes() -> None:
+    m = compute_metrics(running_run().events)
+    assert m.overhead_pct == 0.0  # the calls so far are what one agent would make
+    assert (m.success_rate, m.efficiency, m.efficiency_metric.meets_target) == (None, None, None)
+    assert "n/a" in format_metrics(m)[1] and "MISS" not in "".join(format_metrics(m))
+
+    failed = running_run().emit(ev.TaskFailed, task="a", attempt=1, reason="gave up")
+    m = compute_metrics(failed.events)
+    assert (m.success_rate, m.efficiency) == (0.0, 0.0)  # one finished, badly: now a miss
+    assert "MISS" in format_metrics(m)[1]
+
+
+def test_the_event_types_a_store_may_skip_are_read_by_neither_metrics_nor_reducer() -> None:
+    from maestro_tui.domain.metrics import NOT_READ, _Tally
+    from maestro_tui.domain.state import _HANDLERS
+
+    assert not set(NOT_READ) & (set(_HANDLERS) | set(_Tally()._handlers))

@@ -225,3 +225,70 @@ async def test_a_failure_at_the_head_of_a_long_chain_blocks_all_of_it() -> None:
     assert result["t0"] is Outcome.DEAD and result["t2999"] is Outcome.DEAD
     blocked = [e.task for e in log if isinstance(e, ev.TaskBlocked)]
     assert blocked == [f"t{i}" for i in range(1, 3000)]  # each once, nearest first
+
+
+async def test_a_gated_task_frees_its_slot_and_the_run_waits_for_its_verdict() -> None:
+    plan = make_plan({"a": [], "b": ["a"], "c": []})
+    bus, log = recording_bus()
+    started: list[str] = []
+    c_started = asyncio.Event()
+
+    async def attempt(task, n):
+        started.append(task.id)
+        if task.id == "c":
+            c_started.set()
+        return Outcome.GATED if task.id == "a" else Outcome.SATISFIED
+
+    sched = Scheduler(bus, plan, attempt, max_agents=1)
+    runner = asyncio.create_task(sched.run())
+    await c_started.wait()  # one agent slot: c ran because a gave its slot back
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not runner.done() and started == ["a", "c"]  # b waits for a's verdict
+    sched.release("a", Outcome.SATISFIED)
+    result = await runner
+    assert started == ["a", "c", "b"] and set(result.values()) == {Outcome.SATISFIED}
+
+
+async def test_the_gate_can_hold_a_task_or_send_it_back_to_run_again() -> None:
+    plan = make_plan({"a": [], "b": []})
+    bus, log = recording_bus()
+    attempts: list[tuple[str, int]] = []
+
+    async def attempt(task, n):
+        attempts.append((task.id, n))
+        if task.id == "a" and n == 1:
+            sched.retry("a")  # decided while its attempt is still returning: applied after
+            return Outcome.GATED
+        if task.id == "b":
+            sched.release("b", Outcome.HELD)
+            return Outcome.GATED
+        return Outcome.SATISFIED
+
+    # No backoff: a second attempt of "a" can only come from the gate's early retry.
+    sched = Scheduler(bus, plan, attempt, max_agents=1, policy=RetryPolicy(retries=0))
+    with pytest.raises(ValueError, match="not waiting for review or in the merge gate"):
+        sched.retry("a")
+    result = await sched.run()
+    assert sorted(attempts) == [("a", 1), ("a", 2), ("b", 1)]
+    # A held task does not keep a headless run going; a gated one would.
+    assert result == {"a": Outcome.SATISFIED, "b": Outcome.HELD}
+
+
+async def test_decisions_before_the_loop_starts_are_kept_for_it() -> None:
+    plan = make_plan({"a": [], "b": ["a"], "c": [], "d": ["c"]})
+    bus, log = recording_bus()
+    ran: list[str] = []
+
+    async def attempt(task, n):
+        ran.append(task.id)
+        return Outcome.SATISFIED
+
+    initial = {"a": Outcome.GATED, "c": Outcome.GATED}
+    sched = Scheduler(bus, plan, attempt, initial=initial)
+    sched.release("a", Outcome.SATISFIED)  # the gate landed it during resume
+    sched.release("c", Outcome.DEAD, "dependency 'c' failed")
+    result = await sched.run()
+    assert ran == ["b"]  # once each: no task is queued twice
+    assert [e.task for e in log if isinstance(e, ev.TaskQueued)] == ["b"]
+    assert result["d"] is Outcome.DEAD

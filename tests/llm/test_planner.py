@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from maestro_tui.domain.plan import PlanError
 from maestro_tui.llm.client import LLMClient
-from maestro_tui.llm.planner import PlannerError, plan_goal, repo_map
+from maestro_tui.llm.planner import PlannerError, check_answer, plan_goal, repo_map
 from maestro_tui.llm.roles import ROLE_PROMPTS
 from tests.llm.conftest import API_KEY
 from tests.llm.fakeserver import FakeChatServer, Reply
@@ -135,3 +136,40 @@ def test_repo_map_excludes_and_bounds(repo: Path) -> None:
 def test_repo_map_of_a_plain_directory(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("class A:\n    pass\n\n\nasync def b():\n    pass\n")
     assert repo_map(tmp_path) == "m.py (44 B): class A, def b"
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("doc writer", "doc_writer"),
+        ("Doc-Writer", "doc_writer"),
+        ("docs", "doc_writer"),
+        ("  DOC_WRITER ", "doc_writer"),
+        ("Testers", "tester"),
+        ("testing", "tester"),
+        ("Code Reviewer", "reviewer"),
+        ("developer", "coder"),
+    ],
+)
+def test_role_spellings_a_model_writes_are_the_roles_it_means(
+    repo: Path, written: str, meant: str
+) -> None:
+    answer = {"tasks": [task("alpha", role=written)]}
+    plan = check_answer(answer, "g", repo, ROLE_PROMPTS)
+    assert plan.tasks[0].role == meant
+
+
+def test_a_role_that_means_none_is_refused_with_the_known_roles(repo: Path) -> None:
+    with pytest.raises(PlanError) as caught:
+        check_answer({"tasks": [task("alpha", role="wizard")]}, "g", repo, ROLE_PROMPTS)
+    (problem,) = caught.value.problems
+    assert problem == (
+        "task 'alpha': unknown role 'wizard' (roles: coder, tester, doc_writer, refactorer,"
+        " reviewer, critic)"
+    )
+
+
+def test_plugin_roles_are_matched_the_same_way(repo: Path) -> None:
+    roles = {**ROLE_PROMPTS, "security-auditor": "You audit."}
+    plan = check_answer({"tasks": [task("a", role="Security Auditor")]}, "g", repo, roles)
+    assert plan.tasks[0].role == "security-auditor"

@@ -138,6 +138,22 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
     )
     bus.emit(ev.TaskFinished, task="cli", attempt=1, summary="added --json", commit="a1b2c3d")
     bus.emit(ev.MergeQueued, task="cli", commit="a1b2c3d", files_changed=1, lines_changed=16)
+    bus.emit(ev.MergeTesting, tasks=("cli",), commit="f00d", tree="7ree", prefix=("cli",))
+    bus.emit(
+        ev.MergeTested,
+        tasks=("cli",),
+        commit="f00d",
+        tree="7ree",
+        passed=False,
+        n_passed=11,
+        n_failed=1,
+        duration_s=2.0,
+        output_tail="FAILED tests/test_cli.py::test_json",
+        prefix=("cli",),
+        flaky=("tests/test_cli.py::test_clock",),
+    )
+    bus.emit(ev.BaseRed, commit="e5f6a7b", tree="7ree", found_by="gate", n_failed=1)
+    bus.emit(ev.GateSkipped, reason="no test command is configured")
     bus.emit(ev.MergeConflict, task="cli", files=("app/cli.py",))
     bus.emit(ev.MergeWaiting, task="cli", reasons=("conflict in app/cli.py", "policy: review"))
     bus.emit(ev.MergeApproved, task="cli", resolution="ours")

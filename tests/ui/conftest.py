@@ -1,6 +1,9 @@
-"""Dashboard test fixtures: a real git project run by tests/fake_agent.py, and bus waiters.
+"""What the UI tests share: one way to let the app settle, git projects run by
+tests/fake_agent.py, the dashboard's fixtures and bus waiters, and reading what a screen shows.
 
-The review screens' helpers live in conftest_review.py (another module's tests).
+Helpers for particular screens' runs live beside their tests: review_runs.py (a held merge
+with conflicts, fixed fakes for the review screens), ensemble_runs.py (an ensemble held for
+review).
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+from textual.worker import WorkerState
 
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
@@ -33,13 +38,61 @@ GIT_ID = [
     "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
 ]  # fmt: skip
 WAIT_S = 60.0  # an upper bound for one awaited event, not a sleep
+LIVE = ("run",)  # a live run's own worker: it lasts until the run ends, nobody waits for it
+
+
+# --- letting the app settle ------------------------------------------------------------------
+
+
+async def settle(pilot: Pilot[Any], *, groups: Iterable[str] | None = None) -> None:
+    """Wait until the app has done what it was asked: its workers (those of `groups`; by
+    default every one but a live run's own) have finished, and the messages they posted and
+    the refresh after them are handled. Workers those messages start are waited for too.
+    Never a sleep."""
+    wanted = set(groups) if groups is not None else None
+    busy = (WorkerState.PENDING, WorkerState.RUNNING)
+    for _ in range(20):  # a chain of workers, each started by the last one's message
+        workers = [
+            w
+            for w in pilot.app.workers
+            if w.state in busy
+            and (w.group in wanted if wanted is not None else w.group not in LIVE)
+        ]
+        if not workers:
+            break
+        await pilot.app.workers.wait_for_complete(workers)
+        await pilot.pause()
+    await pilot.pause()
+
+
+def notifications(app: App[Any]) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def freeze_cursors(app: App[Any]) -> None:
+    """Stop cursors blinking, so snapshots do not depend on when they are taken."""
+    for widget in app.screen.query("Input, TextArea"):
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = False
+
+
+# --- git projects ----------------------------------------------------------------------------
 
 
 def git(repo: Path, *args: str) -> str:
+    """git's stdout, as it printed it (a file shown keeps its last newline)."""
     out = subprocess.run(
         ["git", *GIT_ID, "-C", str(repo), *args], capture_output=True, text=True, check=True
     )
-    return out.stdout.strip()
+    return out.stdout
+
+
+def commit_all(repo: Path) -> Path:
+    """Make `repo` a git repository with everything in it committed on main."""
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "initial")
+    return repo
 
 
 def make_project(root: Path, *, test_command: str = "") -> Path:
@@ -65,10 +118,7 @@ argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
 env = {{ FAKE_STATE = "{state}" }}
 """
     )
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "initial")
-    return repo
+    return commit_all(repo)
 
 
 def task(task_id: str, prompt: str, *, depends_on: tuple[str, ...] = (), files: str = "") -> str:
@@ -179,11 +229,10 @@ def dashboard_app(session: Any, **kwargs: Any) -> MaestroApp:
 
 
 async def ready(pilot: Pilot[Any]) -> RunScreen:
-    """The dashboard screen once mounted: its bridge listens to the bus from then on."""
+    """The dashboard screen once settled: its run open and its bridge listening to the bus."""
+    await settle(pilot)
     screen = pilot.app.screen_stack[0]
-    assert isinstance(screen, RunScreen)
-    while screen.bridge is None:  # snapshots' run_before starts before the first mount
-        await pilot.pause()
+    assert isinstance(screen, RunScreen) and screen.bridge is not None
     return screen
 
 
@@ -193,10 +242,6 @@ async def shown(pilot: Pilot[Any]) -> None:
     assert screen.bridge is not None
     screen.bridge.flush()
     await pilot.pause()
-
-
-def notifications(app: App[Any]) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def row_text(pilot: Pilot[Any], task_id: str) -> str:

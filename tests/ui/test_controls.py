@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
-from tests.ui.conftest import dashboard_app, notifications, screen_text, shown
+from tests.ui.conftest import dashboard_app, notifications, screen_text, settle, shown
 from tests.ui.sample_run import middle_events, sample_session
 
 
@@ -94,9 +94,7 @@ async def test_palette_offers_the_dashboard_commands():
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.press("ctrl+p")  # open the command palette
         await pilot.press(*"pause")  # search
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)  # the palette's search worker
         assert "Pause / resume dispatch" in screen_text(app)
         await pilot.press("enter")  # run it
         await pilot.pause()
@@ -104,16 +102,34 @@ async def test_palette_offers_the_dashboard_commands():
     assert any("cannot pause" in n for n in notifications(app))
 
 
-async def test_question_mark_toggles_the_keys_panel():
+async def test_question_mark_shows_the_dashboards_keys_first_grouped():
+    from maestro_tui.ui.widgets.keys_panel import KeysPanel, KeysTable
+
     session, _, _ = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "graph"  # the task list
         await pilot.press("question_mark")  # show every key
-        assert app.screen.query("HelpPanel")
-        assert "pause" in screen_text(app) and "q" in screen_text(app)
+        await pilot.pause()
+        assert app.screen.query(KeysPanel)
+        lines = app.screen.query_one(KeysTable).plain().splitlines()
+        # The dashboard's own keys first, + and - on one row, the ten log keys on another…
+        assert lines[:12] == [
+            "[dashboard]", "p  pause", "x  cancel", "s  say", "!  shell", "+ -  agents",
+            "b  budget", "m  merges", "n  needs you", "?  keys", "q  quit",
+            "0–9  logs: 0 all agents, 1–9 the Nth running one",
+        ]  # fmt: skip
+        # …then the focused task list's keys, its twelve moves on one row, then the rest.
+        task_list = lines.index("[task list]")
+        assert lines[task_list + 1 : task_list + 3] == [
+            "⏎  Select", "↑↓←→  move · home end pgup pgdn ^pgup ^pgdn ^home ^end",
+        ]  # fmt: skip
+        assert lines[task_list + 3] == "[everywhere]" and "^p  palette" in lines
+        assert "needs you" in screen_text(app)
         await pilot.press("question_mark")  # hide it again
         await pilot.pause()
-        assert not app.screen.query("HelpPanel")
+        assert not app.screen.query(KeysPanel)
 
 
 async def test_quit_when_nothing_runs_closes_the_session_without_asking():

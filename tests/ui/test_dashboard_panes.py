@@ -96,6 +96,16 @@ def test_metrics_colour_ok_green_and_miss_red():
     assert styles[" ok"] == "green" and styles[" miss"] == "bold red"
 
 
+def test_metrics_read_n_a_not_miss_until_a_task_finishes():
+    from maestro_tui.domain.metrics import compute_metrics
+    from tests.domain.test_metrics import running_run
+
+    assert "Ec n/a" in render_metrics(compute_metrics(running_run().events)).plain
+    assert "miss" not in render_metrics(compute_metrics(running_run().events)).plain
+    failed = running_run().emit(ev.TaskFailed, task="a", attempt=1, reason="gave up")
+    assert "Ec 0.00 (>0.4) miss" in render_metrics(compute_metrics(failed.events)).plain
+
+
 async def test_condensed_layout_hides_the_activity_tabs_and_metrics():
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
+from typing import Any
 
+from maestro_tui import cli
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunStatus
+from maestro_tui.session.lifecycle import RunSession
+from maestro_tui.session.outcome import EXIT_INTERRUPTED
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.run import RunScreen
-from tests.ui.conftest import dashboard_app, start, task, writes
+from tests.ui.conftest import (
+    BusWatch,
+    dashboard_app,
+    git,
+    notifications,
+    screen_text,
+    settle,
+    shown,
+    start,
+    task,
+    writes,
+)
 
 QUICK_PLAN = (
     'goal = "two steps"\n\n'
@@ -65,25 +82,16 @@ async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_
         return session
 
     app = LauncherApp(db, ui_project, start_run, watch_themes=False)
-
-    async def launched() -> None:
-        for worker in [w for w in app.workers if w.group == "launch"]:
-            await worker.wait()
-        await pilot.pause()
-
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await settle(pilot)  # the history's load
         assert isinstance(app.screen, LauncherScreen)
         app.screen.post_message(LauncherScreen.StartRun("two steps", "demo", 3, 1.5))
-        await pilot.pause()
-        await launched()
+        await settle(pilot)  # the launch: planned, recorded, the plan review pushed
         assert type(app.screen).__name__ == "PlanReviewScreen"
         await pilot.press("a")  # approve the plan as it is
         await watches[0].wait_for(ev.RunFinished)
         await pilot.press("q")  # leave the dashboard: back to the launcher
-        for worker in [w for w in app.workers if w.group == "close"]:
-            await worker.wait()
-        await pilot.pause()
+        await settle(pilot)  # the close worker, and the launcher shown again
         assert isinstance(app.screen, LauncherScreen)
     assert asked == [("two steps", "demo", 3, 1.5)]
 
@@ -104,3 +112,114 @@ def test_the_ui_starts_without_litellm():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # it costs 2.4 s: only a model call may import it
+
+
+def opening_app(opener: Any, **kwargs: Any) -> MaestroApp:
+    return MaestroApp(
+        lambda: RunScreen(opener=opener, **kwargs), watch_themes=False, theme="textual-dark"
+    )
+
+
+async def test_the_dashboard_shows_before_its_session_opens(ui_project: Path, tmp_path: Path):
+    gate = asyncio.Event()
+    opened: list[tuple[RunSession, BusWatch]] = []
+
+    async def slow_open() -> tuple[RunSession, bool]:
+        await gate.wait()  # the repository, the database and the models, taking their time
+        opened.append(await start(ui_project, tmp_path / "runs.db", QUICK_PLAN, agents=2))
+        return opened[0][0], True
+
+    app = opening_app(slow_open)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, RunScreen) and screen.session is None
+            assert "opening the run" in screen_text(app)
+            assert screen.dashboard.graph.loading
+            await pilot.press("p")  # pause: nothing to pause yet, and nothing breaks
+            assert "cannot pause: the run is still opening" in notifications(app)
+            gate.set()
+            assert screen.open_worker is not None
+            await screen.open_worker.wait()
+            finished = await opened[0][1].wait_for(ev.RunFinished)
+            await shown(pilot)
+            assert not screen.dashboard.graph.loading
+            assert "opening the run" not in screen_text(app)
+            await pilot.press("q")
+            await app.workers.wait_for_complete()
+    finally:
+        for session, _ in opened:
+            await session.aclose()
+    assert finished.status == RunStatus.SUCCEEDED and app.return_code == 0
+
+
+async def test_quitting_while_the_run_opens_opens_nothing(ui_project: Path, tmp_path: Path):
+    never = asyncio.Event()
+
+    async def stuck() -> tuple[RunSession, bool]:
+        await never.wait()
+        raise AssertionError("cancelled before it opened")
+
+    app = opening_app(stuck)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("q")  # nothing runs yet: no question asked
+        await app.workers.wait_for_complete()
+    assert app.return_code == EXIT_INTERRUPTED
+
+
+def test_bad_input_found_opening_the_run_is_reported_as_before(
+    ui_project: Path, tmp_path: Path, monkeypatch, capsys
+):
+    """On a terminal, `run` shows the dashboard first; a database that is not ours is found
+    when the run is recorded behind it, and is still bad input: the message, exit code 2,
+    and nothing written (no branch, no rows)."""
+    run_async = MaestroApp.run_async
+    monkeypatch.setattr(
+        MaestroApp, "run_async", lambda self, **kw: run_async(self, headless=True, size=(80, 24))
+    )
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(QUICK_PLAN)
+    not_ours = tmp_path / "notes.db"
+    not_ours.write_text("my notes, not a database\n" * 100)
+
+    code = cli.main(
+        ["run", "--plan", str(plan), "--repo", str(ui_project), "--db", str(not_ours), "--yes"]
+    )
+
+    assert code == 2
+    assert "is not a maestro-tui database" in capsys.readouterr().err
+    assert git(ui_project, "branch", "--list", "maestro*") == ""
+    assert not_ours.read_text().startswith("my notes")
+
+
+async def test_a_resumed_run_shows_its_earlier_log_lines(ui_project: Path, tmp_path: Path):
+    from maestro_tui.session.lifecycle import resume
+    from maestro_tui.ui.entry import Opening
+
+    db = tmp_path / "runs.db"
+    session, _ = await start(ui_project, db, QUICK_PLAN, agents=2)
+    for n in range(5):
+        session.orch.bus.emit(ev.AgentOutput, task="first", attempt=1, text=f"earlier {n}")
+    run_id = session.state.run_id
+    await session.aclose()  # stopped before it ran: resumable
+
+    opening = Opening(lambda: resume(db, run_id))
+    app = opening_app(opening, earlier_logs=True)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await shown(pilot)  # settled: the run reopened and its earlier lines read
+            screen = app.screen
+            assert isinstance(screen, RunScreen)
+            logs = screen.dashboard.logs
+            assert logs.tail("first")[:5] == [f"earlier {n}" for n in range(5)]
+            assert logs.tail()[:5] == [f"[first] earlier {n}" for n in range(5)]
+            await pilot.press("q", "y")  # quit (the run may still go: yes)
+            await app.workers.wait_for_complete()
+    finally:
+        if opening.session is not None:
+            await opening.session.aclose()
+    assert opening.error is None

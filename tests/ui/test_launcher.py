@@ -20,16 +20,22 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.launcher import LauncherScreen, parse_form
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.run_history import RunHistory
-from tests.ui.conftest_review import freeze_cursors
+from tests.ui.conftest import freeze_cursors, settle
 
 NOW = datetime(2025, 3, 2, 15, 0, tzinfo=UTC)  # "today" for the history's dates
 PLAN = {"tasks": [{"id": t, "title": t, "prompt": "p"} for t in ("api", "cli", "docs")]}
 
 
 def record_run(
-    bus: EventBus, goal: str, outcome: dict[str, type[ev.Event]], status: str | None
+    bus: EventBus,
+    goal: str,
+    outcome: dict[str, type[ev.Event]],
+    status: str | None,
+    simulated: bool = False,
 ) -> None:
-    """A run whose tasks end as `outcome` says; `status` None: it stops without finishing."""
+    """A run whose tasks end as `outcome` says; `status` None: it stops without finishing.
+
+    `simulated`: its model was the demo's, priced at a simulated rate."""
     bus.emit(ev.RunStarted, goal=goal, repo="/src/shop", base_branch="main",
              base_commit="abc", integration_branch="maestro/x", merge_policy="auto",
              max_agents=2)  # fmt: skip
@@ -38,7 +44,7 @@ def record_run(
     for task, end in outcome.items():
         bus.emit(ev.TaskStarted, task=task, attempt=1, worker="llm")
         bus.emit(ev.LLMUsage, task=task, model="demo", tokens_in=4000, tokens_out=900,
-                 cost_usd=0.0125)  # fmt: skip
+                 cost_usd=0.0125, simulated=simulated)  # fmt: skip
         if end is ev.Merged:
             bus.emit(ev.TaskFinished, task=task, attempt=1, commit="c0ffee")
             bus.emit(ev.Merged, task=task, commit="beef")
@@ -65,7 +71,7 @@ async def fill_store(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             ticks = iter(range(10**6))
             bus = EventBus(run_id, clock=lambda t=ticks, n=length: next(t) * n / 12)
             bus.subscribe(store.append)
-            record_run(bus, goal, outcome, status)
+            record_run(bus, goal, outcome, status, simulated=run_id == "run-a")
             await store.flush()
     finally:
         monkeypatch.undo()
@@ -96,9 +102,8 @@ async def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[P
 
 
 async def history_loaded(pilot: Pilot[Any]) -> RunHistory:
-    """Wait for the history worker, then for its rows to be drawn."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """The history, once its worker has read the runs and its rows are drawn."""
+    await settle(pilot)
     return pilot.app.screen.query_one(RunHistory)
 
 
@@ -170,6 +175,9 @@ async def test_history_lists_runs_newest_first_and_opens_or_resumes_them(db: Pat
         assert goals == ["rename Basket to Cart everywhere", "speed up the cart totals",
                          "add a --json flag to report"]  # fmt: skip
         assert [str(c) for c in table.get_row_at(2)[1:4]] == ["yesterday 14:00", "1m58s", "3 / 0"]
+        assert [str(table.get_row_at(n)[5]) for n in range(3)] == [
+            "$0.01", "$0.03", "$0.04 sim",  # the demo model's prices are not real
+        ]  # fmt: skip
         table.focus()
         await pilot.press("u")  # resume the interrupted run on the first row
         await pilot.press("enter")  # replay it
@@ -194,7 +202,9 @@ def test_launcher_snapshot(snap_compare, db: Path) -> None:
     """You should see the "start" form (goal, model "demo", agents 4, empty budget, Start)
     on the left and three past runs on the right, newest first: the rename that never
     finished (today 14:50, 31m02s, "running" in blue), the failed cart speed-up (today 13:00,
-    1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, $0.04, green)."""
+    1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, green), its cost
+    "$0.04 sim" with "sim" in italic yellow: the demo model's simulated prices. Every column,
+    status included, fits."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await history_loaded(pilot)

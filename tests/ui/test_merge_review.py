@@ -24,7 +24,8 @@ from maestro_tui.ui.widgets.conflict_view import (
     resolution_for,
 )
 from maestro_tui.ui.widgets.diff_view import DiffView, _split_rows, parse_diff
-from tests.ui.conftest_review import (
+from tests.ui.conftest import git, notifications, settle
+from tests.ui.review_runs import (
     SIDES,
     SNAP_SETTINGS,
     ConflictRun,
@@ -32,11 +33,8 @@ from tests.ui.conftest_review import (
     conflict_file,
     conflict_run,
     fake_review,
-    git,
     names,
-    notifications,
     settings,
-    settle,
 )
 
 SIZE = (160, 48)

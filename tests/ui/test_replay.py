@@ -18,14 +18,16 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.replay import ReplayScreen
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from tests.engine.test_replayer import RUN, Clock, emit_run
+from tests.ui.conftest import settle
 
 
 class ReplayApp(App[None]):
-    """Only the replay screen, no timer (the test calls `tick`), in maestro-dark."""
+    """Only the replay screen, no timer (the test calls `tick`), in maestro-dark; opened
+    paused unless told to play, as `maestro-tui replay` does."""
 
-    def __init__(self, db: Path, run_id: str = RUN) -> None:
+    def __init__(self, db: Path, run_id: str = RUN, *, play: bool = False) -> None:
         super().__init__()
-        self.db, self.run_id = db, run_id
+        self.db, self.run_id, self.play = db, run_id, play
 
     def on_mount(self) -> None:
         for theme in load_themes(BUILTIN_THEMES):
@@ -33,7 +35,7 @@ class ReplayApp(App[None]):
         self.theme = "maestro-dark"
 
     def get_default_screen(self) -> ReplayScreen:
-        return ReplayScreen(self.db, self.run_id, tick_s=None)
+        return ReplayScreen(self.db, self.run_id, tick_s=None, play=self.play)
 
 
 @pytest.fixture
@@ -49,8 +51,7 @@ async def recorded(tmp_path: Path) -> AsyncIterator[tuple[Path, list[ev.Event]]]
 
 
 async def loaded(pilot: Pilot[Any]) -> ReplayScreen:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)  # the load worker
     screen = pilot.app.screen
     assert isinstance(screen, ReplayScreen) and screen.replayer is not None
     return screen
@@ -80,6 +81,20 @@ async def test_play_at_a_speed_then_pause(recorded) -> None:
         logs = screen.dashboard.logs.tail("cli")
         assert logs == [e.text for e in events[:41] if isinstance(e, ev.AgentOutput)
                         and e.task == "cli"]  # fmt: skip
+
+
+async def test_a_replay_opens_playing_and_says_how_to_pause(recorded) -> None:
+    db, events = recorded
+    async with ReplayApp(db, play=True).run_test(size=(160, 48)) as pilot:
+        screen = await loaded(pilot)
+        assert screen.playing and screen.speed == 1  # the run shows at once, at its own pace
+        assert "▶ 1× · space pauses" in str(screen.query_one("#replay-state", Static).render())
+        await screen.tick(1.0)
+        assert screen.replayer.index == 11 and screen.dashboard.state == fold(events[:11])
+        await pilot.press("space")  # pause where it got to
+        assert "⏸ paused · 1× · space plays" in str(
+            screen.query_one("#replay-state", Static).render()
+        )
 
 
 async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(recorded) -> None:
@@ -117,16 +132,15 @@ async def test_max_speed_plays_to_the_end_and_stops(recorded) -> None:
 
 async def test_an_unknown_run_says_so(tmp_path: Path) -> None:
     async with ReplayApp(tmp_path / "empty.db", "nope").run_test() as pilot:
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         state = str(pilot.app.screen.query_one("#replay-state", Static).render())
         assert "cannot replay: no run 'nope'" in state
 
 
 def test_replay_snapshot(snap_compare, recorded) -> None:
-    """You should see the REPLAY badge, "paused · 1×", the position bar at about half, the
-    clock "0:20 / 0:38 · event 201 of 385", and the dashboard as the run stood then: three
-    running tasks, each with its log lines up to that point."""
+    """You should see the REPLAY badge, "⏸ paused · 1× · space plays", the position bar at
+    about half, the clock "0:20 / 0:38 · event 201 of 385", and the dashboard as the run
+    stood then: three running tasks, each with its log lines up to that point."""
     db, _ = recorded
 
     async def run_before(pilot: Pilot[Any]) -> None:

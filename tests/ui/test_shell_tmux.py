@@ -52,6 +52,6 @@ def test_a_shell_in_a_settled_task_and_back(tmux: Tmux, tmp_path: Path) -> None:
     while Path(scratch).exists():  # the scratch checkout goes when the shell ends
         assert time.monotonic() < deadline, "the scratch checkout was left behind"
         time.sleep(0.1)
-    run_branch = git(repo, "branch", "--list", "maestro/*").strip(" *")
+    run_branch = git(repo, "branch", "--list", "maestro/*").split()[-1]
     assert "x" not in git(repo, "ls-tree", "--name-only", run_branch).split()
     tmux("send-keys", "-t", "ui", "q")

@@ -139,7 +139,7 @@ async def test_a_demo_run_in_chromium(tmp_path: Path) -> None:
             assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
             keep_screenshot(tmp_path / "paused.png", "browser.png")
             await press(page, "?")  # the keys panel
-            await wait_for_text(page, "agent 1 log", "resume dispatch")
+            await wait_for_text(page, "dashboard", "fewer agents")
             await page.screenshot(tmp_path / "keys.png")
 
             # Closing the tab ends its app, which stops the run where it is (resumable).

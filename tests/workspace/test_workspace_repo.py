@@ -49,6 +49,19 @@ def test_open_bare_repo(tmp_path: Path) -> None:
         Workspace.open(tmp_path)
 
 
+def test_open_inside_the_git_dir_has_no_working_tree(git_repo: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"no working tree"):
+        Workspace.open(git_repo / ".git")
+
+
+def test_open_a_linked_worktree_shares_the_main_git_dir(git_repo: Path, tmp_path: Path) -> None:
+    linked = tmp_path / "linked"
+    git(git_repo, "worktree", "add", "-q", "--detach", str(linked))
+    ws = Workspace.open(linked / "src" / "app.py")  # a file in it, even
+    assert ws.root == linked.resolve()
+    assert ws.common_dir == (git_repo / ".git").resolve()
+
+
 def test_open_from_subdirectory(git_repo: Path) -> None:
     ws = Workspace.open(git_repo / "src")
     assert ws.root == git_repo.resolve()

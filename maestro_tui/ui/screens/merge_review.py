@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
-from maestro_tui.engine.merge_queue import MergeNeedsResolution
+from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused
 from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.candidates import CandidatesPane
 from maestro_tui.ui.widgets.conflict_view import (
@@ -375,7 +375,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
             self.notify(str(exc), severity="warning")
             await self.show_conflicts(await self.orch.conflicts_for(self.task_id))
             return
-        except (KeyError, ValueError, WorkspaceError) as exc:
+        except (KeyError, ValueError, WorkspaceError, MergeRefused) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
             self.notify(str(message), title="Not merged", severity="error")
             return

@@ -58,9 +58,14 @@ class ReplayScreen(Screen[None]):
         Binding("q,escape", "close", "close"),
     ]
 
-    def __init__(self, db_path: Path, run_id: str, *, tick_s: float | None = TICK_S) -> None:
-        """`tick_s` None: no timer (tests call `tick` themselves)."""
+    def __init__(
+        self, db_path: Path, run_id: str, *, tick_s: float | None = TICK_S, play: bool = True
+    ) -> None:
+        """`tick_s` None: no timer (tests call `tick` themselves). `play`: start playing at 1×
+        once loaded, so the run shows at once (an empty dashboard at event 0 told a newcomer
+        nothing); False opens it paused at the start."""
         super().__init__()
+        self._play_on_load = play
         self.db_path = db_path
         self.run_id = run_id
         self.replayer: Replayer | None = None
@@ -114,6 +119,8 @@ class ReplayScreen(Screen[None]):
             self.notify(str(exc), title="cannot replay", severity="error")
             return
         self.dashboard.reset(self.replayer.state, {})
+        if self._play_on_load and self.replayer.count:
+            self._set_playing(True)
         self._show()
 
     def _show(self) -> None:

@@ -1,95 +1,75 @@
-"""RunScreen: a live run on the Dashboard widget, and the human's controls."""
+"""RunScreen: a live run on the Dashboard widget, and the human's controls.
+
+The screen can open its own session: it shows at once, "opening…", and opens the run (git,
+SQLite, the model wiring) in a worker, so the first frame does not wait for any of it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from textual import on, work
-from textual.app import ComposeResult, SuspendNotSupported
-from textual.binding import Binding
-from textual.screen import Screen
+from textual import work
+from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
-from maestro_tui.domain.attention import NoticeKind, needs_you
 from maestro_tui.domain.plan import Plan, PlanError
-from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
-from maestro_tui.engine.steering import SteerRefused
-from maestro_tui.engine.task_checkout import NothingToSee, checkout_for, release
-from maestro_tui.session.outcome import exit_code
+from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
-from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
-from maestro_tui.ui.screens.plan_review import PlanReviewScreen
-from maestro_tui.ui.shell import run_shell
+from maestro_tui.ui.screens.modals import ConfirmModal
+from maestro_tui.ui.screens.run_controls import RunControls
 from maestro_tui.ui.widgets.dashboard import Dashboard
-from maestro_tui.ui.widgets.merge_table import MergeQueueTable
-from maestro_tui.workspace.repo import WorkspaceError
+
+STOP_WAIT_S = 10.0  # for a cancelled run to record that it stopped
 
 if TYPE_CHECKING:
-    from maestro_tui.engine.orchestrator import Orchestrator
     from maestro_tui.session.lifecycle import RunSession
 
-MAX_AGENTS = 64
+# Opens the run's session; says whether there is anything to run (a resumed run may have
+# only merges to review).
+Opener = Callable[[], Awaitable[tuple["RunSession", bool]]]
 
 
-def _agent_bindings() -> list[Binding]:
-    keys = [Binding("0", "show_agent(0)", "all logs", show=False, tooltip="show all agents' logs")]
-    keys += [
-        Binding(str(n), f"show_agent({n})", f"agent {n} log", show=False) for n in range(1, 10)
-    ]
-    return keys
-
-
-class RunScreen(Screen[None]):
-    """A live run: the dashboard, the run's worker, and the human's controls."""
-
-    BINDINGS = [
-        Binding("p", "toggle_pause", "pause", tooltip="pause / resume dispatch"),
-        Binding("x", "cancel_task", "cancel", tooltip="cancel the selected task"),
-        Binding("s", "steer", "say", tooltip="say something to the selected agent"),
-        Binding(
-            "exclamation_mark",
-            "shell",
-            "shell",
-            key_display="!",
-            show=False,
-            tooltip="a shell in the selected task's worktree",
-        ),
-        Binding(
-            "plus,equals_sign", "set_agents(1)", "agents", key_display="+/-", tooltip="more agents"
-        ),
-        Binding("minus", "set_agents(-1)", "agents", show=False, tooltip="fewer agents"),
-        Binding("b", "raise_budget", "budget", tooltip="raise the budget"),
-        Binding("m", "merge_queue", "merges", tooltip="open the merge queue"),
-        Binding("n", "next_needing", "needs you", tooltip="jump to the next thing that needs you"),
-        Binding("question_mark", "toggle_keys", "keys", key_display="?"),
-        Binding("q", "quit", "quit"),
-        *_agent_bindings(),
-    ]
+class RunScreen(RunControls):
+    """A live run: the dashboard, opening the run, the run's worker; the keys are RunControls'."""
 
     def __init__(
-        self, session: RunSession, *, review_plan: bool = False, start: bool = True
+        self,
+        session: RunSession | None = None,
+        *,
+        opener: Opener | None = None,
+        review_plan: bool = False,
+        start: bool = True,
+        earlier_logs: bool = False,
     ) -> None:
+        """Show `session`, or open one with `opener` once the screen shows (give one of them).
+
+        `earlier_logs`: a resumed run; its agents' last lines are loaded from the store too.
+        """
         super().__init__()
+        if (session is None) == (opener is None):
+            raise ValueError("give a session or an opener")
         self.session = session
-        self.orch: Orchestrator = session.orch
+        self._opener = opener
         self._review_plan = review_plan
         self._start = start
+        self._earlier_logs = earlier_logs
         self.bridge: RunBridge | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.run_worker_: Worker[RunState] | None = None
+        self.open_worker: Worker[None] | None = None
+        self.open_error: BaseException | None = None
         self._session_closed = False
+        self._run_done = asyncio.Event()
+        self._run_done.set()  # no run going yet
 
     def compose(self) -> ComposeResult:
         yield Dashboard(id="dashboard")
         yield Footer()
-
-    @property
-    def dashboard(self) -> Dashboard:
-        return self.query_one(Dashboard)
 
     @property
     def run_active(self) -> bool:
@@ -100,12 +80,37 @@ class RunScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
+        self.set_interval(FLUSH_INTERVAL_S, self._flush)
+        self.dashboard.graph.focus()
+        if self.session is not None:
+            self._follow_session()
+        else:
+            self.dashboard.show_opening()
+            self.open_worker = self._open()
+
+    def _flush(self) -> None:
+        if self.bridge is not None:
+            self.bridge.flush()
+
+    @work(exclusive=True, group="open", exit_on_error=False, name="open")
+    async def _open(self) -> None:
+        """Open the session (the opener records or reopens the run), then show and start it."""
+        assert self._opener is not None
+        self.session, self._start = await self._opener()
+        if self._session_closed:  # quit while it opened: close it at once
+            await self.session.aclose()
+            return
+        self._follow_session()
+
+    def _follow_session(self) -> None:
+        """Follow the session's bus from now on; review the plan first, or start the run."""
+        assert self.session is not None
         self.session.notifier.attach_terminal(self._to_terminal)
         self.bridge = RunBridge(self.dashboard, self.orch.state)
         self.dashboard.reset(self.orch.state, {})
         self._unsubscribe = self.orch.bus.subscribe(self.bridge)
-        self.set_interval(FLUSH_INTERVAL_S, self.bridge.flush)
-        self.dashboard.graph.focus()
+        if self._earlier_logs:
+            self._load_earlier_logs()
         if self._review_plan and not self.orch.state.plan_approved:
             self._review_plan_first()
         elif self._start:
@@ -122,14 +127,30 @@ class RunScreen(Screen[None]):
 
     def start_run(self) -> Worker[RunState]:
         """Run the orchestrator in this event loop; merges wait for the human, not for exit."""
+        self._run_done.clear()
         self.run_worker_ = self._run()
         return self.run_worker_
 
     @work(exclusive=True, group="run", exit_on_error=False, name="run")
     async def _run(self) -> RunState:
-        return await self.orch.run(wait_for_review=True)
+        try:
+            return await self.orch.run(wait_for_review=True)
+        finally:
+            self._run_done.set()  # after the run recorded how it stopped
+
+    async def _stop_run(self) -> None:
+        """Cancel the run and wait until it has recorded that it stopped (interrupted). A
+        cancelled Worker reports CANCELLED at once, before its coroutine has unwound."""
+        worker = self.run_worker_
+        if worker is not None:
+            worker.cancel()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._run_done.wait(), STOP_WAIT_S)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.open_worker and event.state is WorkerState.ERROR:
+            self._open_failed(event.worker.error)
+            return
         if event.worker is not self.run_worker_:
             return
         if event.state is WorkerState.SUCCESS:
@@ -143,7 +164,31 @@ class RunScreen(Screen[None]):
                 timeout=30,
             )
 
+    @work(group="earlier-logs", exit_on_error=False, name="earlier logs")
+    async def _load_earlier_logs(self) -> None:
+        """The log tails the run had when it stopped, read from the store beside the run."""
+        from maestro_tui.engine.replayer import TAIL_LINES, output_tails
+
+        assert self.session is not None
+        earlier = await output_tails(self.session.store, self.orch.state.run_id, TAIL_LINES)
+        if earlier:
+            self.dashboard.logs.prepend(earlier)
+
+    def _open_failed(self, error: BaseException | None) -> None:
+        """The run could not be opened: leave, keeping the error for whoever opened the screen
+        (the CLI reports bad input with exit code 2, as it would have without the screen)."""
+        self.open_error = error
+        self._session_closed = True
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.notify(str(error), title="cannot open the run", severity="error", timeout=20)
+            self.app.pop_screen()
+        else:
+            self.app.exit(None, return_code=1)
+
     def _review_plan_first(self) -> None:
+        # The review screens are imported when first needed: not before the first frame.
+        from maestro_tui.ui.screens.plan_review import PlanReviewScreen
+
         self.app.push_screen(
             PlanReviewScreen(self.orch.plan, self.orch.ws.root), self._plan_reviewed
         )
@@ -168,22 +213,22 @@ class RunScreen(Screen[None]):
         if self._session_closed:
             return
         self._session_closed = True
-        worker = self.run_worker_
-        if worker is not None and self.run_active:
-            worker.cancel()
+        opening = self.open_worker
+        if opening is not None and opening.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            opening.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+                await opening.wait()
+        if self.session is None:  # quit before the run was open: nothing to stop or close
+            self._leave(EXIT_INTERRUPTED if code is None else code)
+            return
+        await self._stop_run()
         if self.bridge is not None:
             self.bridge.flush()
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
         self.session.notifier.attach_terminal(None)
-        code = exit_code(self.orch.state) if code is None else code
-        if len(self.app.screen_stack) > 1 and self.app.screen is self:
-            self.app.pop_screen()
-        else:
-            self.app.exit(code, return_code=code)
+        self._leave(exit_code(self.orch.state) if code is None else code)
 
     async def on_unmount(self) -> None:
         """The app is going without `close`: a browser tab or its server closed, or SIGTERM.
@@ -191,176 +236,19 @@ class RunScreen(Screen[None]):
         Stop the run all the same, so it is recorded as interrupted (resumable), not left
         "running" as after a crash. Textual cancels workers at exit but does not wait for them.
         """
-        if self._session_closed:
+        if self._session_closed or self.session is None:
             return
         self._session_closed = True
-        worker = self.run_worker_
-        if worker is not None and worker.state is not WorkerState.PENDING:
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        await self._stop_run()
         if self._unsubscribe is not None:
             self._unsubscribe()
         await self.session.aclose()
 
-    # --- the human's controls --------------------------------------------------------------
-
-    def _needs_run(self, what: str) -> bool:
-        if self.orch.scheduler is None or not self.run_active:
-            self.notify(f"cannot {what}: the run is not running", severity="warning")
-            return False
-        return True
-
-    def action_toggle_pause(self) -> None:
-        """p: stop starting new tasks (running ones go on), or start again."""
-        if not self._needs_run("pause"):
-            return
-        if self.orch.state.paused:
-            self.orch.resume_dispatch()
+    def _leave(self, code: int) -> None:
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.app.pop_screen()
         else:
-            self.orch.pause()
-
-    def action_cancel_task(self) -> None:
-        """x: cancel the task under the cursor, after asking; its dependents are blocked."""
-        task_id = self.dashboard.graph.selected_task_id
-        if task_id is None or not self._needs_run("cancel a task"):
-            return
-        view = self.orch.state.tasks.get(task_id)
-        if view is None or view.status.settled:
-            self.notify(f"task '{task_id}' has already settled", severity="warning")
-            return
-        question = f"Cancel task '{task_id}'?\nTasks that depend on it will be blocked."
-
-        def confirmed(yes: bool | None) -> None:
-            if yes and not self.orch.cancel_task(task_id):
-                self.notify(f"task '{task_id}' had already settled", severity="warning")
-
-        self.app.push_screen(ConfirmModal(question, yes="Cancel task", no="Keep"), confirmed)
-
-    def action_steer(self) -> None:
-        """s: a message to the selected task's agent, which takes it while it works."""
-        task_id = self.dashboard.graph.selected_task_id
-        if task_id is None or not self._needs_run("message an agent"):
-            return
-        delivery = self.orch.steer_delivery(task_id)
-        if delivery is None:
-            view = self.orch.state.tasks.get(task_id)
-            why = (
-                "its worker cannot take a message while it works"
-                if view is not None and view.status is TaskStatus.RUNNING
-                else "it is not running"
-            )
-            self.notify(f"cannot reach {task_id}'s agent: {why}", severity="warning")
-            return
-
-        def said(text: str | None) -> None:
-            if not text:
-                return
-            try:
-                self.orch.steer(task_id, text)
-            except SteerRefused as exc:
-                self.notify(str(exc), title="not delivered", severity="warning")
-
-        prompt = f"Say to {task_id}'s agent (it takes it {delivery}):"
-        self.app.push_screen(TextModal(prompt, optional=False), said)
-
-    async def action_shell(self) -> None:
-        """!: a shell in the selected task's worktree (a scratch copy once it has settled)."""
-        task_id = self.dashboard.graph.selected_task_id
-        if task_id is None:
-            return
-        try:
-            checkout = await checkout_for(self.orch.ws, self.orch.state, task_id)
-        except (NothingToSee, WorkspaceError) as exc:
-            self.notify(str(exc), title="no shell", severity="warning")
-            return
-        try:
-            await run_shell(self.app, checkout)
-        except SuspendNotSupported:
-            self.notify("this terminal cannot hand itself to a shell", severity="warning")
-        finally:
-            await release(self.orch.ws, checkout)
-
-    def action_set_agents(self, delta: int) -> None:
-        """+ / -: one agent more or fewer at a time (running ones finish either way)."""
-        n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
-        if n != self.orch.state.max_agents and self._needs_run("change concurrency"):
-            self.orch.set_max_agents(n)
-
-    def action_raise_budget(self) -> None:
-        """b: set a higher $ budget (the run goes on if it had stopped for money)."""
-        state = self.orch.state
-        current = state.budget_usd
-        suggestion = round(max(current or 0.0, state.cost_usd) * 1.5 + 1.0, 2)
-        prompt = f"New budget in US$ (spent ${state.cost_usd:.4f}" + (
-            f" of ${current:.2f})" if current is not None else ", no budget yet)"
-        )
-
-        def chosen(value: float | None) -> None:
-            if value is not None:
-                self.orch.raise_budget("usd", value)
-
-        minimum = max(state.cost_usd, current or 0.0)
-        self.app.push_screen(NumberModal(prompt, value=suggestion, minimum=minimum), chosen)
-
-    def action_merge_queue(self) -> None:
-        """m: focus the merge queue; pressed again on it, review the merge under the cursor."""
-        merges = self.dashboard.merges
-        if merges.has_focus and merges.selected_task_id:
-            self.open_review(merges.selected_task_id)
-        elif merges.waiting_count:
-            merges.focus()
-        else:
-            self.notify("no merge waits for review")
-
-    def action_next_needing(self) -> None:
-        """n: the next thing that waits for you (a merge to decide, a spent budget)."""
-        if self.bridge is not None:
-            self.bridge.flush()  # the tables show what the state says
-        items = needs_you(self.orch.state)
-        if not items:
-            self.notify("nothing needs you right now")
-            return
-        graph, merges = self.dashboard.graph, self.dashboard.merges
-        ids = [item.task for item in items]
-        current = merges.selected_task_id if merges.has_focus else graph.selected_task_id
-        item = items[(ids.index(current) + 1) % len(items) if current in ids else 0]
-        if item.task is None:
-            self.notify(item.reason, title="needs you")
-            return
-        graph.select_task(item.task)
-        if item.kind is NoticeKind.MERGE_WAITING:
-            merges.move_cursor(row=merges.get_row_index(item.task))
-            merges.focus()
-            self.notify(f"{item.reason}: enter (or m) to review it", title=item.task)
-        else:
-            graph.focus()
-            self.notify(item.reason, title=item.task)
-
-    @on(MergeQueueTable.ReviewRequested)
-    def _review_requested(self, event: MergeQueueTable.ReviewRequested) -> None:
-        self.open_review(event.task_id)
-
-    def open_review(self, task_id: str) -> None:
-        """Push the merge review (diff, conflicts, approve/reject/retry) for one waiting task."""
-
-        def reviewed(result: str | None) -> None:
-            if result:
-                self.notify(f"{task_id}: {result}")
-
-        self.app.push_screen(MergeReviewScreen(self.orch, task_id), reviewed)
-
-    def action_show_agent(self, n: int) -> None:
-        """0: every agent's log; 1–9: the Nth running agent's log."""
-        if not self.dashboard.logs.show_nth(n):
-            self.notify(f"no running agent number {n}", timeout=2)
-
-    def action_toggle_keys(self) -> None:
-        """?: the keys panel."""
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-        else:
-            self.app.action_show_help_panel()
+            self.app.exit(code, return_code=code)
 
     def action_quit(self) -> None:
         """q: leave; a run still going is asked about, then stopped so it can be resumed."""

@@ -93,6 +93,20 @@ class AgentLogs(Vertical):
         if shown:
             self.log_view.write_lines(shown[-self.max_lines :])
 
+    def prepend(self, earlier: Sequence[tuple[str, str]]) -> None:
+        """Put earlier (task, line)s, in the order they came, before every tail's lines (a
+        resumed run's output from before it stopped, loaded after its new lines began)."""
+        tails: dict[str, list[str]] = {}
+        for task_id, line in earlier:
+            tails.setdefault(task_id, []).append(line)
+        for task_id, tail in self._tails.items():
+            tails.setdefault(task_id, []).extend(tail)
+        combined = [f"[{t}] {line}" for t, line in earlier]
+        combined.extend(self._combined)
+        self._tails = {t: deque(lines, maxlen=self.max_lines) for t, lines in tails.items()}
+        self._combined = deque(combined, maxlen=self.max_lines)
+        self._show(self._current)
+
     def reset(self, tails: Mapping[str, Sequence[str]]) -> None:
         """Replace every tail (replay seeking); the combined view is rebuilt task by task."""
         self._tails = {t: deque(lines, maxlen=self.max_lines) for t, lines in tails.items()}

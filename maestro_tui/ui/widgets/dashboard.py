@@ -117,8 +117,14 @@ class Dashboard(Widget):
         self._state = None
         self._show(state)
 
+    def show_opening(self) -> None:
+        """Before there is a run to show: say it is opening, the task graph loading."""
+        self.query_one(StatusBar).note("opening the run: repository, database, models…")
+        self.graph.loading = True
+
     def _show(self, state: RunState) -> None:
         self._state = state
+        self.graph.loading = False
         self.graph.show(state)
         self.query_one(StatusBar).show(state)
         self.query_one(Meters).show(state)

@@ -13,6 +13,8 @@ from maestro_tui.domain.state import RunState, TaskView
 class MergeQueueTable(DataTable[Text]):
     """The waiting merges; Enter asks for the review of the one under the cursor."""
 
+    BINDING_GROUP_TITLE = "merge queue"
+
     BINDINGS = [Binding("enter", "select_cursor", "review", show=True)]
 
     class ReviewRequested(Message):

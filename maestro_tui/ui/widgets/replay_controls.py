@@ -23,7 +23,7 @@ class ReplayControls(Horizontal):
     ReplayControls > #replay-badge {
         width: auto; padding: 0 1; background: $warning; color: $background; text-style: bold;
     }
-    ReplayControls > #replay-state { width: auto; min-width: 14; padding: 0 1; }
+    ReplayControls > #replay-state { width: auto; min-width: 30; padding: 0 1; }
     ReplayControls > ProgressBar { width: 1fr; padding: 0 1; }
     ReplayControls > ProgressBar > Bar { width: 1fr; }
     ReplayControls > #replay-clock { width: auto; padding: 0 1; color: $foreground-muted; }
@@ -48,11 +48,11 @@ class ReplayControls(Horizontal):
         """Redraw: playing or paused at `speed` (None: max), `elapsed` of `total` seconds."""
         rate = "max" if speed is None else f"{speed}×"
         if playing:
-            state = f"▶ {rate}"
+            state = f"▶ {rate} · space pauses"
         elif count and index >= count:
-            state = f"■ end · {rate}"
+            state = f"■ end · {rate} · space plays again"
         else:
-            state = f"⏸ paused · {rate}"
+            state = f"⏸ paused · {rate} · space plays"
         self.query_one("#replay-state", Static).update(state)
         bar = self.query_one(ProgressBar)
         if total > 0:

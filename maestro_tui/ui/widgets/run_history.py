@@ -76,6 +76,15 @@ def tokens(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
+def cost(run: RunSummary, warning: str = "") -> Text:
+    """ "$0.05", "*" when some calls had no known price, and "sim" (italic) when the prices
+    were the demo model's simulated ones, as the dashboard labels them."""
+    text = Text(f"${run.cost_usd:.2f}" + ("*" if run.unpriced_calls else ""))
+    if run.cost_simulated:
+        text.append(" sim", style=f"italic {warning}".strip())
+    return text
+
+
 class RunHistory(Vertical):
     """Past runs: Enter or `r` replays the highlighted one, `u` resumes it if it can be."""
 
@@ -130,7 +139,7 @@ class RunHistory(Vertical):
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns("goal", "when", "duration", "tasks ok/failed", "tokens", "cost", "status")
+        table.add_columns("goal", "when", "duration", "ok/failed", "tokens", "cost", "status")
         yield table
         yield Static(EMPTY, id="history-empty")
 
@@ -186,7 +195,7 @@ class RunHistory(Vertical):
                     ),
                 ),
                 tokens(run.tokens_in + run.tokens_out),
-                f"${run.cost_usd:.2f}" + ("*" if run.unpriced_calls else ""),
+                cost(run, colours.get("text-warning", "")),
                 Text(run.status, style=status),
                 key=run.run_id,
             )

@@ -54,6 +54,14 @@ class StatusBar(Static):
         super().__init__("", id=id)
         self._plain = ""
 
+    def note(self, message: str) -> None:
+        """A message in place of the run's status (while it opens), until the next `show`."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" maestro ", style="reverse bold")
+        text.append(f" {message}", style="italic")
+        self._plain = ""
+        self.update(text)
+
     def show(self, state: RunState) -> None:
         text = status_line(state)
         if text.plain != self._plain or not self._plain:

@@ -84,6 +84,8 @@ def task_name(view: TaskView) -> Text:
 class TaskGraph(DataTable[Text]):
     """One row per task, grouped by DAG layer (critical order), updated cell by cell."""
 
+    BINDING_GROUP_TITLE = "task list"
+
     COLUMNS = (
         ("layer", "L", 3),
         ("status", "status", 11),

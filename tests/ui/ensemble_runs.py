@@ -19,7 +19,7 @@ from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.workspace.repo import Workspace
-from tests.ui.conftest_review import git
+from tests.ui.conftest import commit_all, git
 
 SCRIPT = """
 import pathlib
@@ -72,10 +72,7 @@ command = "{sys.executable} {check}"
 argv = ["{sys.executable}", "{script}"]
 """
     )
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "initial")
-    return repo
+    return commit_all(repo)
 
 
 @asynccontextmanager

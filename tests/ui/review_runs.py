@@ -1,13 +1,12 @@
-"""Helpers for the review screens' tests: a real run holding a conflicting merge, a fixed
-fake engine for snapshots, and a host app that records what a screen dismisses with.
+"""Runs for the review screens' tests: a real run holding a conflicting merge, a fixed fake
+engine for snapshots, and a host app that records what a screen dismisses with.
 
-Imported by tests/ui/test_merge_review.py and test_plan_review.py (tests/ui/conftest.py is the
-dashboard's).
+Imported by test_merge_review.py, test_merge_review_ensemble.py and test_plan_review.py;
+what every UI test shares (settle, git, notifications…) is in conftest.py.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -16,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
-from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
 
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
@@ -27,19 +24,7 @@ from maestro_tui.domain.state import RunState, TaskStatus, TaskView
 from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.workspace.merge import ConflictFile, parse_hunks
 from maestro_tui.workspace.repo import Workspace
-
-FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
-GIT_ID = [
-    "-c", "user.name=Test User", "-c", "user.email=test@example.invalid",
-    "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
-]  # fmt: skip
-
-
-def git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", *GIT_ID, "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return out.stdout
+from tests.ui.conftest import FAKE_AGENT, commit_all, git
 
 
 def settings(version: int, color: str) -> str:
@@ -80,10 +65,7 @@ command = "{sys.executable} {report}"
 argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
 """
     )
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "initial")
-    return repo
+    return commit_all(repo)
 
 
 CONFLICT_PLAN = Plan(
@@ -163,23 +145,6 @@ class ReviewHost(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(self._make_screen(), self.results.append)
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait for every worker (loads, merges) and the messages they post: no sleeping."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def notifications(app: App[Any]) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-def freeze_cursors(app: App[Any]) -> None:
-    """Stop cursors blinking, so snapshots do not depend on when they are taken."""
-    for widget in app.screen.query("Input, TextArea"):
-        if isinstance(widget, Input | TextArea):
-            widget.cursor_blink = False
 
 
 # --- a fixed, typed stand-in for the engine, for snapshots -------------------------------

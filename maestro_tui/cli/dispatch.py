@@ -26,18 +26,20 @@ def main(argv: list[str] | None = None) -> int:
         args.db = args.db_first  # `maestro-tui --db FILE COMMAND` as well as `COMMAND --db FILE`
     if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
         return _fail(f"--agents must be from 1 to 64, got {args.agents}")
-    # Imported here so `--help` stays fast.
-    from maestro_tui.llm.planner import PlannerError
-    from maestro_tui.session.lifecycle import bad_input_errors
-
     try:
         return asyncio.run(_dispatch(args))
-    except bad_input_errors() as exc:
-        return _fail(str(exc))
-    except PlannerError as exc:
-        return _fail(str(exc), EXIT_TASK_FAILED)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        # Imported only now: `--help` and the TUI's first frame do not wait for them.
+        from maestro_tui.llm.planner import PlannerError
+        from maestro_tui.session.inputs import bad_input_errors
+
+        if isinstance(exc, bad_input_errors()):
+            return _fail(str(exc))
+        if isinstance(exc, PlannerError):
+            return _fail(str(exc), EXIT_TASK_FAILED)
+        raise
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -119,6 +121,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await say(db, args.run_id, args.task, args.message, _output(args))
     if cmd == "plan":
         return await _plan(args)
+    if cmd == "workflows":
+        from maestro_tui.headless.workflows import list_workflows
+
+        return list_workflows(args.repo, args.config, args.json)
     if cmd == "land":
         from maestro_tui.headless.land import LandRequest, land
 
@@ -151,8 +157,7 @@ def _init(repo: Path, force: bool) -> int:
 async def _run(args: argparse.Namespace, tui: bool) -> int:
     from maestro_tui.config import load_config
     from maestro_tui.domain.plan import load_plan
-    from maestro_tui.session import plans
-    from maestro_tui.session.lifecycle import UserError
+    from maestro_tui.session.inputs import UserError
     from maestro_tui.workspace.repo import Workspace
 
     if args.plan is None and args.inbox is None and not args.workflow and not args.goal:
@@ -162,6 +167,8 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
     config = _with_flags(load_config(ws.root, args.config), args)
     usage: list[Any] = []
     hints = None
+    if args.inbox is not None or args.workflow or args.plan is None:
+        from maestro_tui.session import plans  # the engine: not for a plan file
     if args.inbox is not None:
         plan, hints = await plans.inbox_run_plan(
             config, args.inbox.expanduser(), args.classify_with_model, usage
@@ -226,7 +233,7 @@ async def _plan(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace, tui: bool) -> int:
     from maestro_tui.session import plans
-    from maestro_tui.session.lifecycle import UserError
+    from maestro_tui.session.inputs import UserError
 
     if args.pace is not None:
         if args.pace < 0:
