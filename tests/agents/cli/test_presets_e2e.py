@@ -63,9 +63,9 @@ class Case:
     cost_from_cli: bool = False
     limit: tuple[Fault, ...] = (Fault("usage_limit"),)
     extra_env: dict[str, str] = field(default_factory=dict)
-    # Silence that trips the watchdog: above the CLI's own silence while it starts, with six
-    # of it starting at once on two cores (Aider imports litellm first: seconds of nothing).
-    stall_s: float = 6
+    # Silence that trips the watchdog: above the CLI's own silence while it starts, with
+    # seven of it starting at once on two busy cores (Aider imports litellm first).
+    stall_s: float = 8
 
 
 CASES = {
@@ -102,6 +102,7 @@ CASES = {
         model="gemini-2.5-flash",
         configured_model="gemini-2.5-pro",
         server_sees="gemini-2.5-pro",
+        stall_s=15,  # a Node.js program that takes seconds to start, several at once
     ),
     "aider": Case(
         "aider",
@@ -118,7 +119,7 @@ CASES = {
         # Its OpenAI client retries twice within a second; the third 429 reaches Aider,
         # which says so and waits (the "usage limit" of the others would take ~80 s).
         limit=(Fault("rate_limit"), Fault("rate_limit"), Fault("rate_limit")),
-        stall_s=12,
+        stall_s=15,
     ),
 }
 
@@ -209,7 +210,7 @@ def summary_request(request: RecordedRequest) -> bool:
     if request.model in WEAK_MODELS:
         return True
     messages = request.body.get("messages") or [{}] if isinstance(request.body, dict) else [{}]
-    return str(messages[-1].get("content", "")).startswith("# USER")
+    return str(messages[0].get("content", "")).startswith("*Briefly* summarize")
 
 
 def check_everyday(case: Case, run: Finished) -> None:
