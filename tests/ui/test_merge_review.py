@@ -15,14 +15,10 @@ from textual.widgets import Static
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
+from maestro_tui.ui.resolutions import FileResolution, resolution_for
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.screens.modals import TextModal
-from maestro_tui.ui.widgets.conflict_view import (
-    ConflictView,
-    FileResolution,
-    hunk_context,
-    resolution_for,
-)
+from maestro_tui.ui.widgets.conflict_view import ConflictView, hunk_context
 from maestro_tui.ui.widgets.diff_view import DiffView, _split_rows, parse_diff
 from tests.ui.conftest import git, notifications, settle
 from tests.ui.review_runs import (

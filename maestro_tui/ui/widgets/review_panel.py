@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.text import Text
 
 from maestro_tui.domain.state import TaskView
-from maestro_tui.ui.widgets.conflict_view import FileResolution
+from maestro_tui.ui.resolutions import FileResolution
 
 TEST_TAIL_LINES = 12
 
