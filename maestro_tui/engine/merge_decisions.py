@@ -67,6 +67,11 @@ class MergeDecisions:
         self.merge_queue.withdraw(task_id)
         self.bus.emit(ev.TaskQueued, task=task_id)
 
+    async def resolve_with_agent(self, task_id: str) -> None:
+        """Hand a waiting conflict to the task's agent: it resolves it on top of the branch as
+        it is now (a fix round), and the result comes back through the merge queue."""
+        await self.merge_queue.hand_to_agent(task_id)
+
     def retry(self, task_id: str) -> None:
         """Drop a waiting result and run the task again on the current integration branch."""
         self.merge_queue.withdraw(task_id)

@@ -90,11 +90,16 @@ class Orchestrator(MergeDecisions):
                 rounds_used=self._fix_rounds,
             )
             self._merge_queue.on_decided = self._decided
+            self._merge_queue.summary_of = self._summary_of
         return self._merge_queue
 
     def _fix_rounds(self, task_id: str) -> int:
         task = self.state.tasks.get(task_id)
         return task.fix_rounds if task else 0
+
+    def _summary_of(self, task_id: str) -> str:
+        task = self.state.tasks.get(task_id)
+        return task.summary if task else ""
 
     def _decided(self, decision: Decision) -> None:
         """The merge queue decided a task: free it in the scheduler, or run it again to fix."""
@@ -104,7 +109,9 @@ class Orchestrator(MergeDecisions):
         if decision.fix is not None:
             self._attempt.fixes[decision.task_id] = decision.fix
             self.scheduler.retry(decision.task_id)
-        elif decision.outcome is not None:
+        elif decision.outcome is None:  # run it again from scratch, on the branch as it is
+            self.scheduler.retry(decision.task_id)
+        else:
             self.scheduler.release(decision.task_id, decision.outcome, decision.reason)
 
     async def aclose(self) -> None:

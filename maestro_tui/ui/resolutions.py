@@ -8,10 +8,12 @@ branch moving under an open review: `carry_over` keeps what still applies and na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from maestro_tui.workspace.merge import ConflictFile, ConflictHunk, parse_hunks, resolve_text
+from maestro_tui.workspace.validate import TestResult
 
 CHOICE_LABELS = {
     "ours": "ours (integration branch)",
@@ -154,3 +156,33 @@ def resolution_for(files: Sequence[FileResolution]) -> str | dict[str, str]:
     if len(picks) == 1 and picks <= {"ours", "theirs"} and all(f.manual is None for f in files):
         return str(next(iter(picks)))
     return {f.path: f.text() for f in files}
+
+
+def _resolution_key(resolution: str | Mapping[str, str] | None) -> str:
+    return json.dumps(resolution, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """The tests of a merge as resolved (the review's `g`), and which resolution they tested."""
+
+    key: str
+    passed: bool
+    detail: str  # e.g. "12 passed" or "1 failed, 11 passed"
+    tail: str
+
+    @classmethod
+    def of(cls, resolution: str | Mapping[str, str] | None, result: TestResult) -> TrialOutcome:
+        counts = [
+            f"{n} {word}"
+            for n, word in ((result.n_failed, "failed"), (result.n_passed, "passed"))
+            if n
+        ]
+        detail = ", ".join(counts) or (
+            "timed out" if result.timed_out else f"exit {result.exit_code}"
+        )
+        return cls(_resolution_key(resolution), result.passed, detail, result.output_tail)
+
+    def red_for(self, resolution: str | Mapping[str, str] | None) -> bool:
+        """This resolution was tested, and it is red."""
+        return not self.passed and self.key == _resolution_key(resolution)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ __all__ = [
     "check_out_merge",
     "merge_into",
     "merge_sources",
+    "rebuild",
     "resolve_text",
 ]
 
@@ -143,6 +144,11 @@ def _marker(line: str, size: int) -> str | None:
 
 def parse_hunks(text: str) -> tuple[ConflictHunk, ...]:
     return tuple(s for s in _segments(text) if isinstance(s, ConflictHunk))
+
+
+def rebuild(text: str, choose: Callable[[ConflictHunk], str]) -> str:
+    """`text` with each conflict (diff3 markers) replaced by what `choose` makes of it."""
+    return "".join(seg if isinstance(seg, str) else choose(seg) for seg in _segments(text))
 
 
 def resolve_text(conflict: ConflictFile, choices: Sequence[str | None]) -> str:

@@ -239,14 +239,20 @@ class Workspace:
     def is_ancestor(self, commit: str, of: str) -> bool:
         return self.git("merge-base", "--is-ancestor", commit, of, ok=(0, 1)).code == 0
 
-    def merged_task_ids(self, integration_branch: str, since: str | None = None) -> dict[str, str]:
+    def merged_task_ids(
+        self, integration_branch: str, since: str | None = None, paths: Sequence[str] = ()
+    ) -> dict[str, str]:
         """Task id -> merge commit, from `Maestro-Merged-Task:` trailers (first-parent history).
 
-        `since` (the run's base commit) stops the walk there instead of at the root.
+        `since` (the run's base commit) stops the walk there instead of at the root; `paths`
+        keeps only the merges that changed one of them.
         """
         fmt = f"--format=%H%x00%(trailers:key={MERGED_TASK_TRAILER},valueonly,separator=%x00)%x1e"
         rev = f"refs/heads/{integration_branch}"
-        out = self.git("log", "--first-parent", fmt, f"{since}..{rev}" if since else rev).out
+        where = ["--", *paths] if paths else []
+        out = self.git(
+            "log", "--first-parent", fmt, f"{since}..{rev}" if since else rev, *where
+        ).out
         merged: dict[str, str] = {}
         for record in out.split("\x1e"):
             sha, *ids = record.strip("\n").split("\0")

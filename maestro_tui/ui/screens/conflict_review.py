@@ -12,13 +12,19 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher
 
 from maestro_tui.domain.state import RunState, TaskStatus
-from maestro_tui.ui.resolutions import FileResolution, HunkKey, both_overlap, carry_over
+from maestro_tui.ui.resolutions import (
+    FileResolution,
+    HunkKey,
+    TrialOutcome,
+    both_overlap,
+    carry_over,
+)
 from maestro_tui.ui.widgets.conflict_view import ConflictView, edit_in_editor
 from maestro_tui.ui.widgets.resolved_view import ResolvedView
 from maestro_tui.workspace.merge import ConflictFile
 
 Pane = Literal["diff", "conflicts", "resolved"]
-ReviewOutcome = Literal["approved", "rejected", "retried"]
+ReviewOutcome = Literal["approved", "rejected", "retried", "handed to its agent"]
 
 
 def merged_count(state: RunState) -> int:
@@ -34,6 +40,7 @@ class ConflictReviewScreen(Screen[ReviewOutcome | None]):
         self.resolutions: list[FileResolution] = []
         self.conflict_index = 0
         self.changed: frozenset[HunkKey] = frozenset()  # hunks new since the review opened
+        self.trial: TrialOutcome | None = None  # the last test of the merge as resolved (g)
 
     # --- what the subclass provides --------------------------------------------------------
 

@@ -16,8 +16,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
-from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused
-from maestro_tui.ui.resolutions import resolution_for
+from maestro_tui.engine.merge_policy import Resolution
+from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused, Trial
+from maestro_tui.ui.resolutions import TrialOutcome, resolution_for
 from maestro_tui.ui.screens.conflict_review import ConflictReviewScreen, ReviewOutcome, merged_count
 from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.candidates import CandidatesPane
@@ -51,6 +52,10 @@ class ReviewTarget(Protocol):
 
     def pick_candidate(self, task_id: str, candidate: int) -> None: ...
 
+    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial: ...
+
+    async def resolve_with_agent(self, task_id: str) -> None: ...
+
 
 class MergeReviewScreen(ConflictReviewScreen):
     """Review one held merge: its diff or conflicts, the agent's summary, tests and reasons."""
@@ -68,7 +73,9 @@ class MergeReviewScreen(ConflictReviewScreen):
         Binding("T", "take_all('theirs')", "All theirs", show=False),
         Binding("e", "edit", "Edit"),
         Binding("v", "preview", "Result"),
-        Binding("s", "toggle_layout", "Split"),
+        Binding("g", "test_resolution", "Test", tooltip="test the merge as resolved"),
+        Binding("h", "hand_to_agent", "Agent", tooltip="hand the conflict to the task's agent"),
+        Binding("s", "toggle_layout", "Split", show=False, tooltip="diff side by side or not"),
         Binding("d", "toggle_pane", "Diff"),
         Binding("right_square_bracket", "file(1)", "File", key_display="]"),
         Binding("left_square_bracket", "file(-1)", "Prev file", key_display="[", show=False),
@@ -137,7 +144,7 @@ class MergeReviewScreen(ConflictReviewScreen):
 
     def show_task(self, task: TaskView) -> None:
         """Fill the side panel and, for an ensemble, the candidates pane."""
-        panel = render_review_panel(task, self.resolutions)
+        panel = render_review_panel(task, self.resolutions, self.trial)
         self.query_one("#task-panel", Static).update(panel)
         self.query_one(CandidatesPane).show(task)
 
@@ -252,7 +259,17 @@ class MergeReviewScreen(ConflictReviewScreen):
 
     async def _approve(self) -> bool:
         """Approve what was decided, against the integration branch as it is now: if it moved,
-        decisions on hunks that did not change still apply, and only new hunks stop it."""
+        decisions on hunks that did not change still apply, and only new hunks stop it. A
+        resolution already tested red (g) is refused at once: the gate would refuse it too."""
+        resolution = resolution_for(self.resolutions) if self.resolutions else None
+        if self.trial is not None and self.trial.red_for(resolution):
+            self.notify(
+                "this resolution fails the tests (g): edit it (e), retry the task (R) or hand"
+                " the conflict to its agent (h)",
+                title="Not merged",
+                severity="error",
+            )
+            return False
         if self.resolutions:
             fresh = await self.orch.conflicts_for(self.task_id)
             if fresh != tuple(r.conflict for r in self.resolutions):
@@ -280,6 +297,44 @@ class MergeReviewScreen(ConflictReviewScreen):
 
     async def _reject(self, reason: str) -> bool:
         await self.orch.reject(self.task_id, reason)
+        return True
+
+    def action_test_resolution(self) -> None:
+        """g: test the merge as decided so far, on the branch as it is now; nothing lands."""
+        missing = self.first_undecided()
+        if missing is not None:
+            self.call_next(self.jump_to, *missing)
+            return
+        self.notify("testing the merge as resolved…", timeout=3)
+        self._run_trial()
+
+    @work(exclusive=True, group="merge-review-trial", exit_on_error=False)
+    async def _run_trial(self) -> None:
+        resolution = resolution_for(self.resolutions) if self.resolutions else None
+        try:
+            trial = await self.orch.trial(self.task_id, resolution)
+        except (KeyError, ValueError, WorkspaceError, MergeNeedsResolution) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.notify(str(message), title="Not tested", severity="error")
+            return
+        self.trial = TrialOutcome.of(resolution, trial.result)
+        self._refresh()
+        if trial.result.passed:
+            self.notify(f"the tests pass as resolved: {self.trial.detail}", title="Green")
+        else:
+            self.notify(
+                f"the tests fail as resolved ({self.trial.detail}): edit (e), retry (R) or hand"
+                " it to its agent (h)",
+                title="Red: it cannot land",
+                severity="error",
+            )
+
+    def action_hand_to_agent(self) -> None:
+        """h: the task's agent resolves the conflict on the branch as it is now (a fix round)."""
+        self._decide(self._hand_over, "handed to its agent")
+
+    async def _hand_over(self) -> bool:
+        await self.orch.resolve_with_agent(self.task_id)
         return True
 
     def action_retry(self) -> None:
