@@ -115,14 +115,14 @@ def carry_over(old: Sequence[FileResolution], fresh: Sequence[ConflictFile]) -> 
             if choice is not None:
                 choices[hunk_key(res.path, hunk)] = choice
         if res.manual is not None:
-            manual[res.path] = (res.conflict.text, res.manual)
+            manual[res.path] = (_unlabelled(res.conflict.text), res.manual)
     out: list[FileResolution] = []
     changed: set[HunkKey] = set()
     kept = 0
     for conflict in fresh:
         res = FileResolution.undecided(conflict)
         hand = manual.get(conflict.path)
-        if hand is not None and hand[0] == conflict.text:
+        if hand is not None and hand[0] == _unlabelled(conflict.text):
             res.manual = hand[1]
             kept += 1
             out.append(res)
@@ -136,6 +136,16 @@ def carry_over(old: Sequence[FileResolution], fresh: Sequence[ConflictFile]) -> 
                 changed.add(key)
         out.append(res)
     return CarriedOver(out, frozenset(changed), kept)
+
+
+def _unlabelled(text: str) -> str:
+    """Marker text without the markers' labels (commit ids, which change with every merge
+    that lands even when the conflict itself is the same)."""
+    lines = text.splitlines(keepends=True)
+    return "".join(
+        line[:7] + "\n" if line.startswith(("<<<<<<<", "|||||||", ">>>>>>>")) else line
+        for line in lines
+    )
 
 
 def both_overlap(hunk: ConflictHunk) -> bool:

@@ -47,6 +47,10 @@ def test_a_hand_resolution_is_kept_only_while_its_file_is_the_same() -> None:
     res = FileResolution.undecided(one)
     res.set_manual("merged by hand\n")
     assert carry_over([res], [one]).resolutions[0].manual == "merged by hand\n"
+    relabelled = ConflictFile(
+        "s.py", one.hunks, one.text.replace("<<<<<<< ours", "<<<<<<< 9f3c2a1")
+    )
+    assert carry_over([res], [relabelled]).resolutions[0].manual == "merged by hand\n"
     other = conflict("s.py", ("a2\n", "o\n", "b\n"))
     again = carry_over([res], [other])
     assert again.resolutions[0].manual is None and again.needs_attention
