@@ -82,19 +82,22 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _run(args, tui)
     if cmd == "demo":
         return await _demo(args, tui)
-    if cmd in ("resume", "retry"):
+    if cmd in ("resume", "retry", "resolve"):
         budgets = {"usd": args.budget_usd, "tokens": args.budget_tokens} if cmd == "resume" else {}
         agents = args.agents if cmd == "resume" else None
-        retry = args.task if cmd == "retry" else None
+        first: dict[str, Any] = {
+            "max_agents": agents,
+            "budgets": budgets,
+            "retry_task": args.task if cmd == "retry" else None,
+            "resolve_task": args.task if cmd == "resolve" else None,
+        }
         if tui:
             from maestro_tui.ui.entry import run_resume
 
-            return await run_resume(
-                db, args.run_id, max_agents=agents, budgets=budgets, retry_task=retry
-            )
+            return await run_resume(db, args.run_id, **first)
         from maestro_tui.headless.run import resume_run
 
-        return await resume_run(db, args.run_id, _output(args), agents, budgets, retry)
+        return await resume_run(db, args.run_id, _output(args), **first)
     if cmd == "runs":
         from maestro_tui.headless.history import list_runs
 
@@ -245,6 +248,7 @@ async def _demo(args: argparse.Namespace, tui: bool) -> int:
         db_path=_db_path(args),
         max_agents=args.agents,
         merge_policy=args.merge,
+        on_conflict=args.on_conflict,
         budget_usd=args.budget_usd,
         budget_tokens=args.budget_tokens,
     )

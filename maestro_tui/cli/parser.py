@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, default=4)
     p.add_argument("--merge", choices=("auto", "review"), default="auto")
     p.add_argument("--pace", type=float, help="demo model speed: 1 = human-watchable, 0 = instant")
+    p.add_argument(
+        "--on-conflict",
+        choices=("review", "agent", "retry"),
+        default="review",
+        help="a conflicting result waits for you (review), goes back to its agent, or reruns",
+    )
     _budget_args(p)
     _db_arg(p)
     _output_args(p)
@@ -116,14 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--reason", default="", help="why (kept in the run's history)")
         _db_arg(p)
 
-    p = sub.add_parser(
-        "retry", help="drop a waiting result and run its task again on the current branch"
-    )
-    p.add_argument("run_id")
-    p.add_argument("task")
-    p.add_argument("--headless", action="store_true")
-    _db_arg(p)
-    _output_args(p)
+    for name, text in (
+        ("retry", "drop a waiting result and run its task again on the current branch"),
+        ("resolve", "hand a waiting conflict to its task's agent, then go on with the run"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run_id")
+        p.add_argument("task")
+        p.add_argument("--headless", action="store_true")
+        _db_arg(p)
+        _output_args(p)
 
     p = sub.add_parser("say", help="tell a running agent something, without stopping it")
     p.add_argument("run_id")

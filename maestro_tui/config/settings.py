@@ -68,6 +68,7 @@ class Config:
     max_diff_lines: int = 500  # auto-merge only at or below this (insertions + deletions)
     max_diff_files: int = 25
     on_red: str = "fix"  # a result red as merged: back to its agent (fix) or held (review)
+    on_conflict: str = "review"  # a result that conflicts: held (review), to its agent, retried
     speculate: int = 4  # merged trees the gate tests at once; 1 = serial, 0 = no gate
     max_batch: int = 4  # results at most in one merged tree the gate tests
     retest_red: bool = False  # the gate runs a red tree once more to spot flaky tests
@@ -127,6 +128,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("merge", "max_diff_lines", "max_diff_lines", integer(0)),
     ("merge", "max_diff_files", "max_diff_files", integer(0)),
     ("merge", "on_red", "on_red", choice("fix", "review")),
+    ("merge", "on_conflict", "on_conflict", choice("review", "agent", "retry")),
     ("merge", "speculate", "speculate", integer(0, 32)),
     ("merge", "max_batch", "max_batch", integer(1, 64)),
     ("merge", "retest_red", "retest_red", boolean),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from maestro_tui.config import Config
@@ -11,6 +11,7 @@ from maestro_tui.workspace.merge import ConflictFile, MergeCheck, MergeSource, r
 from maestro_tui.workspace.validate import TestResult
 
 FEEDBACK_LIMIT = 4000
+WITHDRAWN = "withdrawn"  # a dropped result's reason starts so: not a decision on its work
 RESOLUTIONS = ("ours", "theirs")
 Resolution = (
     str | Mapping[str, str | None] | None
@@ -91,6 +92,7 @@ class GateSettings:
     max_batch: int = 4  # results at most in one tested tree when more wait than slots are free
     retest_red: bool = False  # run a red tree once more, to tell flaky tests apart
     on_red: str = "fix"  # fix: back to the task's agent on the current branch; review: hold
+    on_conflict: str = "review"  # review: hold; agent: back to its agent to resolve; retry
     fix_attempts: int = 1
 
     @classmethod
@@ -103,6 +105,7 @@ class GateSettings:
             max_batch=config.max_batch,
             retest_red=config.retest_red,
             on_red=config.on_red,
+            on_conflict=config.on_conflict,
             fix_attempts=config.fix_attempts,
         )
 
@@ -187,6 +190,42 @@ def fix_feedback(result: TestResult) -> str:
         "with your change merged in: make the tests pass there.\n"
     )
     return intro + result.output_tail[-(FEEDBACK_LIMIT - 1000) :]
+
+
+def conflict_feedback(conflicts: Sequence[ConflictFile], others: Sequence[tuple[str, str]]) -> str:
+    """What an agent is told when its result conflicts with what landed since it started:
+    each hunk's base, ours (the integration branch) and theirs (its own), and what the tasks
+    that changed those lines said they did."""
+    parts = [
+        "Your result conflicts with work that landed on the integration branch since you"
+        " started. This worktree holds the branch with your change merged in, and conflict"
+        " markers where both changed the same lines. Resolve each one so that both changes"
+        " hold: keep what the other work did and what your task asks; then run the tests."
+    ]
+    if others:
+        parts.append("What landed there meanwhile:")
+        parts += [f"- {task}: {_first_line(summary)}" for task, summary in others]
+    for conflict in conflicts:
+        for n, hunk in enumerate(conflict.hunks, start=1):
+            parts.append(
+                f"### {conflict.path}, conflict {n} (line {hunk.start_line})\n"
+                f"base (before either change):\n{_clip(hunk.base)}\n"
+                f"ours (the integration branch):\n{_clip(hunk.ours)}\n"
+                f"theirs (your change):\n{_clip(hunk.theirs)}"
+            )
+        if not conflict.hunks:
+            parts.append(f"### {conflict.path}: {conflict.note or 'changed on both sides'}")
+    return "\n\n".join(parts)[: FEEDBACK_LIMIT - 500]  # room for what the attempt adds
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "(no summary)"
+
+
+def _clip(text: str, limit: int = 600) -> str:
+    if not text:
+        return "(nothing)"
+    return text if len(text) <= limit else text[:limit] + "… (cut)"
 
 
 def take_side(task_id: str, conflicts: tuple[ConflictFile, ...], side: str) -> dict[str, str]:

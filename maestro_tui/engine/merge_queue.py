@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.gate import Gate, GateItem, merge_message
+from maestro_tui.engine.merge_outcomes import MergeOutcomes
 from maestro_tui.engine.merge_policy import (
     RESOLUTIONS,
+    WITHDRAWN,
     Candidate,
     Decision,
     FixRequest,
@@ -50,11 +52,9 @@ from maestro_tui.engine.merge_policy import (
     MergeRefused,
     PendingMerge,
     Resolution,
-    fix_feedback,
     hold_reasons,
     resolved_source,
     take_side,
-    test_detail,
 )
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.trials import Trials
@@ -93,7 +93,7 @@ class Trial:
     result: TestResult
 
 
-class MergeQueue:
+class MergeQueue(MergeOutcomes):
     """Judges each result, sends it through the gate or holds it for the human."""
 
     def __init__(
@@ -118,10 +118,13 @@ class MergeQueue:
         self._rounds_used = rounds_used
         self._lock = asyncio.Lock()
         self._approving: dict[str, GateItem] = {}
+        self._handing: set[asyncio.Task[None]] = set()  # conflicts on their way to an agent
         self._said_off = False
         # More reasons to hold a result for the human (an inbox item's labels, say).
         self.extra_reasons: Callable[[Candidate], list[str]] | None = None
         self.on_decided: Callable[[Decision], None] | None = None
+        # A task's summary, for the agent that resolves a conflict with that task's work.
+        self.summary_of: Callable[[str], str] = lambda task_id: ""
         s = self._settings
         self.trials: Trials | None = None
         self._gate: Gate | None = None
@@ -152,28 +155,34 @@ class MergeQueue:
         )
         if self._gate is None:
             async with self._lock:  # check and merge against the same head
-                if await self._held(c):
-                    return Outcome.HELD
+                if (kept := await self._held(c)) is not None:
+                    return kept
                 await self._merge_now(c.task_id, c.title, c.commit, c.summary)
                 return Outcome.SATISFIED
-        if await self._held(c):
-            return Outcome.HELD
+        if (kept := await self._held(c)) is not None:
+            return kept
         self._gate.enqueue(
             GateItem(c.task_id, c.title, MergeSource(c.commit), c.summary, attempt=c.attempt)
         )
         return Outcome.GATED
 
-    async def _held(self, c: Candidate) -> bool:
-        """Hold the result for the human if a conflict with the head or the policy says so."""
+    async def _held(self, c: Candidate) -> Outcome | None:
+        """HELD for the human if a conflict with the head or the policy says so; GATED when a
+        conflict goes back to its agent or its task runs again instead (`on_conflict`: the
+        decision is already on its way); None when the result may go on."""
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), c.commit)
         reasons = hold_reasons(c, self._limits, self._policy, self.extra_reasons)
+        pending = PendingMerge(c.task_id, c.title, c.commit, c.summary)
         if not check.clean:
             files = check.conflicted_paths
             self._bus.emit(ev.MergeConflict, task=c.task_id, files=files)
+            if await self._conflict_elsewhere(pending, check.conflicts):
+                return Outcome.GATED
             reasons.insert(0, f"conflicts with the integration branch in {', '.join(files)}")
         if reasons:
-            self._hold(PendingMerge(c.task_id, c.title, c.commit, c.summary), reasons)
-        return bool(reasons)
+            self._hold(pending, reasons)
+            return Outcome.HELD
+        return None
 
     async def conflicts(self, task_id: str) -> tuple[ConflictFile, ...]:
         """The conflicts a waiting merge has against the integration branch as it is now."""
@@ -257,7 +266,7 @@ class MergeQueue:
         self._stop_approval(task_id, "it was withdrawn to run again")
         del self._pending[task_id]
         self._bus.emit(
-            ev.MergeRejected, task=task_id, reason="withdrawn: retrying on the current branch"
+            ev.MergeRejected, task=task_id, reason=f"{WITHDRAWN}: retrying on the current branch"
         )
 
     def drop(self, task_id: str) -> None:
@@ -273,59 +282,6 @@ class MergeQueue:
             await self._gate.aclose()  # and its trials
         for task_id in list(self._approving):
             self._stop_approval(task_id, "the run was closed")
-
-    # --- what the gate reports (GateOwner) ---------------------------------------------------
-
-    def landed(self, item: GateItem, head: str) -> None:
-        self._pending.pop(item.task_id, None)
-        self._approving.pop(item.task_id, None)
-        if item.approved:
-            self._bus.emit(ev.MergeApproved, task=item.task_id, resolution=item.resolution)
-        self._bus.emit(ev.Merged, task=item.task_id, commit=head, auto=not item.approved)
-        if item.landed is not None and not item.landed.done():
-            item.landed.set_result(head)
-        self._decide(Decision(item.task_id, Outcome.SATISFIED))
-
-    def red(self, item: GateItem, result: TestResult, base_red: bool) -> None:
-        detail = test_detail(result)
-        task_id = item.task_id
-        if item.approved:
-            why = f"approval refused: the merged result fails its tests ({detail})"
-            self._refuse(item, why, MergeRefused(task_id, why, result.output_tail))
-            return
-        if base_red:
-            why = f"tests fail as merged ({detail}), but the integration branch itself is red"
-            self._hold_item(item, why + ": not charged to this task")
-            return
-        s = self._settings
-        why = f"tests fail as merged with the integration branch ({detail})"
-        if s.on_red != "fix" or s.fix_attempts == 0:
-            self._hold_item(item, why)
-            return
-        used = self._rounds_used(task_id)
-        if used < s.fix_attempts:
-            fix = FixRequest(item.source.commit, fix_feedback(result), used + 1)
-            self._decide(Decision(task_id, None, fix=fix))
-            return
-        reason = f"{why} after {used} fix round(s)\n{result.output_tail[-1500:]}"
-        self._bus.emit(ev.TaskFailed, task=task_id, attempt=item.attempt, reason=reason)
-        self._decide(Decision(task_id, Outcome.DEAD, reason=f"dependency '{task_id}' failed"))
-
-    def conflicted(self, item: GateItem, error: SourceConflicts) -> None:
-        if not error.stale:
-            self._bus.emit(ev.MergeConflict, task=item.task_id, files=error.paths)
-        if item.approved:
-            refusal = MergeNeedsResolution(item.task_id, error.paths, stale=error.stale)
-            self._refuse(item, str(refusal), refusal)
-            return
-        why = f"conflicts with the integration branch in {', '.join(error.paths)}"
-        self._hold_item(item, why)
-
-    def broken(self, item: GateItem, reason: str) -> None:
-        if item.approved:
-            self._refuse(item, reason, MergeRefused(item.task_id, reason))
-        else:
-            self._hold_item(item, reason)
 
     # --- helpers -----------------------------------------------------------------------------
 

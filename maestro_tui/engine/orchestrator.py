@@ -18,7 +18,7 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.merge_policy import Resolution
+from maestro_tui.engine.merge_decisions import MergeDecisions
 from maestro_tui.engine.merge_queue import (
     Candidate,
     Decision,
@@ -26,11 +26,9 @@ from maestro_tui.engine.merge_queue import (
     MergeLimits,
     MergeQueue,
     PendingMerge,
-    Trial,
 )
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.engine.steering import SteerRefused
-from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import Workspace
 
 
@@ -53,7 +51,7 @@ class RunSetup:
     judge: Judge | None = None
 
 
-class Orchestrator:
+class Orchestrator(MergeDecisions):
     """Drives one run. Commands from a front end are methods; what happens comes back as events."""
 
     def __init__(self, setup: RunSetup, plan: Plan, state: RunState) -> None:
@@ -91,11 +89,16 @@ class Orchestrator:
                 rounds_used=self._fix_rounds,
             )
             self._merge_queue.on_decided = self._decided
+            self._merge_queue.summary_of = self._summary_of
         return self._merge_queue
 
     def _fix_rounds(self, task_id: str) -> int:
         task = self.state.tasks.get(task_id)
         return task.fix_rounds if task else 0
+
+    def _summary_of(self, task_id: str) -> str:
+        task = self.state.tasks.get(task_id)
+        return task.summary if task else ""
 
     def _decided(self, decision: Decision) -> None:
         """The merge queue decided a task: free it in the scheduler, or run it again to fix."""
@@ -105,7 +108,9 @@ class Orchestrator:
         if decision.fix is not None:
             self._attempt.fixes[decision.task_id] = decision.fix
             self.scheduler.retry(decision.task_id)
-        elif decision.outcome is not None:
+        elif decision.outcome is None:  # run it again from scratch, on the branch as it is
+            self.scheduler.retry(decision.task_id)
+        else:
             self.scheduler.release(decision.task_id, decision.outcome, decision.reason)
 
     async def aclose(self) -> None:
@@ -371,53 +376,3 @@ class Orchestrator:
             for task in self.state.tasks.values():
                 if task.status is TaskStatus.CANCELLED:
                     self.merge_queue.drop(task.id)
-
-    async def diff_for(self, task_id: str) -> str:
-        """The unified diff of a task's result against where it started."""
-        task = self.state.tasks[task_id]
-        if not task.commit:
-            return ""
-        return await asyncio.to_thread(self.ws.diff_text, f"{task.commit}^", task.commit)
-
-    async def conflicts_for(self, task_id: str) -> tuple[ConflictFile, ...]:
-        """Conflicts of a waiting merge with the integration branch as it is now."""
-        return await self.merge_queue.conflicts(task_id)
-
-    def pick_candidate(self, task_id: str, candidate: int) -> None:
-        """The human overrides an ensemble's pick while its merge waits for review."""
-        task = self.state.tasks[task_id]
-        commits = {index: commit for index, commit, _ok, _lines in task.candidates if commit}
-        if candidate not in commits:
-            raise ValueError(f"task '{task_id}' has no candidate {candidate} with a result")
-        self.merge_queue.swap(task_id, commits[candidate])
-        self.bus.emit(
-            ev.CandidateSelected,
-            task=task_id,
-            candidate=candidate,
-            method="human",
-            reason="picked by the reviewer",
-        )
-
-    def requeue(self, task_id: str) -> None:
-        """Between sessions: drop a waiting result so that resuming runs the task again, on
-        the integration branch as it is then (the live counterpart is `retry`)."""
-        self.merge_queue.withdraw(task_id)
-        self.bus.emit(ev.TaskQueued, task=task_id)
-
-    def retry(self, task_id: str) -> None:
-        """Drop a waiting result and run the task again on the current integration branch."""
-        self.merge_queue.withdraw(task_id)
-        if self.scheduler:
-            self.scheduler.retry(task_id)
-
-    async def approve(self, task_id: str, resolution: str | Mapping[str, str] | None = None) -> str:
-        """Land a waiting result through the gate (see engine/merge_queue.py for the contract:
-        the new head, or an error saying why nothing moved)."""
-        return await self.merge_queue.approve(task_id, resolution)
-
-    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial:
-        """Test a waiting merge as resolved, on the current branch, landing nothing."""
-        return await self.merge_queue.trial(task_id, resolution)
-
-    async def reject(self, task_id: str, reason: str = "") -> None:
-        await self.merge_queue.reject(task_id, reason)

@@ -16,7 +16,7 @@ from maestro_tui.domain.summary import pull_request_body, pull_request_title
 from maestro_tui.headless.printer import Output
 from maestro_tui.session.lifecycle import UserError, open_session
 from maestro_tui.session.outcome import EXIT_OK
-from maestro_tui.workspace.remotes import compare_url, push_branch, remote_url
+from maestro_tui.workspace.landing import compare_url, land_into, push_branch, remote_url
 from maestro_tui.workspace.repo import Workspace
 
 
@@ -53,9 +53,7 @@ async def land(db_path: Path, run_ref: str, request: LandRequest, out: Output) -
         if request.push:
             title = pull_request_title(s)
             return _push(ws, request, s.integration_branch, target, title, body, out)
-        head = ws.fast_forward_or_merge(
-            target, s.integration_branch, f"Land maestro run {s.run_id}: {s.goal}"
-        )
+        head = land_into(ws, target, s.integration_branch, f"Land maestro run {s.run_id}: {s.goal}")
         print(f"landed {s.integration_branch} into {target} → {head[:9]}", file=out.stream)
     return EXIT_OK
 

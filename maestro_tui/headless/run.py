@@ -82,6 +82,7 @@ async def resume_run(
     max_agents: int | None = None,
     budgets: Mapping[str, float | None] | None = None,
     retry_task: str | None = None,
+    resolve_task: str | None = None,
 ) -> int:
     """Finish a run; with `retry_task`, first drop that task's waiting result to run it again."""
     session, start = await resume(
@@ -91,6 +92,7 @@ async def resume_run(
         max_agents=max_agents,
         budgets=budgets,
         retry_task=retry_task,
+        resolve_task=resolve_task,
         terminal=tty_writer(),
     )
     async with session:

@@ -224,6 +224,7 @@ async def resume(
     max_agents: int | None = None,
     budgets: Mapping[str, float | None] | None = None,
     retry_task: str | None = None,
+    resolve_task: str | None = None,
     terminal: TerminalWriter | None = None,
 ) -> tuple[RunSession, bool]:
     """Reopen a run to finish it: drop `retry_task`'s waiting result so it runs again, raise
@@ -240,6 +241,11 @@ async def resume(
                 orch.requeue(retry_task)
             except KeyError as exc:
                 raise UserError(exc.args[0]) from None
+        if resolve_task:
+            try:
+                await orch.resolve_with_agent(resolve_task)
+            except (KeyError, ValueError) as exc:
+                raise UserError(exc.args[0] if isinstance(exc, KeyError) else str(exc)) from None
         for kind, limit in (budgets or {}).items():
             if limit is not None:
                 orch.raise_budget(kind, limit)

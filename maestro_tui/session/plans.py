@@ -99,6 +99,7 @@ def prepare_demo(
     db_path: Path,
     max_agents: int,
     merge_policy: str,
+    on_conflict: str = "review",
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
 ) -> DemoSetup:
@@ -121,6 +122,7 @@ def prepare_demo(
         planner_model="demo",
         max_agents=max_agents,
         merge_policy=merge_policy,
+        on_conflict=on_conflict,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
     )

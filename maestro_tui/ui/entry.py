@@ -130,6 +130,7 @@ async def run_resume(
     max_agents: int | None = None,
     budgets: Mapping[str, float | None] | None = None,
     retry_task: str | None = None,
+    resolve_task: str | None = None,
     watch_themes: bool = True,
 ) -> int:
     """Finish an interrupted run (or review its waiting merges) in the dashboard, which shows
@@ -139,7 +140,12 @@ async def run_resume(
         from maestro_tui.session.lifecycle import resume
 
         return await resume(
-            db_path, run_ref, max_agents=max_agents, budgets=budgets, retry_task=retry_task
+            db_path,
+            run_ref,
+            max_agents=max_agents,
+            budgets=budgets,
+            retry_task=retry_task,
+            resolve_task=resolve_task,
         )
 
     return await _show(Opening(reopen), earlier_logs=True, watch_themes=watch_themes)

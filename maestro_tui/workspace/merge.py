@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ __all__ = [
     "check_out_merge",
     "merge_into",
     "merge_sources",
+    "rebuild",
     "resolve_text",
 ]
 
@@ -145,14 +146,20 @@ def parse_hunks(text: str) -> tuple[ConflictHunk, ...]:
     return tuple(s for s in _segments(text) if isinstance(s, ConflictHunk))
 
 
-def resolve_text(conflict: ConflictFile, choices: Sequence[str]) -> str:
-    """Rebuild the file with one choice per hunk: "ours", "theirs", "base" or "both"."""
+def rebuild(text: str, choose: Callable[[ConflictHunk], str]) -> str:
+    """`text` with each conflict (diff3 markers) replaced by what `choose` makes of it."""
+    return "".join(seg if isinstance(seg, str) else choose(seg) for seg in _segments(text))
+
+
+def resolve_text(conflict: ConflictFile, choices: Sequence[str | None]) -> str:
+    """Rebuild the file with one choice per hunk: "ours", "theirs", "base" or "both"; None
+    keeps that hunk's conflict markers (a preview of a file not fully decided yet)."""
     if len(choices) != len(conflict.hunks):
         raise ValueError(
             f"{conflict.path}: {len(conflict.hunks)} conflict(s) need as many choices, "
             f"got {len(choices)}"
         )
-    bad = [c for c in choices if c not in CHOICES]
+    bad = [c for c in choices if c is not None and c not in CHOICES]
     if bad:
         raise ValueError(f"unknown choice(s) {bad}: use one of {', '.join(CHOICES)}")
     picks = iter(choices)
@@ -162,7 +169,13 @@ def resolve_text(conflict: ConflictFile, choices: Sequence[str]) -> str:
             parts.append(seg)
             continue
         choice = next(picks)
-        parts.append(seg.ours + seg.theirs if choice == "both" else getattr(seg, choice))
+        if choice is None:
+            parts.append(
+                f"<<<<<<< ours\n{seg.ours}||||||| base\n{seg.base}=======\n"
+                f"{seg.theirs}>>>>>>> theirs\n"
+            )
+        else:
+            parts.append(seg.ours + seg.theirs if choice == "both" else getattr(seg, choice))
     return "".join(parts)
 
 

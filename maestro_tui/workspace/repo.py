@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro_tui.workspace import plumbing
 from maestro_tui.workspace._git import FALLBACK_IDENTITY, Git, WorkspaceError, git_env
 from maestro_tui.workspace.plumbing import DiffStat, commit_message, numstat
 from maestro_tui.workspace.worktrees import WorktreeInfo, Worktrees, task_branch
@@ -227,14 +226,20 @@ class Workspace(Worktrees):
     def is_ancestor(self, commit: str, of: str) -> bool:
         return self.git("merge-base", "--is-ancestor", commit, of, ok=(0, 1)).code == 0
 
-    def merged_task_ids(self, integration_branch: str, since: str | None = None) -> dict[str, str]:
+    def merged_task_ids(
+        self, integration_branch: str, since: str | None = None, paths: Sequence[str] = ()
+    ) -> dict[str, str]:
         """Task id -> merge commit, from `Maestro-Merged-Task:` trailers (first-parent history).
 
-        `since` (the run's base commit) stops the walk there instead of at the root.
+        `since` (the run's base commit) stops the walk there instead of at the root; `paths`
+        keeps only the merges that changed one of them.
         """
         fmt = f"--format=%H%x00%(trailers:key={MERGED_TASK_TRAILER},valueonly,separator=%x00)%x1e"
         rev = f"refs/heads/{integration_branch}"
-        out = self.git("log", "--first-parent", fmt, f"{since}..{rev}" if since else rev).out
+        where = ["--", *paths] if paths else []
+        out = self.git(
+            "log", "--first-parent", fmt, f"{since}..{rev}" if since else rev, *where
+        ).out
         merged: dict[str, str] = {}
         for record in out.split("\x1e"):
             sha, *ids = record.strip("\n").split("\0")
@@ -284,42 +289,3 @@ class Workspace(Worktrees):
         sha = git("commit-tree", tree, "-p", base, stdin=message, cwd=worktree).out.strip()
         git("update-ref", "-m", "maestro: commit task", "HEAD", sha, cwd=worktree)
         return CommitInfo(sha, stat.files, stat.insertions, stat.deletions)
-
-    # --- landing -----------------------------------------------------------------------------
-
-    def fast_forward_or_merge(self, target_branch: str, source_branch: str, message: str) -> str:
-        """Bring `source_branch` into `target_branch` (for `land`); returns the new head.
-
-        Fast-forwards when it can, else makes a merge commit. A conflict refuses with
-        everything left untouched. If the target is checked out in a working tree, that tree
-        must have no uncommitted changes to tracked files, and is moved with `merge --ff-only`.
-        """
-        old = self.branch_head(target_branch)
-        if old is None:
-            raise WorkspaceError(f"branch {target_branch} does not exist: check the name")
-        (src,) = self.rev_parse(f"{source_branch}^{{commit}}")
-        if self.is_ancestor(src, old):
-            return old  # already there
-        holder = next((w for w in self._all_worktrees() if w.branch == target_branch), None)
-        if holder is not None:
-            dirty = self.dirty_paths(cwd=holder.path, untracked=False)
-            if dirty:
-                raise WorkspaceError(
-                    f"{holder.path} has uncommitted changes ({', '.join(sorted(dirty)[:10])}): "
-                    f"commit or stash them first, then land {source_branch} again"
-                )
-        new = src
-        if not self.is_ancestor(old, src):
-            merged = plumbing.merge_tree(self.git, old, src)
-            if not merged.clean:
-                raise WorkspaceError(
-                    f"{source_branch} conflicts with {target_branch} in "
-                    f"{', '.join(merged.conflicted)}: nothing was changed; merge by hand "
-                    f"(`git merge {source_branch}`) and resolve the conflicts"
-                )
-            new = plumbing.commit_tree(self.git, merged.tree, (old, src), message)
-        if holder is not None:
-            self.git("merge", "-q", "--ff-only", new, cwd=holder.path)
-        elif not self.update_branch(target_branch, new, old, f"maestro: land {source_branch}"):
-            raise WorkspaceError(f"{target_branch} moved while landing: run land again")
-        return new

@@ -126,7 +126,7 @@ class Worktrees:
             path.parent.mkdir(parents=True, exist_ok=True)
             argv = ("worktree", "add", "-q", "--force", "-B", branch, str(path), base)
             if self.git(*argv, ok=(0, 128, 255)).code:
-                for wt in self._all_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
+                for wt in self.all_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
                     if wt.branch == branch:
                         self.remove_worktree(wt.path)
                 self.git("worktree", "prune")
@@ -168,9 +168,9 @@ class Worktrees:
     def list_worktrees(self) -> list[WorktreeInfo]:
         """The worktrees maestro-tui made, wherever (and whenever) it made them: under one of
         its roots, or anywhere on a task branch."""
-        return [wt for wt in self._all_worktrees() if self.run_of(wt.path, wt.branch)]
+        return [wt for wt in self.all_worktrees() if self.run_of(wt.path, wt.branch)]
 
-    def _all_worktrees(self) -> list[WorktreeInfo]:
+    def all_worktrees(self) -> list[WorktreeInfo]:
         with self._worktree_lock:
             out = self.git("worktree", "list", "--porcelain", "-z").out
         found: list[WorktreeInfo] = []

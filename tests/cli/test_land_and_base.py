@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from maestro_tui.headless.land import gh_argv
-from maestro_tui.workspace.remotes import compare_url
+from maestro_tui.workspace.landing import compare_url
 from tests.cli.conftest import events_of, git, run_cli, run_plan
 
 PLAN = """

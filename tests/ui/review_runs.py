@@ -44,14 +44,23 @@ def _write(path: str, text: str) -> str:
     return f"@write {path} :: " + text.rstrip("\n").replace("\n", "\\n")
 
 
-def make_project(tmp_path: Path) -> Path:
+def make_project(tmp_path: Path, red_when_mixed: bool = False) -> Path:
     """A committed repo whose maestro.toml runs tests/fake_agent.py as the worker."""
     repo = tmp_path / "project"
     (repo / "calc").mkdir(parents=True)
     (repo / "calc" / "settings.py").write_text(settings(1, "red"))
     (repo / "calc" / "names.py").write_text(names("hi"))
     report = tmp_path / "report_tests.py"  # a test command that is fast and says what it ran
-    report.write_text("print('collected 2 items')\nprint('2 passed in 0.01s')\n")
+    report.write_text(
+        "import pathlib, sys\n"
+        "text = pathlib.Path('calc/settings.py').read_text()\n"
+        # One side's version with the other side's colour: a mix no task made, and red.
+        f"red = {red_when_mixed} and (('VERSION = 2' in text and 'green' in text)"
+        " or ('VERSION = 3' in text and 'blue' in text))\n"
+        "print('collected 2 items')\n"
+        "print('1 failed, 1 passed in 0.01s' if red else '2 passed in 0.01s')\n"
+        "sys.exit(1 if red else 0)\n"
+    )
     (repo / "maestro.toml").write_text(
         f"""
 [run]
@@ -116,9 +125,10 @@ class ConflictRun:
 
 
 @asynccontextmanager
-async def conflict_run(tmp_path: Path) -> AsyncIterator[ConflictRun]:
-    """Run CONFLICT_PLAN for real, two agents at once, until the conflicting merge waits."""
-    repo = make_project(tmp_path)
+async def conflict_run(tmp_path: Path, red_when_mixed: bool = False) -> AsyncIterator[ConflictRun]:
+    """Run CONFLICT_PLAN for real, two agents at once, until the conflicting merge waits.
+    `red_when_mixed`: the tests fail on one side's version with the other side's colour."""
+    repo = make_project(tmp_path, red_when_mixed)
     ws = Workspace.open(repo)
     events: list[ev.Event] = []
     session = await start_session(

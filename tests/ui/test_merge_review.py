@@ -15,14 +15,10 @@ from textual.widgets import Static
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
+from maestro_tui.ui.resolutions import FileResolution, resolution_for
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.screens.modals import TextModal
-from maestro_tui.ui.widgets.conflict_view import (
-    ConflictView,
-    FileResolution,
-    hunk_context,
-    resolution_for,
-)
+from maestro_tui.ui.widgets.conflict_view import ConflictView, hunk_context
 from maestro_tui.ui.widgets.diff_view import DiffView, _split_rows, parse_diff
 from tests.ui.conftest import git, notifications, settle
 from tests.ui.review_runs import (
@@ -290,3 +286,48 @@ def test_hunk_context_and_the_simplest_true_resolution() -> None:
     assert "COLOR = 'red'" in res.text() and "VERSION = 3" in res.text()
     with pytest.raises(ValueError, match="conflict markers"):
         res.set_manual(conflict.text)
+
+
+async def test_a_resolution_tested_red_cannot_be_approved_and_a_green_one_lands(
+    tmp_path: Path,
+) -> None:
+    async with conflict_run(tmp_path, red_when_mixed=True) as run:
+        app = host(run)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = screen_of(app)
+            await pilot.press("T")  # names.py: theirs
+            await pilot.press("right_square_bracket")  # settings.py
+            await pilot.press("t", "o")  # the version theirs, the colour ours: a mix
+            await pilot.press("g")  # test it as resolved, on the branch as it is
+            await settle(pilot)
+            assert screen.trial is not None and not screen.trial.passed
+            assert "1 failed" in screen.trial.detail
+            await pilot.press("a")  # approve: refused at once, the resolution is red
+            await settle(pilot)
+            assert app.results == [] and not run.of_type(ev.MergeApproved)
+            assert any("fails the tests" in n for n in notifications(app))
+            await pilot.press("t")  # the colour (still the current hunk): theirs too
+            await pilot.press("g")
+            await settle(pilot)
+            assert screen.trial is not None and screen.trial.passed
+            await pilot.press("a")  # approve: through the gate, and it lands
+            await settle(pilot)
+            assert app.results == ["approved"]
+        version, color, _ = SIDES[run.held]
+        assert run.show("calc/settings.py") == settings(version, color)
+
+
+async def test_h_hands_the_conflict_to_the_tasks_agent(tmp_path: Path) -> None:
+    async with conflict_run(tmp_path) as run:
+        app = host(run)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("h")  # the task's agent resolves it, on the branch as it is
+            await settle(pilot)
+            assert app.results == ["handed to its agent"]
+        assert run.held not in {p.task_id for p in run.orch.merge_queue.waiting}
+        fix = run.orch._attempt.fixes[run.held]  # what its next attempt is told
+        assert fix.round == 1
+        assert "calc/settings.py, conflict 1" in fix.feedback
+        assert f"- {run.merged}: " in fix.feedback  # what landed meanwhile, by which task

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.workspace import Workspace, WorkspaceError
+from maestro_tui.workspace.landing import land_into
 from tests.workspace.conftest import commit_file, git, make_repo
 
 TRAILERS = {"Maestro-Run": "r1", "Maestro-Task": "t1", "Maestro-Agent": "coder"}
@@ -278,11 +279,11 @@ def test_land_fast_forward_into_checked_out_branch(git_repo: Path) -> None:
     ws = Workspace.open(git_repo)
     ws.create_integration_branch("r1", ws.head_commit())
     tip = commit_file(git_repo, "maestro/r1", "src/new.py", "x = 1\n")
-    assert ws.fast_forward_or_merge("main", "maestro/r1", "Land r1") == tip
+    assert land_into(ws, "main", "maestro/r1", "Land r1") == tip
     assert ws.head_commit() == tip
     assert (git_repo / "src" / "new.py").read_text() == "x = 1\n"  # the tree moved too
     assert git(git_repo, "status", "--porcelain") == ""
-    assert ws.fast_forward_or_merge("main", "maestro/r1", "Land r1") == tip  # nothing to do
+    assert land_into(ws, "main", "maestro/r1", "Land r1") == tip  # nothing to do
 
 
 def test_land_merges_into_checked_out_branch_that_moved(git_repo: Path) -> None:
@@ -295,7 +296,7 @@ def test_land_merges_into_checked_out_branch_that_moved(git_repo: Path) -> None:
     ours = ws.head_commit()
     (git_repo / "scratch.txt").write_text("untracked files do not block landing\n")
 
-    new = ws.fast_forward_or_merge("main", "maestro/r1", "Land r1")
+    new = land_into(ws, "main", "maestro/r1", "Land r1")
     assert git(git_repo, "log", "-1", "--format=%P %s", new).split() == [ours, theirs, "Land", "r1"]
     assert ws.head_commit() == new
     assert (git_repo / "src" / "new.py").exists() and (git_repo / "mine.txt").exists()
@@ -311,7 +312,7 @@ def test_land_refuses_on_dirty_tree(git_repo: Path) -> None:
     with pytest.raises(
         WorkspaceError, match=r"uncommitted changes \(src/app.py\).*commit or stash"
     ):
-        ws.fast_forward_or_merge("main", "maestro/r1", "Land r1")
+        land_into(ws, "main", "maestro/r1", "Land r1")
     assert ws.head_commit() == before
     assert (git_repo / "src" / "app.py").read_text() == "uncommitted\n"
 
@@ -325,7 +326,7 @@ def test_land_into_branch_not_checked_out(git_repo: Path) -> None:
     main_before = ws.head_commit()
     (git_repo / "src" / "app.py").write_text("dirty, but not the target\n")
 
-    new = ws.fast_forward_or_merge("release", "maestro/r1", "Land r1 into release")
+    new = land_into(ws, "release", "maestro/r1", "Land r1 into release")
     assert ws.branch_head("release") == new
     assert git(git_repo, "log", "-1", "--format=%P", new).split() == [ours, theirs]
     files = git(git_repo, "ls-tree", "-r", "--name-only", new).split()
@@ -341,10 +342,10 @@ def test_land_refuses_on_conflict_and_changes_nothing(git_repo: Path) -> None:
     commit_file(git_repo, "maestro/r1", "src/util.py", "def f():\n    return 2\n")
     release = commit_file(git_repo, "release", "src/util.py", "def f():\n    return 3\n")
     with pytest.raises(WorkspaceError, match=r"conflicts with release in src/util.py"):
-        ws.fast_forward_or_merge("release", "maestro/r1", "Land")
+        land_into(ws, "release", "maestro/r1", "Land")
     assert ws.branch_head("release") == release
     with pytest.raises(WorkspaceError, match="does not exist"):
-        ws.fast_forward_or_merge("nope", "maestro/r1", "Land")
+        land_into(ws, "nope", "maestro/r1", "Land")
 
 
 def test_add_worktree_after_its_folder_was_deleted_by_hand(git_repo: Path) -> None:
@@ -385,6 +386,6 @@ def test_land_refuses_when_an_untracked_file_would_be_overwritten(git_repo: Path
     before = ws.head_commit()
     (git_repo / "src" / "new.py").write_text("the user's own, untracked\n")
     with pytest.raises(WorkspaceError, match="untracked working tree files would be overwritten"):
-        ws.fast_forward_or_merge("main", "maestro/r1", "Land r1")
+        land_into(ws, "main", "maestro/r1", "Land r1")
     assert ws.head_commit() == before
     assert (git_repo / "src" / "new.py").read_text() == "the user's own, untracked\n"

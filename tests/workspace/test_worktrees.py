@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.headless.gc import collect_garbage
+from maestro_tui.workspace.landing import land_into
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.worktrees import default_worktree_root
 from tests.workspace.conftest import git
@@ -118,5 +119,5 @@ def test_land_is_not_held_up_by_a_worktree_in_the_old_place(git_repo: Path) -> N
     git(wt, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "t1")
     sha = git(wt, "rev-parse", "HEAD").strip()
     assert ws.update_branch("maestro/r9", sha, head)
-    landed = ws.fast_forward_or_merge("main", "maestro/r9", "Land r9")
+    landed = land_into(ws, "main", "maestro/r9", "Land r9")
     assert landed == sha and (git_repo / "new.txt").read_text() == "from an older run\n"

@@ -5,7 +5,10 @@ Edits anchor on lines they expect to find, so they compose when tasks run one af
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
+
+from maestro_tui.workspace.merge import ConflictHunk, rebuild
 
 
 class EditError(ValueError):
@@ -213,3 +216,43 @@ stock = Inventory({"pen": 3, "pad": 40})
 stock.low_stock()  # ["pen"]: fewer than 5 left
 ```
 """)
+
+
+def _side_edits(
+    base: list[str], side: list[str], rank: int
+) -> list[tuple[int, int, int, list[str]]]:
+    """(start, end, rank, new lines) for each change `side` makes to `base`."""
+    matcher = difflib.SequenceMatcher(a=base, b=side, autojunk=False)
+    return [
+        (i1, i2, rank, side[j1:j2])
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def combine_hunk(hunk: ConflictHunk) -> str:
+    """Both sides' changes to one conflicted hunk, when they touch different lines: each side's
+    edits applied to the base, ours before theirs where both add at the same place. EditError
+    when both change the same line (the demo model does not guess)."""
+    base = hunk.base.splitlines(keepends=True)
+    edits = sorted(
+        _side_edits(base, hunk.ours.splitlines(keepends=True), 0)
+        + _side_edits(base, hunk.theirs.splitlines(keepends=True), 1)
+    )
+    for (a1, a2, ra, _), (b1, b2, rb, _) in zip(edits, edits[1:], strict=False):
+        if ra != rb and (b1 < a2 or (a1 == b1 and a2 > a1 and b2 > b1)):
+            raise EditError("both sides change the same lines")
+    out: list[str] = []
+    at = 0
+    for i1, i2, _rank, lines in edits:
+        out += base[at:i1]
+        out += lines
+        at = max(at, i2)
+    return "".join(out + base[at:])
+
+
+def resolve_conflicts(content: str | None) -> str:
+    """The file with every conflict resolved by combining both sides (see combine_hunk)."""
+    if content is None or "<<<<<<<" not in content:
+        raise EditError("no conflict markers to resolve")
+    return rebuild(content, combine_hunk)

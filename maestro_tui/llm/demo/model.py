@@ -29,6 +29,7 @@ SEED_ENV = "MAESTRO_DEMO_SEED"
 FAULT_LINE = '\nraise RuntimeError("a deliberate demo fault")\n'
 _edits_seen: dict[str, int] = {}
 _TASK_ID = re.compile(r"^Task id: *(\S+)", re.MULTILINE)
+_CONFLICTED = re.compile(r"Conflict markers \([^)]*\) in ([^\s,]+) show")
 _CANDIDATE = re.compile(r"^Candidate: *(\d+)", re.MULTILINE)
 
 
@@ -153,7 +154,7 @@ def _content(message: Mapping[str, Any]) -> str:
 
 def _worker_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
     from maestro_tui.llm.demo.edits import EditError
-    from maestro_tui.llm.demo.script import TASK_SCRIPTS
+    from maestro_tui.llm.demo.script import TASK_SCRIPTS, resolve_script
 
     task_id = next(
         (
@@ -165,6 +166,11 @@ def _worker_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
         None,
     )
     script = TASK_SCRIPTS.get(task_id or "")
+    conflicted = next(
+        (m.group(1) for msg in messages if (m := _CONFLICTED.search(_content(msg)))), None
+    )
+    if script is not None and conflicted:
+        script = resolve_script(conflicted)  # sent back to resolve a conflict: do that
     if script is None:
         summary = f"The demo model has no script for task {task_id!r}; nothing changed"
         return DemoTurn("I only know the sample repo's tasks.", "finish", {"summary": summary})

@@ -281,3 +281,15 @@ TASK_SCRIPTS: dict[str, list[Step]] = {
         ),
     ],
 }
+
+
+def resolve_script(path: str) -> list[Step]:
+    """A task sent back with conflict markers in `path`: keep both sides' changes, then test."""
+    from maestro_tui.llm.demo.edits import resolve_conflicts
+
+    return _edit_script(
+        path,
+        resolve_conflicts,
+        "both sides' changes kept, the conflict markers gone.",
+        f"Resolve the conflict in {path}, keeping the changes of both sides",
+    )

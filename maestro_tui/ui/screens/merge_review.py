@@ -7,32 +7,30 @@ approving builds path -> resolved text and really merges through the orchestrato
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
-from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused
+from maestro_tui.engine.merge_policy import Resolution
+from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused, Trial
+from maestro_tui.ui.resolutions import TrialOutcome, resolution_for
+from maestro_tui.ui.screens.conflict_review import ConflictReviewScreen, ReviewOutcome, merged_count
 from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.candidates import CandidatesPane
-from maestro_tui.ui.widgets.conflict_view import (
-    ConflictView,
-    FileResolution,
-    edit_in_editor,
-    resolution_for,
-)
+from maestro_tui.ui.widgets.conflict_view import ConflictView
 from maestro_tui.ui.widgets.diff_view import DiffView
+from maestro_tui.ui.widgets.resolved_view import ResolvedView
 from maestro_tui.ui.widgets.review_panel import render_review_panel
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import WorkspaceError
 
-ReviewOutcome = Literal["approved", "rejected", "retried"]
 __all__ = ["MergeReviewScreen", "ReviewOutcome", "ReviewTarget"]
+BRANCH_CHECK_S = 0.5
 
 
 class ReviewTarget(Protocol):
@@ -54,8 +52,12 @@ class ReviewTarget(Protocol):
 
     def pick_candidate(self, task_id: str, candidate: int) -> None: ...
 
+    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial: ...
 
-class MergeReviewScreen(Screen[ReviewOutcome | None]):
+    async def resolve_with_agent(self, task_id: str) -> None: ...
+
+
+class MergeReviewScreen(ConflictReviewScreen):
     """Review one held merge: its diff or conflicts, the agent's summary, tests and reasons."""
 
     CSS_PATH = "merge_review.tcss"
@@ -70,11 +72,14 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         Binding("O", "take_all('ours')", "All ours", show=False),
         Binding("T", "take_all('theirs')", "All theirs", show=False),
         Binding("e", "edit", "Edit"),
-        Binding("s", "toggle_layout", "Split"),
-        Binding("d", "toggle_pane", "Diff/conflicts"),
-        Binding("right_square_bracket", "file(1)", "Next file", key_display="]"),
+        Binding("v", "preview", "Result"),
+        Binding("g", "test_resolution", "Test", tooltip="test the merge as resolved"),
+        Binding("h", "hand_to_agent", "Agent", tooltip="hand the conflict to the task's agent"),
+        Binding("s", "toggle_layout", "Split", show=False, tooltip="diff side by side or not"),
+        Binding("d", "toggle_pane", "Diff"),
+        Binding("right_square_bracket", "file(1)", "File", key_display="]"),
         Binding("left_square_bracket", "file(-1)", "Prev file", key_display="[", show=False),
-        Binding("n,j", "hunk(1)", "Next hunk", key_display="n"),
+        Binding("n,j", "hunk(1)", "Hunk", key_display="n"),
         Binding("N,k", "hunk(-1)", "Prev hunk", show=False),
         Binding("escape", "close", "Back"),
         Binding("1", "pick(1)", "Pick candidate", key_display="1-9"),
@@ -85,8 +90,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         super().__init__()
         self.orch = orch
         self.task_id = task_id
-        self.resolutions: list[FileResolution] = []
-        self.conflict_index = 0
+        self._merged = merged_count(orch.state)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="review-body"):
@@ -96,6 +100,7 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
                 with ContentSwitcher(initial="diff", id="panes"):
                     yield DiffView(id="diff")
                     yield ConflictView(id="conflicts")
+                    yield ResolvedView(id="resolved")
             with VerticalScroll(id="review-side"):
                 yield Static(id="task-panel")
         yield Footer()
@@ -105,6 +110,14 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         if task is not None:
             self.show_task(task)
         self.load()
+        self.set_interval(BRANCH_CHECK_S, self._branch_moved)
+
+    def _branch_moved(self) -> None:
+        """Other merges land while the review is open: reload, keeping the decisions."""
+        merged = merged_count(self.orch.state)
+        if merged != self._merged:
+            self._merged = merged
+            self.load()
 
     @work(exclusive=True, group="merge-review-load", exit_on_error=False)
     async def load(self) -> None:
@@ -129,22 +142,9 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
     def diff_view(self) -> DiffView:
         return self.query_one("#diff", DiffView)
 
-    @property
-    def conflict_view(self) -> ConflictView:
-        return self.query_one("#conflicts", ConflictView)
-
-    @property
-    def pane(self) -> str:
-        return self.query_one("#panes", ContentSwitcher).current or "diff"
-
-    def show_pane(self, pane: Literal["diff", "conflicts"]) -> None:
-        """Show the diff or the conflicts, and focus it so the scrolling keys reach it."""
-        self.query_one("#panes", ContentSwitcher).current = pane
-        self.query_one(f"#{pane}").focus()
-
     def show_task(self, task: TaskView) -> None:
         """Fill the side panel and, for an ensemble, the candidates pane."""
-        panel = render_review_panel(task, self.resolutions)
+        panel = render_review_panel(task, self.resolutions, self.trial)
         self.query_one("#task-panel", Static).update(panel)
         self.query_one(CandidatesPane).show(task)
 
@@ -152,15 +152,6 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         """Show a unified diff (the task's change), one file at a time."""
         self.diff_view.load(diff_text)
         self._update_bar()
-
-    async def show_conflicts(self, conflicts: tuple[ConflictFile, ...]) -> None:
-        """Show the conflicts to decide; with none, the screen reviews the diff only."""
-        self.resolutions = [FileResolution.undecided(c) for c in conflicts]
-        self.conflict_index = 0
-        if self.resolutions:
-            self.show_pane("conflicts")
-            await self.conflict_view.show(self.resolutions[0])
-        self._refresh()
 
     def _refresh(self) -> None:
         task = self.orch.state.tasks.get(self.task_id)
@@ -170,10 +161,12 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         self.refresh_bindings()
 
     def _update_bar(self) -> None:
-        if self.pane == "conflicts" and self.resolutions:
+        if self.pane != "diff" and self.resolutions:
             res = self.resolutions[self.conflict_index]
             n = len(res.conflict.hunks)
             where = f"hunk {self.conflict_view.hunk_index + 1}/{n}" if n else "no hunks"
+            if self.pane == "resolved":
+                where = "as it would be merged (v: back to the hunks)"
             bar = (
                 f"conflicts · file {self.conflict_index + 1}/{len(self.resolutions)} · "
                 f"{res.path} · {where} · {res.status()}"
@@ -196,7 +189,10 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
     # --- keys ------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("take", "take_all", "edit", "toggle_pane") and not self.resolutions:
+        if (
+            action in ("take", "take_all", "edit", "toggle_pane", "preview")
+            and not self.resolutions
+        ):
             return None  # shown disabled: nothing conflicts
         if action == "pick":
             task = self.orch.state.tasks.get(self.task_id)
@@ -231,15 +227,17 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
         self._update_bar()
 
     def action_toggle_pane(self) -> None:
-        self.show_pane("diff" if self.pane == "conflicts" else "conflicts")
+        self.show_pane("conflicts" if self.pane == "diff" else "diff")
         self._update_bar()
 
     async def action_file(self, delta: int) -> None:
-        if self.pane == "conflicts":
+        if self.pane != "diff":
             index = max(0, min(self.conflict_index + delta, len(self.resolutions) - 1))
             if index != self.conflict_index:
                 self.conflict_index = index
-                await self.conflict_view.show(self.resolutions[index])
+                await self.conflict_view.show(self.resolutions[index], changed=self.changed)
+                if self.pane == "resolved":
+                    self.show_pane("resolved")
         else:
             self.diff_view.show_file(self.diff_view.file_index + delta)
         self._update_bar()
@@ -251,92 +249,39 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
             self.diff_view.step_hunk(delta)
         self._update_bar()
 
-    def _show_conflicts_pane(self) -> FileResolution:
-        self.show_pane("conflicts")
-        return self.resolutions[self.conflict_index]
-
-    async def action_take(self, choice: str) -> None:
-        """Decide the current hunk, then move to the file's next hunk."""
-        res = self._show_conflicts_pane()
-        if not res.conflict.hunks:
-            self.notify(
-                f"{res.path} has no hunks to choose: {res.conflict.note}", severity="warning"
-            )
-            return
-        view = self.conflict_view
-        res.choose(view.hunk_index, choice)
-        view.refresh_choices()
-        view.set_hunk(view.hunk_index + 1)
-        self._refresh()
-
-    async def action_take_all(self, choice: str) -> None:
-        """Decide every hunk of the current file the same way."""
-        res = self._show_conflicts_pane()
-        for i in range(len(res.conflict.hunks)):
-            res.choose(i, choice)
-        self.conflict_view.refresh_choices()
-        self._refresh()
-
-    def action_edit(self) -> None:
-        """Resolve the current file by hand in $EDITOR; markers left behind are refused."""
-        res = self.resolutions[self.conflict_index]
-        if not res.conflict.hunks:
-            self.notify(f"{res.path} has no text to edit: {res.conflict.note}", severity="warning")
-            return
-        try:
-            current = res.conflict.text if res.manual is None else res.manual
-            text = edit_in_editor(self.app, current, res.path)
-            res.set_manual(text)
-        except (OSError, ValueError) as exc:
-            self.notify(str(exc), title="Not resolved", severity="error")
-            return
-        self.show_pane("conflicts")
-        self.conflict_view.refresh_choices()
-        self._refresh()
-
     def action_approve(self) -> None:
         """Merge; conflicts need every hunk decided (the notification names the first one left)."""
-        for i, res in enumerate(self.resolutions):
-            if not res.conflict.hunks:
-                self.notify(
-                    f"{res.path} cannot be resolved here ({res.conflict.note}): "
-                    "reject or retry the task",
-                    severity="error",
-                )
-                return
-            hunk = res.first_undecided()
-            if hunk is not None:
-                line = res.conflict.hunks[hunk].start_line
-                self.notify(
-                    f"{res.path}: hunk {hunk + 1}/{len(res.choices)} (line {line}) is "
-                    "undecided: o/t/b to choose, e to edit",
-                    severity="warning",
-                )
-                self.call_next(self._jump_to, i, hunk)
-                return
+        missing = self.first_undecided()
+        if missing is not None:
+            self.call_next(self.jump_to, *missing)
+            return
         self._decide(self._approve, "approved")
 
-    async def _jump_to(self, file: int, hunk: int) -> None:
-        self.show_pane("conflicts")
-        if file != self.conflict_index or self.conflict_view.resolution is None:
-            self.conflict_index = file
-            await self.conflict_view.show(self.resolutions[file])
-        self.conflict_view.set_hunk(hunk)
-        self._update_bar()
-
     async def _approve(self) -> bool:
+        """Approve what was decided, against the integration branch as it is now: if it moved,
+        decisions on hunks that did not change still apply, and only new hunks stop it. A
+        resolution already tested red (g) is refused at once: the gate would refuse it too."""
+        resolution = resolution_for(self.resolutions) if self.resolutions else None
+        if self.trial is not None and self.trial.red_for(resolution):
+            self.notify(
+                "this resolution fails the tests (g): edit it (e), retry the task (R) or hand"
+                " the conflict to its agent (h)",
+                title="Not merged",
+                severity="error",
+            )
+            return False
         if self.resolutions:
             fresh = await self.orch.conflicts_for(self.task_id)
             if fresh != tuple(r.conflict for r in self.resolutions):
                 await self.show_conflicts(fresh)
-                self.notify(
-                    "The integration branch moved and the conflicts changed: decide them again",
-                    severity="warning",
-                )
-                return False
-            await self.orch.approve(self.task_id, resolution_for(self.resolutions))
-        else:
-            await self.orch.approve(self.task_id)
+                missing = self.first_undecided()
+                if missing is not None:
+                    await self.jump_to(*missing)
+                    return False
+            if self.resolutions:
+                await self.orch.approve(self.task_id, resolution_for(self.resolutions))
+                return True
+        await self.orch.approve(self.task_id)
         return True
 
     def action_reject(self) -> None:
@@ -352,6 +297,44 @@ class MergeReviewScreen(Screen[ReviewOutcome | None]):
 
     async def _reject(self, reason: str) -> bool:
         await self.orch.reject(self.task_id, reason)
+        return True
+
+    def action_test_resolution(self) -> None:
+        """g: test the merge as decided so far, on the branch as it is now; nothing lands."""
+        missing = self.first_undecided()
+        if missing is not None:
+            self.call_next(self.jump_to, *missing)
+            return
+        self.notify("testing the merge as resolved…", timeout=3)
+        self._run_trial()
+
+    @work(exclusive=True, group="merge-review-trial", exit_on_error=False)
+    async def _run_trial(self) -> None:
+        resolution = resolution_for(self.resolutions) if self.resolutions else None
+        try:
+            trial = await self.orch.trial(self.task_id, resolution)
+        except (KeyError, ValueError, WorkspaceError, MergeNeedsResolution) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.notify(str(message), title="Not tested", severity="error")
+            return
+        self.trial = TrialOutcome.of(resolution, trial.result)
+        self._refresh()
+        if trial.result.passed:
+            self.notify(f"the tests pass as resolved: {self.trial.detail}", title="Green")
+        else:
+            self.notify(
+                f"the tests fail as resolved ({self.trial.detail}): edit (e), retry (R) or hand"
+                " it to its agent (h)",
+                title="Red: it cannot land",
+                severity="error",
+            )
+
+    def action_hand_to_agent(self) -> None:
+        """h: the task's agent resolves the conflict on the branch as it is now (a fix round)."""
+        self._decide(self._hand_over, "handed to its agent")
+
+    async def _hand_over(self) -> bool:
+        await self.orch.resolve_with_agent(self.task_id)
         return True
 
     def action_retry(self) -> None:

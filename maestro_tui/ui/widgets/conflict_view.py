@@ -1,7 +1,6 @@
 """ConflictView: base / ours / theirs of each hunk of one conflicted file, with its choice.
 
-`FileResolution` holds the reviewer's decisions for a file (a choice per hunk, or a whole text
-edited by hand) and turns them into the text the merge commits.
+The decisions themselves (`FileResolution`) live in ui/resolutions.py.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,80 +20,15 @@ from textual.app import App, SuspendNotSupported
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from maestro_tui.ui.resolutions import (
+    CHOICE_LABELS,
+    FileResolution,
+    HunkKey,
+    both_overlap,
+    hunk_key,
+)
 from maestro_tui.ui.widgets.diff_view import highlight_lines
-from maestro_tui.workspace.merge import ConflictFile, ConflictHunk, parse_hunks, resolve_text
-
-CHOICE_LABELS = {
-    "ours": "ours (integration branch)",
-    "theirs": "theirs (this task)",
-    "base": "base (neither side)",
-    "both": "both (ours, then theirs)",
-}
-
-
-@dataclass
-class FileResolution:
-    """The reviewer's decisions for one conflicted file."""
-
-    conflict: ConflictFile
-    choices: list[str | None] = field(default_factory=list)
-    manual: str | None = None  # the whole file, resolved by hand in $EDITOR
-
-    @classmethod
-    def undecided(cls, conflict: ConflictFile) -> FileResolution:
-        return cls(conflict, [None] * len(conflict.hunks))
-
-    @property
-    def path(self) -> str:
-        return self.conflict.path
-
-    @property
-    def decided(self) -> bool:
-        if self.manual is not None:
-            return True
-        return bool(self.choices) and all(c is not None for c in self.choices)
-
-    def first_undecided(self) -> int | None:
-        """Index of the first hunk without a choice (None: all chosen, or resolved by hand)."""
-        if self.manual is not None:
-            return None
-        return next((i for i, c in enumerate(self.choices) if c is None), None)
-
-    def choose(self, hunk: int, choice: str) -> None:
-        """Pick a side for one hunk; this drops a hand-edited resolution."""
-        self.choices[hunk] = choice
-        self.manual = None
-
-    def set_manual(self, text: str) -> None:
-        """Use `text` as the file's resolution; ValueError if conflict markers remain."""
-        if parse_hunks(text) or any(
-            line.startswith(("<<<<<<<", ">>>>>>>")) for line in text.splitlines()
-        ):
-            raise ValueError(f"{self.path} still has conflict markers: resolve every hunk")
-        self.manual = text
-
-    def text(self) -> str:
-        """The resolved file, from the hand-edited text or the per-hunk choices."""
-        if self.manual is not None:
-            return self.manual
-        return resolve_text(self.conflict, [c or "" for c in self.choices])
-
-    def status(self) -> str:
-        if not self.conflict.hunks:
-            return "cannot be resolved here"
-        if self.manual is not None:
-            return "edited by hand"
-        done = sum(c is not None for c in self.choices)
-        return f"{done}/{len(self.choices)} hunks decided"
-
-
-def resolution_for(files: Sequence[FileResolution]) -> str | dict[str, str]:
-    """What `Orchestrator.approve` takes: "ours"/"theirs" if every hunk took that side,
-    else path -> resolved text (so the event log records the simplest true answer)."""
-    picks = {c for f in files for c in f.choices}
-    if len(picks) == 1 and picks <= {"ours", "theirs"} and all(f.manual is None for f in files):
-        return str(next(iter(picks)))
-    return {f.path: f.text() for f in files}
+from maestro_tui.workspace.merge import ConflictHunk
 
 
 def edit_in_editor(app: App[Any], text: str, path: str) -> str:
@@ -144,12 +76,21 @@ class HunkPanel(Static):
     """One hunk: a title with its choice, then base | ours | theirs side by side, between a few
     lines of the unchanged text around it."""
 
-    def __init__(self, path: str, hunk: ConflictHunk, index: int, total: int, text: str) -> None:
-        super().__init__(classes="hunk")
+    def __init__(
+        self,
+        path: str,
+        hunk: ConflictHunk,
+        index: int,
+        total: int,
+        text: str,
+        changed: bool = False,
+    ) -> None:
+        super().__init__(classes="hunk -changed" if changed else "hunk")
         self.path = path
         self.hunk = hunk
         self.index = index
         self.total = total
+        self.changed = changed  # new since the review opened: the branch moved under it
         self.before, self.after = hunk_context(text, hunk)
 
     def show_choice(self, choice: str | None) -> None:
@@ -164,6 +105,10 @@ class HunkPanel(Static):
             f" · line {self.hunk.start_line} · ",
             ("choice: " + label, "bold green" if choice else "bold yellow"),
         )
+        if self.changed:
+            title.append("  ↻ changed since you opened the review", "bold magenta")
+        if choice == "both" and both_overlap(self.hunk):
+            title.append("  ⚠ both sides edit the same lines", "bold yellow")
         table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
         for side, heading in (
             ("base", "base"),
@@ -199,6 +144,7 @@ class ConflictView(VerticalScroll, can_focus=True):
     ConflictView { background: $surface; }
     ConflictView .hunk { border: round $panel-lighten-2; padding: 0 1; margin: 0 0 1 0; }
     ConflictView .hunk.-undecided { border: round $warning; }
+    ConflictView .hunk.-changed { border: round magenta; }
     ConflictView .hunk.-current { border: heavy $accent; }
     ConflictView #conflict-header { padding: 0 1; margin-bottom: 1; }
     """
@@ -208,13 +154,23 @@ class ConflictView(VerticalScroll, can_focus=True):
         self.resolution: FileResolution | None = None
         self.hunk_index = 0
 
-    async def show(self, resolution: FileResolution, hunk: int = 0) -> None:
-        """Show one file's hunks (mounting one panel per hunk) with hunk `hunk` current."""
+    async def show(
+        self, resolution: FileResolution, hunk: int = 0, changed: frozenset[HunkKey] = frozenset()
+    ) -> None:
+        """Show one file's hunks (mounting one panel per hunk) with hunk `hunk` current;
+        hunks in `changed` are marked as new since the review opened."""
         self.resolution = resolution
         await self.remove_children()
         conflict = resolution.conflict
         panels = [
-            HunkPanel(conflict.path, h, i, len(conflict.hunks), conflict.text)
+            HunkPanel(
+                conflict.path,
+                h,
+                i,
+                len(conflict.hunks),
+                conflict.text,
+                hunk_key(conflict.path, h) in changed,
+            )
             for i, h in enumerate(conflict.hunks)
         ]
         await self.mount(Static(id="conflict-header"), *panels)

@@ -8,13 +8,18 @@ from rich.console import Group
 from rich.text import Text
 
 from maestro_tui.domain.state import TaskView
-from maestro_tui.ui.widgets.conflict_view import FileResolution
+from maestro_tui.ui.resolutions import FileResolution, TrialOutcome
 
 TEST_TAIL_LINES = 12
 
 
-def render_review_panel(task: TaskView, resolutions: Sequence[FileResolution] = ()) -> Group:
-    """The task's title, diff stat, wait reasons, summary, tests and conflict decisions (pure)."""
+def render_review_panel(
+    task: TaskView,
+    resolutions: Sequence[FileResolution] = (),
+    trial: TrialOutcome | None = None,
+) -> Group:
+    """The task's title, diff stat, wait reasons, summary, its tests, the tests of the merged
+    tree (the gate's, and the reviewer's own test of a resolution), and the conflicts (pure)."""
     parts: list[Text] = [
         Text(task.title, "bold"),
         Text(f"{task.id} · {task.role} · {task.status.value}", "dim"),
@@ -33,6 +38,25 @@ def render_review_panel(task: TaskView, resolutions: Sequence[FileResolution] = 
         parts.append(Text(f"{mark} · {counts}", style))
         tail = task.test_tail.strip().splitlines()[-TEST_TAIL_LINES:]
         parts.append(Text("\n".join(tail), "dim"))
+    if task.gate in ("passed", "failed"):
+        parts.append(Text("\nTests as merged (the gate)", "bold"))
+        ok = task.gate == "passed"
+        counts = f"{task.gate_n_passed or 0} passed, {task.gate_n_failed or 0} failed"
+        parts.append(
+            Text(f"{'✔ passed' if ok else '✘ failed'} · {counts}", "green" if ok else "red")
+        )
+        if not ok:
+            parts.append(
+                Text("\n".join(task.gate_tail.strip().splitlines()[-TEST_TAIL_LINES:]), "dim")
+            )
+    elif task.gate == "testing":
+        parts.append(Text("\nTests as merged: running…", "yellow"))
+    if trial is not None:
+        parts.append(Text("\nYour resolution, tested (g)", "bold"))
+        style = "green" if trial.passed else "red"
+        parts.append(Text(f"{'✔ green' if trial.passed else '✘ red'} · {trial.detail}", style))
+        if not trial.passed:
+            parts.append(Text("\n".join(trial.tail.strip().splitlines()[-TEST_TAIL_LINES:]), "dim"))
     if resolutions:
         parts.append(Text("\nConflicts", "bold"))
         for res in resolutions:

@@ -34,6 +34,10 @@ def status_line(state: RunState) -> Text:
     if waiting_on_you:
         text.append(f" ⚑ {waiting_on_you} need{'s' if waiting_on_you == 1 else ''} you · n ",
                     style="reverse bold magenta")  # fmt: skip
+    if state.base_red:
+        text.append(" ✘ the integration branch fails its own tests ", style="reverse bold red")
+    elif state.gate_off:
+        text.append(" merges untested ", style="bold yellow")
     if state.budget_exceeded:
         text.append(" budget spent ", style="reverse bold red")
     elif state.budget_warned:

@@ -36,6 +36,19 @@ def _tests(view: TaskView) -> Text:
     )
 
 
+def _gate(view: TaskView) -> Text:
+    """The gate's test of the task's result merged into the integration branch."""
+    if view.gate == "testing":
+        return Text("testing the merged tree…", style="yellow")
+    counts = ", ".join(
+        f"{n} {word}"
+        for n, word in ((view.gate_n_passed, "passed"), (view.gate_n_failed, "failed"))
+        if n
+    )
+    ok = view.gate == "passed"
+    return Text(f"{'✓' if ok else '✘'} {counts or view.gate}", style="green" if ok else "bold red")
+
+
 def _diff(view: TaskView) -> Text:
     if not view.files_changed and not view.commit:
         return Text("no commit yet", style="dim")
@@ -88,6 +101,8 @@ def render_task(
     if view.candidates:
         grid.add_row("ensemble", _ensemble(view, chosen_by))
     grid.add_row("tests", _tests(view))
+    if view.gate:
+        grid.add_row("as merged", _gate(view))
     if view.critic:
         grid.add_row("critic", _critic(view.critic))
     grid.add_row("diff", _diff(view))

@@ -1,10 +1,12 @@
-"""Remotes: push a run's integration branch, and where a forge opens a pull request for it."""
+"""Landing a run's integration branch: into a local branch, or pushed to a remote, with the
+page where a forge opens a pull request for it."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import quote
 
+from maestro_tui.workspace import plumbing
 from maestro_tui.workspace.repo import Workspace, WorkspaceError
 
 # git@host:owner/repo(.git), ssh://git@host[:port]/owner/repo(.git), https://host/owner/repo(.git)
@@ -12,6 +14,44 @@ _REMOTE = re.compile(
     r"^(?:(?:ssh|https?|git)://(?:[^@/]+@)?(?P<host1>[^/:]+)(?::\d+)?/"
     r"|[^@/]+@(?P<host2>[^:/]+):)(?P<path>[^\s]+?)(?:\.git)?/?$"
 )
+
+
+def land_into(ws: Workspace, target_branch: str, source_branch: str, message: str) -> str:
+    """Bring `source_branch` into `target_branch` (for `land`); returns the new head.
+
+    Fast-forwards when it can, else makes a merge commit. A conflict refuses with
+    everything left untouched. If the target is checked out in a working tree, that tree
+    must have no uncommitted changes to tracked files, and is moved with `merge --ff-only`.
+    """
+    old = ws.branch_head(target_branch)
+    if old is None:
+        raise WorkspaceError(f"branch {target_branch} does not exist: check the name")
+    (src,) = ws.rev_parse(f"{source_branch}^{{commit}}")
+    if ws.is_ancestor(src, old):
+        return old  # already there
+    holder = next((w for w in ws.all_worktrees() if w.branch == target_branch), None)
+    if holder is not None:
+        dirty = ws.dirty_paths(cwd=holder.path, untracked=False)
+        if dirty:
+            raise WorkspaceError(
+                f"{holder.path} has uncommitted changes ({', '.join(sorted(dirty)[:10])}): "
+                f"commit or stash them first, then land {source_branch} again"
+            )
+    new = src
+    if not ws.is_ancestor(old, src):
+        merged = plumbing.merge_tree(ws.git, old, src)
+        if not merged.clean:
+            raise WorkspaceError(
+                f"{source_branch} conflicts with {target_branch} in "
+                f"{', '.join(merged.conflicted)}: nothing was changed; merge by hand "
+                f"(`git merge {source_branch}`) and resolve the conflicts"
+            )
+        new = plumbing.commit_tree(ws.git, merged.tree, (old, src), message)
+    if holder is not None:
+        ws.git("merge", "-q", "--ff-only", new, cwd=holder.path)
+    elif not ws.update_branch(target_branch, new, old, f"maestro: land {source_branch}"):
+        raise WorkspaceError(f"{target_branch} moved while landing: run land again")
+    return new
 
 
 def remote_url(ws: Workspace, remote: str) -> str:

@@ -1,0 +1,118 @@
+"""What is known of one task, and of one model's usage, at a point in a run; and the statuses.
+
+The values RunState (domain/state.py) is made of, apart from the reducer that builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"  # waiting for its dependencies
+    QUEUED = "queued"  # ready, waiting for a free agent
+    RUNNING = "running"
+    RETRYING = "retrying"  # an attempt failed; the next one waits out its backoff
+    MERGING = "merging"  # finished, in the merge queue
+    WAITING = "waiting"  # held for the human's review
+    MERGED = "merged"
+    DONE = "done"  # finished without changes: nothing to merge
+    FAILED = "failed"
+    BLOCKED = "blocked"  # a dependency failed, was rejected or cancelled
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def settled(self) -> bool:
+        return self in SETTLED
+
+    @property
+    def satisfied(self) -> bool:
+        """Dependents may start: the task's work is in the integration branch (or it had none)."""
+        return self in (TaskStatus.MERGED, TaskStatus.DONE)
+
+
+SETTLED = frozenset(
+    {
+        TaskStatus.MERGED,
+        TaskStatus.DONE,
+        TaskStatus.FAILED,
+        TaskStatus.BLOCKED,
+        TaskStatus.CANCELLED,
+        TaskStatus.REJECTED,
+    }
+)
+
+
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"  # every task merged or done
+    # Settled with nothing failed, but a task that was to change files changed none of them
+    # ("done, no changes"): an agent that could not (or would not) write must not pass for
+    # one that did the work.
+    UNCHANGED = "unchanged"
+    WAITING = "waiting"  # stopped with merges waiting for review
+    FAILED = "failed"  # some task failed or was blocked
+    CANCELLED = "cancelled"
+    BUDGET_EXHAUSTED = "budget_exhausted"  # stopped at the budget; raise it and resume
+    INTERRUPTED = "interrupted"  # crashed or quit; resumable
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What is known of one task at a point in the run."""
+
+    id: str
+    title: str
+    role: str
+    prompt: str
+    files: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    status: TaskStatus = TaskStatus.PENDING
+    attempts: int = 0
+    worker: str = ""
+    branch: str = ""
+    worktree: str = ""  # where its current attempt works (gone once the task has settled)
+    commit: str | None = None
+    summary: str = ""
+    reason: str = ""  # why it failed, is blocked, waits or was rejected
+    tests_passed: bool | None = None
+    n_passed: int | None = None
+    n_failed: int | None = None
+    test_tail: str = ""
+    files_changed: tuple[str, ...] = ()
+    insertions: int = 0
+    deletions: int = 0
+    conflict_files: tuple[str, ...] = ()
+    wait_reasons: tuple[str, ...] = ()
+    fix_rounds: int = 0  # times tests or the critic sent this attempt's work back
+    critic: str = ""  # the last verdict: "approved: …" or "changes: …"
+    # (candidate, commit, tests ok, lines changed) of an ensemble's candidates
+    candidates: tuple[tuple[int, str | None, bool | None, int], ...] = ()
+    chosen_candidate: int | None = None
+    # The gate's test of the result as merged: "" (not yet), testing, passed, failed
+    gate: str = ""
+    gate_commit: str = ""
+    gate_n_passed: int | None = None
+    gate_n_failed: int | None = None
+    gate_tail: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    session_id: str = ""  # the coding CLI's session, resumed by fix rounds and retries
+    waiting: str = ""  # why the agent waits (a rate or usage limit) until it tries again
+    stalled_s: float | None = None  # the silence that stopped the current attempt
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    simulated: bool = False
