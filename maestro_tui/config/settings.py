@@ -37,6 +37,9 @@ from maestro_tui.config.presets import PRESETS, WorkerSpec
 CONFIG_FILE = "maestro.toml"
 NOTICE_KINDS = ("merge_waiting", "task_failed", "stalled", "budget", "run_finished")
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
+# Hidden from sandboxed agents besides the checkout and worktrees: the user's session sockets
+# (D-Bus, an SSH agent, a keyring) and container engines' sockets, a way out of any sandbox.
+SANDBOX_HIDE = ("/run/user", "/run/docker.sock", "/var/run/docker.sock", "/run/podman")
 
 
 class ConfigError(ValueError):
@@ -102,6 +105,13 @@ class Config:
     mcp_context_tokens: int = 8000  # the token budget of packed context
     mcp_confident: float = 0.45  # at or above this confidence, ensembles are skipped
     mcp_stage_budgets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # overrides
+    # [sandbox]: what agents' processes may see, write and reach (see process/sandbox.py)
+    sandbox_kind: str = "none"  # none | bwrap
+    sandbox_program: str = "bwrap"
+    sandbox_network: bool = True
+    sandbox_home_allow: tuple[str, ...] = ()  # $HOME-relative, read-write, for every worker
+    sandbox_read_only: tuple[str, ...] = ()  # shown read-only even where hidden (a venv)
+    sandbox_hide: tuple[str, ...] = SANDBOX_HIDE
 
     @property
     def effective_planner_model(self) -> str:
@@ -156,6 +166,12 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("mcp", "ensemble_n", "mcp_ensemble_n", integer(1, 8)),
     ("mcp", "context_tokens", "mcp_context_tokens", integer(500, 200_000)),
     ("mcp", "confident", "mcp_confident", number(0, hi=1)),
+    ("sandbox", "kind", "sandbox_kind", choice("none", "bwrap")),
+    ("sandbox", "program", "sandbox_program", string(non_empty=True)),
+    ("sandbox", "network", "sandbox_network", boolean),
+    ("sandbox", "home_allow", "sandbox_home_allow", strings),
+    ("sandbox", "read_only", "sandbox_read_only", strings),
+    ("sandbox", "hide", "sandbox_hide", strings),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
@@ -169,6 +185,7 @@ _WORKER_KEYS: dict[str, Check] = {
     "timeout_s": number(0, above=True),
     "model": string(),
     "parser": choice("", "claude", "codex", "gemini", "aider"),
+    "home_allow": strings,
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 

@@ -27,7 +27,7 @@ from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
-from maestro_tui.process import base_env
+from maestro_tui.process import Sandbox, base_env
 from maestro_tui.watch import watch_worktree
 from maestro_tui.workspace.merge import check_out_merge
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -78,6 +78,8 @@ class AttemptRunner:
         self.judge = judge
         self.steering = Steering(bus)
         self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back
+        roots = ws.worktree_roots()
+        self.sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, roots)
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
@@ -153,6 +155,7 @@ class AttemptRunner:
                 candidate=candidate,
                 mailbox=mailbox,
                 agent_dir=agent_dir,
+                sandbox=self.sandbox and self.sandbox.for_task(worktree, agent_dir),
                 **carry_over,
             )
             fixes = 0
@@ -362,14 +365,17 @@ class AttemptRunner:
             insertions=info.insertions,
             deletions=info.deletions,
         )
-        return Work(result, info, await self._validate(task, attempt, job.worktree))
+        return Work(result, info, await self._validate(task, attempt, job.worktree, job.sandbox))
 
-    async def _validate(self, task: Task, attempt: int, worktree: Path) -> TestResult | None:
+    async def _validate(
+        self, task: Task, attempt: int, worktree: Path, sandbox: Sandbox | None = None
+    ) -> TestResult | None:
         command = self.config.test_command
         if not command:
             return None
         env = base_env(self.env)
-        result = await run_tests(command, worktree, self.config.test_timeout_s, env=env)
+        timeout = self.config.test_timeout_s
+        result = await run_tests(command, worktree, timeout, env=env, sandbox=sandbox)
         self.bus.emit(
             ev.TestsRan,
             task=task.id,

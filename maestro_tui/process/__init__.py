@@ -16,10 +16,13 @@ from maestro_tui.process.running import (
     resolve_program,
     run_streaming,
 )
+from maestro_tui.process.sandbox import Sandbox, SandboxUnavailable
 
 __all__ = [
     "DISPLAY_CHARS",
     "SAFE_ENV_KEYS",
+    "Sandbox",
+    "SandboxUnavailable",
     "LineSink",
     "ProcessResult",
     "ProgramNotFound",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_tui.process.lines import LineSplitter, decode, shorten
+from maestro_tui.process.sandbox import Sandbox
 
 LineSink = Callable[[str, str], None]  # (line, stream)
 StallSink = Callable[[float], None]  # seconds of silence
@@ -77,10 +78,16 @@ async def run_streaming(
     stdin: bytes | None = None,
     stall_s: float | None = None,
     on_stall: StallSink | None = None,
+    sandbox: Sandbox | None = None,
 ) -> ProcessResult:
-    """Run `argv` in its own session under the reaper; cancellation, timeout and a stall stop
-    everything it started."""
+    """Run `argv` in its own session under the reaper (and in `sandbox`, when given);
+    cancellation, timeout and a stall stop everything it started."""
     program = resolve_program(argv, env)
+    if sandbox is not None:
+        outside = os.environ if env is None else env
+        argv = sandbox.wrap([program, *argv[1:]], cwd, outside)
+        env = sandbox.environment(outside)
+        program = resolve_program(argv)  # bwrap, found on our PATH rather than the agent's
     started = time.monotonic()
     report_r, report_w = os.pipe()
     try:
