@@ -82,7 +82,8 @@ class Sandbox:
 
     def wrap(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> list[str]:
         """The bwrap command line that runs `argv` (program resolved) in `cwd`, confined."""
-        return [self.program, *self.options(cwd, env), "--", *argv]
+        shown = _installations(argv)
+        return [self.program, *self.options(cwd, env, shown), "--", *argv]
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         """`env` adjusted for the inside: TMPDIR must be a place the agent may write."""
@@ -92,7 +93,10 @@ class Sandbox:
             inside["TMPDIR"] = "/tmp"
         return inside
 
-    def options(self, cwd: Path, env: Mapping[str, str]) -> list[str]:
+    def options(
+        self, cwd: Path, env: Mapping[str, str], programs: Sequence[Path] = ()
+    ) -> list[str]:
+        """bwrap's options; `programs`: installations shown read-only wherever they are."""
         ops: list[tuple[int, int, list[str]]] = []
         masked: list[Path] = []
         homes = _homes(env)
@@ -105,7 +109,7 @@ class Sandbox:
                 masked.append(path)
             elif path.exists():  # a socket or a file: hidden behind an empty one
                 ops.append((_depth(path), _MASK, ["--ro-bind", "/dev/null", str(path)]))
-        for path in map(_real, self.read_only):
+        for path in dict.fromkeys([*map(_real, self.read_only), *programs]):
             ops.append((_depth(path), _RO, ["--ro-bind-try", str(path), str(path)]))
         shown = [*map(_real, self.writable)]
         if homes:
@@ -156,6 +160,25 @@ class Sandbox:
                 f"bubblewrap ('{program}') cannot make a sandbox here: {said}; {hint},"
                 f" {NO_SANDBOX_HINT}"
             )
+
+
+def _installations(argv: Sequence[str]) -> list[Path]:
+    """Where the programs of a command line are installed: the program itself and each
+    argument naming an executable by absolute path (`env … /venv/bin/python`), each symlink
+    followed; a `bin/` folder's parent, else the folder. Shown read-only, so that a program
+    installed in a hidden place ($HOME: pyenv, nvm, ~/.local; a venv in the checkout) runs."""
+    found: list[Path] = []
+    for arg in [*argv[:1], *(a for a in argv[1:] if a.startswith("/"))]:
+        path = Path(arg)
+        for _ in range(10):  # a chain of symlinks, each link's folder included
+            if not (path.is_absolute() and path.is_file() and os.access(path, os.X_OK)):
+                break
+            folder = Path(os.path.realpath(path.parent))
+            found.append(folder.parent if folder.name == "bin" else folder)
+            if not path.is_symlink():
+                break
+            path = path.parent / os.readlink(path)
+    return list(dict.fromkeys(found))
 
 
 def _about_namespaces(message: str) -> bool:
