@@ -322,3 +322,34 @@ ensemble = 2
     assert "[mcp.stages.analyse] is not a stage" in found and "did you mean 'analyze'" in found
     assert "[mcp.stages.improve] consults must be an integer from 0 to 50, got -1" in found
     assert "unknown key 'ensemble' in [mcp.stages.improve] (did you mean 'ensembles'?)" in found
+
+
+def test_the_sandbox_section_and_a_workers_home_allow(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+[sandbox]
+kind = "bwrap"
+network = false
+home_allow = [".npmrc"]
+read_only = ["~/.pyenv"]
+
+[workers.claude]
+home_allow = [".claude"]
+""",
+    )
+    config = load_config(tmp_path)
+    assert (config.sandbox_kind, config.sandbox_network) == ("bwrap", False)
+    assert config.sandbox_home_allow == (".npmrc",)
+    assert config.sandbox_read_only == ("~/.pyenv",)
+    assert "/run/user" in config.sandbox_hide  # the default kept
+    assert config.workers["claude"].home_allow == (".claude",)
+    assert config.workers["codex"].home_allow == (".codex",)  # a preset's own
+    assert Config().sandbox_kind == "none"
+    write(tmp_path, '[sandbox]\nkind = "docker"\nnetwork = "off"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert caught.value.problems == [
+        "maestro.toml: [sandbox] kind must be one of 'none', 'bwrap', got 'docker'",
+        "maestro.toml: [sandbox] network must be true or false, got 'off'",
+    ]

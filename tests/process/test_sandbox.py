@@ -225,3 +225,37 @@ def test_where_bwrap_cannot_make_namespaces_the_check_says_so() -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "cannot make a sandbox here" in done.stdout
     assert "max_*_namespaces" in done.stdout and "needs user namespaces" in done.stdout
+
+
+@needs_bwrap
+async def test_nested_places_a_worktree_inside_the_hidden_git_dir(tmp_path: Path) -> None:
+    """Worktrees of old runs live in .git/maestro-worktrees, inside the hidden checkout: each
+    place is mounted after the ones around it, so the worktree is still writable, git still
+    reads its metadata, and the checkout's own files stay hidden."""
+    checkout = tmp_path / "repo"
+    checkout.mkdir()
+    (checkout / "own.txt").write_text("the user's\n")
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.invalid", "-C", str(checkout)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    root = checkout / ".git" / "maestro-worktrees"
+    worktree = root / "run" / "task"
+    subprocess.run([*git, "worktree", "add", "-q", "--detach", str(worktree)], check=True)
+    sandbox = Sandbox(hidden=(checkout, root), read_only=(checkout / ".git",), writable=(worktree,))
+    probe = f"""
+        import pathlib, subprocess
+        pathlib.Path("new.txt").write_text("x")
+        print(subprocess.run(["git", "status", "--short"], capture_output=True, text=True).stdout)
+        print("checkout:", sorted(p.name for p in pathlib.Path("{checkout}").iterdir()))
+        try:
+            pathlib.Path("{checkout}/.git/config").write_text("pwned")
+        except OSError as exc:
+            print("config:", exc.strerror)
+    """
+    result, out = await run_python(sandbox, worktree, tmp_path / "home", probe)
+    assert result.exit_code == 0, out
+    assert "?? new.txt" in out
+    assert "checkout: ['.git']" in out
+    assert "config: Read-only file system" in out
+    assert (worktree / "new.txt").exists() and "pwned" not in (checkout / ".git/config").read_text()
