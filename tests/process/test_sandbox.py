@@ -227,11 +227,9 @@ def test_where_bwrap_cannot_make_namespaces_the_check_says_so() -> None:
     assert "max_*_namespaces" in done.stdout and "needs user namespaces" in done.stdout
 
 
-@needs_bwrap
-async def test_nested_places_a_worktree_inside_the_hidden_git_dir(tmp_path: Path) -> None:
-    """Worktrees of old runs live in .git/maestro-worktrees, inside the hidden checkout: each
-    place is mounted after the ones around it, so the worktree is still writable, git still
-    reads its metadata, and the checkout's own files stay hidden."""
+@pytest.fixture
+def legacy_layout(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A checkout, and a task worktree of an old run in .git/maestro-worktrees (its root)."""
     checkout = tmp_path / "repo"
     checkout.mkdir()
     (checkout / "own.txt").write_text("the user's\n")
@@ -242,6 +240,17 @@ async def test_nested_places_a_worktree_inside_the_hidden_git_dir(tmp_path: Path
     root = checkout / ".git" / "maestro-worktrees"
     worktree = root / "run" / "task"
     subprocess.run([*git, "worktree", "add", "-q", "--detach", str(worktree)], check=True)
+    return checkout, root, worktree
+
+
+@needs_bwrap
+async def test_nested_places_a_worktree_inside_the_hidden_git_dir(
+    tmp_path: Path, legacy_layout: tuple[Path, Path, Path]
+) -> None:
+    """Worktrees of old runs live in .git/maestro-worktrees, inside the hidden checkout: each
+    place is mounted after the ones around it, so the worktree is still writable, git still
+    reads its metadata, and the checkout's own files stay hidden."""
+    checkout, root, worktree = legacy_layout
     sandbox = Sandbox(hidden=(checkout, root), read_only=(checkout / ".git",), writable=(worktree,))
     probe = f"""
         import pathlib, subprocess
