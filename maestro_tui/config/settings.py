@@ -26,6 +26,7 @@ from maestro_tui.config.checks import (
     integer,
     number,
     optional,
+    ports,
     repo_path,
     string,
     strings,
@@ -112,6 +113,7 @@ class Config:
     sandbox_home_allow: tuple[str, ...] = ()  # $HOME-relative, read-write, for every worker
     sandbox_read_only: tuple[str, ...] = ()  # shown read-only even where hidden (a venv)
     sandbox_hide: tuple[str, ...] = SANDBOX_HIDE
+    sandbox_loopback_ports: tuple[int, ...] = ()  # with network = false: a local model server
 
     @property
     def effective_planner_model(self) -> str:
@@ -172,6 +174,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("sandbox", "home_allow", "sandbox_home_allow", strings),
     ("sandbox", "read_only", "sandbox_read_only", strings),
     ("sandbox", "hide", "sandbox_hide", strings),
+    ("sandbox", "loopback_ports", "sandbox_loopback_ports", ports),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_tui.process.lines import LineSplitter, decode, shorten
+from maestro_tui.process.programs import resolve_program
 from maestro_tui.process.sandbox import Sandbox
 
 LineSink = Callable[[str, str], None]  # (line, stream)
@@ -45,19 +45,6 @@ class ProcessResult:
     # "PID COMMAND" of each process stopped because the program left it running (or because
     # we stopped the program: then the program itself too).
     stopped: tuple[str, ...] = field(default=())
-
-
-class ProgramNotFound(FileNotFoundError):
-    """The program of an argv is not installed (or not on PATH)."""
-
-
-def resolve_program(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
-    program = argv[0]
-    path = (env or {}).get("PATH", os.environ.get("PATH", ""))
-    found = shutil.which(program, path=path) if os.sep not in program else program
-    if not found or not Path(found).exists():
-        raise ProgramNotFound(program)
-    return found
 
 
 def _under_reaper(program: str, argv: Sequence[str], report_fd: int) -> list[str]:
@@ -83,11 +70,30 @@ async def run_streaming(
     """Run `argv` in its own session under the reaper (and in `sandbox`, when given);
     cancellation, timeout and a stall stop everything it started."""
     program = resolve_program(argv, env)
-    if sandbox is not None:
-        outside = os.environ if env is None else env
-        argv = sandbox.wrap([program, *argv[1:]], cwd, outside)
-        env = sandbox.environment(outside)
-        program = resolve_program(argv)  # bwrap, found on our PATH rather than the agent's
+    if sandbox is None:
+        return await _run(
+            [program, *argv[1:]], cwd, env, timeout_s, on_line, tail_lines, stdin, stall_s,
+            on_stall,
+        )  # fmt: skip
+    outside = os.environ if env is None else env
+    async with sandbox.confined([program, *argv[1:]], cwd, outside) as (confined, inside):
+        return await _run(
+            confined, cwd, inside, timeout_s, on_line, tail_lines, stdin, stall_s, on_stall
+        )
+
+
+async def _run(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    timeout_s: float | None,
+    on_line: LineSink | None,
+    tail_lines: int,
+    stdin: bytes | None,
+    stall_s: float | None,
+    on_stall: StallSink | None,
+) -> ProcessResult:
+    program = argv[0]  # found already
     started = time.monotonic()
     report_r, report_w = os.pipe()
     try:

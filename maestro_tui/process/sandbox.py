@@ -17,15 +17,18 @@ and die with the sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from maestro_tui.config import Config, ConfigError
+from maestro_tui.process.loopback import FORWARDER, forwarded, loopback_relay
+from maestro_tui.process.programs import ProgramNotFound
 
 INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap)"
 NO_SANDBOX_HINT = 'or set [sandbox] kind = "none" in maestro.toml to run agents unconfined'
@@ -53,6 +56,9 @@ class Sandbox:
     read_only: tuple[Path, ...] = ()  # shown even where hidden: the git metadata
     hidden: tuple[Path, ...] = ()  # the user's checkout, the worktree root, sockets
     home_allow: tuple[str, ...] = ()  # $HOME-relative, shown read-write
+    # With the network off: ports of this machine's 127.0.0.1 still reachable inside, on the
+    # sandbox's own 127.0.0.1 (a local model server), through unix sockets (loopback.py).
+    loopback_ports: tuple[int, ...] = ()
 
     @classmethod
     def for_run(
@@ -69,6 +75,7 @@ class Sandbox:
             read_only=(git_dir, *shown),
             hidden=(checkout, *worktree_roots, *map(Path, config.sandbox_hide)),
             home_allow=config.sandbox_home_allow,
+            loopback_ports=config.sandbox_loopback_ports,
         )
 
     def for_task(self, *writable: Path) -> Sandbox:
@@ -79,6 +86,24 @@ class Sandbox:
         """This sandbox with more of $HOME shown (a worker's own config folder)."""
         added = tuple(e for e in home_allow if e not in self.home_allow)
         return replace(self, home_allow=self.home_allow + added) if added else self
+
+    @contextlib.asynccontextmanager
+    async def confined(
+        self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]
+    ) -> AsyncIterator[tuple[list[str], dict[str, str]]]:
+        """(the command line, the environment) that run `argv` (program found) confined; with
+        the network off, the loopback ports are relayed while the block runs."""
+        bwrap = shutil.which(self.program)
+        if bwrap is None:
+            raise ProgramNotFound(self.program)
+        sandbox = replace(self, program=bwrap)
+        if self.network or not self.loopback_ports:
+            yield sandbox.wrap(argv, cwd, env), self.environment(env)
+            return
+        async with loopback_relay(self.loopback_ports) as folder:
+            shown = replace(sandbox, read_only=(*self.read_only, folder, FORWARDER.parent))
+            inside = forwarded(argv, folder, self.loopback_ports)
+            yield shown.wrap(inside, cwd, env), self.environment(env)
 
     def wrap(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> list[str]:
         """The bwrap command line that runs `argv` (program resolved) in `cwd`, confined."""

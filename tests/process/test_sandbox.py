@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -149,6 +150,26 @@ async def test_network_off_reaches_nothing_not_even_the_hosts_loopback(
     )
     assert off.exit_code == 3
     assert "refused:" in out_off and "Connection refused" in out_off
+
+
+@needs_bwrap
+async def test_network_off_with_a_loopback_port_reaches_that_port_only(
+    place: dict[str, Path], loopback_server: int
+) -> None:
+    """A model server on this machine's loopback, reachable from a sandbox without network;
+    another port of the same loopback is not."""
+    other = socket.create_server(("127.0.0.1", 0))  # listening, but not forwarded
+    try:
+        sandbox = replace(sandbox_for(place, network=False), loopback_ports=(loopback_server,))
+        source = CONNECT.replace("{port}", str(loopback_server))
+        for _ in range(2):  # one connection after another
+            done, out = await run_python(sandbox, place["mine"], place["home"], source)
+            assert (done.exit_code, out) == (0, "got hello")
+        source = CONNECT.replace("{port}", str(other.getsockname()[1]))
+        refused, out = await run_python(sandbox, place["mine"], place["home"], source)
+        assert refused.exit_code == 3 and "Connection refused" in out
+    finally:
+        other.close()
 
 
 @needs_bwrap
