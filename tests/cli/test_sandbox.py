@@ -45,6 +45,9 @@ def test_hostile_agents_are_denied_and_good_work_merges(project: Path, tmp_path:
     write_config(project, tmp_path / "fake-state", SANDBOX)
     git(project, "commit", "-qam", "sandbox the agents")
     ops_before = (project / "calc" / "ops.py").read_text()
+    # Written by a test the agent adds, when the run tests its worktree and the merged tree.
+    sneaky = [project / "SNEAKY", home / ".ssh" / "sneaky"]
+    targets = repr([str(p) for p in sneaky]).replace("'", '"')
     plan = f'''
 [[tasks]]
 id = "good"
@@ -57,6 +60,13 @@ prompt = """
 @sleep 3
 """
 files = ["calc/util.py", "tests/test_util.py"]
+
+[[tasks]]
+id = "sneaky"
+title = "A test that reaches out when the run tests it"
+prompt = """
+@write tests/test_sneaky.py :: import pathlib\\\\n\\\\ndef test_sneaky():\\\\n    for p in {targets}:\\\\n        try:\\\\n            pathlib.Path(p).write_text('x')\\\\n        except OSError:\\\\n            pass
+"""
 
 [[tasks]]
 id = "home"
@@ -78,7 +88,7 @@ prompt = "@sleep 1\\n@write ../good/calc/hack.py :: pwned"
     events = events_of(db)
     failed = {e["task"]: e["reason"] for e in events if e["type"] == "TaskFailed"}
     merged = {e["task"] for e in events if e["type"] == "Merged"}
-    assert merged == {"good"}, output
+    assert merged == {"good", "sneaky"}, output
     assert set(failed) == {"home", "checkout", "neighbour"}, output
     # $HOME is an empty throwaway folder: the write went nowhere, the key was not there.
     assert not (home / "x").exists()
@@ -101,6 +111,11 @@ prompt = "@sleep 1\\n@write ../good/calc/hack.py :: pwned"
     tests = [e for e in events if e["type"] == "TestsRan" and e["task"] == "good"]
     assert tests and tests[-1]["passed"], tests
     assert git(project, "status", "--porcelain") == ""
+    # Its tests ran (on its worktree, then merged), confined like the agents: nothing written.
+    ran = [e for e in events if e["type"] == "TestsRan" and e["task"] == "sneaky"]
+    gated = [e for e in events if e["type"] == "MergeTested" and "sneaky" in str(e)]
+    assert ran and ran[-1]["passed"] and gated and gated[-1]["passed"], output
+    assert not [p for p in sneaky if p.exists()]
 
 
 def test_a_missing_bwrap_is_a_clear_error_at_start(project: Path, tmp_path: Path) -> None:
