@@ -21,6 +21,17 @@ pytestmark = pytest.mark.skipif(
 SANDBOX = '\n[sandbox]\nkind = "bwrap"\n'
 
 
+SNEAKY_TEST = """import pathlib
+
+def test_sneaky():
+    for p in TARGETS:
+        try:
+            pathlib.Path(p).write_text("x")
+        except OSError:
+            pass
+"""
+
+
 def fake_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -47,7 +58,8 @@ def test_hostile_agents_are_denied_and_good_work_merges(project: Path, tmp_path:
     ops_before = (project / "calc" / "ops.py").read_text()
     # Written by a test the agent adds, when the run tests its worktree and the merged tree.
     sneaky = [project / "SNEAKY", home / ".ssh" / "sneaky"]
-    targets = repr([str(p) for p in sneaky]).replace("'", '"')
+    sneaky_test = SNEAKY_TEST.replace("TARGETS", repr([str(p) for p in sneaky]))
+    sneaky_test = sneaky_test.replace('"', '\\"').replace("\n", "\\\\n")  # for TOML, then @write
     plan = f'''
 [[tasks]]
 id = "good"
@@ -65,7 +77,7 @@ files = ["calc/util.py", "tests/test_util.py"]
 id = "sneaky"
 title = "A test that reaches out when the run tests it"
 prompt = """
-@write tests/test_sneaky.py :: import pathlib\\\\n\\\\ndef test_sneaky():\\\\n    for p in {targets}:\\\\n        try:\\\\n            pathlib.Path(p).write_text('x')\\\\n        except OSError:\\\\n            pass
+@write tests/test_sneaky.py :: {sneaky_test}
 """
 
 [[tasks]]
@@ -115,6 +127,7 @@ prompt = "@sleep 1\\n@write ../good/calc/hack.py :: pwned"
     ran = [e for e in events if e["type"] == "TestsRan" and e["task"] == "sneaky"]
     gated = [e for e in events if e["type"] == "MergeTested" and "sneaky" in str(e)]
     assert ran and ran[-1]["passed"] and gated and gated[-1]["passed"], output
+    assert ran[-1]["n_passed"] == 2, ran  # test_add and test_sneaky: it did run
     assert not [p for p in sneaky if p.exists()]
 
 
