@@ -1,9 +1,9 @@
 """Real coding CLIs in the bubblewrap sandbox, in a whole `maestro-tui run`.
 
 Each CLI runs with its shell allowed without asking: Claude Code with every tool allowed, as
-the issue fears; Codex as its preset runs it, its own bwrap sandbox nested inside maestro's. One task's shell tries to read
-~/.ssh/id_rsa and write ~/x and the user's checkout; another task's edit merges; the CLI's
-own config folder is the one part of $HOME it sees, and keeps.
+the issue fears; Codex as its preset runs it, its own bwrap sandbox nested inside maestro's.
+One task's shell tries to read ~/.ssh/id_rsa and write ~/x and the user's checkout; another
+task's edit merges; the CLI's own config folder is the one part of $HOME it sees, and keeps.
 """
 
 from __future__ import annotations
