@@ -129,6 +129,8 @@ class Sandbox:
         for home in homes:
             ops.append((_depth(home), _MASK, ["--tmpfs", str(home)]))
         for path in hidden:
+            if path in homes:  # a checkout that is $HOME itself: $HOME stays writable
+                continue
             if path.is_dir():
                 ops.append((_depth(path), _MASK, ["--tmpfs", str(path)]))
                 masked.append(path)

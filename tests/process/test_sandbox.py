@@ -289,3 +289,19 @@ async def test_nested_places_a_worktree_inside_the_hidden_git_dir(
     assert "checkout: ['.git']" in out
     assert "config: Read-only file system" in out
     assert (worktree / "new.txt").exists() and "pwned" not in (checkout / ".git/config").read_text()
+
+
+@needs_bwrap
+async def test_a_checkout_that_is_home_itself_stays_hidden_and_home_writable(
+    place: dict[str, Path],
+) -> None:
+    home = place["checkout"]  # a repository at the root of $HOME
+    source = f"""
+        import pathlib
+        print(sorted(p.name for p in pathlib.Path("{home}").iterdir()))
+        pathlib.Path("{home}/.cache-of-a-cli").write_text("x")
+        print("wrote")
+    """
+    result, out = await run_python(sandbox_for(place), place["mine"], home, source)
+    assert (result.exit_code, out) == (0, "[]\nwrote"), out
+    assert not (home / ".cache-of-a-cli").exists()
