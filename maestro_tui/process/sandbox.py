@@ -38,6 +38,9 @@ USERNS_HINT = (
     " allow unshare/user namespaces)"
 )
 CHECK_TIMEOUT_S = 60.0
+# _GIT_LINK: a worktree's `.git` (a file naming its git dir) stays read-only in the sandbox.
+# The run commits there, outside the sandbox, after the agent: pointed at a git dir of the
+# agent's making (its config's core.fsmonitor, its hooks), git would run the agent's code.
 # Op ranks at one depth: a folder is masked before anything is shown inside it.
 _MASK, _RO, _RW = 0, 1, 2
 
@@ -139,6 +142,8 @@ class Sandbox:
         for path in dict.fromkeys([*map(_real, self.read_only), *programs]):
             ops.append((_depth(path), _RO, ["--ro-bind-try", str(path), str(path)]))
         shown = [*map(_real, self.writable)]
+        for path in shown:  # a worktree's .git file: see _GIT_LINK
+            ops.append((_depth(path) + 1, _RO, ["--ro-bind-try", *[str(path / ".git")] * 2]))
         if homes:
             shown += [homes[0] / _home_relative(e) for e in self.home_allow]
         for path in shown:

@@ -282,12 +282,22 @@ async def test_nested_places_a_worktree_inside_the_hidden_git_dir(
             pathlib.Path("{checkout}/.git/config").write_text("pwned")
         except OSError as exc:
             print("config:", exc.strerror)
+        for change in (lambda: pathlib.Path(".git").write_text("gitdir: /tmp/evil"),
+                       lambda: pathlib.Path(".git").unlink()):
+            try:
+                change()
+            except OSError as exc:
+                print("link:", exc.strerror)
     """
     result, out = await run_python(sandbox, worktree, tmp_path / "home", probe)
     assert result.exit_code == 0, out
     assert "?? new.txt" in out
     assert "checkout: ['.git']" in out
     assert "config: Read-only file system" in out
+    # The worktree's .git, which the run's git reads after the agent, cannot be redirected.
+    assert "link: Read-only file system" in out and "link: Device or resource busy" in out
+    link = (worktree / ".git").read_text()
+    assert link.startswith("gitdir: ") and "evil" not in link
     assert (worktree / "new.txt").exists() and "pwned" not in (checkout / ".git/config").read_text()
 
 
