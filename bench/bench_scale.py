@@ -63,7 +63,7 @@ class Figures:
     peak_mb: float = 0.0
     end_mb: float = 0.0
     max_running: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[tuple[str, float]] = field(default_factory=list)
     tally: Tally | None = None
 
     @property
@@ -71,37 +71,52 @@ class Figures:
         return (self.peak_mb - self.baseline_mb) / self.agents
 
 
-def effect_of(key: str, screen: Any, graph: Any) -> Callable[[], bool]:
+# Move down the task table, open the task's log (enter), back up, the combined log again
+# (0), then the keys panel open and closed (?): it narrows the dashboard to its condensed
+# layout, the heaviest redraw a key causes.
+KEYS = ("down", "down", "down", "enter", "up", "up", "up", "0", "question_mark", "question_mark")
+CHARACTER = {"question_mark": "?", "0": "0"}
+
+
+def effect_of(key: str, screen: Any) -> Callable[[], bool]:
     """What the screen shows once `key` has been handled."""
     from maestro_tui.ui.widgets.keys_panel import KeysPanel
 
+    graph, logs = screen.dashboard.graph, screen.dashboard.logs
     if key == "question_mark":
         want = not screen.query(KeysPanel)
         return lambda: bool(screen.query(KeysPanel)) == want
+    if key == "enter":
+        chosen = graph.selected_task_id
+        return lambda: bool(logs.current == chosen)
+    if key == "0":
+        return lambda: not logs.current
     row = max(0, graph.cursor_row + (1 if key == "down" else -1))
     return lambda: bool(graph.cursor_row == row)
 
 
-async def press_keys(pilot: Any, watch: DisplayWatch, done: asyncio.Event) -> list[float]:
-    """Down ×3, up ×3, ? (keys panel) ×2, over and over until the run ends."""
+async def press_keys(
+    pilot: Any, watch: DisplayWatch, done: asyncio.Event
+) -> list[tuple[str, float]]:
+    """KEYS over and over until the run ends: (key, seconds from press to its frame)."""
     from textual import events
 
     app = pilot.app
     screen = app.screen_stack[0]
-    graph = screen.dashboard.graph
-    latencies: list[float] = []
-    cycle = ["down", "down", "down", "up", "up", "up", "question_mark", "question_mark"]
+    latencies: list[tuple[str, float]] = []
     n = 0
     while not done.is_set():
-        key = cycle[n % len(cycle)]
+        key = KEYS[n % len(KEYS)]
         n += 1
-        frame = watch.next_frame_where(effect_of(key, screen, graph))
+        frame = watch.next_frame_where(effect_of(key, screen))
+        # As a terminal driver does: post the key and go on (Pilot.press would also wait
+        # for every widget to go idle, which under load is not what a person waits for).
         t0 = time.perf_counter()
-        app.post_message(events.Key(key, "?" if key == "question_mark" else None))
+        app.post_message(events.Key(key, CHARACTER.get(key)))
         try:
-            latencies.append(await asyncio.wait_for(frame, 10.0) - t0)
+            latencies.append((key, await asyncio.wait_for(frame, 10.0) - t0))
         except TimeoutError:
-            latencies.append(10.0)
+            latencies.append((key, 10.0))
         await asyncio.sleep(0.15)  # a person's pace between presses
     return latencies
 
@@ -149,7 +164,10 @@ def measure(agents: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as name:
         f = asyncio.run(one_run(agents, Path(name)))
     assert f.tally is not None
-    lat = sorted(x * 1000 for x in f.latencies)
+    lat = sorted(x * 1000 for _, x in f.latencies)
+    by_key: dict[str, list[float]] = {}
+    for key, x in f.latencies:
+        by_key.setdefault(key, []).append(x * 1000)
     return {
         "agents": agents,
         "at_once": f.max_running,
@@ -162,6 +180,7 @@ def measure(agents: int) -> dict[str, Any]:
         "key_p50_ms": statistics.median(lat) if lat else float("nan"),
         "key_p95_ms": p95(lat) if lat else float("nan"),
         "key_max_ms": max(lat, default=float("nan")),
+        "key_p95_by_key": {k: p95(sorted(v)) for k, v in by_key.items()},
         **dataclasses.asdict(f.tally),
         "load": os.getloadavg()[0],
     }
@@ -185,6 +204,7 @@ def line(r: dict[str, Any]) -> str:
         f"{r['merged']} merged ({r['run_status']}) · RSS {r['baseline_mb']:.0f} → peak "
         f"{r['peak_mb']:.0f} MB, {r['per_agent_mb']:.2f} MB/agent · keys {r['keys']}: "
         f"p50 {r['key_p50_ms']:.0f} ms p95 {r['key_p95_ms']:.0f} ms max {r['key_max_ms']:.0f} ms"
+        f" (by key: {', '.join(f'{k} {v:.0f}' for k, v in r['key_p95_by_key'].items())})"
         f" · events published {r['published']} stored {r['stored']} · load {r['load']:.1f}"
     )
 
