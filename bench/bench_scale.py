@@ -9,8 +9,8 @@ the demo coder reads the README, writes a note of its own, runs `git status`, fi
 tests are a quick import of the sample package; the gate merges the results as usual. The
 demo pace stretches every agent over a few seconds, so all of them work at once.
 
-While they run, keys move the cursor in the task table and open/close the keys panel; each
-key's latency is press → the first frame showing its effect (bench_ui's DisplayWatch).
+While they run, keys move the cursor in the task table, open the task's log (enter) and go
+back to all agents' (0), and open/close the keys panel (?); each key's latency is press → the first frame showing its effect (bench_ui's DisplayWatch).
 RSS is sampled from /proc/self/status (VmRSS; VmHWM is the peak); per agent =
 (peak − RSS just before the run) / N. After the run, the events published on the bus are
 counted against the store's rows for the run, and every task's status folded from the
@@ -19,9 +19,9 @@ Timings are the best of --runs runs (the machine is shared).
 
 Measured 2026-11-30 on the shared 2-core machine, `python -m bench scale`, load 3.1-4.4
 (others' tests running), 3 runs of ~60 s, 200 agents at once in each, all 200 merged:
-    RSS 60 MB before the run -> peak 312-313 MB: MISSED (< 300). 1.26 MB per agent, but
-        209 MB of it is litellm's import and first call, paid once (probe in a fresh
-        process); the rest is 0.21 MB per agent.
+    RSS 60 MB before the run -> peak 312-313 MB: MISSED (< 300). 1.26 MB per agent; of
+        the 252 MB the run added, 209 MB are litellm's import and first call, paid once
+        (probed alone in a fresh process); the rest is 0.21 MB per agent.
     keys p50 11-14 ms, p95 459 ms (best of 3; 464, 464): MISSED (< 100). p95 by key:
         up 55-191, down 69-370, 0 114-493, ? 459-794, enter 543-755 ms.
     events published = stored (4229, 4229, 4204), statuses folded from the store = live: ok.
