@@ -10,7 +10,8 @@ tests are a quick import of the sample package; the gate merges the results as u
 demo pace stretches every agent over a few seconds, so all of them work at once.
 
 While they run, keys move the cursor in the task table, open the task's log (enter) and go
-back to all agents' (0), and open/close the keys panel (?); each key's latency is press → the first frame showing its effect (bench_ui's DisplayWatch).
+back to all agents' (0), and open/close the keys panel (?); each key's latency is press →
+the first frame showing its effect (bench_ui's DisplayWatch).
 RSS is sampled from /proc/self/status (VmRSS; VmHWM is the peak); per agent =
 (peak − RSS just before the run) / N. After the run, the events published on the bus are
 counted against the store's rows for the run, and every task's status folded from the
