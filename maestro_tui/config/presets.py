@@ -22,6 +22,8 @@ class WorkerSpec:
     pass_env: tuple[str, ...] = ()  # names passed through from the user's environment
     timeout_s: float | None = None
     model: str = ""  # reported in the Maestro-Model trailer when known
+    # What a node must have to run it, under the Ray executor (e.g. {agent_clis = 1}).
+    resources: Mapping[str, float] = field(default_factory=dict)
 
 
 PRESETS: dict[str, WorkerSpec] = {

@@ -26,7 +26,9 @@ from maestro_tui.config.checks import (
     integer,
     number,
     optional,
+    ray_address,
     repo_path,
+    resource_amounts,
     string,
     strings,
     subset,
@@ -99,6 +101,12 @@ class Config:
     mcp_context_tokens: int = 8000  # the token budget of packed context
     mcp_confident: float = 0.45  # at or above this confidence, ensembles are skipped
     mcp_stage_budgets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # overrides
+    # [executor]: where attempts run, here or on a Ray cluster (pip install maestro-tui[ray])
+    executor_kind: str = "local"  # local | ray
+    executor_address: str = "auto"  # auto | local | ray://HOST:PORT | HOST:PORT
+    executor_num_cpus: float = 1.0  # CPUs one attempt holds on its node
+    executor_resources: Mapping[str, float] = field(default_factory=dict)  # every attempt's
+    executor_max_retries: int = 3  # Ray runs a step again this often when its node is lost
 
     @property
     def effective_planner_model(self) -> str:
@@ -150,6 +158,11 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("mcp", "ensemble_n", "mcp_ensemble_n", integer(1, 8)),
     ("mcp", "context_tokens", "mcp_context_tokens", integer(500, 200_000)),
     ("mcp", "confident", "mcp_confident", number(0, hi=1)),
+    ("executor", "kind", "executor_kind", choice("local", "ray")),
+    ("executor", "address", "executor_address", ray_address),
+    ("executor", "num_cpus", "executor_num_cpus", number(0)),
+    ("executor", "resources", "executor_resources", resource_amounts),
+    ("executor", "max_retries", "executor_max_retries", integer(0, 20)),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
@@ -162,6 +175,7 @@ _WORKER_KEYS: dict[str, Check] = {
     "pass_env": env_names,
     "timeout_s": number(0, above=True),
     "model": string(),
+    "resources": resource_amounts,
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 
@@ -346,7 +360,7 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     for name, value in changes.items():
         if name in _BY_FIELD:
             values[name] = reader.check("", name, _BY_FIELD[name], value)
-        elif name in ("path", "workers", "prices", "mcp_stage_budgets"):
+        elif name in ("path", "workers", "prices", "mcp_stage_budgets", "executor_resources"):
             values[name] = value
         else:
             reader.bad(f"unknown setting '{name}'", _did_you_mean(name, _BY_FIELD))

@@ -86,6 +86,16 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         worktree="/tmp/wt/cli",
         base_commit="9f2c1e4",
     )
+    bus.emit(
+        ev.AttemptPlaced,
+        task="cli",
+        attempt=1,
+        step="work",
+        node="5f0c9e",
+        pid=4242,
+        workdir="/tmp/maestro-ray/r/cli-1/wc-1",
+        built=True,
+    )
     bus.emit(ev.AgentOutput, task="cli", attempt=1, text="reading app/cli.py … «ok»", stream="llm")
     bus.emit(ev.ToolCalled, task="cli", attempt=1, tool="write_file", args="app/cli.py")
     bus.emit(ev.FileChanged, task="cli", path="app/cli.py", change="modified")

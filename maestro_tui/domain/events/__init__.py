@@ -42,6 +42,7 @@ from maestro_tui.domain.events.run import (
 )
 from maestro_tui.domain.events.tasks import (
     AgentOutput,
+    AttemptPlaced,
     CandidateFinished,
     CandidateSelected,
     CriticVerdict,
@@ -71,6 +72,7 @@ __all__ = [
     "event_from_dict",
     "event_from_json",
     "AgentOutput",
+    "AttemptPlaced",
     "BaseRed",
     "BudgetExceeded",
     "BudgetRaised",
