@@ -18,6 +18,7 @@ BENCHES = [
     "bench.bench_ui",
     "bench.bench_replay",
     "bench.bench_ensembles",
+    "bench.bench_cli_parse",
     "bench.bench_mcp",
     "bench.bench_gate",
 ]

@@ -53,7 +53,8 @@ def changes_by_path(root: Path, batch: set[tuple[Change, str]]) -> list[tuple[st
 class WorktreeFilter(DefaultFilter):
     """watchfiles' default filter, applied below the watched root only.
 
-    Task worktrees live inside the repository's .git folder, and the default filter drops any
+    A worktree may lie below a folder with a `.git` part (runs made before they moved out of
+    .git/maestro-worktrees/, or a worktree_root chosen so), and the default filter drops any
     path with a `.git` part: judged on the whole path, it would report nothing at all.
     """
 

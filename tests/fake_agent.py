@@ -3,6 +3,7 @@
   @write PATH :: TEXT       write TEXT (\\n escapes) to PATH, creating directories
   @append PATH :: TEXT      append TEXT and a newline to PATH
   @sleep SECONDS            wait (lets a test kill the run mid-flight)
+  @wait-for PATH            wait (up to a minute) until PATH exists: a test says when to go on
   @fail-once KEY            fail the first time KEY is seen (state kept in $FAKE_STATE)
   @fail MESSAGE             always fail
   @echo TEXT                print TEXT
@@ -42,6 +43,10 @@ def main() -> int:
             print(f"{verb} {path}", flush=True)
         elif verb == "sleep":
             time.sleep(float(rest))
+        elif verb == "wait-for":
+            deadline = time.monotonic() + 60
+            while not Path(rest).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         elif verb == "fail-once":
             marker = Path(os.environ["FAKE_STATE"]) / f"failed-{rest}"
             if not marker.exists():

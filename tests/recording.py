@@ -14,6 +14,10 @@ class RecordingReporter:
     usages: list[dict[str, Any]] = field(default_factory=list)
     tools: list[dict[str, Any]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)
+    sessions: list[tuple[str, bool]] = field(default_factory=list)
+    waits: list[tuple[str, float]] = field(default_factory=list)
+    stalls: list[float] = field(default_factory=list)
 
     def output(self, text: str, stream: str = "stdout") -> None:
         self.outputs.append((text, stream))
@@ -43,6 +47,18 @@ class RecordingReporter:
 
     def finding(self, text: str) -> None:
         self.findings.append(text)
+
+    def file_changed(self, path: str, change: str = "modified") -> None:
+        self.files.append((path, change))
+
+    def session(self, session_id: str, resumed: bool = False) -> None:
+        self.sessions.append((session_id, resumed))
+
+    def waiting(self, reason: str, retry_in_s: float) -> None:
+        self.waits.append((reason, retry_in_s))
+
+    def stalled(self, silent_s: float) -> None:
+        self.stalls.append(silent_s)
 
     def stdout(self) -> list[str]:
         return [text for text, stream in self.outputs if stream == "stdout"]

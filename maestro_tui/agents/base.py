@@ -55,6 +55,12 @@ class WorkerJob:
     env: Mapping[str, str] = field(default_factory=dict)
     # Messages from the human while the attempt runs (only for workers that can take them).
     mailbox: Mailbox | None = None
+    # A coding CLI's session to go on with (a fix round, a critic's send-back, a retry): the
+    # agent keeps its context, and the prompt is only the feedback.
+    resume_session: str = ""
+    # A folder private to this task's agent, beside its worktree and kept across attempts
+    # (temp files, a CLI's own home or history); None: the worker makes do without.
+    agent_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ class WorkerResult:
 
     summary: str
     agent: str
-    model: str = ""
+    model: str = ""  # the model actually used, for the Maestro-Model trailer
+    session: str = ""  # a coding CLI's session id, to resume in a fix round
 
 
 class Reporter(Protocol):
@@ -86,6 +93,22 @@ class Reporter(Protocol):
     def tool(self, tool: str, args: str = "", ok: bool = True, error: str = "") -> None: ...
 
     def finding(self, text: str) -> None: ...
+
+    def file_changed(self, path: str, change: str = "modified") -> None:
+        """An edit the agent says it made (worktree-relative path; added/modified/deleted)."""
+        ...
+
+    def session(self, session_id: str, resumed: bool = False) -> None:
+        """The coding CLI's session (thread) id for this run of it."""
+        ...
+
+    def waiting(self, reason: str, retry_in_s: float) -> None:
+        """A rate or usage limit: the agent waits `retry_in_s`, then tries again."""
+        ...
+
+    def stalled(self, silent_s: float) -> None:
+        """The agent printed nothing for `silent_s`: it is being stopped."""
+        ...
 
 
 @runtime_checkable

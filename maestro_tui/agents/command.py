@@ -9,7 +9,15 @@ from collections.abc import Mapping, Sequence
 from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
 from maestro_tui.config import ConfigError, WorkerSpec
 from maestro_tui.config.presets import install_hint
-from maestro_tui.process import ProgramNotFound, base_env, resolve_program, run_streaming
+from maestro_tui.process import (
+    LineSink,
+    ProcessResult,
+    ProgramNotFound,
+    base_env,
+    resolve_program,
+    run_streaming,
+    shorten,
+)
 
 PLACEHOLDERS = ("prompt", "task_id", "title", "worktree", "run_id", "attempt", "files")
 SUMMARY_CHARS = 1000
@@ -91,18 +99,26 @@ def summarize(lines: Sequence[str], name: str, limit: int = SUMMARY_CHARS) -> st
 
 
 class CommandWorker:
-    """Runs `spec.argv` in the task's worktree with an explicit environment; streams its output."""
+    """Runs `spec.argv` in the task's worktree with an explicit environment; streams its output.
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    Its output is shown line by line (long lines shortened for the log, never for a parser); a
+    command silent for `stall_s` is stopped (TaskStalled); whatever it leaves running when it
+    exits is stopped and named in the log.
+    """
+
+    def __init__(self, spec: WorkerSpec, *, stall_s: float | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.template = parse_template(spec.argv, spec.name)
+        self.stall_s = stall_s
 
-    def argv_for(self, job: WorkerJob) -> list[str]:
+    def argv_for(
+        self, job: WorkerJob, prompt: str | None = None, files: list[str] | None = None
+    ) -> list[str]:
         """The argv this job runs: each placeholder replaced inside its own argument."""
-        files = list(job.task.files)
+        files = list(job.task.files) if files is None else files
         values = {
-            "prompt": build_prompt(job),
+            "prompt": build_prompt(job) if prompt is None else prompt,
             "task_id": job.task.id,
             "title": job.task.title,
             "worktree": str(job.worktree),
@@ -132,30 +148,58 @@ class CommandWorker:
             f" or change [workers.{self.name}] argv in maestro.toml"
         )
 
-    async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult:
-        """Run the command once; raise WorkerError on timeout, failure or a missing program."""
-        argv = self.argv_for(job)
+    async def spawn(
+        self,
+        argv: list[str],
+        job: WorkerJob,
+        report: Reporter,
+        on_line: LineSink,
+        env: dict[str, str] | None = None,
+    ) -> ProcessResult:
+        """Run `argv` once in the job's worktree; WorkerError when it cannot start, times out
+        or stalls. What it left running is stopped and named in the log."""
         # The worker's own limit is more specific than the run-wide task timeout.
         timeout = self.spec.timeout_s if self.spec.timeout_s is not None else job.timeout_s
-        stdout: deque[str] = deque(maxlen=200)
-        anywhere: deque[str] = deque(maxlen=200)
-
-        def on_line(line: str, stream: str) -> None:
-            anywhere.append(line)
-            if stream == "stdout":
-                stdout.append(line)
-            report.output(line, stream)
-
         try:
             result = await run_streaming(
-                argv, cwd=job.worktree, env=self.env_for(job), timeout_s=timeout, on_line=on_line
+                argv,
+                cwd=job.worktree,
+                env=self.env_for(job) if env is None else env,
+                timeout_s=timeout,
+                on_line=on_line,
+                stall_s=self.stall_s,
+                on_stall=report.stalled,
             )
         except ProgramNotFound as exc:
             raise WorkerError(self._not_installed(exc.args[0])) from None
         except OSError as exc:
             raise WorkerError(f"{self.name}: could not start {argv[0]!r}: {exc}") from exc
+        if result.stopped:
+            report.output(
+                f"stopped {len(result.stopped)} process(es) {self.name} left running: "
+                + "; ".join(result.stopped),
+                "stderr",
+            )
+        if result.stalled:
+            raise WorkerError(f"{self.name} stalled: no output for {self.stall_s:g} s; stopped")
         if result.timed_out:
             raise WorkerError(f"{self.name} timed out after {timeout:g} s")
+        return result
+
+    async def run(self, job: WorkerJob, report: Reporter) -> WorkerResult:
+        """Run the command once; raise WorkerError on timeout, failure or a missing program."""
+        stdout: deque[str] = deque(maxlen=200)
+        anywhere: deque[str] = deque(maxlen=200)
+
+        def on_line(line: str, stream: str) -> None:
+            line = shorten(line)
+            anywhere.append(line)
+            if stream == "stdout":
+                stdout.append(line)
+            report.output(line, stream)
+
+        argv = self.argv_for(job)
+        result = await self.spawn(argv, job, report, on_line)
         if result.exit_code != 0:
             tail = "\n".join(result.tail.splitlines()[-ERROR_TAIL_LINES:])
             raise WorkerError(

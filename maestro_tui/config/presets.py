@@ -1,8 +1,10 @@
 """Ready-made workers: the coding CLIs maestro knows how to drive headless, and the built-in ones.
 
-Each command preset runs the CLI non-interactively in the task's worktree, lets it edit files
-without asking (the run, not the agent, commits), and passes through only the API-key
-variables that CLI reads. Any field can be changed with a [workers.<name>] table.
+Each command preset runs the CLI non-interactively in the task's worktree with stdin closed,
+in its machine-readable output mode, lets it edit files without asking (the run, not the
+agent, commits), and passes through only the variables that CLI reads: keys, base URLs (a
+gateway, a local model server), the model, telemetry opt-outs and proxies. Any field can be
+changed with a [workers.<name>] table.
 """
 
 from __future__ import annotations
@@ -21,56 +23,77 @@ class WorkerSpec:
     env: Mapping[str, str] = field(default_factory=dict)  # extra variables for the process
     pass_env: tuple[str, ...] = ()  # names passed through from the user's environment
     timeout_s: float | None = None
-    model: str = ""  # reported in the Maestro-Model trailer when known
+    model: str = ""  # passed to the CLI (--model) and reported in the Maestro-Model trailer
+    # Which coding CLI's output this command prints ("claude", "codex", "gemini", "aider"),
+    # read by that CLI's parser; "" for plain text shown as it is.
+    parser: str = ""
     # What a node must have to run it, under the Ray executor (e.g. {agent_clis = 1}).
     resources: Mapping[str, float] = field(default_factory=dict)
 
+
+# Variables every CLI preset passes through: a proxy between you and the model's API.
+PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy")
 
 PRESETS: dict[str, WorkerSpec] = {
     # Built-in kinds (registered by the LLM layer): the offline demo model and litellm models.
     "demo": WorkerSpec(name="demo", kind="demo", model="demo"),
     "llm": WorkerSpec(name="llm", kind="llm"),
-    # Claude Code: -p/--print is headless; acceptEdits lets it edit files without prompting.
+    # Claude Code: -p is headless; stream-json (with each turn's usage from the partial
+    # messages) is what its parser reads; acceptEdits lets it edit without prompting.
     "claude": WorkerSpec(
         name="claude",
-        argv=("claude", "-p", "{prompt}", "--permission-mode", "acceptEdits"),
-        pass_env=("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"),
+        parser="claude",
+        argv=(
+            "claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+            "--include-partial-messages", "--permission-mode", "acceptEdits",
+        ),
+        env={"DISABLE_AUTOUPDATER": "1"},
+        pass_env=(
+            "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
+            "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "ANTHROPIC_CUSTOM_HEADERS",
+            "CLAUDE_CODE_MAX_RETRIES", "API_TIMEOUT_MS", "DISABLE_TELEMETRY",
+            "DISABLE_ERROR_REPORTING", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", *PROXY_VARS,
+        ),
     ),
-    # Codex CLI: `exec` is non-interactive; --full-auto = workspace-write sandbox, no prompts.
+    # Codex: `exec` is non-interactive, --json its event stream; workspace-write lets it edit
+    # the worktree (and its own TMPDIR) only. Its settings are passed as -c per run.
     "codex": WorkerSpec(
         name="codex",
-        argv=("codex", "exec", "--full-auto", "{prompt}"),
-        pass_env=("OPENAI_API_KEY", "CODEX_API_KEY"),
+        parser="codex",
+        argv=(
+            "codex", "exec", "--json", "-s", "workspace-write", "--skip-git-repo-check",
+            "--disable", "plugins", "--disable", "remote_plugin", "{prompt}",
+        ),
+        pass_env=("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME", *PROXY_VARS),
     ),
     # Aider: --message does one instruction then exits; the run commits, so no auto-commits.
     "aider": WorkerSpec(
         name="aider",
+        parser="aider",
         argv=(
-            "aider",
-            "--yes-always",
-            "--no-auto-commits",
-            "--no-gitignore",
-            "--no-check-update",
-            "--message",
-            "{prompt}",
-            "{files}",
+            "aider", "--message", "{prompt}", "--yes-always", "--no-auto-commits",
+            "--no-gitignore", "--no-check-update", "--no-show-model-warnings", "--no-pretty",
+            "--no-stream", "{files}",
         ),
         pass_env=(
-            "OPENAI_API_KEY",
-            "ANTHROPIC_API_KEY",
-            "GEMINI_API_KEY",
-            "DEEPSEEK_API_KEY",
-            "OPENROUTER_API_KEY",
-            "AIDER_MODEL",
+            "OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY",
+            "GEMINI_API_KEY", "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_API_BASE",
+            "AIDER_MODEL", "AIDER_WEAK_MODEL", "AIDER_EDIT_FORMAT", *PROXY_VARS,
         ),
     ),
-    # Gemini CLI: -p/--prompt is headless; --approval-mode yolo replaces the older --yolo flag.
+    # Gemini CLI: -p is headless, -o stream-json its event stream, --yolo approves its tools.
     "gemini": WorkerSpec(
         name="gemini",
-        argv=("gemini", "-p", "{prompt}", "--approval-mode", "yolo"),
-        pass_env=("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT"),
+        parser="gemini",
+        argv=("gemini", "-p", "{prompt}", "-o", "stream-json", "--yolo"),
+        pass_env=(
+            "GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GEMINI_MODEL",
+            "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "GOOGLE_GENAI_USE_VERTEXAI",
+            "GOOGLE_GENAI_USE_GCA", "GOOGLE_APPLICATION_CREDENTIALS", "GEMINI_CLI_HOME",
+            *PROXY_VARS,
+        ),
     ),
-}
+}  # fmt: skip
 
 # Program name -> what to tell a user who does not have it installed.
 INSTALL_HINTS: dict[str, str] = {

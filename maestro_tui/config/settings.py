@@ -61,6 +61,9 @@ class Config:
     retries: int = 1  # further attempts after the first
     retry_backoff_s: float = 2.0  # base of the exponential backoff, capped at 60 s
     fix_attempts: int = 1  # red tests go back to the same agent this many times, then it fails
+    stall_s: float = 300.0  # an agent silent this long is stopped (TaskStalled), then retried
+    limit_wait_s: float = 30.0  # first wait after a rate or usage limit; doubles, up to 10 min
+    worktree_root: str | None = None  # None: a per-repository folder in the user cache dir
     critic_rounds: int = 0  # 0: no critic; else how many times a reviewer may send work back
     critic_model: str = ""  # "" = the worker model
     merge_policy: str = "auto"  # auto | review
@@ -124,6 +127,9 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("run", "standards_file", "standards_file", optional(repo_path)),
     ("run", "default_worker", "default_worker", string(non_empty=True)),
     ("run", "fix_attempts", "fix_attempts", integer(0, 10)),
+    ("run", "stall_s", "stall_s", number(0, above=True)),
+    ("run", "limit_wait_s", "limit_wait_s", number(0, above=True, hi=600)),
+    ("run", "worktree_root", "worktree_root", optional(string(non_empty=True))),
     ("tests", "command", "test_command", command_line),
     ("tests", "timeout_s", "test_timeout_s", number(0, above=True)),
     ("merge", "policy", "merge_policy", choice("auto", "review")),
@@ -175,6 +181,7 @@ _WORKER_KEYS: dict[str, Check] = {
     "pass_env": env_names,
     "timeout_s": number(0, above=True),
     "model": string(),
+    "parser": choice("", "claude", "codex", "gemini", "aider"),
     "resources": resource_amounts,
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")

@@ -43,6 +43,14 @@ def notice_for(event: ev.Event) -> Notice | None:
             return Notice(NoticeKind.MERGE_WAITING, f"{task}: merge waits for you", why, run, task)
         case ev.TaskFailed(task=task, reason=reason, retry_in_s=None):
             return Notice(NoticeKind.TASK_FAILED, f"{task} failed", _line(reason), run, task)
+        case ev.TaskStalled(task=task, silent_s=silent):
+            return Notice(
+                NoticeKind.STALLED,
+                f"{task}: its agent stalled",
+                f"no output for {silent:.0f} s: stopped, to be retried if it may",
+                run,
+                task,
+            )
         case ev.TaskBlocked(task=task, reason=reason):
             return Notice(NoticeKind.TASK_FAILED, f"{task} is blocked", _line(reason), run, task)
         case ev.BudgetWarning(kind=kind, used=used, limit=limit):
@@ -88,16 +96,25 @@ class NeedsYou:
 
 
 def task_needs_you(task: TaskView) -> bool:
-    """A task a person has to act on: its merge waits for a decision."""
-    return task.status is TaskStatus.WAITING
+    """A task a person has to act on: its merge waits for a decision, or its agent stalled
+    (until a new attempt starts, or the task settles)."""
+    stalled = task.stalled_s is not None and not task.status.settled
+    return task.status is TaskStatus.WAITING or stalled
 
 
 def needs_you(state: RunState) -> list[NeedsYou]:
-    """What waits for a human now, most urgent first: merges to decide, then a spent budget."""
+    """What waits for a human now, most urgent first: merges to decide, stalled agents, then
+    a spent budget."""
+    tasks = [t for t in state.tasks.values() if task_needs_you(t)]
     found = [
         NeedsYou(NoticeKind.MERGE_WAITING, t.id, t.reason or "merge waits for review")
-        for t in state.tasks.values()
-        if task_needs_you(t)
+        for t in tasks
+        if t.status is TaskStatus.WAITING
+    ]
+    found += [
+        NeedsYou(NoticeKind.STALLED, t.id, t.reason or "its agent stalled")
+        for t in tasks
+        if t.status is not TaskStatus.WAITING
     ]
     unfinished = not state.settled and state.status is not RunStatus.CANCELLED
     if state.budget_exceeded and unfinished:

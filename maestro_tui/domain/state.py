@@ -72,6 +72,15 @@ class RunState:
     def tokens(self) -> int:
         return self.tokens_in + self.tokens_out
 
+    @property
+    def unchanged(self) -> list[TaskView]:
+        """Tasks that were to change files and ended "done, no changes" (reviews may)."""
+        return [
+            t
+            for t in self.tasks.values()
+            if t.status is TaskStatus.DONE and t.files and t.role != "reviewer"
+        ]
+
     def outcome(self) -> RunStatus:
         """The status a run ends with, given where its tasks stand now."""
         if self.count(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED):
@@ -81,7 +90,7 @@ class RunState:
         if self.count(TaskStatus.CANCELLED):
             return RunStatus.CANCELLED
         if self.settled:
-            return RunStatus.SUCCEEDED
+            return RunStatus.UNCHANGED if self.unchanged else RunStatus.SUCCEEDED
         if self.budget_exceeded:
             return RunStatus.BUDGET_EXHAUSTED
         return RunStatus.INTERRUPTED
@@ -152,6 +161,8 @@ def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
         gate_n_passed=None,
         gate_n_failed=None,
         gate_tail="",
+        waiting="",
+        stalled_s=None,
     )
 
 
@@ -179,12 +190,40 @@ def _committed(s: RunState, e: ev.TaskCommitted) -> RunState:
 
 def _finished(s: RunState, e: ev.TaskFinished) -> RunState:
     status = TaskStatus.MERGING if e.commit else TaskStatus.DONE
-    return _task(s, e.task, status=status, summary=e.summary, commit=e.commit, finished_ts=e.ts)
+    task = s.tasks.get(e.task)
+    reason = ""
+    if not e.commit and task is not None and task.files and task.role != "reviewer":
+        reason = f"done, no changes: it was to change {', '.join(task.files[:5])}"
+    return _task(
+        s,
+        e.task,
+        status=status,
+        summary=e.summary,
+        commit=e.commit,
+        finished_ts=e.ts,
+        waiting="",
+        reason=reason,
+    )
 
 
 def _failed(s: RunState, e: ev.TaskFailed) -> RunState:
     status = TaskStatus.FAILED if e.retry_in_s is None else TaskStatus.RETRYING
-    return _task(s, e.task, status=status, reason=e.reason, finished_ts=e.ts)
+    return _task(s, e.task, status=status, reason=e.reason, finished_ts=e.ts, waiting="")
+
+
+def _session(s: RunState, e: ev.AgentSession) -> RunState:
+    if e.candidate is not None:  # an ensemble's candidates each have their own
+        return _task(s, e.task, waiting="")
+    return _task(s, e.task, session_id=e.session_id, waiting="")
+
+
+def _waiting(s: RunState, e: ev.TaskWaiting) -> RunState:
+    return _task(s, e.task, waiting=f"{e.reason}; trying again in {e.retry_in_s:g} s")
+
+
+def _stalled(s: RunState, e: ev.TaskStalled) -> RunState:
+    reason = f"stalled: no output for {e.silent_s:.0f} s"
+    return _task(s, e.task, stalled_s=e.silent_s, reason=reason, waiting="")
 
 
 def _usage(s: RunState, e: ev.LLMUsage) -> RunState:
@@ -314,6 +353,9 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
         s, e.task, status=TaskStatus.MERGED, wait_reasons=(), conflict_files=(), reason=""
     ),
     ev.TaskFixing: lambda s, e: _task(s, e.task, fix_rounds=e.round),
+    ev.AgentSession: _session,
+    ev.TaskWaiting: _waiting,
+    ev.TaskStalled: _stalled,
     ev.CriticVerdict: lambda s, e: _task(
         s, e.task, critic=("approved: " if e.approved else "changes: ") + e.comments
     ),

@@ -49,6 +49,10 @@ class RunStatus(StrEnum):
     PLANNING = "planning"
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # every task merged or done
+    # Settled with nothing failed, but a task that was to change files changed none of them
+    # ("done, no changes"): an agent that could not (or would not) write must not pass for
+    # one that did the work.
+    UNCHANGED = "unchanged"
     WAITING = "waiting"  # stopped with merges waiting for review
     FAILED = "failed"  # some task failed or was blocked
     CANCELLED = "cancelled"
@@ -99,6 +103,9 @@ class TaskView:
     cost_usd: float = 0.0
     started_ts: float | None = None
     finished_ts: float | None = None
+    session_id: str = ""  # the coding CLI's session, resumed by fix rounds and retries
+    waiting: str = ""  # why the agent waits (a rate or usage limit) until it tries again
+    stalled_s: float | None = None  # the silence that stopped the current attempt
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,8 @@ class AttemptRunner:
         run_id = self.bus.run_id
         label = task.id if candidate is None else f"{task.id}.cand{candidate}"
         copy = await self.executor.open(run_id, label, attempt, base)
+        agent_dir = await asyncio.to_thread(self.ws.agent_dir, run_id, label)
+        carry_over = self._carry_over(task, attempt, candidate)  # before TaskStarted clears why
         mailbox = self.steering.open(task.id, attempt, worker)
         try:
             if candidate is None:
@@ -150,6 +152,8 @@ class AttemptRunner:
                 env=base_env(self.env),
                 candidate=candidate,
                 mailbox=mailbox,
+                agent_dir=agent_dir,
+                **carry_over,
             )
             fixes = 0
             if fix is not None:  # its old result merged onto the branch, for the agent to fix
@@ -270,6 +274,7 @@ class AttemptRunner:
             work = await self._work_once(copy, worker, job, base, candidate)
             if work.commit is None:
                 return work
+            job = replace(job, resume_session=work.result.session or job.resume_session)
             tests = work.tests
             if tests is not None and not tests.passed:
                 if await self._base_is_to_blame(job.task.id, base, tests):
@@ -318,7 +323,7 @@ class AttemptRunner:
         self, copy: WorkingCopy, worker: Worker, job: WorkerJob, base: str, candidate: int | None
     ) -> Work:
         task, attempt = job.task, job.attempt
-        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate)
+        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate, worker=worker.name)
         result = await copy.run(worker, job, reporter)
         trailers = {
             "Maestro-Run": self.bus.run_id,
@@ -379,3 +384,21 @@ class AttemptRunner:
             model=verdict.model,
         )
         return None if verdict.approved else (verdict.comments or "the reviewer disapproved")
+
+    def _carry_over(self, task: Task, attempt: int, candidate: int | None) -> dict[str, str]:
+        """A retry is told why the attempt before failed (as the config promises), and goes on
+        with that attempt's session when its coding CLI has one, so it keeps its context."""
+        view = self.state().tasks.get(task.id)
+        if candidate is not None or attempt < 2 or view is None:
+            return {}
+        feedback = (
+            f"Your previous attempt at this task failed: {view.reason or 'no reason given'}\n"
+            "You are in a fresh checkout of the integration branch: none of your earlier"
+            " changes are in it. Do the task again."
+        )
+        if view.session_id:
+            feedback += f"\n\n{task.prompt.strip()}"
+        carried = {"feedback": feedback[-FEEDBACK_LIMIT:]}
+        if view.session_id:
+            carried["resume_session"] = view.session_id
+        return carried

@@ -70,7 +70,7 @@ class Executor(Protocol):
 
 
 class LocalCopy:
-    """A git worktree of the user's repository, inside its .git folder."""
+    """A git worktree of the user's repository, under the worktree root ([run] worktree_root)."""
 
     def __init__(self, ws: Workspace, path: Path) -> None:
         self.ws = ws

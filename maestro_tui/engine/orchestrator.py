@@ -7,7 +7,6 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from maestro_tui.agents.base import WorkerSource
 from maestro_tui.agents.reviewers import Critic, Judge
@@ -200,7 +199,7 @@ class Orchestrator(MergeDecisions):
             if task and not task.status.satisfied:
                 self.bus.emit(ev.Merged, task=task_id, commit=commit, auto=True)
         for worktree in self.ws.list_worktrees():
-            if self._is_ours(worktree.path):
+            if self.ws.run_of(worktree.path, worktree.branch) == self.bus.run_id:
                 self.ws.remove_worktree(worktree.path)
         interrupted = tuple(
             t.id
@@ -209,10 +208,6 @@ class Orchestrator(MergeDecisions):
         )
         self.bus.emit(ev.RunResumed, interrupted=interrupted)
         return list(interrupted)
-
-    def _is_ours(self, path: Path) -> bool:
-        root = self.ws.worktrees_dir() / self.bus.run_id
-        return path == root or root in path.parents
 
     # --- running ---------------------------------------------------------------------------
 
@@ -283,7 +278,7 @@ class Orchestrator(MergeDecisions):
         self.bus.emit(
             ev.RunFinished,
             status=status.value,
-            merged=s.count(TaskStatus.MERGED, TaskStatus.DONE),
+            merged=s.count(TaskStatus.MERGED),  # "done, no changes" merged nothing
             failed=s.count(
                 TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED, TaskStatus.CANCELLED
             ),

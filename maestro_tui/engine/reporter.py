@@ -21,8 +21,10 @@ class TaskReporter:
         *,
         candidate: int | None = None,
         purpose: str = "work",
+        worker: str = "",
     ) -> None:
         self._bus = bus
+        self._worker = worker
         self._task = task_id
         self._attempt = attempt
         self._candidate = candidate
@@ -70,3 +72,31 @@ class TaskReporter:
 
     def finding(self, text: str) -> None:
         self._bus.emit(ev.FindingPublished, task=self._task, text=text[:2000])
+
+    def file_changed(self, path: str, change: str = "modified") -> None:
+        self._bus.emit(ev.FileChanged, task=self._task, path=path, change=change)
+
+    def session(self, session_id: str, resumed: bool = False) -> None:
+        self._bus.emit(
+            ev.AgentSession,
+            task=self._task,
+            attempt=self._attempt,
+            session_id=session_id,
+            worker=self._worker,
+            resumed=resumed,
+            candidate=self._candidate,
+        )
+
+    def waiting(self, reason: str, retry_in_s: float) -> None:
+        self._bus.emit(
+            ev.TaskWaiting,
+            task=self._task,
+            attempt=self._attempt,
+            reason=reason[:500],
+            retry_in_s=round(retry_in_s, 3),
+        )
+
+    def stalled(self, silent_s: float) -> None:
+        self._bus.emit(
+            ev.TaskStalled, task=self._task, attempt=self._attempt, silent_s=round(silent_s, 1)
+        )

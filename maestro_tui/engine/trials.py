@@ -20,7 +20,7 @@ from maestro_tui.process import base_env
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult, failing_tests, run_tests
 
-GATE_DIR_PREFIX = "gate-"  # scratch worktrees live beside the task worktrees of the run
+GATE_DIR_PREFIX = "gate-"  # the run's scratch worktrees that merged trees are tested in
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ class Trials:
 
     async def run(self, commit: str) -> TestResult:
         """The test command's result on `commit`; the worktree is removed, even on cancel."""
-        path = self._ws.worktrees_dir() / self._bus.run_id / f"{GATE_DIR_PREFIX}{next(self._names)}"
+        # Not beside the task worktrees (`<run>/<task>`): a task may be called gate-1.
+        path = self._ws.scratch_path(self._bus.run_id, f"{GATE_DIR_PREFIX}{next(self._names)}")
         added = asyncio.ensure_future(
             asyncio.to_thread(self._ws.add_scratch_worktree, path, commit)
         )

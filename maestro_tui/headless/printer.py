@@ -75,6 +75,14 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"[{e.task}] tool {e.tool}({e.args})" + ("" if e.ok else f" refused: {e.error}")
     ),
     ev.FileChanged: lambda e: f"[{e.task}] {e.change} {e.path}",
+    ev.AgentSession: lambda e: (
+        f"[{e.task}] {'resumed' if e.resumed else 'started'} session {e.session_id}"
+        + (f" of {e.worker}" if e.worker else "")
+    ),
+    ev.TaskWaiting: lambda e: f"[{e.task}] waits: {e.reason}; trying again in {e.retry_in_s:g}s",
+    ev.TaskStalled: lambda e: (
+        f"[{e.task}] STALLED: no output for {e.silent_s:.0f}s; stopping its agent"
+    ),
     ev.FindingPublished: lambda e: f"[{e.task}] finding: {e.text}",
     ev.TaskCommitted: lambda e: (
         f"[{e.task}] committed {_short(e.commit)}: {len(e.files)} files, "

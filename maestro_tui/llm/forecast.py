@@ -33,14 +33,15 @@ HIGH_ATTEMPTS = 2
 TOKENS_PER_FILE = 1_200  # a task's own files sent in its first message
 
 
-def task_tokens(task: Task, shape: TaskTokens) -> tuple[int, int]:
-    """(tokens in, tokens out) one attempt at `task` is expected to use."""
+def task_tokens(task: Task, shape: TaskTokens, prompt_tokens: int = 0) -> tuple[int, int]:
+    """(tokens in, tokens out) one attempt at `task` is expected to use; `prompt_tokens` is
+    what the agent sends every turn besides the task (a coding CLI's system prompt and tools)."""
     files = len(task.files) * TOKENS_PER_FILE * shape.turns
-    return shape.tokens_in + files, shape.tokens_out
+    return shape.tokens_in + files + prompt_tokens * shape.turns, shape.tokens_out
 
 
 def estimate_cost(
-    plan: Plan, model: str, prices: Prices | None = None
+    plan: Plan, model: str, prices: Prices | None = None, prompt_tokens: int = 0
 ) -> tuple[float, float] | None:
     """(usd low, usd high) for running `plan` on `model` — an estimate, not a quote.
 
@@ -52,9 +53,9 @@ def estimate_cost(
     p_in, p_out = price
     low = high = 0.0
     for task in plan.tasks:
-        t_in, t_out = task_tokens(task, LOW)
+        t_in, t_out = task_tokens(task, LOW, prompt_tokens)
         low += (t_in * p_in + t_out * p_out) / 1_000_000
-        t_in, t_out = task_tokens(task, HIGH)
+        t_in, t_out = task_tokens(task, HIGH, prompt_tokens)
         high += HIGH_ATTEMPTS * (t_in * p_in + t_out * p_out) / 1_000_000
     return low, high
 

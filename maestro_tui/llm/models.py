@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,9 +35,15 @@ def api_key(config: Config) -> str | None:
     return os.environ.get(config.api_key_env) if config.api_key_env else None
 
 
+# Which passed-through variables hold secrets: a worker also passes base URLs, model names
+# and opt-outs, which the log must show as they are.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|AUTH|HEADERS", re.IGNORECASE)
+
+
 def secrets_in_environment(config: Config) -> list[str]:
     """Every secret value this run could see, so the bus can redact it from events."""
-    names = {*PROVIDER_KEY_VARS, *(n for s in config.workers.values() for n in s.pass_env)}
+    passed = (n for s in config.workers.values() for n in s.pass_env if _SECRET_NAME.search(n))
+    names = {*PROVIDER_KEY_VARS, *passed}
     if config.api_key_env:
         names.add(config.api_key_env)
     return [v for n in sorted(names) if len(v := os.environ.get(n, "")) >= 8]

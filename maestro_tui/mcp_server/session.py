@@ -96,6 +96,7 @@ class McpSession:
             try:
                 ws = await asyncio.to_thread(Workspace.open, self.repo)
                 config = await asyncio.to_thread(load_config, ws.root)
+                ws.set_worktree_root(config.worktree_root)
             except Exception as exc:  # bad repo or maestro.toml: every tool says so
                 raise ToolError(
                     f"{exc} (maestro-tui mcp serves the repository it starts in)"

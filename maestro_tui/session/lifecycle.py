@@ -10,13 +10,14 @@ import asyncio
 import signal
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maestro_tui.config import Config, load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.attention import NoticeKind
-from maestro_tui.domain.plan import Plan
+from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.merge_queue import Candidate
@@ -98,6 +99,7 @@ async def start_session(
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
     workers = workers or check_run_inputs(ws, config, plan, base)
+    ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
@@ -193,6 +195,7 @@ async def open_session(
         stack.enter_context(run_lock(db_path, summary.run_id))
         ws = Workspace.open(Path(summary.repo))
         config = load_config(ws.root)
+        ws.set_worktree_root(config.worktree_root)
         events = await store.load_events(summary.run_id)
         last = events[-1] if events else None
         bus = EventBus(
@@ -277,15 +280,44 @@ async def drive(orch: Orchestrator, *, wait_for_review: bool = False) -> RunStat
 
 
 def forecast(config: Config, plan: Plan) -> str | None:
-    """A labelled cost estimate when the plan's workers are models; None for CLI workers."""
-    kinds = {config.workers[t.worker or config.default_worker].kind for t in plan.tasks}
-    if not kinds & {"llm", "demo"}:
-        return None
+    """A labelled cost estimate of the plan's model work: LLM workers on their model, coding
+    CLIs on theirs (as set, or as their own variable or config says) with the prompt they send
+    every turn; None when no task runs on a model we can name (plain commands)."""
+    from maestro_tui.agents.coding_cli import DIALECTS
     from maestro_tui.llm.forecast import describe_estimate, estimate_cost
     from maestro_tui.llm.models import resolve_model
+    from maestro_tui.process import base_env
 
-    model = resolve_model("demo" if kinds == {"demo"} else config.model, "coder")
-    return describe_estimate(estimate_cost(plan, model, config.prices)) + " (an estimate)"
+    groups: dict[tuple[str, int], list[Task]] = {}
+    kinds = {config.workers[t.worker or config.default_worker].kind for t in plan.tasks}
+    for task in plan.tasks:
+        spec = config.workers[task.worker or config.default_worker]
+        dialect = DIALECTS.get(spec.parser)
+        if spec.kind in ("llm", "demo"):
+            llm = "demo" if kinds == {"demo"} else (spec.model or config.model)
+            key = (resolve_model(llm, "coder"), 0)
+        elif spec.kind == "command" and dialect is not None:
+            env = base_env(spec.env, spec.pass_env)
+            model = spec.model or env.get(dialect.model_variable, "")
+            key = (model or dialect.configured_model(env), dialect.prompt_tokens)
+        else:
+            continue
+        groups.setdefault(key, []).append(task)
+    if not groups:
+        return None
+    low = high = 0.0
+    unknown: list[str] = []
+    for (model, prompt_tokens), tasks in groups.items():
+        part = replace(plan, tasks=tuple(tasks))
+        estimate = estimate_cost(part, model, config.prices, prompt_tokens) if model else None
+        if estimate is None:
+            unknown.append(f"{len(tasks)} task(s) on {model or 'an unnamed model'}")
+            continue
+        low, high = low + estimate[0], high + estimate[1]
+    if len(unknown) == len(groups):
+        return describe_estimate(None) + " (an estimate)"
+    text = describe_estimate((low, high)) + " (an estimate)"
+    return text + (f"; unknown for {', '.join(unknown)}" if unknown else "")
 
 
 def record_usage(bus: EventBus, usage: Sequence[Completion]) -> None:

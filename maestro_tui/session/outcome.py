@@ -5,7 +5,9 @@ from __future__ import annotations
 from maestro_tui.domain.state import RunState, RunStatus
 
 EXIT_OK = 0  # every task merged, or had nothing to merge
-EXIT_TASK_FAILED = 1  # a task failed, was blocked or rejected, or the budget ran out
+# A task failed, was blocked or rejected, changed none of the files it was to change, or the
+# budget ran out.
+EXIT_TASK_FAILED = 1
 EXIT_BAD_INPUT = 2  # bad input: nothing was written
 EXIT_REVIEW = 3  # merges wait for review
 EXIT_INTERRUPTED = 130  # interrupted; `maestro-tui resume RUN` goes on
@@ -13,6 +15,7 @@ EXIT_INTERRUPTED = 130  # interrupted; `maestro-tui resume RUN` goes on
 EXIT_FOR_STATUS = {
     RunStatus.SUCCEEDED: EXIT_OK,
     RunStatus.FAILED: EXIT_TASK_FAILED,
+    RunStatus.UNCHANGED: EXIT_TASK_FAILED,
     RunStatus.CANCELLED: EXIT_TASK_FAILED,
     RunStatus.WAITING: EXIT_REVIEW,
     RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
@@ -40,6 +43,12 @@ def next_step(state: RunState) -> str | None:
         return (
             f"budget spent: raise it and go on with maestro-tui resume {state.run_id}"
             " --budget-usd AMOUNT"
+        )
+    if status is RunStatus.UNCHANGED:
+        names = ", ".join(t.id for t in state.unchanged[:5])
+        return (
+            f"changed nothing, though they were to change files: {names};"
+            f" their agents' logs say why (`maestro-tui replay {state.run_id}`)"
         )
     if status is RunStatus.INTERRUPTED:
         return f"run interrupted: maestro-tui resume {state.run_id}"

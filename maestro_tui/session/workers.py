@@ -18,7 +18,30 @@ ENTRY_POINT_GROUP = "maestro_tui.workers"
 
 
 def _command_worker(spec: WorkerSpec, config: Config) -> Worker:
-    return CommandWorker(spec)
+    """A command; a coding CLI (a preset, or `parser = "..."`) is read by its own parser."""
+    from maestro_tui.agents.coding_cli import DIALECTS, CodingCliWorker
+
+    dialect = DIALECTS.get(spec.parser)
+    if dialect is None:
+        return CommandWorker(spec, stall_s=config.stall_s)
+    return CodingCliWorker(
+        spec,
+        dialect,
+        price=_pricer(config),
+        stall_s=config.stall_s,
+        limit_wait_s=config.limit_wait_s,
+    )
+
+
+def _pricer(config: Config) -> Callable[[str, int, int], float | None]:
+    """USD for a CLI's tokens: [llm.prices], else litellm's map, else None (unknown)."""
+
+    def price(model: str, tokens_in: int, tokens_out: int) -> float | None:
+        from maestro_tui.llm.client import cost_usd  # litellm, only once a CLI reports usage
+
+        return cost_usd(model, tokens_in, tokens_out, config.prices) if model else None
+
+    return price
 
 
 def _llm_worker(spec: WorkerSpec, config: Config) -> Worker:

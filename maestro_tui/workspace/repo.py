@@ -7,7 +7,6 @@ way to reach `merge-tree --write-tree`, `commit-tree` and compare-and-swap `upda
 from __future__ import annotations
 
 import fnmatch
-import shutil
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from maestro_tui.workspace._git import FALLBACK_IDENTITY, Git, WorkspaceError, git_env
 from maestro_tui.workspace.plumbing import DiffStat, commit_message, numstat
+from maestro_tui.workspace.worktrees import WorktreeInfo, Worktrees, task_branch
 
 __all__ = [
     "CommitInfo",
@@ -36,13 +36,6 @@ class CommitInfo:
     files: tuple[str, ...]
     insertions: int
     deletions: int
-
-
-@dataclass(frozen=True)
-class WorktreeInfo:
-    path: Path
-    branch: str | None  # None when detached
-    head: str
 
 
 def _status_paths(out: str) -> set[str]:
@@ -68,8 +61,9 @@ def _covers(spec: str, path: str) -> bool:
     return any(c in spec for c in "*?[") and fnmatch.fnmatchcase(path, spec)
 
 
-class Workspace:
-    """One git repository: the user's working tree plus the worktrees maestro-tui makes in it."""
+class Workspace(Worktrees):
+    """One git repository: the user's working tree plus the worktrees maestro-tui makes for it
+    (worktrees.py)."""
 
     def __init__(self, root: Path, common_dir: Path, git: Git) -> None:
         self.root = root
@@ -176,14 +170,7 @@ class Workspace:
         """The branch a run merges its tasks into: `maestro/<run_id>`."""
         return f"maestro/{run_id}"
 
-    @staticmethod
-    def task_branch(run_id: str, task_id: str) -> str:
-        """A task's branch: `maestro-task/<run_id>/<task_id>`.
-
-        Not `maestro/<run_id>/<task_id>`: git stores branches as files, so the ref
-        `refs/heads/maestro/<run_id>` cannot exist beside a directory of the same name.
-        """
-        return f"maestro-task/{run_id}/{task_id}"
+    task_branch = staticmethod(task_branch)
 
     def rev_parse(self, *revs: str) -> list[str]:
         """Object ids of `revs`, in one git call; WorkspaceError names any that do not exist."""
@@ -272,83 +259,6 @@ class Workspace:
             "diff", "--no-color", "--no-ext-diff", "--src-prefix=a/", "--dst-prefix=b/",
             f"-U{context}", base, head,
         ).out  # fmt: skip
-
-    # --- worktrees -------------------------------------------------------------------------
-
-    def worktrees_dir(self) -> Path:
-        """Where task worktrees live: inside the git dir, so the user's tree never shows them."""
-        return self.common_dir / "maestro-worktrees"
-
-    def add_worktree(self, run_id: str, task_id: str, attempt: int, base: str) -> Path:
-        """(Re)create the task branch at `base` and check it out in a fresh worktree."""
-        with self._worktree_lock:
-            path = self.worktrees_dir() / run_id / f"{task_id}-{attempt}"
-            branch = self.task_branch(run_id, task_id)
-            # Earlier attempts still hold the branch; git will not reset a checked-out branch.
-            if path.parent.is_dir():
-                for old in path.parent.iterdir():
-                    stem, _, n = old.name.rpartition("-")
-                    if stem == task_id and n.isdigit():
-                        self.remove_worktree(old)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            argv = ("worktree", "add", "-q", "--force", "-B", branch, str(path), base)
-            if self.git(*argv, ok=(0, 128, 255)).code:
-                for wt in self.list_worktrees():  # held elsewhere, e.g. after a crash: clear, retry
-                    if wt.branch == branch:
-                        self.remove_worktree(wt.path)
-                self.git(*argv)
-        return path
-
-    def scratch_path(self, owner: str, name: str) -> Path:
-        """Where a throwaway checkout of `owner` (a run, an MCP session) named `name` goes."""
-        return self.worktrees_dir() / owner / "scratch" / name
-
-    def add_scratch_worktree(self, path: Path, commit: str) -> Path:
-        """Check `commit` out detached in a fresh worktree at `path`, with no hook run: the
-        gate tests merged trees there. One left at the same path (a crash) is replaced."""
-        with self._worktree_lock:
-            if path.exists():
-                self.remove_worktree(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.git(
-                "-c", "core.hooksPath=/dev/null",
-                "worktree", "add", "-q", "--detach", "--force", str(path), commit,
-            )  # fmt: skip
-        return path
-
-    def check_out_tree(self, worktree: Path, tree: str) -> None:
-        """Make a worktree's index and files hold `tree`; its HEAD stays where it is."""
-        self.git("read-tree", "--reset", "-u", tree, cwd=worktree)
-
-    def remove_worktree(self, path: Path) -> None:
-        """Force-remove a worktree and its registration; no error if it is already gone."""
-        path = Path(path)
-        with self._worktree_lock:
-            if self.git("worktree", "remove", "--force", "--force", str(path), ok=(0, 128)).code:
-                if path.exists():
-                    shutil.rmtree(path, ignore_errors=True)
-                self.git("worktree", "prune")
-
-    def list_worktrees(self) -> list[WorktreeInfo]:
-        """The worktrees maestro-tui made (those under worktrees_dir())."""
-        return [wt for wt in self.all_worktrees() if wt.path.is_relative_to(self.worktrees_dir())]
-
-    def all_worktrees(self) -> list[WorktreeInfo]:
-        with self._worktree_lock:
-            out = self.git("worktree", "list", "--porcelain", "-z").out
-        found: list[WorktreeInfo] = []
-        for block in out.split("\0\0"):
-            fields = dict(line.partition(" ")[::2] for line in block.split("\0") if line)
-            if "worktree" in fields and "bare" not in fields:
-                branch = fields.get("branch")
-                found.append(
-                    WorktreeInfo(
-                        Path(fields["worktree"]).resolve(),
-                        branch.removeprefix("refs/heads/") if branch else None,
-                        fields.get("HEAD", ""),
-                    )
-                )
-        return found
 
     def commit_all(
         self,

@@ -1,33 +1,48 @@
-"""The presets drive each CLI headless, pass only its key variables, and have an install hint."""
+"""The presets drive each CLI headless in its structured output mode, pass only the variables
+it reads (keys, base URLs, model, opt-outs), and have an install hint."""
 
 from __future__ import annotations
 
 import pytest
 
+from maestro_tui.config.checks import ENV_NAME
 from maestro_tui.config.presets import INSTALL_HINTS, PRESETS, install_hint
 
 COMMAND_PRESETS = ("claude", "codex", "aider", "gemini")
 
 
 @pytest.mark.parametrize(
-    ("name", "headless", "key"),
+    ("name", "headless", "variables"),
     [
-        ("claude", ("-p", "{prompt}", "--permission-mode", "acceptEdits"), "ANTHROPIC_API_KEY"),
-        ("codex", ("exec", "--full-auto", "{prompt}"), "OPENAI_API_KEY"),
-        ("aider", ("--message", "{prompt}"), "OPENAI_API_KEY"),
-        ("gemini", ("-p", "{prompt}", "--approval-mode", "yolo"), "GEMINI_API_KEY"),
+        (
+            "claude",
+            ("-p", "{prompt}", "--output-format", "stream-json", "--verbose"),
+            ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "DISABLE_TELEMETRY"),
+        ),
+        (
+            "codex",
+            ("exec", "--json", "-s", "workspace-write", "--skip-git-repo-check"),
+            ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME"),
+        ),
+        ("aider", ("--message", "{prompt}"), ("OPENAI_API_KEY", "OPENAI_API_BASE", "AIDER_MODEL")),
+        (
+            "gemini",
+            ("-p", "{prompt}", "-o", "stream-json", "--yolo"),
+            ("GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL", "GEMINI_MODEL"),
+        ),
     ],
 )
-def test_each_cli_preset_runs_headless_with_its_key(
-    name: str, headless: tuple[str, ...], key: str
+def test_each_cli_preset_runs_headless_in_its_structured_mode(
+    name: str, headless: tuple[str, ...], variables: tuple[str, ...]
 ) -> None:
     spec = PRESETS[name]
-    assert (spec.name, spec.kind, spec.argv[0]) == (name, "command", name)
+    assert (spec.name, spec.kind, spec.argv[0], spec.parser) == (name, "command", name, name)
     argv = list(spec.argv)
     start = argv.index(headless[0])
     assert tuple(argv[start : start + len(headless)]) == headless
-    assert key in spec.pass_env
-    assert all(var.isupper() for var in spec.pass_env)
+    assert set(variables) <= set(spec.pass_env)  # keys, base URLs, the model, opt-outs
+    assert all(ENV_NAME.fullmatch(var) for var in spec.pass_env)
+    assert "--full-auto" not in argv  # current Codex refuses it
 
 
 def test_aider_gets_the_task_files_as_separate_arguments() -> None:

@@ -80,6 +80,20 @@ def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_pa
     merged_before = {e["task"] for e in before if e["type"] == "Merged"}
     assert merged_before and len(merged_before) < TASKS
     assert [e["seq"] for e in before] == list(range(1, len(before) + 1))
+    # As if an older maestro-tui had made the run: its worktrees in .git/maestro-worktrees/.
+    # (One the kill caught half made, or the gate's trial tree, may not move: it stays.)
+    legacy = project / ".git" / "maestro-worktrees" / run_id
+    legacy.mkdir(parents=True)
+    moved = [
+        path
+        for path in worktrees(project)[1:]
+        if subprocess.run(
+            ["git", "-C", str(project), "worktree", "move", "--force", path,
+             str(legacy / f"{Path(path).name}-1")],
+            capture_output=True,
+        ).returncode == 0
+    ]  # fmt: skip
+    assert moved, "the crash left no worktree to move to the old place"
 
     resumed = subprocess.run(
         [sys.executable, "-m", "maestro_tui", "resume", run_id, "--db", str(db), "--headless"],

@@ -65,7 +65,10 @@ def test_say_reaches_the_agent_of_a_run_in_another_process(
     # The agent lists files, slowly, until it hears from the human; then it finishes.
     def agent(body: dict[str, Any]) -> Reply:
         if _heard(body):
-            return Reply(tool_calls=[("finish", {"summary": "Tabs, as asked."})])
+            tabbed = {"path": "calc/ops.py", "content": "def add(a, b):\n\treturn a + b\n"}
+            return Reply(
+                tool_calls=[("write_file", tabbed), ("finish", {"summary": "Tabs, as asked."})]
+            )
         return Reply(tool_calls=[("list_files", {})], delay_s=0.1)
 
     server.responder = agent

@@ -132,3 +132,36 @@ def test_entry_point_plugins_are_found_by_name(
         "[workers.b]: cannot load plugin 'broken' (entry point 'maestro_test_broken:factory'):"
         " ImportError: needs libfoo"
     )
+
+
+def test_the_cli_presets_build_coding_cli_workers_that_say_how_they_take_messages() -> None:
+    from maestro_tui.agents.coding_cli import CodingCliWorker
+    from maestro_tui.config.presets import PRESETS
+
+    config = Config(stall_s=42.0, limit_wait_s=3.0)
+    built = {name: make_worker(PRESETS[name], config) for name in ("claude", "codex", "gemini")}
+    for worker in built.values():
+        assert isinstance(worker, CodingCliWorker)
+        assert (worker.steering, worker.stall_s, worker.limit_wait_s) == (
+            "as a follow-up turn",
+            42.0,
+            3.0,
+        )
+    aider = make_worker(PRESETS["aider"], config)
+    assert isinstance(aider, CodingCliWorker) and aider.steering == ""  # no session to resume
+    plain = make_worker(WorkerSpec(name="x", argv=("x", "{prompt}")), config)
+    assert type(plain) is CommandWorker and not hasattr(plain, "steering")
+
+
+def test_model_and_base_url_variables_are_not_redacted_but_keys_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from maestro_tui.llm.models import secrets_in_environment
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret-0123456789")
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "gateway-token-0123456789")
+    monkeypatch.setenv("ANTHROPIC_MODEL", "claude-sonnet-4-5")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://gateway.internal:8080")
+    secrets = secrets_in_environment(Config())
+    assert {"sk-ant-secret-0123456789", "gateway-token-0123456789"} <= set(secrets)
+    assert "claude-sonnet-4-5" not in secrets and "http://gateway.internal:8080" not in secrets

@@ -97,6 +97,8 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         built=True,
     )
     bus.emit(ev.AgentOutput, task="cli", attempt=1, text="reading app/cli.py … «ok»", stream="llm")
+    bus.emit(ev.AgentSession, task="cli", attempt=1, session_id="4b06b7b4", worker="claude")
+    bus.emit(ev.TaskWaiting, task="cli", attempt=1, reason="rate limited (429)", retry_in_s=30.0)
     bus.emit(ev.ToolCalled, task="cli", attempt=1, tool="write_file", args="app/cli.py")
     bus.emit(ev.FileChanged, task="cli", path="app/cli.py", change="modified")
     bus.emit(ev.FindingPublished, task="cli", text="report() already returns a dict")
@@ -168,6 +170,7 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
     bus.emit(ev.Merged, task="cli", commit="e5f6a7b", auto=False)
     bus.emit(ev.TaskQueued, task="tests")
     bus.emit(ev.TaskStarted, task="tests", attempt=1, worker="command")
+    bus.emit(ev.TaskStalled, task="tests", attempt=1, silent_s=300.0)
     bus.emit(ev.TaskFailed, task="tests", attempt=1, reason="exit 1", retry_in_s=2.0)
     bus.emit(ev.DispatchPaused)
     bus.emit(ev.DispatchResumed)

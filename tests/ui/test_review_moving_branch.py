@@ -28,7 +28,9 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-PLAN = Plan(
+def plan(go_late: Path) -> Plan:
+    """`late` lands during the review of `right`, once the test has made its decisions."""
+    return Plan(
     goal="settle the version and colours while other work lands",
     tasks=(
         Task("left", "Version two in blue", "\n".join((
@@ -38,19 +40,20 @@ PLAN = Plan(
             "@sleep 0.5",  # left merges first; right, from the same base, then conflicts
             _write("calc/settings.py", settings(3, "green")),
             _write("calc/names.py", names("hey")))), files=("calc/settings.py",)),
-        # Starts on left's merge, waits, then recolours: it lands during the review of right.
+        # Starts on left's merge, waits for the test, then recolours: it lands mid-review.
         Task("late", "Purple after all", "\n".join((
-            "@sleep 1.5", _write("calc/settings.py", settings(2, "purple")))),
+            f"@wait-for {go_late}", _write("calc/settings.py", settings(2, "purple")))),
             depends_on=("left",)),
     ),
-)  # fmt: skip
+    )  # fmt: skip
 
 
 async def test_decisions_survive_merges_that_land_during_the_review(tmp_path: Path) -> None:
     repo = make_project(tmp_path)
+    go_late = tmp_path / "go-late"
     watch = BusWatch()
     session = await start_session(
-        ws=Workspace.open(repo), config=load_config(repo), plan=PLAN,
+        ws=Workspace.open(repo), config=load_config(repo), plan=plan(go_late),
         db_path=tmp_path / "runs.db", max_agents=2, subscribers=[watch],
     )  # fmt: skip
     app = dashboard_app(session)
@@ -71,6 +74,7 @@ async def test_decisions_survive_merges_that_land_during_the_review(tmp_path: Pa
             await pilot.press("t")  # the colour: theirs (green)
             assert [r.choices for r in review.resolutions] == [["theirs"], ["theirs", "theirs"]]
             # Meanwhile `late` merges: the colour line on our side is purple now.
+            go_late.touch()
             await watch.wait_for(ev.Merged, lambda e: e.task == "late")
             async with asyncio.timeout(WAIT_S):
                 while not review.changed:  # the screen notices the branch moved and reloads

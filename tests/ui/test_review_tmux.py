@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ def test_resolve_the_demo_conflict_from_the_keyboard(tmux: Tmux, tmp_path: Path)
     command = (
         f"env -u COLUMNS -u LINES TERM=xterm-256color EDITOR='{sys.executable} {editor}' "
         f"{sys.executable} -m maestro_tui demo --pace 0.15 --dir {repo} --db {db}"
+        f"; echo $? > {tmp_path / 'exit'}; cat"
     )
     tmux("new-session", "-d", "-s", "ui", "-x", "160", "-y", "48", "-c", str(ROOT), "cat")
     tmux("respawn-pane", "-k", "-t", "ui", "-c", str(ROOT), command)
@@ -56,9 +58,16 @@ def test_resolve_the_demo_conflict_from_the_keyboard(tmux: Tmux, tmp_path: Path)
     tmux("send-keys", "-t", "ui", "a")  # approve: it lands through the gate
     tmux.wait_for("run succeeded", timeout=120)
     tmux("send-keys", "-t", "ui", "q")
+    exit_file = tmp_path / "exit"
+    deadline = time.monotonic() + 30
+    while not (exit_file.exists() and exit_file.read_text().strip()):
+        assert time.monotonic() < deadline, tmux.screen()
+        time.sleep(0.1)
+    assert exit_file.read_text().strip() == "0"
     finished = events_of(db)[-1]
     assert finished["type"] == "RunFinished" and finished["status"] == "succeeded"
-    assert (finished["merged"], finished["failed"], finished["waiting"]) == (13, 0, 0)
+    # 12 of 13: the final review changes nothing ("done, no changes" is not a merge).
+    assert (finished["merged"], finished["failed"], finished["waiting"]) == (12, 0, 0)
 
     branch = next(b.strip(" *") for b in _git(repo, "branch", "--list", "maestro/*").splitlines())
     pricing = _git(repo, "show", f"{branch}:shop/pricing.py")

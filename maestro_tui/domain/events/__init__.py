@@ -6,6 +6,11 @@ something calls `bus.emit(TaskStarted, task=..., ...)`. The classes live by subj
 modules of this package; every one is importable from here.
 """
 
+from maestro_tui.domain.events.agents import (
+    AgentSession,
+    TaskStalled,
+    TaskWaiting,
+)
 from maestro_tui.domain.events.base import (
     EVENT_TYPES,
     Event,
@@ -72,6 +77,7 @@ __all__ = [
     "event_from_dict",
     "event_from_json",
     "AgentOutput",
+    "AgentSession",
     "AttemptPlaced",
     "BaseRed",
     "BudgetExceeded",
@@ -111,7 +117,9 @@ __all__ = [
     "TaskFinished",
     "TaskFixing",
     "TaskQueued",
+    "TaskStalled",
     "TaskStarted",
+    "TaskWaiting",
     "TestsRan",
     "ToolCalled",
 ]

@@ -26,6 +26,7 @@ STATUS_COLOUR = {  # theme variables
     "waiting": "text-warning",
     "interrupted": "text-warning",
     "failed": "text-error",
+    "unchanged": "text-error",  # its agents changed none of the files they were to change
     "cancelled": "text-error",
 }
 GOAL_WIDTH = 36

@@ -14,6 +14,7 @@ _STATUS_STYLE = {
     RunStatus.SUCCEEDED: "bold green",
     RunStatus.WAITING: "bold magenta",
     RunStatus.FAILED: "bold red",
+    RunStatus.UNCHANGED: "bold red",
     RunStatus.CANCELLED: "bold",
     RunStatus.INTERRUPTED: "bold red",
 }
@@ -33,6 +34,10 @@ def status_line(state: RunState) -> Text:
     if waiting_on_you:
         text.append(f" ⚑ {waiting_on_you} need{'s' if waiting_on_you == 1 else ''} you · n ",
                     style="reverse bold magenta")  # fmt: skip
+    if state.base_red:
+        text.append(" ✘ the integration branch fails its own tests ", style="reverse bold red")
+    elif state.gate_off:
+        text.append(" merges untested ", style="bold yellow")
     if state.budget_exceeded:
         text.append(" budget spent ", style="reverse bold red")
     elif state.budget_warned:

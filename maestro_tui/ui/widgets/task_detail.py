@@ -17,6 +17,7 @@ _REASON_STATUSES = (
     TaskStatus.REJECTED,
     TaskStatus.RETRYING,
     TaskStatus.CANCELLED,
+    TaskStatus.DONE,  # "done, no changes" where it was to change files
 )
 
 
@@ -33,6 +34,19 @@ def _tests(view: TaskView) -> Text:
         f"{'✓' if view.tests_passed else '✘'} {label}",
         style="green" if view.tests_passed else "bold red",
     )
+
+
+def _gate(view: TaskView) -> Text:
+    """The gate's test of the task's result merged into the integration branch."""
+    if view.gate == "testing":
+        return Text("testing the merged tree…", style="yellow")
+    counts = ", ".join(
+        f"{n} {word}"
+        for n, word in ((view.gate_n_passed, "passed"), (view.gate_n_failed, "failed"))
+        if n
+    )
+    ok = view.gate == "passed"
+    return Text(f"{'✓' if ok else '✘'} {counts or view.gate}", style="green" if ok else "bold red")
 
 
 def _diff(view: TaskView) -> Text:
@@ -87,6 +101,8 @@ def render_task(
     if view.candidates:
         grid.add_row("ensemble", _ensemble(view, chosen_by))
     grid.add_row("tests", _tests(view))
+    if view.gate:
+        grid.add_row("as merged", _gate(view))
     if view.critic:
         grid.add_row("critic", _critic(view.critic))
     grid.add_row("diff", _diff(view))
@@ -94,8 +110,12 @@ def render_task(
         "usage",
         f"${view.cost_usd:.4f} · {view.tokens_in:,} in / {view.tokens_out:,} out tokens",
     )
-    if view.reason and view.status in _REASON_STATUSES:
+    if view.waiting and view.status is TaskStatus.RUNNING:
+        grid.add_row("waits", Text(view.waiting, style="bold yellow"))
+    if view.reason and (view.status in _REASON_STATUSES or view.stalled_s is not None):
         grid.add_row("reason", Text(view.reason, style="bold"))
+    if view.session_id:
+        grid.add_row("session", Text(view.session_id, style="dim"))
     if view.conflict_files:
         grid.add_row("conflicts", Text(", ".join(view.conflict_files), style="red"))
     if view.summary:

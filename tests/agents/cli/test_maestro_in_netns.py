@@ -94,9 +94,8 @@ def test_a_headless_run_merges_what_the_real_cli_wrote(
     )
 
     assert lab.server.turns, f"the CLI never called the model:\n{run.stdout}\n{run.stderr}"
-    workdir = lab.server.turns[0].workdir or ""
-    if cli == "claude" and "/.git/" in workdir:
-        pytest.xfail("task worktrees live under .git/, where Claude Code refuses every edit")
+    # Not under .git/, where Claude Code refuses every edit (and the run once "succeeded").
+    assert "/.git/" not in (lab.server.turns[0].workdir or "")
     assert run.exit_code == 0, run.stdout + run.stderr
     with sqlite3.connect(db) as con:
         (run_id,) = con.execute("select run_id from runs").fetchone()

@@ -80,8 +80,9 @@ class RecordedRequest:
 
 
 # A script step: a fixed turn, or a function of the request it answers (e.g. to build paths
-# from the working directory the CLI announced).
-Step = Turn | Callable[[RecordedRequest], Turn]
+# from the working directory the CLI announced, or to route concurrent requests by task);
+# a function may answer with a Fault too.
+Step = Turn | Callable[[RecordedRequest], Turn | Fault]
 SseEvent = tuple[str | None, dict[str, Any]]  # (event name or None, JSON data)
 
 
@@ -154,6 +155,9 @@ class ModelServer:
         # Exceptions raised by callable steps (answered with a 500): a test should assert none.
         self.script_errors: list[BaseException] = []
         self.exhausted_text = "(the script is exhausted)"
+        # Answers every request once the script is used up (e.g. one that routes concurrent
+        # requests to per-task scripts); None: the exhausted text.
+        self.router: Step | None = None
         self._steps: deque[Step] = deque(script)
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -229,7 +233,7 @@ class ModelServer:
             self.requests.append(request)
             if self._faults:
                 return self._faults.popleft()
-            step = self._steps.popleft() if self._steps else None
+            step = self._steps.popleft() if self._steps else self.router
         if step is None:
             return Turn(text=self.exhausted_text)
         return step(request) if callable(step) else step
