@@ -23,6 +23,11 @@ from maestro_tui.workspace.validate import TestResult, run_tests
 OnChange = Callable[[str, str], None]  # (repo-relative path, "added" | "modified" | "deleted")
 
 
+class ExecutorError(Exception):
+    """The executor cannot run attempts (Ray not installed, the cluster not reachable); the
+    message says what to do. Bad input: found before the run starts."""
+
+
 class WorkingCopy(Protocol):
     """One attempt's checkout of the task branch, wherever it is."""
 

@@ -20,6 +20,7 @@ from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
+from maestro_tui.engine.executor import Executor
 from maestro_tui.engine.merge_queue import Candidate
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
@@ -103,10 +104,12 @@ async def start_session(
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
+        bus = EventBus(run_id)
+        executor = await _executor(ws, config, bus, stack)  # a bad cluster: before any write
         store = await Store.open(db_path)
         stack.push_async_callback(store.close)
         stack.enter_context(run_lock(db_path, run_id))
-        bus = _bus(EventBus(run_id), config, store, subscribers)
+        _bus(bus, config, store, subscribers)
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(
             ws=ws,
@@ -116,6 +119,7 @@ async def start_session(
             env=dict(env or {}),
             critic=models.make_critic(config),
             judge=models.make_judge(config, plan),
+            executor=executor,
         )
         orch = Orchestrator.start(
             setup,
@@ -133,6 +137,19 @@ async def start_session(
         await stack.aclose()
         raise
     return RunSession(orch, store, stack, notifier)
+
+
+async def _executor(
+    ws: Workspace, config: Config, bus: EventBus, stack: AsyncExitStack
+) -> Executor | None:
+    """The Ray executor when [executor] kind = "ray" (closed with the session); None: here."""
+    if config.executor_kind != "ray":
+        return None
+    from maestro_tui.engine.ray_executor import RayExecutor  # imports Ray, only now
+
+    executor = await RayExecutor.connect(ws, config, bus)
+    stack.push_async_callback(executor.aclose)
+    return executor
 
 
 def _notifier(
@@ -206,6 +223,7 @@ async def open_session(
         _bus(bus, config, store, subscribers)
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
+        setup.executor = await _executor(ws, config, bus, stack)
         orch = Orchestrator.restore(setup, events)
         stack.push_async_callback(orch.aclose)
         setup.judge = models.make_judge(config, orch.plan)

@@ -1,0 +1,237 @@
+"""Attempts on a real two-node Ray cluster on this machine: `maestro-tui run --executor ray`.
+
+One cluster for the module (a head with a `head` resource, a second node with `agent_clis`);
+each run is the real CLI in a subprocess that joins it, so Ray, git, the merge queue and the
+store are all the real ones. Skipped only when Ray is not installed (`pip install .[ray]`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import events_of, git, write_config
+from tests.engine.ray_cluster import LocalCluster, running_cluster
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("ray") is None,
+        reason="Ray is not installed: pip install 'maestro-tui[ray]' (make test does)",
+    ),
+]
+
+WAIT_S = 150.0  # an upper bound for a run on a busy 2-core machine, not a sleep
+# A worker that says where it runs and writes the file its task names. Its parent is the
+# reaper that stops what an agent leaves behind; the reaper's parent started the agent.
+PROBE = (
+    "import os, sys; reaper = open('/proc/%d/stat' % os.getppid()).read().rsplit(')', 1)[1];"
+    " print('started by', reaper.split()[1]); print('cwd', os.getcwd());"
+    " open(sys.argv[1], 'w').write('done')"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with running_cluster(cpus_per_node=1) as c:
+        yield c
+
+
+def ray_env(cluster: LocalCluster) -> dict[str, str]:
+    """What a maestro-tui process needs to join the cluster (its token, its address)."""
+    env = {k: v for k, v in cluster.env.items() if k.startswith("RAY_")}
+    return {**env, "RAY_ADDRESS": cluster.address}
+
+
+def probe_config(project: Path, tmp_path: Path, executor: str = "") -> None:
+    workers = "\n".join(
+        f'[workers.{name}]\nargv = ["{sys.executable}", "-c", "{PROBE}", "{{task_id}}.txt"]\n'
+        f"resources = {{ {resource} = 1 }}\n"
+        for name, resource in (("on-head", "head"), ("on-clis", "agent_clis"))
+    )
+    write_config(project, tmp_path / "fake-state", executor + "\n" + workers)
+    git(project, "commit", "-qam", "probe workers")
+
+
+def run_on(
+    cluster: LocalCluster | None, project: Path, tmp_path: Path, plan: str, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], int, Path]:
+    """`maestro-tui run --plan` headless, joining `cluster`: its result, its pid, its database."""
+    (tmp_path / "plan.toml").write_text(plan)
+    db = tmp_path / "runs.db"
+    env = {**os.environ, **(ray_env(cluster) if cluster is not None else {})}
+    env.pop("MAESTRO_TUI_DB", None)
+    argv = [sys.executable, "-m", "maestro_tui", "run", "--plan", str(tmp_path / "plan.toml"),
+            "--repo", str(project), "--db", str(db), "--headless", "--yes", *extra]  # fmt: skip
+    with subprocess.Popen(
+        argv, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    ) as proc:  # fmt: skip
+        try:
+            out, err = proc.communicate(timeout=WAIT_S)
+        finally:
+            proc.kill()
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err), proc.pid, db
+
+
+def one_plan(*tasks: tuple[str, str]) -> str:
+    return "".join(
+        f'[[tasks]]\nid = "{t}"\nprompt = "write {t}.txt"\nworker = "{w}"\nfiles = ["{t}.txt"]\n'
+        for t, w in tasks
+    )
+
+
+def placed(events: list[dict], task: str) -> list[dict]:
+    return [e for e in events if e["type"] == "AttemptPlaced" and e["task"] == task]
+
+
+def test_a_plan_runs_on_both_nodes_and_merges_through_the_queue(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    probe_config(project, tmp_path, '[executor]\nkind = "ray"\naddress = "auto"')
+    plan = one_plan(("a", "on-head"), ("b", "on-clis"))
+    result, head_pid, db = run_on(cluster, project, tmp_path, plan, "--executor", "ray")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    events = events_of(db)
+    assert events[-1]["type"] == "RunFinished" and events[-1]["status"] == "succeeded"
+    nodes = set()
+    for task in ("a", "b"):
+        where = placed(events, task)
+        assert [e["step"] for e in where] == ["work"], where  # the tests ran in the same step
+        work = where[0]
+        nodes.add(work["node"])
+        assert re.fullmatch(r"[0-9a-f]{56}", work["node"])
+        # The agent's parent is the Ray worker that ran the step, not the maestro process.
+        lines = [e["text"] for e in events if e["type"] == "AgentOutput" and e["task"] == task]
+        assert f"started by {work['pid']}" in lines, lines
+        assert work["pid"] not in (head_pid, os.getpid())
+        # It worked in a clone of its own, outside the repository and its worktree root.
+        assert f"cwd {work['workdir']}" in lines
+        workdir = Path(work["workdir"])
+        assert project not in workdir.parents and "maestro-ray" in workdir.parts
+        assert not workdir.exists()  # removed once the attempt was over
+    assert len(nodes) == 2, "the resource hints put a and b on different nodes"
+
+    # The merge queue merged both on the head: the tests ran, each file landed once.
+    integration = str(events[0]["integration_branch"])
+    assert {e["task"] for e in events if e["type"] == "Merged"} == {"a", "b"}
+    assert git(project, "show", f"{integration}:a.txt") == "done"
+    assert git(project, "show", f"{integration}:b.txt") == "done"
+    ran = [e for e in events if e["type"] == "TestsRan"]
+    assert ran and all(e["passed"] for e in ran)
+    trailers = git(project, "log", "--format=%(trailers:key=Maestro-Task,valueonly)", integration)
+    assert sorted(t for t in trailers.split() if t) == ["a", "b"]
+
+
+def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as con:
+                rows = con.execute("select type, data from events").fetchall()
+            import json
+
+            found = [json.loads(d) for t, d in rows if t == kind]
+            found = [e for e in found if e.get("task") == task]
+            if len(found) >= n:
+                return found[n - 1]
+        time.sleep(0.2)  # another process writes the database: poll it
+    raise AssertionError(f"no {kind} #{n} for {task} in {WAIT_S:g} s")
+
+
+def test_a_worker_killed_mid_attempt_is_retried_and_merged_once(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    write_config(project, tmp_path / "fake-state", '[executor]\nkind = "ray"\nmax_retries = 2')
+    git(project, "commit", "-qam", "ray config")
+    plan_file = tmp_path / "plan.toml"
+    plan_file.write_text(
+        '[[tasks]]\nid = "slow"\nfiles = ["slow.txt"]\n'
+        f'prompt = """\n@echo started\n@wait-for {go}\n@write slow.txt :: done\n"""\n'
+    )
+    db = tmp_path / "runs.db"
+    env = {**os.environ, **ray_env(cluster)}
+    env.pop("MAESTRO_TUI_DB", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "maestro_tui", "run", "--plan", str(plan_file), "--repo",
+         str(project), "--headless", "--db", str(db), "--yes"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        first = _wait_for_event(db, "AttemptPlaced", "slow")
+        _wait_for_event(db, "AgentOutput", "slow")  # the agent runs, waiting for `go`
+        os.kill(first["pid"], signal.SIGKILL)  # the Ray worker process, mid-attempt
+        again = _wait_for_event(db, "AttemptPlaced", "slow", n=2)
+        go.write_text("")
+        out, _ = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out.decode(errors="replace")
+
+    # Ray ran the step again in another worker, in a fresh clone.
+    assert again["pid"] != first["pid"] and again["built"]
+    assert again["workdir"] != first["workdir"]
+    events = events_of(db)
+    assert events[-1]["status"] == "succeeded"
+    # One commit, one merge, the tests green on the integration branch.
+    assert [e["task"] for e in events if e["type"] == "TaskCommitted"] == ["slow"]
+    assert [e["task"] for e in events if e["type"] == "Merged"] == ["slow"]
+    integration = str(events[0]["integration_branch"])
+    merges = git(project, "log", "--first-parent", "--format=%s", integration).splitlines()
+    assert len([m for m in merges if m.startswith("Merge task")]) == 1
+    assert git(project, "show", f"{integration}:slow.txt") == "done"
+    git(project, "checkout", "-q", integration)
+    green = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env
+    )
+    assert green.returncode == 0
+
+
+def test_an_unreachable_cluster_is_a_clear_error_before_anything_runs(
+    project: Path, tmp_path: Path
+) -> None:
+    plan = one_plan(("a", "fake"))
+    for address in ("127.0.0.1:9", "ray://127.0.0.1:9"):
+        write_config(project, tmp_path / "fake-state", f'[executor]\naddress = "{address}"')
+        result, _, db = run_on(None, project, tmp_path, plan, "--executor", "ray")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f"cannot reach the Ray cluster at {address}" in result.stderr
+        assert "[executor] address" in result.stderr
+        assert not db.exists()  # nothing was written
+
+
+def test_a_bad_address_in_the_config_says_what_it_should_look_like(
+    project: Path, tmp_path: Path
+) -> None:
+    write_config(project, tmp_path / "fake-state", '[executor]\nkind = "ray"\naddress = "http://x"')
+    result, _, _ = run_on(None, project, tmp_path, one_plan(("a", "fake")))
+    assert result.returncode == 2
+    assert "ray://HOST:PORT" in result.stderr
+
+
+def test_without_ray_installed_the_error_says_how_to_install_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A `ray` that fails to import, first on the path: as on a machine without the extra.
+    shadow = tmp_path / "shadow" / "ray"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    write_config(project, tmp_path / "fake-state", '[executor]\nkind = "ray"')
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
+    result, _, db = run_on(None, project, tmp_path, one_plan(("a", "fake")))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "pip install 'maestro-tui[ray]'" in result.stderr
+    assert not db.exists()
