@@ -16,7 +16,7 @@ import contextlib
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,14 @@ from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.executor import ExecutorError, OnChange, WorkingCopy
-from maestro_tui.engine.ray_node import StepResult, StepSpec, attempt_dir, drop_clones, run_step
+from maestro_tui.engine.ray_node import (
+    Message,
+    StepResult,
+    StepSpec,
+    attempt_dir,
+    drop_clones,
+    run_step,
+)
 from maestro_tui.workspace.bundle import fix_start, make_bundle, unbundle
 from maestro_tui.workspace.plumbing import commit_message, commit_tree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -33,7 +40,8 @@ from maestro_tui.workspace.validate import TestResult
 
 INSTALL_HINT = "pip install 'maestro-tui[ray]'"
 KNOCK_TIMEOUT_S = 5.0  # ray.init waits minutes for a cluster that is not there: knock first
-END_WAIT_S = 10.0  # how long a finished step's last messages may take to arrive
+END_WAIT_S = 10.0  # how long a finished step's messages may take to arrive
+FAILED_WAIT_S = 2.0  # and a failed one's, which may have died before sending them
 _REPORTS = frozenset(
     ("output", "usage", "tool", "finding", "file_changed", "session", "waiting", "stalled")
 )
@@ -84,18 +92,36 @@ class _Sink:
     placed: Any  # (node, pid, workdir, built) -> None
     report: Reporter | None
     on_change: OnChange | None
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    batches: dict[str, int] = field(default_factory=dict)  # per try of the step
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: bool = False
 
-    def deliver(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if kind == "end":
-            self.ended.set()
-        elif kind == "placed":
-            self.placed(*args)
-        elif kind == "changed":
-            if self.on_change is not None:
-                self.on_change(*args)
-        elif kind in _REPORTS and self.report is not None:
-            getattr(self.report, kind)(*args, **kwargs)
+    def deliver(self, try_id: str, batch: list[Message]) -> None:
+        for kind, args, kwargs in batch:
+            if kind == "end":
+                self.ended = True
+            elif kind == "placed":
+                self.placed(*args)
+            elif kind == "changed":
+                if self.on_change is not None:
+                    self.on_change(*args)
+            elif kind in _REPORTS and self.report is not None:
+                getattr(self.report, kind)(*args, **kwargs)
+        self.batches[try_id] = self.batches.get(try_id, 0) + 1
+        self.arrived.set()
+
+    async def wait(self, done: Callable[[], bool], timeout_s: float) -> None:
+        """Until `done()`, checked as batches arrive; at most `timeout_s`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while not done():
+                    self.arrived.clear()
+                    await self.arrived.wait()
+
+    async def finish(self, out: StepResult) -> None:
+        """Every batch the finished try sent, then what came with its result: in order."""
+        await self.wait(lambda: self.batches.get(out.try_id, 0) >= out.batches, END_WAIT_S)
+        self.deliver(out.try_id, out.tail)
 
 
 class RayExecutor:
@@ -159,10 +185,10 @@ class RayExecutor:
     async def _deliver(self) -> None:
         """The head's end of the relay: each batch to its step's sink, in order."""
         while True:
-            key, batch = await self.relay.get_async(block=True, timeout=None)
+            key, try_id, batch = await self.relay.get_async(block=True, timeout=None)
             sink = self._sinks.get(key)
-            for kind, args, kwargs in batch if sink is not None else ():
-                sink.deliver(kind, args, kwargs)  # type: ignore[union-attr]
+            if sink is not None:
+                sink.deliver(try_id, batch)
 
     @contextlib.asynccontextmanager
     async def listening(self, key: str, sink: _Sink) -> AsyncIterator[_Sink]:
@@ -240,8 +266,6 @@ class RayCopy:
     async def run(self, worker: Worker, job: WorkerJob, report: Reporter) -> WorkerResult:
         self.task, self.candidate = job.task.id, job.candidate
         out = await self._step("work", report, worker, job, tuple(job.env.items()))
-        if out.pack is not None:
-            await asyncio.to_thread(unbundle, self.ex.ws.git, out.pack)
         assert out.result is not None
         return out.result
 
@@ -255,12 +279,15 @@ class RayCopy:
     ) -> CommitInfo | None:
         """The node's snapshot of the agent's work, under the runner's message, on the task
         branch here."""
-        snap = self.last.snapshot if self.last is not None else None
-        if snap is None:
+        last = self.last
+        snap = last.snapshot if last is not None else None
+        if last is None or snap is None or last.pack is None:
             return None
-        git, branch = self.ex.ws.git, self.ex.ws.task_branch(self.run_id, self.label)
+        pack, git = last.pack, self.ex.ws.git
+        branch = self.ex.ws.task_branch(self.run_id, self.label)
 
         def write() -> str:
+            unbundle(git, pack)  # the node's commit, fetched
             tree = git("rev-parse", f"{snap.sha}^{{tree}}").out.strip()
             sha = commit_tree(git, tree, [base], commit_message(subject, body, trailers))
             git("update-ref", "-m", "maestro: commit task", f"refs/heads/{branch}", sha)
@@ -325,9 +352,12 @@ class RayCopy:
 
         async with ex.listening(token, _Sink(placed, report, self.on_change)) as sink:
             ref = ex.step.options(**options).remote(spec, await ex.base_bundle(self.base))
-            out = await ex.remote(ref, f"the {step} step of {self.label}")
-            with contextlib.suppress(TimeoutError):  # its last lines, before its result counts
-                await asyncio.wait_for(sink.ended.wait(), END_WAIT_S)
+            try:
+                out = await ex.remote(ref, f"the {step} step of {self.label}")
+            except Exception:  # its last lines (why it failed, often) before its error
+                await sink.wait(lambda: sink.ended, FAILED_WAIT_S)
+                raise
+            await sink.finish(out)
         self.node, self.after, self.reset, self.last = out.node, out.token, False, out
         return out
 

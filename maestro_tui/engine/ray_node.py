@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from maestro_tui.workspace.validate import TestResult, run_tests
 
 FLUSH_S = 0.05  # how long output waits on the node before it travels, merged with the next
 MARKER = "maestro-step"  # in a clone's .git: the token of the last step that finished in it
+Message = tuple[str, tuple[Any, ...], dict[str, Any]]  # (kind, args, kwargs)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class StepResult:
     snapshot: CommitInfo | None
     pack: bytes | None
     tests: TestResult | None
+    try_id: str  # which try of the step this is (Ray runs one again when its worker dies)
+    batches: int  # the relay's batches this try sent before it finished
+    tail: list[Message]  # what it had not sent yet
     seconds: float  # time spent in the step's body, for the benchmark's overhead
 
 
@@ -81,22 +85,36 @@ def attempt_dir(run_id: str, label: str, attempt: int) -> Path:
 
 class Relay:
     """Sends a step's messages to the head in batches through the queue: output, usage, tool
-    calls, files changed. Implements agents.base.Reporter for the worker."""
+    calls, files changed. Implements agents.base.Reporter for the worker.
+
+    Each batch names the step and this try of it (Ray may run a step twice). What is still
+    pending when the step ends travels with its result instead, with the number of batches
+    sent before it, so the head can deliver everything in order without another round trip.
+    """
 
     def __init__(self, queue: Any, key: str) -> None:
         self._queue = queue
         self._key = key
-        self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.try_id = uuid.uuid4().hex
+        self.sent = 0
+        self._pending: list[Message] = []
         self._wake = asyncio.Event()
+        self._sending = asyncio.Lock()
 
     def send(self, kind: str, *args: Any, **kwargs: Any) -> None:
         self._pending.append((kind, args, kwargs))
         self._wake.set()
 
-    async def flush(self) -> None:
+    def take(self) -> list[Message]:
         batch, self._pending = self._pending, []
-        if batch:
-            await self._queue.put_async((self._key, batch))
+        return batch
+
+    async def flush(self) -> None:
+        async with self._sending:
+            batch = self.take()
+            if batch:
+                await self._queue.put_async((self._key, self.try_id, batch))
+                self.sent += 1
 
     async def pump(self) -> None:
         """Until cancelled: send what is pending, at most every FLUSH_S."""
@@ -105,6 +123,23 @@ class Relay:
             self._wake.clear()
             await asyncio.sleep(FLUSH_S)  # merge a burst of lines into one message
             await self.flush()
+
+    @contextlib.asynccontextmanager
+    async def pumping(self) -> AsyncIterator[None]:
+        pump = asyncio.create_task(self.pump())
+        try:
+            yield
+        except BaseException:
+            self.send("end")  # the head waits for this when the step failed
+            raise
+        finally:
+            async with self._sending:  # never stopped in the middle of sending a batch
+                pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            if self._pending and self._pending[-1][0] == "end":
+                with contextlib.suppress(Exception):
+                    await self.flush()
 
     def output(self, text: str, stream: str = "stdout") -> None:
         self.send("output", text, stream)
@@ -132,9 +167,19 @@ class Relay:
         self.send("stalled", silent_s)
 
 
+_loop: asyncio.AbstractEventLoop | None = None
+
+
 def run_step(spec: StepSpec, base_bundle: bytes) -> StepResult:
-    """The Ray task: one step, in a clone on this node (its own event loop)."""
-    return asyncio.run(_step(spec, base_bundle))
+    """The Ray task: one step, in a clone on this node.
+
+    One event loop (and its thread pool) per Ray worker process, kept between steps: a new
+    one per step would start and join threads every time.
+    """
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    return _loop.run_until_complete(_step(spec, base_bundle))
 
 
 async def _step(spec: StepSpec, base_bundle: bytes) -> StepResult:
@@ -142,12 +187,10 @@ async def _step(spec: StepSpec, base_bundle: bytes) -> StepResult:
 
     started = time.perf_counter()
     relay = Relay(spec.relay, spec.token)
-    pump = asyncio.create_task(relay.pump())
-    try:
+    async with relay.pumping():
         clone, built = await asyncio.to_thread(_clone_for, spec, base_bundle)
         node = ray.get_runtime_context().get_node_id()
         relay.send("placed", node, os.getpid(), str(clone), built)
-        await relay.flush()
         result = None
         if spec.worker is not None and spec.job is not None:
             result = await _run_agent(spec.worker, spec.job, clone, relay)
@@ -159,16 +202,12 @@ async def _step(spec: StepSpec, base_bundle: bytes) -> StepResult:
             env = dict(spec.test_env)
             tests = await run_tests(spec.test_command, clone, spec.test_timeout_s, env=env)
         (clone / ".git" / MARKER).write_text(spec.token)
-        seconds = time.perf_counter() - started
-        return StepResult(spec.token, node, os.getpid(), str(clone), built, result, snapshot,
-                          pack, tests, seconds)  # fmt: skip
-    finally:
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
-        relay.send("end")
-        with contextlib.suppress(Exception):
-            await relay.flush()
+    return StepResult(
+        token=spec.token, node=node, pid=os.getpid(), workdir=str(clone), built=built,
+        result=result, snapshot=snapshot, pack=pack, tests=tests,
+        try_id=relay.try_id, batches=relay.sent, tail=relay.take(),
+        seconds=time.perf_counter() - started,
+    )  # fmt: skip
 
 
 async def _run_agent(worker: Worker, job: WorkerJob, clone: Path, relay: Relay) -> WorkerResult:
@@ -199,6 +238,8 @@ def _clone_for(spec: StepSpec, base_bundle: bytes) -> tuple[Path, bool]:
     home = attempt_dir(spec.run_id, spec.label, spec.attempt)
     current = _finished_clone(home, spec.after)
     if current is not None:
+        # Not finished any more: a try of this step that dies leaves it half-changed.
+        (current / ".git" / MARKER).write_text(f"running {spec.token}")
         if spec.reset:
             _put_files(current, spec)
         return current, False
