@@ -266,9 +266,11 @@ class Orchestrator(MergeDecisions):
         try:
             await self.scheduler.run()
         except asyncio.CancelledError:
-            await self.aclose()
-            self.bus.emit(ev.RunPaused, reason="interrupted")
-            self.finish(RunStatus.INTERRUPTED)
+            try:
+                await self.aclose()
+            finally:  # even if cancelled again while closing: the run says it stopped
+                self.bus.emit(ev.RunPaused, reason="interrupted")
+                self.finish(RunStatus.INTERRUPTED)
             raise
         self.finish(self.state.outcome())
         return self.state

@@ -142,7 +142,9 @@ class RunScreen(RunControls):
         """Cancel the run and wait until it has recorded that it stopped (interrupted). A
         cancelled Worker reports CANCELLED at once, before its coroutine has unwound."""
         worker = self.run_worker_
-        if worker is not None:
+        # Once is enough: a second cancel (Textual cancels every worker as the app exits)
+        # would interrupt the run's own clean-up before it records that it stopped.
+        if worker is not None and not worker.is_cancelled:
             worker.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._run_done.wait(), STOP_WAIT_S)

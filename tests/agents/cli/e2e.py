@@ -204,8 +204,14 @@ class Finished:
             ).fetchall()
         return [tuple(r) for r in rows]
 
-    def explain(self) -> str:
-        return f"exit {self.run.exit_code}\n{self.run.stdout[-6000:]}\n{self.run.stderr[-3000:]}"
+    def explain(self, task: str | None = None) -> str:
+        """The run's output's end; with `task`, first that task's own events, every one."""
+        own = ""
+        if task is not None:
+            lines = (f"  {e.ts:7.1f}s {e.type} {e}" for e in self.events if e.task_id == task)
+            own = f"{task}'s events:\n" + "\n".join(line[:300] for line in lines) + "\n"
+        output = f"{self.run.stdout[-6000:]}\n{self.run.stderr[-3000:]}"
+        return f"exit {self.run.exit_code}\n{own}{output}"
 
 
 def run_maestro(

@@ -256,7 +256,7 @@ def check_trouble(case: Case, run: Finished) -> None:
     # A silent server: stopped at stall_s, the task retried, and the retry merges.
     stalls = run.of("TaskStalled", "stalled")
     assert len(stalls) == 1 and stalls[0].silent_s >= case.stall_s, run.explain()
-    assert state.tasks["stalled"].status.value == "merged", run.explain()
+    assert state.tasks["stalled"].status.value == "merged", run.explain("stalled")
     assert state.tasks["stalled"].attempts == 2
     # Red tests went back to the agent, which fixed its work in the same session.
     assert state.tasks["fix"].status.value == "merged", run.explain()
