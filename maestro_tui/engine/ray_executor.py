@@ -17,7 +17,7 @@ import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maestro_tui.agents.base import Reporter, Worker, WorkerError, WorkerJob, WorkerResult
@@ -265,6 +265,8 @@ class RayCopy:
 
     async def run(self, worker: Worker, job: WorkerJob, report: Reporter) -> WorkerResult:
         self.task, self.candidate = job.task.id, job.candidate
+        # The mailbox and the agent's folder are this machine's; the node makes its own folder.
+        job = replace(job, mailbox=None, agent_dir=None)
         out = await self._step("work", report, worker, job, tuple(job.env.items()))
         assert out.result is not None
         return out.result

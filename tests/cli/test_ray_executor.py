@@ -235,3 +235,48 @@ def test_without_ray_installed_the_error_says_how_to_install_it(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "pip install 'maestro-tui[ray]'" in result.stderr
     assert not db.exists()
+
+
+def test_red_tests_go_back_to_the_agent_in_the_same_clone(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    write_config(project, tmp_path / "fake-state", '[executor]\nkind = "ray"')
+    git(project, "commit", "-qam", "ray config")
+    broken = (
+        "@first write calc/ops.py :: def add(a, b):\\\\n    return a - b"  # \\n once TOML read it
+    )
+    fixed = "@fixing write calc/ops.py :: def add(a, b):\\\\n    return b + a"
+    plan = f'[[tasks]]\nid = "t"\nfiles = ["calc/ops.py"]\nprompt = """{broken}\n{fixed}"""\n'
+    result, _, db = run_on(cluster, project, tmp_path, plan)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    events = events_of(db)
+    assert [e["passed"] for e in events if e["type"] == "TestsRan"] == [False, True]
+    first, second = placed(events, "t")
+    # The fix round went on in the clone the first round left, on the same node.
+    assert (second["node"], second["workdir"], second["built"]) == (
+        first["node"], first["workdir"], False,
+    )  # fmt: skip
+    assert [e["task"] for e in events if e["type"] == "Merged"] == ["t"]
+    integration = str(events[0]["integration_branch"])
+    assert "return b + a" in git(project, "show", f"{integration}:calc/ops.py")
+
+
+def test_a_conflict_goes_back_to_its_agent_on_the_cluster(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    from tests.cli.test_conflict_policy import BOTH, PLAN
+
+    config = '[merge]\non_conflict = "agent"\n[executor]\nkind = "ray"'
+    write_config(project, tmp_path / "fake-state", config)
+    git(project, "commit", "-qam", "conflicts go to the agent, on ray")
+    result, _, db = run_on(cluster, project, tmp_path, PLAN, "--agents", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    events = events_of(db)
+    assert [e["task"] for e in events if e["type"] == "TaskFixing"] == ["three"]
+    # The round that fixes the conflict starts from a clone holding the markers, built for it.
+    assert placed(events, "three")[-1]["built"]
+    assert (
+        git(project, "show", f"{events[0]['integration_branch']}:calc/settings.py") + "\n" == BOTH
+    )
