@@ -130,7 +130,7 @@ class AttemptRunner:
         copy = await self.executor.open(run_id, label, attempt, base)
         agent_dir = await asyncio.to_thread(self.ws.agent_dir, run_id, label)
         carry_over = self._carry_over(task, attempt, candidate)  # before TaskStarted clears why
-        mailbox = self.steering.open(task.id, attempt, worker)
+        mailbox = self.steering.open(task.id, attempt, worker) if copy.steerable else None
         try:
             if candidate is None:
                 self.bus.emit(

@@ -33,6 +33,7 @@ class WorkingCopy(Protocol):
 
     path: Path  # where the agent works, as the agent sees it
     shown: str  # the path to show a person on this machine; "" when it is elsewhere
+    steerable: bool  # can the person's messages reach the agent while it works
 
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         """Put `commit` merged onto the base in the files, uncommitted, conflicts marked;
@@ -81,6 +82,7 @@ class LocalCopy:
         self.ws = ws
         self.path = path
         self.shown = str(path)
+        self.steerable = True
 
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         return await asyncio.to_thread(check_out_merge, self.ws, self.path, onto, commit)

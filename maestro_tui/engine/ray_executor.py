@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import socket
 import uuid
@@ -58,10 +59,13 @@ def import_ray() -> Any:
 
 
 def knock(address: str, timeout_s: float = KNOCK_TIMEOUT_S) -> None:
-    """ExecutorError unless something listens at a "HOST:PORT" or "ray://HOST:PORT" address."""
+    """ExecutorError unless something listens at a "HOST:PORT" or "ray://HOST:PORT" address
+    ("auto": the one in $RAY_ADDRESS, if any)."""
+    if address == "auto":
+        address = os.environ.get("RAY_ADDRESS", "")
     found = re.fullmatch(r"(?:ray://)?([^\s/:]+):(\d{1,5})", address)
     if found is None:
-        return  # "auto" or "local": Ray finds (or starts) the cluster itself
+        return  # Ray finds the cluster itself ("auto", from its files) or starts one ("local")
     try:
         with socket.create_connection((found[1], int(found[2])), timeout=timeout_s):
             pass
@@ -241,6 +245,7 @@ class RayCopy:
         self.run_id, self.label, self.attempt, self.base = run_id, label, attempt, base
         self.path = attempt_dir(run_id, label, attempt)  # on whichever node runs it
         self.shown = ""  # AttemptPlaced says where, once a node has it
+        self.steerable = False  # a mailbox does not travel to the node (yet)
         self.state = base
         self.reset = False
         self.after = ""  # the token of the last step that finished

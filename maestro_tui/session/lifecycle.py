@@ -223,7 +223,6 @@ async def open_session(
         _bus(bus, config, store, subscribers)
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
-        setup.executor = await _executor(ws, config, bus, stack)
         orch = Orchestrator.restore(setup, events)
         stack.push_async_callback(orch.aclose)
         setup.judge = models.make_judge(config, orch.plan)
@@ -270,6 +269,8 @@ async def resume(
         state = orch.state
         if state.settled and state.status is not RunStatus.INTERRUPTED:
             return session, False
+        # Only a run that goes on needs the cluster: reviewing or landing one does not.
+        orch.setup.executor = await _executor(orch.ws, orch.config, orch.bus, session._stack)
         orch.resume()
         if max_agents:
             orch.set_max_agents(max_agents)

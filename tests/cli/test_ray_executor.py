@@ -201,15 +201,18 @@ def test_a_worker_killed_mid_attempt_is_retried_and_merged_once(
 
 
 def test_an_unreachable_cluster_is_a_clear_error_before_anything_runs(
-    project: Path, tmp_path: Path
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = one_plan(("a", "fake"))
-    for address in ("127.0.0.1:9", "ray://127.0.0.1:9"):
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")  # what address = "auto" goes by
+    for address, shown in (("auto", "127.0.0.1:9"), ("ray://127.0.0.1:9", "ray://127.0.0.1:9")):
         write_config(project, tmp_path / "fake-state", f'[executor]\naddress = "{address}"')
+        started = time.monotonic()
         result, _, db = run_on(None, project, tmp_path, plan, "--executor", "ray")
         assert result.returncode == 2, result.stdout + result.stderr
-        assert f"cannot reach the Ray cluster at {address}" in result.stderr
+        assert f"cannot reach the Ray cluster at {shown}" in result.stderr
         assert "[executor] address" in result.stderr
+        assert time.monotonic() - started < 60  # not ray.init's minutes of retrying
         assert not db.exists()  # nothing was written
 
 
