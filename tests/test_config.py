@@ -334,7 +334,7 @@ def test_the_executor_section_and_a_workers_resources_are_read(tmp_path: Path) -
         tmp_path,
         '[executor]\nkind = "ray"\naddress = "ray://head:10001"\nnum_cpus = 2\n'
         "resources = { agent_clis = 1 }\nmax_retries = 1\n"
-        '[workers.claude]\nresources = { agent_clis = 1, gpu = 0.5 }\n',
+        "[workers.claude]\nresources = { agent_clis = 1, gpu = 0.5 }\n",
     )
     config = load_config(tmp_path)
     assert (config.executor_kind, config.executor_address) == ("ray", "ray://head:10001")

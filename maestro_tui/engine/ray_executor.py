@@ -41,6 +41,7 @@ from maestro_tui.workspace.validate import TestResult
 
 INSTALL_HINT = "pip install 'maestro-tui[ray]'"
 KNOCK_TIMEOUT_S = 5.0  # ray.init waits minutes for a cluster that is not there: knock first
+KEEP_BASES = 4  # the bases whose bundles stay in the object store for the next attempts
 END_WAIT_S = 10.0  # how long a finished step's messages may take to arrive
 FAILED_WAIT_S = 2.0  # and a failed one's, which may have died before sending them
 _REPORTS = frozenset(
@@ -101,18 +102,20 @@ class _Sink:
     ended: bool = False
 
     def deliver(self, try_id: str, batch: list[Message]) -> None:
-        for kind, args, kwargs in batch:
-            if kind == "end":
-                self.ended = True
-            elif kind == "placed":
-                self.placed(*args)
-            elif kind == "changed":
-                if self.on_change is not None:
-                    self.on_change(*args)
-            elif kind in _REPORTS and self.report is not None:
-                getattr(self.report, kind)(*args, **kwargs)
-        self.batches[try_id] = self.batches.get(try_id, 0) + 1
-        self.arrived.set()
+        try:
+            for kind, args, kwargs in batch:
+                if kind == "end":
+                    self.ended = True
+                elif kind == "placed":
+                    self.placed(*args)
+                elif kind == "changed":
+                    if self.on_change is not None:
+                        self.on_change(*args)
+                elif kind in _REPORTS and self.report is not None:
+                    getattr(self.report, kind)(*args, **kwargs)
+        finally:  # counted even if a message could not be shown: the step must not wait
+            self.batches[try_id] = self.batches.get(try_id, 0) + 1
+            self.arrived.set()
 
     async def wait(self, done: Callable[[], bool], timeout_s: float) -> None:
         """Until `done()`, checked as batches arrive; at most `timeout_s`."""
@@ -180,6 +183,8 @@ class RayExecutor:
                 return self.ray.put(data)
 
             self._bases[base] = asyncio.create_task(put())
+            while len(self._bases) > KEEP_BASES:  # Ray frees a bundle once no step holds it
+                del self._bases[next(iter(self._bases))]
         return await self._bases[base]
 
     def resources(self, worker: Worker | None) -> dict[str, float]:
@@ -192,7 +197,8 @@ class RayExecutor:
             key, try_id, batch = await self.relay.get_async(block=True, timeout=None)
             sink = self._sinks.get(key)
             if sink is not None:
-                sink.deliver(try_id, batch)
+                with contextlib.suppress(Exception):  # one bad message must not stop the rest
+                    sink.deliver(try_id, batch)
 
     @contextlib.asynccontextmanager
     async def listening(self, key: str, sink: _Sink) -> AsyncIterator[_Sink]:
