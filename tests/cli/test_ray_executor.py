@@ -7,7 +7,9 @@ store are all the real ones. Skipped only when Ray is not installed (`pip instal
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
 import re
 import signal
@@ -134,18 +136,24 @@ def test_a_plan_runs_on_both_nodes_and_merges_through_the_queue(
     assert sorted(t for t in trailers.split() if t) == ["a", "b"]
 
 
+def _events_so_far(db: Path, kind: str, task: str) -> list[dict]:
+    """The events of `kind` for `task` that the running process has committed so far."""
+    if not db.exists():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as con:
+            rows = con.execute("select data from events where type = ?", (kind,)).fetchall()
+    except sqlite3.OperationalError:  # the database is still being created
+        return []
+    return [e for e in (json.loads(d) for (d,) in rows) if e.get("task") == task]
+
+
 def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as con:
-                rows = con.execute("select type, data from events").fetchall()
-            import json
-
-            found = [json.loads(d) for t, d in rows if t == kind]
-            found = [e for e in found if e.get("task") == task]
-            if len(found) >= n:
-                return found[n - 1]
+        found = _events_so_far(db, kind, task)
+        if len(found) >= n:
+            return found[n - 1]
         time.sleep(0.2)  # another process writes the database: poll it
     raise AssertionError(f"no {kind} #{n} for {task} in {WAIT_S:g} s")
 
