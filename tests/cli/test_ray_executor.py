@@ -136,6 +136,21 @@ def test_a_plan_runs_on_both_nodes_and_merges_through_the_queue(
     assert sorted(t for t in trailers.split() if t) == ["a", "b"]
 
 
+def test_through_ray_client_from_outside_the_cluster(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    address = cluster.client_address  # ray://HOST:PORT, as a KubeRay head is reached
+    probe_config(project, tmp_path, f'[executor]\nkind = "ray"\naddress = "{address}"')
+    result, _, db = run_on(cluster, project, tmp_path, one_plan(("a", "on-clis")))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    events = events_of(db)
+    (work,) = placed(events, "a")
+    lines = [e["text"] for e in events if e["type"] == "AgentOutput" and e["task"] == "a"]
+    assert f"started by {work['pid']}" in lines  # streamed back through the client
+    assert [e["task"] for e in events if e["type"] == "Merged"] == ["a"]
+
+
 def _events_so_far(db: Path, kind: str, task: str) -> list[dict]:
     """The events of `kind` for `task` that the running process has committed so far."""
     if not db.exists():

@@ -42,7 +42,8 @@ class LocalCluster:
     """Two `ray start` nodes; `env` is what a driver (or a maestro-tui process) needs to join."""
 
     root: Path
-    address: str
+    address: str  # the head's GCS, HOST:PORT
+    client_address: str  # its Ray Client server, ray://HOST:PORT
     env: dict[str, str]
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -103,7 +104,8 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
         RAY_AUTH_TOKEN=secrets.token_hex(16),
         RAY_USAGE_STATS_ENABLED="0",
     )
-    cluster = LocalCluster(root, f"127.0.0.1:{port}", env)
+    client_port = free_port()
+    cluster = LocalCluster(root, f"127.0.0.1:{port}", f"ray://127.0.0.1:{client_port}", env)
     common = ["--node-ip-address=127.0.0.1", f"--num-cpus={cpus_per_node}"]
     try:
         _start_node(
@@ -111,6 +113,7 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
             [
                 "--head",
                 f"--port={port}",
+                f"--ray-client-server-port={client_port}",
                 f"--temp-dir={root / 'ray'}",
                 f"--dashboard-agent-listen-port={free_port()}",
                 "--include-dashboard=false",
