@@ -7,12 +7,17 @@
   @fail-once KEY            fail the first time KEY is seen (state kept in $FAKE_STATE)
   @fail MESSAGE             always fail
   @echo TEXT                print TEXT
+  @read PATH                print PATH's text (fails, with the error, when it cannot)
+  @git ARGS…                run git with ARGS (split on spaces); fails when git does
+  @connect HOST:PORT        open a TCP connection (fails, with the error, when it cannot)
   @first VERB …             only when the prompt carries no feedback (a first try)
   @fixing VERB …            only when it carries feedback (the fix loop or a critic sent it back)
 Every other line of the prompt (context sections, prose) is ignored.
 """
 
 import os
+import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,7 +37,7 @@ def main() -> int:
             verb, _, rest = rest.partition(" ")
         if verb in ("write", "append"):
             path, _, text = rest.partition(" :: ")
-            target = Path(path)
+            target = Path(path).expanduser()
             target.parent.mkdir(parents=True, exist_ok=True)
             text = text.replace("\\n", "\n")
             if verb == "write":
@@ -58,6 +63,17 @@ def main() -> int:
             return 1
         elif verb == "echo":
             print(rest, flush=True)
+        elif verb == "read":
+            print(Path(rest).expanduser().read_text(), flush=True)
+        elif verb == "git":
+            done = subprocess.run(["git", *rest.split()], capture_output=True, text=True)
+            print(done.stdout + done.stderr, flush=True)
+            if done.returncode:
+                return done.returncode
+        elif verb == "connect":
+            host, _, port = rest.rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=10):
+                print(f"connected to {rest}", flush=True)
     print("done: all instructions applied", flush=True)
     return 0
 

@@ -342,3 +342,37 @@ def test_the_executor_section_and_a_workers_resources_are_read(tmp_path: Path) -
     assert config.executor_resources == {"agent_clis": 1.0}
     assert config.workers["claude"].resources == {"agent_clis": 1.0, "gpu": 0.5}
     assert load_config(tmp_path / "nowhere").executor_kind == "local"  # the default
+
+
+def test_the_sandbox_section_and_a_workers_home_allow(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        """
+[sandbox]
+kind = "bwrap"
+network = false
+home_allow = [".npmrc"]
+read_only = ["~/.pyenv"]
+loopback_ports = [11434]
+
+[workers.claude]
+home_allow = [".claude"]
+""",
+    )
+    config = load_config(tmp_path)
+    assert (config.sandbox_kind, config.sandbox_network) == ("bwrap", False)
+    assert config.sandbox_home_allow == (".npmrc",)
+    assert config.sandbox_read_only == ("~/.pyenv",)
+    assert config.sandbox_loopback_ports == (11434,)
+    assert "/run/user" in config.sandbox_hide  # the default kept
+    assert config.workers["claude"].home_allow == (".claude",)
+    assert config.workers["codex"].home_allow == (".codex",)  # a preset's own
+    assert Config().sandbox_kind == "none"
+    write(tmp_path, '[sandbox]\nkind = "docker"\nnetwork = "off"\nloopback_ports = [0]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert caught.value.problems == [
+        "maestro.toml: [sandbox] kind must be one of 'none', 'bwrap', got 'docker'",
+        "maestro.toml: [sandbox] network must be true or false, got 'off'",
+        "maestro.toml: [sandbox] loopback_ports must be a list of port numbers (1-65535), got [0]",
+    ]

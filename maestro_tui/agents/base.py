@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from maestro_tui.domain.plan import Task
+from maestro_tui.process import Sandbox
 
 
 class WorkerError(Exception):
@@ -61,6 +62,8 @@ class WorkerJob:
     # A folder private to this task's agent, beside its worktree and kept across attempts
     # (temp files, a CLI's own home or history); None: the worker makes do without.
     agent_dir: Path | None = None
+    # Where the agent's processes run confined ([sandbox]); None: with the user's rights.
+    sandbox: Sandbox | None = None
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ class CommandWorker:
                 on_line=on_line,
                 stall_s=self.stall_s,
                 on_stall=report.stalled,
+                sandbox=job.sandbox and job.sandbox.allowing(self.spec.home_allow),
             )
         except ProgramNotFound as exc:
             raise WorkerError(self._not_installed(exc.args[0])) from None

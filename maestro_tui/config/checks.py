@@ -92,6 +92,14 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def ports(value: Any) -> tuple[int, ...]:
+    """A list of TCP port numbers."""
+    ok = isinstance(value, list | tuple) and all(is_number(v, int) and 0 < v < 65536 for v in value)
+    if not ok:
+        raise Bad("must be a list of port numbers (1-65535)")
+    return tuple(value)
+
+
 def env_names(value: Any) -> tuple[str, ...]:
     return tuple(env_name(name, "list the variable's name here") for name in strings(value))
 

@@ -27,6 +27,9 @@ class WorkerSpec:
     # Which coding CLI's output this command prints ("claude", "codex", "gemini", "aider"),
     # read by that CLI's parser; "" for plain text shown as it is.
     parser: str = ""
+    # In a sandbox ([sandbox] kind = "bwrap"): what of $HOME the worker sees, read-write (its
+    # CLI's logins, settings and sessions); the rest of $HOME is an empty throwaway folder.
+    home_allow: tuple[str, ...] = ()
     # What a node must have to run it, under the Ray executor (e.g. {agent_clis = 1}).
     resources: Mapping[str, float] = field(default_factory=dict)
 
@@ -48,6 +51,7 @@ PRESETS: dict[str, WorkerSpec] = {
             "--include-partial-messages", "--permission-mode", "acceptEdits",
         ),
         env={"DISABLE_AUTOUPDATER": "1"},
+        home_allow=(".claude", ".claude.json"),
         pass_env=(
             "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN",
             "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL", "ANTHROPIC_CUSTOM_HEADERS",
@@ -65,6 +69,7 @@ PRESETS: dict[str, WorkerSpec] = {
             "--disable", "plugins", "--disable", "remote_plugin", "{prompt}",
         ),
         pass_env=("OPENAI_API_KEY", "CODEX_API_KEY", "OPENAI_BASE_URL", "CODEX_HOME", *PROXY_VARS),
+        home_allow=(".codex",),
     ),
     # Aider: --message does one instruction then exits; the run commits, so no auto-commits.
     "aider": WorkerSpec(
@@ -80,6 +85,7 @@ PRESETS: dict[str, WorkerSpec] = {
             "GEMINI_API_KEY", "DEEPSEEK_API_KEY", "OPENROUTER_API_KEY", "OLLAMA_API_BASE",
             "AIDER_MODEL", "AIDER_WEAK_MODEL", "AIDER_EDIT_FORMAT", *PROXY_VARS,
         ),
+        home_allow=(".aider", ".aider.conf.yml", ".aider.model.settings.yml"),
     ),
     # Gemini CLI: -p is headless, -o stream-json its event stream, --yolo approves its tools.
     "gemini": WorkerSpec(
@@ -92,6 +98,7 @@ PRESETS: dict[str, WorkerSpec] = {
             "GOOGLE_GENAI_USE_GCA", "GOOGLE_APPLICATION_CREDENTIALS", "GEMINI_CLI_HOME",
             *PROXY_VARS,
         ),
+        home_allow=(".gemini",),
     ),
 }  # fmt: skip
 

@@ -26,6 +26,7 @@ from maestro_tui.config.checks import (
     integer,
     number,
     optional,
+    ports,
     ray_address,
     repo_path,
     resource_amounts,
@@ -39,6 +40,9 @@ from maestro_tui.config.presets import PRESETS, WorkerSpec
 CONFIG_FILE = "maestro.toml"
 NOTICE_KINDS = ("merge_waiting", "task_failed", "stalled", "budget", "run_finished")
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
+# Hidden from sandboxed agents besides the checkout and worktrees: the user's session sockets
+# (D-Bus, an SSH agent, a keyring) and container engines' sockets, a way out of any sandbox.
+SANDBOX_HIDE = ("/run/user", "/run/docker.sock", "/var/run/docker.sock", "/run/podman")
 
 
 class ConfigError(ValueError):
@@ -104,6 +108,14 @@ class Config:
     mcp_context_tokens: int = 8000  # the token budget of packed context
     mcp_confident: float = 0.45  # at or above this confidence, ensembles are skipped
     mcp_stage_budgets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # overrides
+    # [sandbox]: what agents' processes may see, write and reach (see process/sandbox.py)
+    sandbox_kind: str = "none"  # none | bwrap
+    sandbox_program: str = "bwrap"
+    sandbox_network: bool = True
+    sandbox_home_allow: tuple[str, ...] = ()  # $HOME-relative, read-write, for every worker
+    sandbox_read_only: tuple[str, ...] = ()  # shown read-only even where hidden (a venv)
+    sandbox_hide: tuple[str, ...] = SANDBOX_HIDE
+    sandbox_loopback_ports: tuple[int, ...] = ()  # with network = false: a local model server
     # [executor]: where attempts run, here or on a Ray cluster (pip install maestro-tui[ray])
     executor_kind: str = "local"  # local | ray
     executor_address: str = "auto"  # auto | local | ray://HOST:PORT | HOST:PORT
@@ -164,6 +176,13 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("mcp", "ensemble_n", "mcp_ensemble_n", integer(1, 8)),
     ("mcp", "context_tokens", "mcp_context_tokens", integer(500, 200_000)),
     ("mcp", "confident", "mcp_confident", number(0, hi=1)),
+    ("sandbox", "kind", "sandbox_kind", choice("none", "bwrap")),
+    ("sandbox", "program", "sandbox_program", string(non_empty=True)),
+    ("sandbox", "network", "sandbox_network", boolean),
+    ("sandbox", "home_allow", "sandbox_home_allow", strings),
+    ("sandbox", "read_only", "sandbox_read_only", strings),
+    ("sandbox", "hide", "sandbox_hide", strings),
+    ("sandbox", "loopback_ports", "sandbox_loopback_ports", ports),
     ("executor", "kind", "executor_kind", choice("local", "ray")),
     ("executor", "address", "executor_address", ray_address),
     ("executor", "num_cpus", "executor_num_cpus", number(0)),
@@ -182,6 +201,7 @@ _WORKER_KEYS: dict[str, Check] = {
     "timeout_s": number(0, above=True),
     "model": string(),
     "parser": choice("", "claude", "codex", "gemini", "aider"),
+    "home_allow": strings,
     "resources": resource_amounts,
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")

@@ -27,7 +27,7 @@ from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
-from maestro_tui.process import base_env
+from maestro_tui.process import Sandbox, base_env
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, failing_tests
 
@@ -78,6 +78,8 @@ class AttemptRunner:
         self.executor = executor or LocalExecutor(ws)  # where attempts work: here, or Ray
         self.steering = Steering(bus)
         self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back
+        roots = ws.worktree_roots()
+        self.sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, roots)
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
@@ -153,6 +155,7 @@ class AttemptRunner:
                 candidate=candidate,
                 mailbox=mailbox,
                 agent_dir=agent_dir,
+                sandbox=self.sandbox and self.sandbox.for_task(copy.path, agent_dir),
                 **carry_over,
             )
             fixes = 0
@@ -346,14 +349,16 @@ class AttemptRunner:
             insertions=info.insertions,
             deletions=info.deletions,
         )
-        return Work(result, info, await self._validate(task, attempt, copy))
+        return Work(result, info, await self._validate(task, attempt, copy, job.sandbox))
 
-    async def _validate(self, task: Task, attempt: int, copy: WorkingCopy) -> TestResult | None:
+    async def _validate(
+        self, task: Task, attempt: int, copy: WorkingCopy, sandbox: Sandbox | None = None
+    ) -> TestResult | None:
         command = self.config.test_command
         if not command:
             return None
         env = base_env(self.env)
-        result = await copy.run_tests(command, self.config.test_timeout_s, env)
+        result = await copy.run_tests(command, self.config.test_timeout_s, env, sandbox)
         self.bus.emit(
             ev.TestsRan,
             task=task.id,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from maestro_tui.agents.base import Reporter, Worker, WorkerJob, WorkerResult
+from maestro_tui.process import Sandbox
 from maestro_tui.watch import watch_worktree
 from maestro_tui.workspace.merge import check_out_merge
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -59,8 +60,14 @@ class WorkingCopy(Protocol):
         ...
 
     async def run_tests(
-        self, command: str, timeout_s: float | None, env: Mapping[str, str]
-    ) -> TestResult: ...
+        self,
+        command: str,
+        timeout_s: float | None,
+        env: Mapping[str, str],
+        sandbox: Sandbox | None = None,
+    ) -> TestResult:
+        """The test command on the committed work, confined like the agent when `sandbox`."""
+        ...
 
     async def close(self) -> None:
         """Remove the checkout (the task branch stays)."""
@@ -114,9 +121,13 @@ class LocalCopy:
         )
 
     async def run_tests(
-        self, command: str, timeout_s: float | None, env: Mapping[str, str]
+        self,
+        command: str,
+        timeout_s: float | None,
+        env: Mapping[str, str],
+        sandbox: Sandbox | None = None,
     ) -> TestResult:
-        return await run_tests(command, self.path, timeout_s, env=env)
+        return await run_tests(command, self.path, timeout_s, env=env, sandbox=sandbox)
 
     async def close(self) -> None:
         await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, self.path))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from maestro_tui.config import Config
 from maestro_tui.engine.scheduler import Outcome
+from maestro_tui.process import Sandbox
 from maestro_tui.workspace.merge import ConflictFile, MergeCheck, MergeSource, resolve_text
 from maestro_tui.workspace.validate import TestResult
 
@@ -94,10 +95,15 @@ class GateSettings:
     on_red: str = "fix"  # fix: back to the task's agent on the current branch; review: hold
     on_conflict: str = "review"  # review: hold; agent: back to its agent to resolve; retry
     fix_attempts: int = 1
+    # Where the tests of merged trees run confined ([sandbox]): the agents' code runs there.
+    sandbox: Sandbox | None = None
 
     @classmethod
-    def from_config(cls, config: Config, env: Mapping[str, str]) -> GateSettings:
+    def from_config(
+        cls, config: Config, env: Mapping[str, str], sandbox: Sandbox | None = None
+    ) -> GateSettings:
         return cls(
+            sandbox=sandbox,
             command=config.test_command,
             timeout_s=config.test_timeout_s,
             env=dict(env),

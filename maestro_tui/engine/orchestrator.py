@@ -30,6 +30,7 @@ from maestro_tui.engine.merge_queue import (
 )
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.engine.steering import SteerRefused
+from maestro_tui.process import Sandbox
 from maestro_tui.workspace.repo import Workspace
 
 
@@ -76,6 +77,8 @@ class Orchestrator(MergeDecisions):
         """Made on first use, from the run as recorded: its branch, policy and waiting merges."""
         if self._merge_queue is None:
             s, c = self.state, self.config
+            roots = self.ws.worktree_roots()
+            sandbox = Sandbox.for_run(c, self.ws.root, self.ws.common_dir, roots)
             pending = {
                 t.id: PendingMerge(t.id, t.title, t.commit, t.summary)
                 for t in s.waiting_merges
@@ -88,7 +91,7 @@ class Orchestrator(MergeDecisions):
                 policy=s.merge_policy,
                 limits=MergeLimits(c.max_diff_lines, c.max_diff_files),
                 pending=pending,
-                gate=GateSettings.from_config(c, {**WORKTREE_ENV, **self.setup.env}),
+                gate=GateSettings.from_config(c, {**WORKTREE_ENV, **self.setup.env}, sandbox),
                 rounds_used=self._fix_rounds,
             )
             self._merge_queue.on_decided = self._decided

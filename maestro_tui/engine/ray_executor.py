@@ -34,6 +34,7 @@ from maestro_tui.engine.ray_node import (
     drop_clones,
     run_step,
 )
+from maestro_tui.process import Sandbox
 from maestro_tui.workspace.bundle import fix_start, make_bundle, unbundle
 from maestro_tui.workspace.plumbing import commit_message, commit_tree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -311,14 +312,20 @@ class RayCopy:
         return CommitInfo(sha, snap.files, snap.insertions, snap.deletions)
 
     async def run_tests(
-        self, command: str, timeout_s: float | None, env: Mapping[str, str]
+        self,
+        command: str,
+        timeout_s: float | None,
+        env: Mapping[str, str],
+        sandbox: Sandbox | None = None,
     ) -> TestResult:
-        """The tests the work step ran on the same tree, when it ran these; else a step."""
+        """The tests the work step ran on the same tree (confined as the agent was), when it
+        ran these; else a step."""
         last = self.last
         if last is not None and last.tests is not None and command == self.ex.config.test_command:
             self.last = None  # each result answers once
             return last.tests
-        out = await self._step("tests", None, None, None, tuple(env.items()), command, timeout_s)
+        env_items = tuple(env.items())
+        out = await self._step("tests", None, None, None, env_items, command, timeout_s, sandbox)
         assert out.tests is not None
         return out.tests
 
@@ -331,6 +338,7 @@ class RayCopy:
         env: tuple[tuple[str, str], ...],
         command: str | None = None,
         timeout_s: float | None = None,
+        sandbox: Sandbox | None = None,
     ) -> StepResult:
         ex, token = self.ex, uuid.uuid4().hex
         delta = None
@@ -346,7 +354,7 @@ class RayCopy:
             relay=ex.relay, exclude=tuple(config.exclude), worker=worker, job=job,
             test_command=config.test_command if command is None else command,
             test_timeout_s=config.test_timeout_s if command is None else timeout_s,
-            test_env=env,
+            test_env=env, sandbox=job.sandbox if job is not None else sandbox,
         )  # fmt: skip
         options: dict[str, Any] = {
             "num_cpus": config.executor_num_cpus,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro_tui.agents.base import Worker, WorkerJob, WorkerResult
+from maestro_tui.process import Sandbox
 from maestro_tui.watch import watch_worktree
 from maestro_tui.workspace.bundle import clone_bundle, make_bundle, unbundle
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -57,6 +58,7 @@ class StepSpec:
     test_command: str = ""
     test_timeout_s: float | None = None
     test_env: tuple[tuple[str, str], ...] = ()
+    sandbox: Sandbox | None = None  # [sandbox] as the head made it, re-aimed at the clone here
 
 
 @dataclass(frozen=True)
@@ -191,16 +193,21 @@ async def _step(spec: StepSpec, base_bundle: bytes) -> StepResult:
         clone, built = await asyncio.to_thread(_clone_for, spec, base_bundle)
         node = ray.get_runtime_context().get_node_id()
         relay.send("placed", node, os.getpid(), str(clone), built)
+        agent_dir = clone.parent / "agent"
+        agent_dir.mkdir(mode=0o700, exist_ok=True)
+        sandbox = _confined(spec.sandbox, clone, agent_dir)
         result = None
         if spec.worker is not None and spec.job is not None:
-            result = await _run_agent(spec.worker, spec.job, clone, relay)
+            job = replace(spec.job, worktree=clone, agent_dir=agent_dir, sandbox=sandbox)
+            result = await _run_agent(spec.worker, job, relay)
         snapshot, pack = None, None
         if spec.worker is not None:
             snapshot, pack = await asyncio.to_thread(_snapshot, Workspace.open(clone), spec)
         tests = None
         if spec.test_command and (snapshot is not None or spec.worker is None):
             env = dict(spec.test_env)
-            tests = await run_tests(spec.test_command, clone, spec.test_timeout_s, env=env)
+            timeout = spec.test_timeout_s
+            tests = await run_tests(spec.test_command, clone, timeout, env=env, sandbox=sandbox)
         (clone / ".git" / MARKER).write_text(spec.token)
     return StepResult(
         token=spec.token, node=node, pid=os.getpid(), workdir=str(clone), built=built,
@@ -210,11 +217,18 @@ async def _step(spec: StepSpec, base_bundle: bytes) -> StepResult:
     )  # fmt: skip
 
 
-async def _run_agent(worker: Worker, job: WorkerJob, clone: Path, relay: Relay) -> WorkerResult:
-    """The agent in the clone, its file changes reported as the watcher sees them."""
-    agent_dir = clone.parent / "agent"
-    agent_dir.mkdir(mode=0o700, exist_ok=True)
-    job = replace(job, worktree=clone, agent_dir=agent_dir, mailbox=None)
+def _confined(sandbox: Sandbox | None, clone: Path, agent_dir: Path) -> Sandbox | None:
+    """The head's sandbox for this node: the clone and the agent's folder read-write (the
+    clone's .git read-only: the run commits), every other clone on the node hidden."""
+    if sandbox is None:
+        return None
+    every_clone = clone.parents[2]  # maestro-ray/, of every run
+    return replace(sandbox, writable=(clone, agent_dir), hidden=(*sandbox.hidden, every_clone))
+
+
+async def _run_agent(worker: Worker, job: WorkerJob, relay: Relay) -> WorkerResult:
+    """The agent in its clone, its file changes reported as the watcher sees them."""
+    clone = job.worktree
     stop = asyncio.Event()
 
     def changed(path: str, change: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.process import base_env
+from maestro_tui.process import Sandbox, base_env
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult, failing_tests, run_tests
 
@@ -41,12 +41,14 @@ class Trials:
         command: str,
         timeout_s: float | None,
         env: Mapping[str, str],
+        sandbox: Sandbox | None = None,
     ) -> None:
         self._bus = bus
         self._ws = ws
         self.command = command
         self._timeout = timeout_s
         self._env = base_env(dict(env))
+        self._sandbox = sandbox  # the run's; each scratch worktree is writable in it
         self._green: set[str] = set()  # trees known to pass
         self._bases: dict[str, asyncio.Future[BaseVerdict]] = {}  # tree -> its check
         self._names = itertools.count(1)
@@ -68,7 +70,10 @@ class Trials:
         )
         try:
             await asyncio.shield(added)
-            return await run_tests(self.command, path, self._timeout, env=self._env)
+            sandbox = self._sandbox and self._sandbox.for_task(path)
+            return await run_tests(
+                self.command, path, self._timeout, env=self._env, sandbox=sandbox
+            )
         finally:
             # Removed only once it is made (a cancel can come while git still adds it), and
             # whatever happens to this task: closing waits for every removal.

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from maestro_tui.agents.base import Reporter
-from maestro_tui.process import ProgramNotFound, base_env, run_streaming
+from maestro_tui.process import ProgramNotFound, Sandbox, base_env, run_streaming
 from maestro_tui.workspace.files import list_repo_files
 
 MAX_READ_CHARS = 100_000
@@ -102,8 +102,10 @@ class ToolBox:
         timeout_s: float | None,
         reporter: Reporter,
         env: Mapping[str, str] | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.root = Path(worktree)
+        self.sandbox = sandbox  # where run_command's programs run confined
         self.allowed = frozenset(allowed_commands)
         self.timeout_s = timeout_s
         self.reporter = reporter
@@ -187,7 +189,12 @@ class ToolBox:
 
         try:
             result = await run_streaming(
-                argv, cwd=self.root, env=self.env, timeout_s=self.timeout_s, on_line=on_line
+                argv,
+                cwd=self.root,
+                env=self.env,
+                timeout_s=self.timeout_s,
+                on_line=on_line,
+                sandbox=self.sandbox,
             )
         except ProgramNotFound:
             raise ToolRefused(f"'{program}' is not installed") from None

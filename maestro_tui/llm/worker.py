@@ -122,7 +122,14 @@ class LLMWorker:
         timeout = self.command_timeout_s
         if job.timeout_s is not None:
             timeout = min(timeout or job.timeout_s, job.timeout_s)
-        tools = ToolBox(job.worktree, self.allowed_commands, timeout, report, env=job.env or None)
+        tools = ToolBox(
+            job.worktree,
+            self.allowed_commands,
+            timeout,
+            report,
+            env=job.env or None,
+            sandbox=job.sandbox,
+        )
         messages = build_messages(job, role_prompt, tools.rules())
         log = LineBuffer(lambda line: report.output(line, "llm"))
 

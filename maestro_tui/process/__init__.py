@@ -7,19 +7,21 @@ import os
 from collections.abc import Mapping, Sequence
 
 from maestro_tui.process.lines import DISPLAY_CHARS, shorten
+from maestro_tui.process.programs import ProgramNotFound, resolve_program
 from maestro_tui.process.running import (
     LineSink,
     ProcessResult,
-    ProgramNotFound,
     StallSink,
     kill_group,
-    resolve_program,
     run_streaming,
 )
+from maestro_tui.process.sandbox import Sandbox, SandboxUnavailable
 
 __all__ = [
     "DISPLAY_CHARS",
     "SAFE_ENV_KEYS",
+    "Sandbox",
+    "SandboxUnavailable",
     "LineSink",
     "ProcessResult",
     "ProgramNotFound",

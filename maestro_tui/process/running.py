@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maestro_tui.process.lines import LineSplitter, decode, shorten
+from maestro_tui.process.programs import resolve_program
+from maestro_tui.process.sandbox import Sandbox
 
 LineSink = Callable[[str, str], None]  # (line, stream)
 StallSink = Callable[[float], None]  # seconds of silence
@@ -46,19 +47,6 @@ class ProcessResult:
     stopped: tuple[str, ...] = field(default=())
 
 
-class ProgramNotFound(FileNotFoundError):
-    """The program of an argv is not installed (or not on PATH)."""
-
-
-def resolve_program(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
-    program = argv[0]
-    path = (env or {}).get("PATH", os.environ.get("PATH", ""))
-    found = shutil.which(program, path=path) if os.sep not in program else program
-    if not found or not Path(found).exists():
-        raise ProgramNotFound(program)
-    return found
-
-
 def _under_reaper(program: str, argv: Sequence[str], report_fd: int) -> list[str]:
     return [
         sys.executable, "-I", "-S", str(REAPER), str(report_fd), str(STOP_GRACE_S / 2), "--",
@@ -77,10 +65,35 @@ async def run_streaming(
     stdin: bytes | None = None,
     stall_s: float | None = None,
     on_stall: StallSink | None = None,
+    sandbox: Sandbox | None = None,
 ) -> ProcessResult:
-    """Run `argv` in its own session under the reaper; cancellation, timeout and a stall stop
-    everything it started."""
+    """Run `argv` in its own session under the reaper (and in `sandbox`, when given);
+    cancellation, timeout and a stall stop everything it started."""
     program = resolve_program(argv, env)
+    if sandbox is None:
+        return await _run(
+            [program, *argv[1:]], cwd, env, timeout_s, on_line, tail_lines, stdin, stall_s,
+            on_stall,
+        )  # fmt: skip
+    outside = os.environ if env is None else env
+    async with sandbox.confined([program, *argv[1:]], cwd, outside) as (confined, inside):
+        return await _run(
+            confined, cwd, inside, timeout_s, on_line, tail_lines, stdin, stall_s, on_stall
+        )
+
+
+async def _run(
+    argv: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    timeout_s: float | None,
+    on_line: LineSink | None,
+    tail_lines: int,
+    stdin: bytes | None,
+    stall_s: float | None,
+    on_stall: StallSink | None,
+) -> ProcessResult:
+    program = argv[0]  # found already
     started = time.monotonic()
     report_r, report_w = os.pipe()
     try:

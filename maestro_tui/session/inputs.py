@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from maestro_tui.config import Config
 from maestro_tui.domain.plan import Plan, validate_plan
+from maestro_tui.process import Sandbox
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.workspace.repo import Workspace
 
@@ -54,7 +55,15 @@ def check_run_inputs(
     validate_plan(plan, repo_root=ws.root)
     workers = WorkerPool(config)
     workers.check(plan)
+    check_sandbox(ws, config)
     base_branch, _ = ws.resolve_base(base)
     if ws.is_checked_out(base_branch):  # the agents start from its last commit, not the tree
         ws.check_clean_for(f for t in plan.tasks for f in t.files)
     return workers
+
+
+def check_sandbox(ws: Workspace, config: Config) -> None:
+    """The [sandbox] asked for can start here (SandboxUnavailable, a ConfigError, if not)."""
+    sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, ws.worktree_roots())
+    if sandbox is not None:
+        sandbox.check()

@@ -26,7 +26,12 @@ from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
-from maestro_tui.session.inputs import UserError, bad_input_errors, check_run_inputs
+from maestro_tui.session.inputs import (
+    UserError,
+    bad_input_errors,
+    check_run_inputs,
+    check_sandbox,
+)
 from maestro_tui.session.relay import start_relay
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
@@ -213,6 +218,7 @@ async def open_session(
         ws = Workspace.open(Path(summary.repo))
         config = load_config(ws.root)
         ws.set_worktree_root(config.worktree_root)
+        await asyncio.to_thread(check_sandbox, ws, config)
         events = await store.load_events(summary.run_id)
         last = events[-1] if events else None
         bus = EventBus(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro_tui.process import LineSink, ProgramNotFound, run_streaming
+from maestro_tui.process import LineSink, ProgramNotFound, Sandbox, run_streaming
 
 __all__ = ["TestResult", "failing_tests", "parse_test_counts", "run_tests"]
 
@@ -81,13 +81,16 @@ async def run_tests(
     timeout_s: float | None,
     env: Mapping[str, str] | None = None,
     on_line: LineSink | None = None,
+    sandbox: Sandbox | None = None,
 ) -> TestResult:
     """Run the test command (split like a shell would, but never run by one) in `cwd`."""
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if not argv:
         return TestResult(False, None, None, None, 0.0, "no test command configured", False)
     try:
-        proc = await run_streaming(argv, cwd=cwd, env=env, timeout_s=timeout_s, on_line=on_line)
+        proc = await run_streaming(
+            argv, cwd=cwd, env=env, timeout_s=timeout_s, on_line=on_line, sandbox=sandbox
+        )
     except ProgramNotFound:
         message = (
             f"test command not found: {argv[0]!r} is not installed or not on PATH; "

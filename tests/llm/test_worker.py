@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from maestro_tui.agents.base import Worker, WorkerError, WorkerJob
 from maestro_tui.domain.plan import Task
 from maestro_tui.llm.client import LLMClient
 from maestro_tui.llm.worker import LineBuffer, LLMWorker
+from maestro_tui.process import Sandbox
 from tests.llm.conftest import API_KEY, child_env, git
 from tests.llm.fakeserver import FakeChatServer, Reply
 from tests.recording import RecordingReporter
@@ -251,3 +253,24 @@ async def test_a_message_from_the_human_joins_the_next_turn(
     assert last_user["content"].endswith("use tabs, not spaces")
     assert "supervising this run" in last_user["content"]
     assert delivered == ["use tabs, not spaces"] and len(mailbox) == 0
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+async def test_run_command_runs_in_the_jobs_sandbox(
+    server: FakeChatServer, repo: Path, reporter: RecordingReporter
+) -> None:
+    wt = worktree_of(repo)
+    target = repo / "escaped.py"
+    escape = f"python -c \"open('{target}', 'w').write('x')\""
+    server.script(
+        Reply(tool_calls=[("run_command", {"command": escape})]),
+        Reply(tool_calls=[("run_command", {"command": "python -c \"open('made', 'w')\""})]),
+        Reply(tool_calls=[("finish", {"summary": "Tried"})]),
+    )
+    sandbox = Sandbox(hidden=(repo,), read_only=(repo / ".git",)).for_task(wt)
+    result = await make_worker(server).run(make_job(wt, sandbox=sandbox), reporter)
+    assert result.summary == "Tried"
+    denied, made = tool_results(server.requests[2])
+    assert denied.startswith("exit code 1\n") and "Read-only file system" in denied, denied
+    assert made.startswith("exit code 0"), made
+    assert not target.exists() and (wt / "made").exists()

@@ -225,7 +225,7 @@ def run_maestro(
 ) -> Finished:
     """`maestro-tui run --headless` in the namespace, as the CLI's user would start it."""
     home, tmp = root / "home", root / "tmp"
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # a test may have put files in it first
     tmp.mkdir()
     (root / "plan.toml").write_text(plan)
     db = root / "runs.db"
