@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -306,3 +307,30 @@ def test_a_conflict_goes_back_to_its_agent_on_the_cluster(
     assert (
         git(project, "show", f"{events[0]['integration_branch']}:calc/settings.py") + "\n" == BOTH
     )
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_sandboxed_agent_on_a_node_can_touch_only_its_clone(
+    cluster: LocalCluster, project: Path, tmp_path: Path
+) -> None:
+    config = '[executor]\nkind = "ray"\n[sandbox]\nkind = "bwrap"'
+    write_config(project, tmp_path / "fake-state", config)
+    git(project, "commit", "-qam", "sandboxed, on ray")
+    ops_before = (project / "calc" / "ops.py").read_text()
+    plan = (
+        '[[tasks]]\nid = "good"\nfiles = ["good.txt"]\n'
+        'prompt = """@write good.txt :: fine\n@git status --short"""\n'
+        '[[tasks]]\nid = "checkout"\nfiles = ["calc/ops.py"]\n'
+        f'prompt = "@write {project}/calc/ops.py :: pwned"\n'
+    )
+    result, _, db = run_on(cluster, project, tmp_path, plan)
+    output = result.stdout + result.stderr
+    events = events_of(db)
+    failed = {e["task"]: e["reason"] for e in events if e["type"] == "TaskFailed"}
+    assert {e["task"] for e in events if e["type"] == "Merged"} == {"good"}, output
+    assert "Read-only file system" in failed["checkout"], output
+    assert (project / "calc" / "ops.py").read_text() == ops_before
+    good = [e["text"] for e in events if e["type"] == "AgentOutput" and e["task"] == "good"]
+    assert "?? good.txt" in good  # git works in the clone, read-only
+    tests = [e for e in events if e["type"] == "TestsRan" and e["task"] == "good"]
+    assert tests and tests[-1]["passed"]
