@@ -18,11 +18,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from maestro_tui.agents.base import WorkerJob
 from tests.cli.conftest import events_of, git, write_config
 from tests.engine.ray_cluster import LocalCluster, running_cluster
 
@@ -334,3 +335,51 @@ def test_a_sandboxed_agent_on_a_node_can_touch_only_its_clone(
     assert "?? good.txt" in good  # git works in the clone, read-only
     tests = [e for e in events if e["type"] == "TestsRan" and e["task"] == "good"]
     assert tests and tests[-1]["passed"]
+
+
+async def test_the_executor_itself_runs_a_test_command_of_its_own_in_the_clone(
+    cluster: LocalCluster, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ray_env(cluster).items():  # read when Ray is imported: before that
+        monkeypatch.setenv(name, value)
+    from maestro_tui.agents.command import CommandWorker
+    from maestro_tui.config import Config, WorkerSpec, with_overrides
+    from maestro_tui.domain.plan import Task
+    from maestro_tui.engine.bus import EventBus
+    from maestro_tui.engine.ray_executor import RayExecutor
+    from maestro_tui.workspace.repo import Workspace
+
+    ws = Workspace.open(project)
+    config = with_overrides(Config(), executor_kind="ray", test_command="")
+    bus, placed_events = EventBus("r"), []
+    bus.subscribe(lambda e: placed_events.append(e) if type(e).__name__ == "AttemptPlaced" else 0)
+    ex = await RayExecutor.connect(ws, config, bus)
+    try:
+        base = ws.head_commit()
+        copy = await ex.open("r", "t", 1, base)
+        worker = CommandWorker(WorkerSpec("w", argv=(sys.executable, "-c", PROBE, "t.txt")))
+        job = WorkerJob(run_id="r", task=Task("t", "t", "p"), attempt=1, worktree=copy.path)
+        result = await copy.run(worker, job, Lines())
+        info = await copy.commit(base, "t", result.summary, {"Maestro-Task": "t"})
+        assert info is not None and info.files == ("t.txt",)
+        assert git(project, "show", "maestro-task/r/t:t.txt") == "done"
+        # No test command in the work step: the tests are a step of their own, on the commit.
+        check = f"{sys.executable} -c \"print(open('t.txt').read())\""
+        tests = await copy.run_tests(check, 60, {"PATH": os.environ["PATH"]})
+        await copy.close()
+    finally:
+        await ex.aclose()
+    assert tests.passed and "done" in tests.output_tail
+    assert [e.step for e in placed_events] == ["work", "tests"]
+    work, again = placed_events
+    assert (again.node, again.workdir, again.built) == (work.node, work.workdir, False)
+
+
+class Lines:
+    """A reporter that keeps what the worker says."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: self.lines.append(f"{name}: {args}")

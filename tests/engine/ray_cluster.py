@@ -103,6 +103,9 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
         RAY_AUTH_MODE="token",
         RAY_AUTH_TOKEN=secrets.token_hex(16),
         RAY_USAGE_STATS_ENABLED="0",
+        # The Ray Client server starts a process per client and gives it 30 s to answer: not
+        # enough on a loaded 2-core machine.
+        RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="180",
     )
     client_port = free_port()
     cluster = LocalCluster(root, f"127.0.0.1:{port}", f"ray://127.0.0.1:{client_port}", env)
