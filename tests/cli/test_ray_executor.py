@@ -25,7 +25,7 @@ import pytest
 
 from maestro_tui.agents.base import WorkerJob
 from tests.cli.conftest import events_of, git, write_config
-from tests.engine.ray_cluster import LocalCluster, running_cluster
+from tests.engine.ray_cluster import LocalCluster, add_node, kill_node_of, running_cluster
 
 pytestmark = [
     pytest.mark.slow,
@@ -175,11 +175,16 @@ def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict:
     raise AssertionError(f"no {kind} #{n} for {task} in {WAIT_S:g} s")
 
 
-def test_a_worker_killed_mid_attempt_is_retried_and_merged_once(
-    cluster: LocalCluster, project: Path, tmp_path: Path
+@pytest.mark.parametrize("lost", ["worker", "node"])
+def test_an_attempt_whose_worker_or_node_dies_is_retried_and_merged_once(
+    cluster: LocalCluster, project: Path, tmp_path: Path, lost: str
 ) -> None:
     go = tmp_path / "go"
-    write_config(project, tmp_path / "fake-state", '[executor]\nkind = "ray"\nmax_retries = 2')
+    config = '[executor]\nkind = "ray"\nmax_retries = 2'
+    if lost == "node":  # the agent needs a node with agent_clis: make one more to go on on
+        add_node(cluster)
+        config = "resources = { agent_clis = 1 }\n" + config  # the fake worker's
+    write_config(project, tmp_path / "fake-state", config)
     git(project, "commit", "-qam", "ray config")
     plan_file = tmp_path / "plan.toml"
     plan_file.write_text(
@@ -197,7 +202,10 @@ def test_a_worker_killed_mid_attempt_is_retried_and_merged_once(
     try:
         first = _wait_for_event(db, "AttemptPlaced", "slow")
         _wait_for_event(db, "AgentOutput", "slow")  # the agent runs, waiting for `go`
-        os.kill(first["pid"], signal.SIGKILL)  # the Ray worker process, mid-attempt
+        if lost == "worker":
+            os.kill(first["pid"], signal.SIGKILL)  # the Ray worker process, mid-attempt
+        else:
+            kill_node_of(cluster, first["pid"])  # its raylet, its workers, everything
         again = _wait_for_event(db, "AttemptPlaced", "slow", n=2)
         go.write_text("")
         out, _ = proc.communicate(timeout=WAIT_S)
@@ -209,6 +217,8 @@ def test_a_worker_killed_mid_attempt_is_retried_and_merged_once(
     # Ray ran the step again in another worker, in a fresh clone.
     assert again["pid"] != first["pid"] and again["built"]
     assert again["workdir"] != first["workdir"]
+    if lost == "node":
+        assert again["node"] != first["node"]  # elsewhere
     events = events_of(db)
     assert events[-1]["status"] == "succeeded"
     # One commit, one merge, the tests green on the integration branch.

@@ -106,6 +106,9 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
         # The Ray Client server starts a process per client and gives it 30 s to answer: not
         # enough on a loaded 2-core machine.
         RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="180",
+        # A node that stops answering is declared dead in ~2 s, not ~15 s.
+        RAY_health_check_period_ms="500",
+        RAY_health_check_failure_threshold="4",
     )
     client_port = free_port()
     cluster = LocalCluster(root, f"127.0.0.1:{port}", f"ray://127.0.0.1:{client_port}", env)
@@ -126,20 +129,44 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
             "head.log",
         )
         if second_node:
-            _start_node(
-                cluster,
-                [
-                    f"--address={cluster.address}",
-                    f"--dashboard-agent-listen-port={free_port()}",
-                    '--resources={"agent_clis": 1}',
-                    *common,
-                ],
-                "node2.log",
-            )
+            add_node(cluster, cpus_per_node)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def add_node(cluster: LocalCluster, cpus: int = 1) -> None:
+    """One more node with the `agent_clis` resource."""
+    _start_node(
+        cluster,
+        [
+            f"--address={cluster.address}",
+            f"--dashboard-agent-listen-port={free_port()}",
+            '--resources={"agent_clis": 1}',
+            "--node-ip-address=127.0.0.1",
+            f"--num-cpus={cpus}",
+        ],
+        f"node{len(cluster.procs) + 1}.log",
+    )
+
+
+def kill_node_of(cluster: LocalCluster, worker_pid: int) -> None:
+    """SIGKILL the node whose Ray worker is `worker_pid`, as if its machine went away: its
+    `ray start` process group (the raylet and its agents) and every process below it (Ray
+    workers are process groups of their own). Never the head."""
+    import psutil
+
+    nodes = {p.pid: p for p in cluster.procs[1:]}
+    chain = [psutil.Process(worker_pid), *psutil.Process(worker_pid).parents()]
+    group = next((os.getpgid(p.pid) for p in chain if os.getpgid(p.pid) in nodes), None)
+    if group is None:
+        raise RuntimeError(f"worker {worker_pid} is not below any node but the head's")
+    below = psutil.Process(group).children(recursive=True)
+    os.killpg(group, signal.SIGKILL)
+    for proc in below:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
 
 
 @contextlib.contextmanager
