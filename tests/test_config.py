@@ -130,9 +130,9 @@ def test_a_workers_table_changes_only_the_preset_fields_it_names(tmp_path: Path)
     [
         (
             '[run]\nmax_agents = "lots"',
-            "maestro.toml: [run] max_agents must be an integer from 1 to 64, got 'lots'",
+            "maestro.toml: [run] max_agents must be an integer from 1 to 256, got 'lots'",
         ),
-        ("[run]\nmax_agents = 65", "[run] max_agents must be an integer from 1 to 64, got 65"),
+        ("[run]\nmax_agents = 257", "[run] max_agents must be an integer from 1 to 256, got 257"),
         ("[run]\nretries = true", "[run] retries must be an integer from 0 to 20, got True"),
         ("[run]\ntask_timeout_s = 0", "[run] task_timeout_s must be a number greater than 0"),
         (
@@ -274,7 +274,7 @@ def test_overrides_win_and_are_validated_like_the_file() -> None:
     with pytest.raises(ConfigError) as caught:
         with_overrides(config, max_agents=0, retries="x")
     assert caught.value.problems == [
-        "command line: max_agents must be an integer from 1 to 64, got 0",
+        "command line: max_agents must be an integer from 1 to 256, got 0",
         "command line: retries must be an integer from 0 to 20, got 'x'",
     ]
     with pytest.raises(ConfigError, match="unknown setting 'max_agent' .did you mean 'max_agents'"):

@@ -24,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         args.command = "launcher"
     if getattr(args, "db", None) is None:
         args.db = args.db_first  # `maestro-tui --db FILE COMMAND` as well as `COMMAND --db FILE`
-    if getattr(args, "agents", None) is not None and not 1 <= args.agents <= 64:
-        return _fail(f"--agents must be from 1 to 64, got {args.agents}")
+    if getattr(args, "agents", None) is not None:
+        from maestro_tui.config.settings import MAX_AGENTS
+
+        if not 1 <= args.agents <= MAX_AGENTS:
+            return _fail(f"--agents must be from 1 to {MAX_AGENTS}, got {args.agents}")
     try:
         return asyncio.run(_dispatch(args))
     except KeyboardInterrupt:

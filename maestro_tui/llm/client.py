@@ -9,6 +9,8 @@ import asyncio
 import json
 import os
 import random
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -64,6 +66,29 @@ def import_litellm() -> Any:
 
     install_demo_provider(litellm)
     return litellm
+
+
+_import_lock = threading.Lock()
+
+
+async def import_litellm_off_loop() -> Any:
+    """import_litellm, in a thread the first time: importing it takes seconds of CPU (its
+    first call loads more), and on the event loop that froze the dashboard as a run began.
+    """
+    if "litellm" in sys.modules and _litellm_ready:
+        return import_litellm()
+
+    def load() -> Any:
+        global _litellm_ready
+        with _import_lock:  # one thread imports; the others wait for it here, not the loop
+            litellm = import_litellm()
+            _litellm_ready = True
+            return litellm
+
+    return await asyncio.to_thread(load)
+
+
+_litellm_ready = False
 
 
 def price_per_mtok(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
@@ -155,7 +180,7 @@ class LLMClient:
         Each retry is told to `on_retry(attempt, delay_s, problem)` (this call's, then the
         client's). Text streamed before a failure is not taken back: a retry streams anew.
         """
-        litellm = import_litellm()
+        litellm = await import_litellm_off_loop()
         retryable = tuple(getattr(litellm, n) for n in _RETRYABLE_NAMES if hasattr(litellm, n))
         attempt = 0
         while True:

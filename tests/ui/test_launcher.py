@@ -122,8 +122,8 @@ def test_parse_form_accepts_a_dollar_sign_and_defaults() -> None:
     ("goal", "agents", "budget", "error", "focused"),
     [
         ("", "4", "", "the goal is empty", "goal"),
-        ("g", "0", "", "Agents must be from 1 to 64, not 0", "agents"),
-        ("g", "65", "", "Agents must be from 1 to 64, not 65", "agents"),
+        ("g", "0", "", "Agents must be from 1 to 256, not 0", "agents"),
+        ("g", "257", "", "Agents must be from 1 to 256, not 257", "agents"),
         ("g", "4", "-1", "Budget must be more than $0", "budget"),
         ("g", "4", "lots", "Budget must be an amount in dollars", "budget"),
     ],

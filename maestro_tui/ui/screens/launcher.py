@@ -13,11 +13,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.ui.widgets.run_history import RunHistory
 
 DEFAULT_MODEL = "demo"
 DEFAULT_AGENTS = 4
-MAX_AGENTS = 64
 
 
 class FormError(ValueError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from maestro_tui.domain.plan import Plan, PlanError
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
-from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, RunBridge
+from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, FlushPacer, RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.screens.run_controls import RunControls
 from maestro_tui.ui.widgets.dashboard import Dashboard
@@ -59,6 +60,7 @@ class RunScreen(RunControls):
         self._start = start
         self._earlier_logs = earlier_logs
         self.bridge: RunBridge | None = None
+        self._pacer = FlushPacer()
         self._unsubscribe: Callable[[], None] | None = None
         self.run_worker_: Worker[RunState] | None = None
         self.open_worker: Worker[None] | None = None
@@ -89,8 +91,12 @@ class RunScreen(RunControls):
             self.open_worker = self._open()
 
     def _flush(self) -> None:
-        if self.bridge is not None:
-            self.bridge.flush()
+        """The timer's tick: feed what arrived, paced by what showing the last batch cost."""
+        if self.bridge is None or not self._pacer.ready(time.monotonic()):
+            return
+        if self.bridge.flush():
+            self._pacer.flushed(time.monotonic())
+            self.call_after_refresh(lambda: self._pacer.shown(time.monotonic()))
 
     @work(exclusive=True, group="open", exit_on_error=False, name="open")
     async def _open(self) -> None:

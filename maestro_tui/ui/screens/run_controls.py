@@ -10,6 +10,7 @@ from textual.app import SuspendNotSupported
 from textual.binding import Binding
 from textual.screen import Screen
 
+from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.domain.attention import NoticeKind, needs_you
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.engine.steering import SteerRefused
@@ -25,8 +26,6 @@ from maestro_tui.workspace.repo import WorkspaceError
 if TYPE_CHECKING:
     from maestro_tui.engine.orchestrator import Orchestrator
     from maestro_tui.session.lifecycle import RunSession
-
-MAX_AGENTS = 64
 
 
 LOGS = Binding.Group("logs: 0 all agents, 1–9 the Nth running one")

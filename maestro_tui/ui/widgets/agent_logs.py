@@ -154,4 +154,5 @@ class AgentLogs(Vertical):
             text.append(f" {task_id} ", style="reverse" if current else "")
         if self._current not in (ALL, *self._agents):
             text.append(f" showing {self._current} ", style="reverse")
-        self.query_one("#log-keys", Static).update(text)
+        # One line high (CSS), its width the pane's: its size never changes, no re-layout.
+        self.query_one("#log-keys", Static).update(text, layout=False)

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunState, TaskStatus
 from maestro_tui.ui.widgets.run_metrics import RunMetricsLine
+from maestro_tui.ui.widgets.steady import update_steady
 
 WINDOW_S = 60  # the sparkline shows tokens/s over the last minute of the run's own clock
 _DONE = (TaskStatus.MERGED, TaskStatus.DONE)
@@ -140,7 +141,7 @@ class Meters(Vertical):
     def show(self, state: RunState) -> None:
         """Redraw from a new state (the caller skips this when the state object is unchanged)."""
         previous, self._state = self._state, state
-        self.query_one("#meters-text", Static).update(summary_text(state))
+        update_steady(self.query_one("#meters-text", Static), summary_text(state))
         bar = self.query_one("#budget", ProgressBar)
         bar.display = state.budget_usd is not None
         if state.budget_usd is not None:

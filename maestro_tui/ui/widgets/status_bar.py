@@ -70,4 +70,4 @@ class StatusBar(Static):
         text = status_line(state)
         if text.plain != self._plain or not self._plain:
             self._plain = text.plain
-            self.update(text)
+            self.update(text, layout=False)  # one line, as wide as the screen: no re-layout

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from maestro_tui.domain.state import TaskStatus, TaskView
+from maestro_tui.ui.widgets.steady import update_steady
 from maestro_tui.ui.widgets.task_graph import GLYPH, status_styles
 
 _REASON_STATUSES = (
@@ -142,6 +143,7 @@ class TaskDetail(Static):
             return
         self._view, self._chosen_by = view, chosen_by
         if view is None:
-            self.update(Text("select a task", style="dim"))
+            update_steady(self, Text("select a task", style="dim"))
         else:
-            self.update(render_task(view, status_styles(self.app.theme_variables), chosen_by))
+            styles = status_styles(self.app.theme_variables)
+            update_steady(self, render_task(view, styles, chosen_by))
