@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.domain.stages import STAGES
 
 
@@ -196,7 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "description": "a plan instead of a goal: {goal?, tasks: [{id, prompt, title?, "
                 "role?, files?, depends_on?, worker?}]}",
             },
-            agents=_int("how many agents at once (default: [run] max_agents)", 1, 64),
+            agents=_int("how many agents at once (default: [run] max_agents)", 1, MAX_AGENTS),
             budget_usd=_num("the run's budget in USD (default: what is left of [mcp])"),
             merge=_str("merge policy", enum=["auto", "review"]),
             model=_str("litellm model for the planner and LLM workers (default: [llm] model)"),
@@ -239,7 +240,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             ("run_id",),
             run_id=RUN_ID,
             budget_usd=_num("a new budget in USD"),
-            agents=_int("how many agents at once", 1, 64),
+            agents=_int("how many agents at once", 1, MAX_AGENTS),
         ),
     ),
 )
