@@ -44,6 +44,7 @@ INSTALL_HINT = "pip install 'maestro-tui[ray]'"
 KNOCK_TIMEOUT_S = 5.0  # ray.init waits minutes for a cluster that is not there: knock first
 KEEP_BASES = 4  # the bases whose bundles stay in the object store for the next attempts
 END_WAIT_S = 10.0  # how long a finished step's messages may take to arrive
+DROP_WAIT_S = 30.0  # for the clones' removal at the end (a node may first start a worker)
 FAILED_WAIT_S = 2.0  # and a failed one's, which may have died before sending them
 _REPORTS = frozenset(
     ("output", "usage", "tool", "finding", "file_changed", "session", "waiting", "stalled")
@@ -232,8 +233,9 @@ class RayExecutor:
         self._drops.add(self.drop.options(**options).remote(run_id, label, attempt))
 
     async def aclose(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*self._drops, return_exceptions=True), 10)
+        with contextlib.suppress(Exception):  # Ray drops a job's tasks when its driver leaves
+            drops = asyncio.gather(*self._drops, return_exceptions=True)
+            await asyncio.wait_for(drops, DROP_WAIT_S)
         self._pump.cancel()
         with contextlib.suppress(BaseException):
             await self._pump
