@@ -22,6 +22,7 @@ BENCHES = [
     "bench.bench_mcp",
     "bench.bench_gate",
     "bench.bench_scale",
+    "bench.bench_ray",
 ]
 
 

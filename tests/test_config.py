@@ -182,6 +182,11 @@ def test_a_workers_table_changes_only_the_preset_fields_it_names(tmp_path: Path)
         ('[workers.x]\nargv = ["x"]\ntimeout_s = "1h"', "[workers.x] timeout_s must be a number"),
         ('[workers.x]\nargv = ["x"]\nenv = { N = 1 }', "[workers.x] env.N must be a string, got 1"),
         ('[workers."a b"]\nargv = ["x"]', "[workers.a b] name may hold only letters, digits"),
+        ('[executor]\nkind = "k8s"', "[executor] kind must be one of 'local', 'ray', got 'k8s'"),
+        ('[executor]\naddress = "http://head"', '[executor] address must be "auto", "local"'),
+        ("[executor]\nnum_cpus = -1", "[executor] num_cpus must be a number at least 0"),
+        ('[executor]\nresources = { gpu = "one" }', "[executor] resources must be a table"),
+        ('[workers.x]\nargv = ["x"]\nresources = [1]', "[workers.x] resources must be a table"),
     ],
 )
 def test_each_bad_value_names_the_key_and_what_is_allowed(
@@ -322,6 +327,21 @@ ensemble = 2
     assert "[mcp.stages.analyse] is not a stage" in found and "did you mean 'analyze'" in found
     assert "[mcp.stages.improve] consults must be an integer from 0 to 50, got -1" in found
     assert "unknown key 'ensemble' in [mcp.stages.improve] (did you mean 'ensembles'?)" in found
+
+
+def test_the_executor_section_and_a_workers_resources_are_read(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[executor]\nkind = "ray"\naddress = "ray://head:10001"\nnum_cpus = 2\n'
+        "resources = { agent_clis = 1 }\nmax_retries = 1\n"
+        "[workers.claude]\nresources = { agent_clis = 1, gpu = 0.5 }\n",
+    )
+    config = load_config(tmp_path)
+    assert (config.executor_kind, config.executor_address) == ("ray", "ray://head:10001")
+    assert (config.executor_num_cpus, config.executor_max_retries) == (2.0, 1)
+    assert config.executor_resources == {"agent_clis": 1.0}
+    assert config.workers["claude"].resources == {"agent_clis": 1.0, "gpu": 0.5}
+    assert load_config(tmp_path / "nowhere").executor_kind == "local"  # the default
 
 
 def test_the_sandbox_section_and_a_workers_home_allow(tmp_path: Path) -> None:

@@ -222,6 +222,7 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
         "api_base": getattr(args, "api_base", None),
         "budget_usd": getattr(args, "budget_usd", None),
         "budget_tokens": getattr(args, "budget_tokens", None),
+        "executor_kind": getattr(args, "executor", None),
     }
     overrides = {k: v for k, v in flags.items() if v is not None}
     return with_overrides(config, **overrides) if overrides else config
@@ -254,6 +255,7 @@ async def _demo(args: argparse.Namespace, tui: bool) -> int:
         on_conflict=args.on_conflict,
         budget_usd=args.budget_usd,
         budget_tokens=args.budget_tokens,
+        executor=args.executor,
     )
     out.say(f"demo repository: {demo.ws.root}")
     from maestro_tui.llm.demo import DEMO_GOAL

@@ -18,6 +18,14 @@ def _db_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, help="SQLite file of run history (default: user data dir)")
 
 
+def _executor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where attempts run: worktrees here, or a Ray cluster ([executor] in maestro.toml)",
+    )
+
+
 def _output_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON event per line (for CI)")
     p.add_argument("--quiet", action="store_true", help="hide agents' output lines")
@@ -67,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, help="how many agents run at once")
     p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
     p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
+    _executor_arg(p)
     _model_args(p)
     _budget_args(p)
     _db_arg(p)
@@ -90,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, default=4)
     p.add_argument("--merge", choices=("auto", "review"), default="auto")
     p.add_argument("--pace", type=float, help="demo model speed: 1 = human-watchable, 0 = instant")
+    _executor_arg(p)
     p.add_argument(
         "--on-conflict",
         choices=("review", "agent", "retry"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -141,3 +141,23 @@ def env_name(value: Any, fix: str = 'set api_key_env to its name, e.g. "OPENAI_A
     if not isinstance(value, str) or not ENV_NAME.fullmatch(value):
         raise Bad("must be the name of an environment variable (letters, digits, '_')")
     return value
+
+
+def resource_amounts(value: Any) -> dict[str, float]:
+    """A table of cluster resource names and amounts, e.g. { agent_clis = 1 }."""
+    ok = isinstance(value, Mapping) and all(
+        isinstance(k, str) and k.strip() and is_number(v) and v >= 0 for k, v in value.items()
+    )
+    if not ok:
+        raise Bad(
+            "must be a table of resource names and amounts of at least 0, e.g. {agent_clis = 1}"
+        )
+    return {k: float(v) for k, v in value.items()}
+
+
+def ray_address(value: Any) -> str:
+    """Where the Ray cluster is: "auto", "local", "ray://host:port" or "host:port"."""
+    text = string(non_empty=True)(value)
+    if text in ("auto", "local") or re.fullmatch(r"(ray://)?[^\s/:]+:\d{1,5}", text):
+        return text
+    raise Bad('must be "auto", "local", "ray://HOST:PORT" (Ray Client) or "HOST:PORT" (its GCS)')

@@ -30,6 +30,8 @@ class WorkerSpec:
     # In a sandbox ([sandbox] kind = "bwrap"): what of $HOME the worker sees, read-write (its
     # CLI's logins, settings and sessions); the rest of $HOME is an empty throwaway folder.
     home_allow: tuple[str, ...] = ()
+    # What a node must have to run it, under the Ray executor (e.g. {agent_clis = 1}).
+    resources: Mapping[str, float] = field(default_factory=dict)
 
 
 # Variables every CLI preset passes through: a proxy between you and the model's API.

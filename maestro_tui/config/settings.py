@@ -27,7 +27,9 @@ from maestro_tui.config.checks import (
     number,
     optional,
     ports,
+    ray_address,
     repo_path,
+    resource_amounts,
     string,
     strings,
     subset,
@@ -114,6 +116,12 @@ class Config:
     sandbox_read_only: tuple[str, ...] = ()  # shown read-only even where hidden (a venv)
     sandbox_hide: tuple[str, ...] = SANDBOX_HIDE
     sandbox_loopback_ports: tuple[int, ...] = ()  # with network = false: a local model server
+    # [executor]: where attempts run, here or on a Ray cluster (pip install maestro-tui[ray])
+    executor_kind: str = "local"  # local | ray
+    executor_address: str = "auto"  # auto | local | ray://HOST:PORT | HOST:PORT
+    executor_num_cpus: float = 1.0  # CPUs one attempt holds on its node
+    executor_resources: Mapping[str, float] = field(default_factory=dict)  # every attempt's
+    executor_max_retries: int = 3  # Ray runs a step again this often when its node is lost
 
     @property
     def effective_planner_model(self) -> str:
@@ -177,6 +185,11 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("sandbox", "read_only", "sandbox_read_only", strings),
     ("sandbox", "hide", "sandbox_hide", strings),
     ("sandbox", "loopback_ports", "sandbox_loopback_ports", ports),
+    ("executor", "kind", "executor_kind", choice("local", "ray")),
+    ("executor", "address", "executor_address", ray_address),
+    ("executor", "num_cpus", "executor_num_cpus", number(0)),
+    ("executor", "resources", "executor_resources", resource_amounts),
+    ("executor", "max_retries", "executor_max_retries", integer(0, 20)),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
@@ -191,6 +204,7 @@ _WORKER_KEYS: dict[str, Check] = {
     "model": string(),
     "parser": choice("", "claude", "codex", "gemini", "aider"),
     "home_allow": strings,
+    "resources": resource_amounts,
 }
 _PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
 
@@ -375,7 +389,7 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     for name, value in changes.items():
         if name in _BY_FIELD:
             values[name] = reader.check("", name, _BY_FIELD[name], value)
-        elif name in ("path", "workers", "prices", "mcp_stage_budgets"):
+        elif name in ("path", "workers", "prices", "mcp_stage_budgets", "executor_resources"):
             values[name] = value
         else:
             reader.bad(f"unknown setting '{name}'", _did_you_mean(name, _BY_FIELD))

@@ -331,6 +331,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
     ev.RunFinished: _finished_run,
     ev.TaskQueued: lambda s, e: _task(s, e.task, status=TaskStatus.QUEUED),
     ev.TaskStarted: _task_started,
+    # The clone of a Ray attempt, for a shell on the same machine (elsewhere it does not exist).
+    ev.AttemptPlaced: lambda s, e: s if e.candidate else _task(s, e.task, worktree=e.workdir),
     ev.TestsRan: _tests_ran,
     ev.TaskCommitted: _committed,
     ev.TaskFinished: _finished,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from maestro_tui.agents.base import Worker, WorkerError, WorkerJob, WorkerResult, WorkerSource
 from maestro_tui.agents.reviewers import Critic, Judge
@@ -21,6 +20,7 @@ from maestro_tui.domain.plan import Task
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
+from maestro_tui.engine.executor import Executor, LocalExecutor, WorkingCopy
 from maestro_tui.engine.merge_policy import test_detail
 from maestro_tui.engine.merge_queue import Candidate, FixRequest, MergeQueue
 from maestro_tui.engine.reporter import TaskReporter
@@ -28,10 +28,8 @@ from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
 from maestro_tui.process import Sandbox, base_env
-from maestro_tui.watch import watch_worktree
-from maestro_tui.workspace.merge import check_out_merge
 from maestro_tui.workspace.repo import CommitInfo, Workspace
-from maestro_tui.workspace.validate import TestResult, failing_tests, run_tests
+from maestro_tui.workspace.validate import TestResult, failing_tests
 
 FEEDBACK_LIMIT = 4000
 # Agents and tests rewrite files within the same second, often at the same size: Python would
@@ -65,6 +63,7 @@ class AttemptRunner:
         env: dict[str, str],
         critic: Critic | None = None,
         judge: Judge | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.bus = bus
         self.ws = ws
@@ -76,6 +75,7 @@ class AttemptRunner:
         self.env = {**WORKTREE_ENV, **env}
         self.critic = critic
         self.judge = judge
+        self.executor = executor or LocalExecutor(ws)  # where attempts work: here, or Ray
         self.steering = Steering(bus)
         self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back
         roots = ws.worktree_roots()
@@ -129,10 +129,10 @@ class AttemptRunner:
         """One agent's work in a fresh worktree, removed afterwards (its branch stays)."""
         run_id = self.bus.run_id
         label = task.id if candidate is None else f"{task.id}.cand{candidate}"
-        worktree = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
+        copy = await self.executor.open(run_id, label, attempt, base)
         agent_dir = await asyncio.to_thread(self.ws.agent_dir, run_id, label)
         carry_over = self._carry_over(task, attempt, candidate)  # before TaskStarted clears why
-        mailbox = self.steering.open(task.id, attempt, worker)
+        mailbox = self.steering.open(task.id, attempt, worker) if copy.steerable else None
         try:
             if candidate is None:
                 self.bus.emit(
@@ -141,51 +141,37 @@ class AttemptRunner:
                     attempt=attempt,
                     worker=worker.name,
                     branch=self.ws.task_branch(run_id, task.id),
-                    worktree=str(worktree),
+                    worktree=copy.shown,
                     base_commit=base,
                 )
             job = WorkerJob(
                 run_id=run_id,
                 task=task,
                 attempt=attempt,
-                worktree=worktree,
+                worktree=copy.path,
                 context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
                 timeout_s=self.config.task_timeout_s,
                 env=base_env(self.env),
                 candidate=candidate,
                 mailbox=mailbox,
                 agent_dir=agent_dir,
-                sandbox=self.sandbox and self.sandbox.for_task(worktree, agent_dir),
+                sandbox=self.sandbox and self.sandbox.for_task(copy.path, agent_dir),
                 **carry_over,
             )
             fixes = 0
             if fix is not None:  # its old result merged onto the branch, for the agent to fix
-                marked = await asyncio.to_thread(
-                    check_out_merge, self.ws, worktree, base, fix.commit
-                )
+                marked = await copy.check_out_merge(base, fix.commit)
                 job, fixes = self._send_back(job, fix.round, fix.feedback_with(marked)), fix.round
-            async with self._watching(task.id, worktree):
-                return await self._work_until_accepted(worker, job, base, candidate, fixes)
+
+            def changed(path: str, change: str) -> None:
+                self.bus.emit(ev.FileChanged, task=task.id, path=path, change=change)
+
+            async with copy.watching(changed):
+                return await self._work_until_accepted(copy, worker, job, base, candidate, fixes)
         finally:
             self.steering.close(task.id, mailbox)
             with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, worktree))
-
-    @contextlib.asynccontextmanager
-    async def _watching(self, task_id: str, worktree: Path) -> AsyncIterator[None]:
-        """FileChanged events for the files the agent changes, while it works."""
-
-        def changed(path: str, change: str) -> None:
-            self.bus.emit(ev.FileChanged, task=task_id, path=path, change=change)
-
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(watch_worktree(worktree, changed, stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(watcher, 2.0)
+                await copy.close()
 
     async def _ensemble(self, task: Task, attempt: int, base: str) -> Work:
         """N independent candidates in parallel; one is selected, the rest stay as branches."""
@@ -274,6 +260,7 @@ class AttemptRunner:
 
     async def _work_until_accepted(
         self,
+        copy: WorkingCopy,
         worker: Worker,
         job: WorkerJob,
         base: str,
@@ -287,7 +274,7 @@ class AttemptRunner:
         """
         critiques = 0
         while True:
-            work = await self._work_once(worker, job, base, candidate)
+            work = await self._work_once(copy, worker, job, base, candidate)
             if work.commit is None:
                 return work
             job = replace(job, resume_session=work.result.session or job.resume_session)
@@ -336,11 +323,11 @@ class AttemptRunner:
         return replace(job, feedback=feedback)
 
     async def _work_once(
-        self, worker: Worker, job: WorkerJob, base: str, candidate: int | None
+        self, copy: WorkingCopy, worker: Worker, job: WorkerJob, base: str, candidate: int | None
     ) -> Work:
         task, attempt = job.task, job.attempt
         reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate, worker=worker.name)
-        result = await worker.run(job, reporter)
+        result = await copy.run(worker, job, reporter)
         trailers = {
             "Maestro-Run": self.bus.run_id,
             "Maestro-Task": task.id,
@@ -350,10 +337,7 @@ class AttemptRunner:
         if candidate is not None:
             trailers["Maestro-Candidate"] = str(candidate)
         body = f'{result.summary.strip()}\n\nWhy: part of the goal "{self.goal}".'
-        info = await asyncio.to_thread(
-            self.ws.commit_all, job.worktree, base, task.title[:72], body, trailers,
-            self.config.exclude,
-        )  # fmt: skip
+        info = await copy.commit(base, task.title[:72], body, trailers, self.config.exclude)
         if info is None:
             return Work(result, None, None)
         self.bus.emit(
@@ -365,17 +349,16 @@ class AttemptRunner:
             insertions=info.insertions,
             deletions=info.deletions,
         )
-        return Work(result, info, await self._validate(task, attempt, job.worktree, job.sandbox))
+        return Work(result, info, await self._validate(task, attempt, copy, job.sandbox))
 
     async def _validate(
-        self, task: Task, attempt: int, worktree: Path, sandbox: Sandbox | None = None
+        self, task: Task, attempt: int, copy: WorkingCopy, sandbox: Sandbox | None = None
     ) -> TestResult | None:
         command = self.config.test_command
         if not command:
             return None
         env = base_env(self.env)
-        timeout = self.config.test_timeout_s
-        result = await run_tests(command, worktree, timeout, env=env, sandbox=sandbox)
+        result = await copy.run_tests(command, self.config.test_timeout_s, env, sandbox)
         self.bus.emit(
             ev.TestsRan,
             task=task.id,

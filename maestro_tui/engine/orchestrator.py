@@ -18,6 +18,7 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
+from maestro_tui.engine.executor import Executor
 from maestro_tui.engine.merge_decisions import MergeDecisions
 from maestro_tui.engine.merge_queue import (
     Candidate,
@@ -50,6 +51,8 @@ class RunSetup:
     env: Mapping[str, str] = field(default_factory=dict)
     critic: Critic | None = None
     judge: Judge | None = None
+    # Where attempts work: None is a worktree here; the session may give a Ray executor.
+    executor: Executor | None = None
 
 
 class Orchestrator(MergeDecisions):
@@ -242,6 +245,7 @@ class Orchestrator(MergeDecisions):
             env=dict(self.setup.env),
             critic=self.setup.critic,
             judge=self.setup.judge,
+            executor=self.setup.executor,
         )
         self.scheduler = Scheduler(
             self.bus,

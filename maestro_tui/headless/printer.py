@@ -66,6 +66,11 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.TaskQueued: lambda e: f"[{e.task}] ready",
     ev.TaskStarted: lambda e: f"[{e.task}] started attempt {e.attempt} with {e.worker}",
     ev.AgentOutput: lambda e: f"[{e.task}] {'!' if e.stream == 'stderr' else '|'} {e.text}",
+    ev.AttemptPlaced: lambda e: (
+        f"[{e.task}] {e.step} on ray node {e.node[:12]}, pid {e.pid}"
+        + (f" (candidate {e.candidate})" if e.candidate else "")
+        + (", cloned from a bundle" if e.built else "")
+    ),
     ev.ToolCalled: lambda e: (
         f"[{e.task}] tool {e.tool}({e.args})" + ("" if e.ok else f" refused: {e.error}")
     ),

@@ -23,6 +23,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
     from maestro_tui.agents.base import WorkerError
     from maestro_tui.config import ConfigError
     from maestro_tui.domain.plan import PlanError
+    from maestro_tui.engine.executor import ExecutorError
     from maestro_tui.engine.inbox import InboxError
     from maestro_tui.engine.merge_queue import MergeNeedsResolution
     from maestro_tui.engine.runlock import RunLocked
@@ -43,6 +44,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
         LLMError,
         InboxError,
         WorkflowError,
+        ExecutorError,
     )
 
 

@@ -20,6 +20,7 @@ from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
+from maestro_tui.engine.executor import Executor
 from maestro_tui.engine.merge_queue import Candidate
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
@@ -108,10 +109,12 @@ async def start_session(
     run_id = new_run_id()
     stack = AsyncExitStack()
     try:
+        bus = EventBus(run_id)
+        executor = await _executor(ws, config, bus, stack)  # a bad cluster: before any write
         store = await Store.open(db_path)
         stack.push_async_callback(store.close)
         stack.enter_context(run_lock(db_path, run_id))
-        bus = _bus(EventBus(run_id), config, store, subscribers)
+        _bus(bus, config, store, subscribers)
         notifier = _notifier(config, bus, terminal, stack)
         setup = RunSetup(
             ws=ws,
@@ -121,6 +124,7 @@ async def start_session(
             env=dict(env or {}),
             critic=models.make_critic(config),
             judge=models.make_judge(config, plan),
+            executor=executor,
         )
         orch = Orchestrator.start(
             setup,
@@ -138,6 +142,19 @@ async def start_session(
         await stack.aclose()
         raise
     return RunSession(orch, store, stack, notifier)
+
+
+async def _executor(
+    ws: Workspace, config: Config, bus: EventBus, stack: AsyncExitStack
+) -> Executor | None:
+    """The Ray executor when [executor] kind = "ray" (closed with the session); None: here."""
+    if config.executor_kind != "ray":
+        return None
+    from maestro_tui.engine.ray_executor import RayExecutor  # imports Ray, only now
+
+    executor = await RayExecutor.connect(ws, config, bus)
+    stack.push_async_callback(executor.aclose)
+    return executor
 
 
 def _notifier(
@@ -258,6 +275,8 @@ async def resume(
         state = orch.state
         if state.settled and state.status is not RunStatus.INTERRUPTED:
             return session, False
+        # Only a run that goes on needs the cluster: reviewing or landing one does not.
+        orch.setup.executor = await _executor(orch.ws, orch.config, orch.bus, session._stack)
         orch.resume()
         if max_agents:
             orch.set_max_agents(max_agents)

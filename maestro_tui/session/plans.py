@@ -102,6 +102,7 @@ def prepare_demo(
     on_conflict: str = "review",
     budget_usd: float | None = None,
     budget_tokens: int | None = None,
+    executor: str | None = None,
 ) -> DemoSetup:
     """Copy the sample repo somewhere new; the demo goal runs there on the offline demo model."""
     from maestro_tui.llm.demo import copy_sample_repo
@@ -125,6 +126,7 @@ def prepare_demo(
         on_conflict=on_conflict,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        **({"executor_kind": executor} if executor else {}),
     )
     return DemoSetup(ws, config, demo_env())
 

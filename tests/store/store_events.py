@@ -86,6 +86,16 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         worktree="/tmp/wt/cli",
         base_commit="9f2c1e4",
     )
+    bus.emit(
+        ev.AttemptPlaced,
+        task="cli",
+        attempt=1,
+        step="work",
+        node="5f0c9e",
+        pid=4242,
+        workdir="/tmp/maestro-ray/r/cli-1/wc-1",
+        built=True,
+    )
     bus.emit(ev.AgentOutput, task="cli", attempt=1, text="reading app/cli.py … «ok»", stream="llm")
     bus.emit(ev.AgentSession, task="cli", attempt=1, session_id="4b06b7b4", worker="claude")
     bus.emit(ev.TaskWaiting, task="cli", attempt=1, reason="rate limited (429)", retry_in_s=30.0)

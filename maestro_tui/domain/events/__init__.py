@@ -47,6 +47,7 @@ from maestro_tui.domain.events.run import (
 )
 from maestro_tui.domain.events.tasks import (
     AgentOutput,
+    AttemptPlaced,
     CandidateFinished,
     CandidateSelected,
     CriticVerdict,
@@ -77,6 +78,7 @@ __all__ = [
     "event_from_json",
     "AgentOutput",
     "AgentSession",
+    "AttemptPlaced",
     "BaseRed",
     "BudgetExceeded",
     "BudgetRaised",

@@ -49,6 +49,24 @@ class FileChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AttemptPlaced(Event):
+    """A step of an attempt started on a cluster node (the Ray executor): where it runs.
+
+    A second one for the same step means Ray ran it again after losing the first (a worker
+    or node died).
+    """
+
+    task: str
+    attempt: int
+    step: str  # "work" (the agent and its commit) | "tests"
+    node: str  # the Ray node id
+    pid: int  # the Ray worker process
+    workdir: str  # the clone the step works in, on that node
+    built: bool = False  # the clone was (re)built there from bundles for this step
+    candidate: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FindingPublished(Event):
     task: str
     text: str

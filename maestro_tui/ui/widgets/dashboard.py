@@ -97,6 +97,9 @@ class Dashboard(Widget):
                 lines.setdefault(e.task, []).append(f"» you: {e.text} (it takes it {e.delivery})")
             elif type(e) is ev.SteerDelivered:
                 lines.setdefault(e.task, []).append("» the agent has your message")
+            elif type(e) is ev.AttemptPlaced:  # the Ray executor: where this step runs
+                where = f"» {e.step} on ray node {e.node[:12]}, pid {e.pid}"
+                lines.setdefault(e.task, []).append(where + (" (fresh clone)" if e.built else ""))
             elif type(e) is ev.NotifyFailed:
                 self.notify(e.error, title=f"notifications: {e.channel} failed", severity="warning")
         if lines:
