@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.ray-installed
 
 .PHONY: demo test bench check lint clean agent-clis clean-agent-clis
 
@@ -10,8 +11,13 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "maestro-tui needs Python 3.11 or newer; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev,ray]'
+	$(PY) -m pip install -q -e '.[test,dev]'
 	@touch $(STAMP)
+
+# Ray (the optional `ray` extra) for its executor's tests and bench; the demo does without.
+$(RAY_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[ray]'
+	@touch $(RAY_STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/maestro-tui demo
@@ -21,13 +27,13 @@ demo: $(STAMP)
 agent-clis:
 	PYTHON=$(PYTHON) scripts/install-agent-clis
 
-test: $(STAMP) agent-clis
+test: $(STAMP) $(RAY_STAMP) agent-clis
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(RAY_STAMP)
 	$(PY) -m bench
 
-lint: $(STAMP)
+lint: $(STAMP) $(RAY_STAMP)
 	$(VENV)/bin/ruff format --check maestro_tui tests bench
 	$(VENV)/bin/ruff check maestro_tui tests bench
 	$(VENV)/bin/mypy
