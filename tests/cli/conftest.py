@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
+# For [sandbox]: the fake agent is a script in this checkout, which may be anywhere (under /tmp,
+# which the sandbox empties, in a CI clone): shown read-only, as a user shows an agent script
+# kept in a hidden place.
+SHOW_FAKE_AGENT = f'read_only = ["{FAKE_AGENT.parent}"]\n'
 
 GIT_ID = [
     "-c",

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.agents.base import WorkerJob
-from tests.cli.conftest import events_of, git, write_config
+from tests.cli.conftest import SHOW_FAKE_AGENT, events_of, git, write_config
 from tests.engine.ray_cluster import LocalCluster, add_node, kill_node_of, running_cluster
 
 pytestmark = [
@@ -324,7 +324,7 @@ def test_a_conflict_goes_back_to_its_agent_on_the_cluster(
 def test_a_sandboxed_agent_on_a_node_can_touch_only_its_clone(
     cluster: LocalCluster, project: Path, tmp_path: Path
 ) -> None:
-    config = '[executor]\nkind = "ray"\n[sandbox]\nkind = "bwrap"'
+    config = '[executor]\nkind = "ray"\n[sandbox]\nkind = "bwrap"\n' + SHOW_FAKE_AGENT
     write_config(project, tmp_path / "fake-state", config)
     git(project, "commit", "-qam", "sandboxed, on ray")
     ops_before = (project / "calc" / "ops.py").read_text()

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import events_of, git, run_cli, write_config
+from tests.cli.conftest import SHOW_FAKE_AGENT, events_of, git, run_cli, write_config
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
 )
 
-SANDBOX = '\n[sandbox]\nkind = "bwrap"\n'
+SANDBOX = '\n[sandbox]\nkind = "bwrap"\n' + SHOW_FAKE_AGENT
 
 
 SNEAKY_TEST = """import pathlib
