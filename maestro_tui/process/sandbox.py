@@ -110,7 +110,7 @@ class Sandbox:
 
     def wrap(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> list[str]:
         """The bwrap command line that runs `argv` (program resolved) in `cwd`, confined."""
-        shown = _installations(argv)
+        shown = _installations(argv, [_real(h) for h in _homes(env)])
         return [self.program, *self.options(cwd, env, shown), "--", *argv]
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
@@ -194,19 +194,31 @@ class Sandbox:
             )
 
 
-def _installations(argv: Sequence[str]) -> list[Path]:
-    """Where the programs of a command line are installed: the program itself and each
-    argument naming an executable by absolute path (`env … /venv/bin/python`), each symlink
-    followed; a `bin/` folder's parent, else the folder. Shown read-only, so that a program
-    installed in a hidden place ($HOME: pyenv, nvm, ~/.local; a venv in the checkout) runs."""
+def _installations(argv: Sequence[str], homes: Sequence[Path] = ()) -> list[Path]:
+    """Where the programs of a command line are installed: the program itself and, after
+    `env`, the program it runs (`env … /venv/bin/python`), each symlink followed; a `bin/`
+    folder's parent (a venv, a prefix), else the folder. Shown read-only, so that a program
+    installed in a hidden place ($HOME: pyenv, nvm, ~/.local; a venv in the checkout) runs.
+
+    Only programs: other arguments may come from the agent (its commands' arguments), and
+    naming a file must not show a folder. Nor is $HOME, or a folder holding it, ever shown
+    for a `~/bin/tool`: then only `~/bin` is.
+    """
+    programs = [*argv[:1]]
+    if argv and os.path.basename(argv[0]) == "env":
+        rest = [a for a in argv[1:] if not a.startswith("-") and "=" not in a]
+        programs += rest[:1]
     found: list[Path] = []
-    for arg in [*argv[:1], *(a for a in argv[1:] if a.startswith("/"))]:
+    for arg in programs:
         path = Path(arg)
         for _ in range(10):  # a chain of symlinks, each link's folder included
             if not (path.is_absolute() and path.is_file() and os.access(path, os.X_OK)):
                 break
             folder = Path(os.path.realpath(path.parent))
-            found.append(folder.parent if folder.name == "bin" else folder)
+            prefix = folder.parent if folder.name == "bin" else folder
+            if any(home == prefix or _under(home, prefix) for home in homes):
+                prefix = folder
+            found.append(prefix)
             if not path.is_symlink():
                 break
             path = path.parent / os.readlink(path)

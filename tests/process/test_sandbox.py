@@ -315,3 +315,33 @@ async def test_a_checkout_that_is_home_itself_stays_hidden_and_home_writable(
     result, out = await run_python(sandbox_for(place), place["mine"], home, source)
     assert (result.exit_code, out) == (0, "[]\nwrote"), out
     assert not (home / ".cache-of-a-cli").exists()
+
+
+@needs_bwrap
+async def test_naming_a_program_in_home_shows_its_folder_not_home(place: dict[str, Path]) -> None:
+    """An agent's command may name files: only programs' installations are shown, and a
+    `~/bin/tool` shows `~/bin`, never $HOME with the secret beside it."""
+    home = place["home"]
+    (home / "bin").mkdir()
+    tool = home / "bin" / "tool"
+    secret = home / "secret"
+    tool.write_text(f"#!/bin/sh\necho tool ran\ncat {secret}\n")
+    tool.chmod(0o755)
+
+    async def run(argv: list[str]) -> tuple[int | None, str]:
+        lines: list[str] = []
+        result = await run_streaming(
+            argv,
+            cwd=place["mine"],
+            env={**base_env(), "HOME": str(home)},
+            timeout_s=60,
+            on_line=lambda line, _stream: lines.append(line),
+            sandbox=sandbox_for(place),
+        )
+        return result.exit_code, "\n".join(lines)
+
+    code, out = await run(["cat", str(tool), str(secret)])  # file arguments show nothing
+    assert code != 0 and "hunter2" not in out, out
+    for argv in ([str(tool)], ["env", "-i", str(tool)]):  # a program: ~/bin shown, not ~
+        code, out = await run(argv)
+        assert "tool ran" in out and "hunter2" not in out, out
