@@ -88,7 +88,8 @@ def _init(ray: Any, address: str) -> None:
     except (Exception, SystemExit) as exc:  # ray.init exits the process on some failures
         raise ExecutorError(
             f"cannot join the Ray cluster at {address}: {exc}".strip()[:1500]
-            + f"\n(is it running, with the same Ray version? {INSTALL_HINT})"
+            + "\n(is it running, with the same Ray version? Start one with `ray start --head`,"
+            f' or set [executor] address = "local" for Ray on this machine only. {INSTALL_HINT})'
         ) from exc
 
 
