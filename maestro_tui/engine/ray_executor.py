@@ -147,8 +147,10 @@ class RayExecutor:
         self.drop = ray.remote(drop_clones)
         from ray.util.queue import Queue
 
-        here = ray.get_runtime_context().get_node_id()  # the relay lives with the head
-        self.relay = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": self.on(here)})
+        # The relay lives on the head node, which a run outlives only if the cluster does: on
+        # a node that dies mid-attempt, it took every later step's output with it.
+        head = {"node:__internal_head__": 0.001}  # Ray's own resource of the head node
+        self.relay = Queue(actor_options={"num_cpus": 0, "resources": head})
         self._pump = asyncio.create_task(self._deliver())
 
     @classmethod

@@ -175,16 +175,7 @@ def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict:
     raise AssertionError(f"no {kind} #{n} for {task} in {WAIT_S:g} s")
 
 
-# A killed node: in about half of the runs on this machine, the step is never run again and
-# the run waits (no resource demand pending, the remaining agent node idle); the cause is not
-# found yet. Kept running, so the day it passes every time shows.
-NODE_LOSS = pytest.mark.xfail(
-    reason="a node lost mid-attempt is sometimes not retried: the run waits (open bug)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize("lost", ["worker", pytest.param("node", marks=NODE_LOSS)])
+@pytest.mark.parametrize("lost", ["worker", "node"])
 def test_an_attempt_whose_worker_or_node_dies_is_retried_and_merged_once(
     cluster: LocalCluster, project: Path, tmp_path: Path, lost: str
 ) -> None:
