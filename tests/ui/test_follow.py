@@ -84,8 +84,9 @@ async def test_watching_a_finished_run_leaves_it_byte_for_byte(tmp_path: Path) -
     app = follow_app(store, demo.db, run_id, stay=True)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: "the run ended: waiting" in screen_text(app), "the end")
-            assert "discount-guard" in screen_text(app)
+            # The banner and the task table paint on their own timers: wait for both.
+            ended = ("the run ended: waiting", "discount-guard")
+            await until(pilot, lambda: all(t in screen_text(app) for t in ended), "the end")
             with run_lock(demo.db, run_id):  # free: a `resume` could start now
                 pass
             await pilot.press("question_mark")  # the keys panel
