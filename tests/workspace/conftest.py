@@ -58,6 +58,16 @@ def commit_file(repo: Path, branch: str, path: str, text: str | None, message: s
     return sha
 
 
+# A ten-line file, and one line of it changed: what the merge tests edit.
+APP = "".join(f"line {n}\n" for n in range(1, 11))
+
+
+def edit_line(n: int, text: str) -> str:
+    lines = APP.splitlines(keepends=True)
+    lines[n - 1] = text + "\n"
+    return "".join(lines)
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A repo with an initial commit and a local identity (only in its own config)."""

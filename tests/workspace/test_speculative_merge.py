@@ -15,15 +15,7 @@ from maestro_tui.workspace.merge import (
     merge_sources,
 )
 from maestro_tui.workspace.validate import failing_tests
-from tests.workspace.conftest import commit_file, git
-
-APP = "".join(f"line {n}\n" for n in range(1, 11))
-
-
-def edit_line(n: int, text: str) -> str:
-    lines = APP.splitlines(keepends=True)
-    lines[n - 1] = text + "\n"
-    return "".join(lines)
+from tests.workspace.conftest import commit_file, edit_line, git
 
 
 @pytest.fixture

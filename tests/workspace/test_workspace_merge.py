@@ -17,15 +17,7 @@ from maestro_tui.workspace import (
 )
 from maestro_tui.workspace._git import Git
 from maestro_tui.workspace.merge import parse_hunks
-from tests.workspace.conftest import commit_file, git
-
-APP = "".join(f"line {n}\n" for n in range(1, 11))
-
-
-def edit_line(n: int, text: str) -> str:
-    lines = APP.splitlines(keepends=True)
-    lines[n - 1] = text + "\n"
-    return "".join(lines)
+from tests.workspace.conftest import APP, commit_file, edit_line, git
 
 
 @pytest.fixture
