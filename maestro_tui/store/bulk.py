@@ -1,10 +1,7 @@
 """Many rows in one SQLite statement, in statements SQLite has prepared before.
 
-`executemany` steps SQLite once per row, and Python's sqlite3 releases the GIL around each step
-and takes it back after. The writer runs in aiosqlite's thread, so while the event loop keeps
-the GIL busy every row waits its turn for it: measured, the writer fell from ~290k to ~45k
-rows/s. One statement carrying many rows binds them all, then steps once with the GIL
-released, so SQLite's work runs beside the loop instead of queueing behind it.
+`executemany` binds and steps SQLite once per row; one statement carrying many rows binds
+them all, then steps once.
 
 Preparing such a statement costs about as much as running it, so the number of rows per
 statement comes from a short ladder of powers of two: as many rows as fit `STATEMENT_PARAMS`,
@@ -20,13 +17,10 @@ import contextlib
 import functools
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
-
-import aiosqlite
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 Statement = tuple[str, list[tuple[Any, ...]]]  # run with executemany
-T = TypeVar("T")
 
 # SQLite's limit on parameters per statement: 32766 by default since 3.32, 999 before.
 # Store.open probes which applies and passes it in as `max_vars`.
@@ -105,22 +99,8 @@ def update(
         yield sql, [params]
 
 
-async def run_in_connection_thread(
-    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
-) -> T:
-    """`fn(sqlite3_connection, *args)` in the aiosqlite connection's own thread, in one trip.
-
-    aiosqlite sends each call to its thread and back (a queue put, a future, a wake-up of the
-    event loop); a batch written call by call made a trip for BEGIN, one per statement and
-    one for COMMIT. `Connection._execute` is how aiosqlite's own methods make a trip; it has
-    no public name (aiosqlite is pinned).
-    """
-    sqlite = conn._conn  # the sqlite3 connection; only used inside the thread
-    return await conn._execute(fn, sqlite, *args)  # type: ignore[no-any-return]
-
-
 def commit(conn: sqlite3.Connection, statements: list[Statement]) -> None:
-    """Run the statements in one transaction (called in the database thread)."""
+    """Run the statements in one transaction (in the writer process)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         for sql, rows in statements:

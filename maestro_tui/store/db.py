@@ -1,10 +1,12 @@
-"""The SQLite store: one connection, one batched writer task, and the queries front ends need.
+"""The SQLite store: events buffered here, committed by the writer process, read back here.
 
 `Store.append` is an EventBus subscriber: it only serialises the event and buffers it. A
-writer task commits the buffer with `executemany`, events and the table rows they imply in
-one transaction per batch, when the buffer reaches `batch_size` events or `flush_interval`
-seconds after the first buffered event, whichever comes first. After a crash (even
-`kill -9`) the database holds a gapless prefix of the events, and the tables agree with it.
+writer task sends the buffer to the writer process (writer.py), which commits the events and
+the table rows they imply in one transaction per batch, when the buffer reaches `batch_size`
+events or `flush_interval` seconds after the first buffered event, whichever comes first. A
+few batches may be on their way at once; the process commits them in order and stops at the
+first that fails, so after a crash (even `kill -9`) the database holds a gapless prefix of
+the events, and the tables agree with it. Reads (reads.py) use this process's own connection.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,17 +22,9 @@ import aiosqlite
 
 from maestro_tui.domain.events import Event, RunFinished
 from maestro_tui.store import bulk
-from maestro_tui.store.codec import ROW_BUILDERS, Row, decode_event, row_builder
-from maestro_tui.store.projection import PROJECTED, Projection
-from maestro_tui.store.records import (
-    MergeRecord,
-    RunSummary,
-    StoreError,
-    default_db_path,
-    merge_record,
-    run_summary,
-    summary_sql,
-)
+from maestro_tui.store.codec import ROW_BUILDERS, Row, row_builder
+from maestro_tui.store.reads import Reads
+from maestro_tui.store.records import MergeRecord, RunSummary, StoreError, default_db_path
 from maestro_tui.store.run_metrics import compute_and_store
 from maestro_tui.store.schema import (
     check_readable,
@@ -41,21 +34,27 @@ from maestro_tui.store.schema import (
     migrate,
     takes_variables,
 )
+from maestro_tui.store.writer_handle import WriterHandle
 
 __all__ = ["MergeRecord", "RunSummary", "Store", "StoreError", "default_db_path"]
 
-_INSERT_EVENTS = "INSERT INTO events (run_id, seq, ts, wall, type, task_id, data) VALUES "
-_SELECT_EVENTS = (
-    "SELECT seq, ts, type, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-)
-_SELECT_EVENT_ROWS = (
-    "SELECT seq, ts, type, data, task_id FROM events"
-    " WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-)
-_NO_LIMIT = -1  # SQLite: a negative LIMIT means none
+# Batches sent and not yet committed, at most: enough that the writer process always has the
+# next one at hand while this one commits, few enough that a burst is held here, not in pipes.
+BATCHES_IN_FLIGHT = 2
 
 
-class Store:
+class _Sent:
+    """A batch on its way: the reply to await and what to do once it is committed."""
+
+    __slots__ = ("count", "finished", "first", "reply")
+
+    def __init__(
+        self, reply: asyncio.Future[Any], first: Row, count: int, finished: list[str]
+    ) -> None:
+        self.reply, self.first, self.count, self.finished = reply, first, count, finished
+
+
+class Store(Reads):
     """The run database. Open with `await Store.open(path)`; always `await close()`."""
 
     def __init__(
@@ -65,38 +64,47 @@ class Store:
         batch_size: int,
         flush_interval: float,
         max_vars: int = bulk.MAX_VARS,
+        read_only: bool = False,
     ) -> None:
         self.path = path
+        self.read_only = read_only
         self._max_vars = max_vars
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self._conn = conn
-        self._projection = Projection(max_vars)
-        # Buffered events rows; the projection holds the table rows they imply.
-        self._buffer: list[Row] = []
+        self._handle: WriterHandle | None = None  # started by the first write
+        self._buffer: list[Row] = []  # events rows not yet sent to the writer process
         self._committed = 0  # events committed
         self._finished: list[str] = []  # runs whose RunFinished is buffered
-        self._in_flight = 0  # events being committed; then come those in the buffer
+        self._in_flight = 0  # events sent, not yet committed; then come those in the buffer
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._pending = asyncio.Event()  # the buffer is not empty (or we are closing)
         self._urgent = asyncio.Event()  # write now: buffer full, flush() or close()
+        self._window = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+        self._sent: asyncio.Queue[_Sent | None] = asyncio.Queue()
         self._closing = False
         self._conn_closed = False
         self._error: StoreError | None = None
         self._error_reported = False  # close() raises an error nobody has seen yet
-        # Reads wait for the writer's transaction so they never see half a batch.
-        self._lock = asyncio.Lock()
-        self._writer = asyncio.get_running_loop().create_task(
-            self._write_loop(), name=f"maestro-store-writer:{path.name}"
-        )
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop(), name=f"maestro-store:{path.name}")
+        self._acker = loop.create_task(self._ack_loop(), name=f"maestro-store-acks:{path.name}")
 
     # --- opening and closing ----------------------------------------------------------------
 
     @classmethod
     async def open(
-        cls, path: Path, *, batch_size: int = 2000, flush_interval: float = 0.05
+        cls,
+        path: Path,
+        *,
+        batch_size: int = 2000,
+        flush_interval: float = 0.05,
+        max_vars: int | None = None,
     ) -> Store:
-        """Open (creating if needed, mode 0600) and migrate the database at `path`."""
+        """Open (creating if needed, mode 0600) and migrate the database at `path`.
+
+        `max_vars` lowers the parameters per statement below what this SQLite takes (tests).
+        """
         path = await asyncio.to_thread(create_private, path)
         try:
             conn = await aiosqlite.connect(
@@ -108,7 +116,8 @@ class Store:
             await configure(conn, path)
             await migrate(conn, path)
             wide = await takes_variables(conn, bulk.MAX_VARS)
-            max_vars = bulk.MAX_VARS if wide else bulk.OLD_MAX_VARS
+            limit = bulk.MAX_VARS if wide else bulk.OLD_MAX_VARS
+            max_vars = min(limit, max_vars or limit)
         except BaseException:
             await conn.close()
             raise
@@ -134,7 +143,7 @@ class Store:
         except BaseException:
             await conn.close()
             raise
-        return cls(path, conn, batch_size=1, flush_interval=0.0)
+        return cls(path, conn, batch_size=1, flush_interval=0.0, read_only=True)
 
     async def close(self) -> None:
         """Commit everything appended, stop the writer and close the connection."""
@@ -144,19 +153,29 @@ class Store:
             self._closing = True
             self._pending.set()
             self._urgent.set()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.shield(self._writer)
+        for task in (self._writer, self._acker):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(task)
         self._conn_closed = True
-        await self._conn.close()
+        try:
+            if self._handle is not None:
+                await self._handle.close()
+        finally:
+            await self._conn.close()
         if self._error is not None and not self._error_reported:
             self._error_reported = True
             raise self._error
 
-    # --- writing ----------------------------------------------------------------------------
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's pid, once something was written."""
+        return self._handle.pid if self._handle is not None else None
+
+    # --- events -----------------------------------------------------------------------------
 
     def append(self, event: Event) -> None:
         """Buffer one event for the writer. Never blocks; raises StoreError if writing failed."""
-        if self._closing:  # also set when writing failed
+        if self._closing or self.read_only:  # closing is also set when writing failed
             self._refuse(event)
         cls = event.__class__
         build = ROW_BUILDERS.get(cls) or row_builder(cls)
@@ -164,13 +183,8 @@ class Store:
             row = build(event, time.time())
         except (TypeError, ValueError) as exc:
             raise self._stop_at(event, "cannot be stored as JSON", exc) from exc
-        if cls in PROJECTED:
-            try:
-                self._projection.add(event, row[3])
-            except Exception as exc:
-                raise self._stop_at(event, "cannot be projected into the tables", exc) from exc
-            if cls is RunFinished:
-                self._finished.append(event.run_id)
+        if cls is RunFinished:
+            self._finished.append(event.run_id)
         buffer = self._buffer
         buffer.append(row)
         n = len(buffer)
@@ -190,7 +204,8 @@ class Store:
         if self._error is not None:
             self._error_reported = True
             raise self._error
-        raise StoreError(f"store {self.path} is closed: {event.type} #{event.seq} not saved")
+        state = "open read-only" if self.read_only else "closed"
+        raise StoreError(f"store {self.path} is {state}: {event.type} #{event.seq} not saved")
 
     async def flush(self) -> None:
         """Return once every event appended so far is committed."""
@@ -206,10 +221,12 @@ class Store:
         await waiter
 
     async def _write_loop(self) -> None:
-        batch: list[Row] = []
+        """Send the buffer when it is full, flushed, or `flush_interval` old."""
         try:
             while True:
                 await self._pending.wait()
+                if self._error is not None:
+                    return
                 if not self._buffer:
                     if self._closing:
                         return
@@ -219,53 +236,60 @@ class Store:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self.flush_interval):
                             await self._urgent.wait()
+                await self._window.acquire()  # meanwhile the buffer keeps filling
+                if self._error is not None:
+                    return
                 self._urgent.clear()
                 batch, self._buffer = self._buffer, []
-                statements = self._projection.take()
                 finished, self._finished = self._finished, []
                 if not self._closing:
                     self._pending.clear()
-                self._in_flight = len(batch)
-                await self._write(batch, statements)
-                self._committed += len(batch)
-                self._in_flight = 0
-                batch = []
-                for run_id in finished:  # before the waiters: flush() covers them too
-                    await self._keep_metrics(run_id)
-                self._wake_waiters()
+                self._in_flight += len(batch)
+                handle = await self._writer_handle()
+                reply = handle.send("events", batch)
+                self._sent.put_nowait(_Sent(reply, batch[0], len(batch), finished))
+                await handle.drain()
         except BaseException as exc:
-            lost = batch[0] if batch else (self._buffer[0] if self._buffer else None)
-            where = f" from {lost[0]} #{lost[1]} on" if lost else ""
-            self._fail(
-                StoreError(
-                    f"writing events to {self.path} failed ({type(exc).__name__}: {exc});"
-                    f" events{where} are not saved: fix the cause, then resume the run"
-                ),
-                exc,
-            )
+            self._fail(self._not_saved(exc, self._buffer[0] if self._buffer else None), exc)
             if not isinstance(exc, Exception):
                 raise
+        finally:
+            self._sent.put_nowait(None)
 
-    async def _write(self, batch: list[Row], projected: list[bulk.Statement]) -> None:
-        # Many rows per statement: see bulk.py for why not executemany. The parameters are
-        # laid out here, so the database thread only binds and steps.
-        statements = [*bulk.insert(_INSERT_EVENTS, 7, batch, self._max_vars), *projected]
-        async with self._lock:
-            await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
+    async def _ack_loop(self) -> None:
+        """Take the writer's replies in order: count what is committed, wake flush()."""
+        while (sent := await self._sent.get()) is not None:
+            try:
+                await sent.reply
+            except Exception as exc:  # noqa: BLE001 - the first failure stops the log
+                self._fail(self._not_saved(exc, sent.first), exc)
+                continue
+            finally:
+                self._window.release()
+            self._committed += sent.count
+            self._in_flight -= sent.count
+            for run_id in sent.finished:  # before the waiters: flush() covers them too
+                await self._keep_metrics(run_id)
+            self._wake_waiters()
+
+    def _not_saved(self, exc: BaseException, first: Row | None) -> StoreError:
+        where = f" from {first[0]} #{first[1]} on" if first else ""
+        return StoreError(
+            f"writing events to {self.path} failed ({type(exc).__name__}: {exc});"
+            f" events{where} are not saved: fix the cause, then resume the run"
+        )
+
+    async def _writer_handle(self) -> WriterHandle:
+        if self.read_only:
+            raise StoreError(f"store {self.path} is open read-only: nothing can be written")
+        if self._handle is None:
+            self._handle = await WriterHandle.start(self.path, self._max_vars)
+        return self._handle
 
     async def _keep_metrics(self, run_id: str) -> None:
         """Store a finished run's coordination metrics, so listings need not replay it."""
         with contextlib.suppress(StoreError):  # a cache: listing the run computes it again
             await compute_and_store(self, run_id)
-
-    async def commit(self, statements: list[bulk.Statement]) -> None:
-        """Run statements in a transaction of their own, between the writer's batches: for
-        tables derived from committed events (run_metrics). Events go through `append`."""
-        async with self._lock:
-            try:
-                await bulk.run_in_connection_thread(self._conn, bulk.commit, statements)
-            except sqlite3.Error as exc:
-                raise StoreError(f"writing {self.path} failed: {exc}") from exc
 
     def _wake_waiters(self) -> None:
         done = self._committed
@@ -284,131 +308,29 @@ class Store:
         error.__cause__ = cause
         self._error = error
         self._closing = True
+        self._pending.set()  # the write loop sees the error and stops
         for _, waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(error)
                 self._error_reported = True
         self._waiters = []
 
-    # --- reading ----------------------------------------------------------------------------
+    # --- other writes -----------------------------------------------------------------------
 
-    async def _fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        async with self._lock:
-            try:
-                return list(await self._conn.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise StoreError(f"reading {self.path} failed: {exc}") from exc
+    async def commit(self, statements: list[bulk.Statement]) -> None:
+        """Run statements in a transaction of their own, after the batches sent before: for
+        tables derived from committed events (run_metrics). Events go through `append`."""
+        await self._request("statements", statements)
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Run one writing statement now, committed on its own, between event batches; returns
-        the new row's id (for an INSERT). For the few writes that are not events."""
-        async with self._lock:
-            try:
-                cursor = await self._conn.execute(sql, params)
-                return cursor.lastrowid or 0
-            except sqlite3.Error as exc:
-                raise StoreError(f"writing {self.path} failed: {exc}") from exc
+        """Run one writing statement, committed on its own, after the batches sent before;
+        returns the new row's id (for an INSERT). For the few writes that are not events."""
+        return int(await self._request("execute", (sql, params)))
 
-    async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Rows of a read-only query (the tables are in schema.py), between write batches.
-
-        For readers that need more than the methods here, e.g. replay decoding rows itself.
-        """
-        return await self._fetchall(sql, params)
-
-    async def load_events(
-        self, run_id: str, after_seq: int = 0, limit: int | None = None
-    ) -> list[Event]:
-        """Committed events of a run after `after_seq`, in seq order (flush() first for all)."""
-        rows = await self._fetchall(_SELECT_EVENTS, (run_id, after_seq, limit or _NO_LIMIT))
-        return [decode_event(run_id, *row) for row in rows]
-
-    async def event_rows(
-        self, run_id: str, after_seq: int, limit: int
-    ) -> list[tuple[int, float, str, str, str | None]]:
-        """Raw (seq, ts, type, data, task_id) rows of a range, for readers that decode lazily."""
-        rows = await self._fetchall(_SELECT_EVENT_ROWS, (run_id, after_seq, limit))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
-
-    async def iter_event_batches(
-        self, run_id: str, batch: int = 20000
-    ) -> AsyncIterator[list[Event]]:
-        """Committed events of a run in seq order, `batch` at a time, for long replays."""
-        after = 0
-        while True:
-            rows = await self._fetchall(_SELECT_EVENTS, (run_id, after, batch))
-            if not rows:
-                return
-            after = rows[-1][0]
-            yield [decode_event(run_id, *row) for row in rows]
-            if len(rows) < batch:
-                return
-
-    async def last_position(self, run_id: str) -> tuple[int, float]:
-        """(seq, ts) of the run's last committed event; (0, 0.0) if it has none."""
-        rows = await self._fetchall(
-            "SELECT seq, ts FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
-        )
-        return (int(rows[0][0]), float(rows[0][1])) if rows else (0, 0.0)
-
-    async def list_runs(self, limit: int = 200) -> list[RunSummary]:
-        """The most recent runs, newest first."""
-        rows = await self._fetchall(
-            summary_sql("ORDER BY created_at DESC, rowid DESC LIMIT ?"), (limit,)
-        )
-        return [run_summary(row) for row in rows]
-
-    async def get_run(self, run_id: str) -> RunSummary | None:
-        """One run by id or by a unique prefix of it (like a short git sha)."""
-        if not run_id:
-            return None
-        rows = await self._fetchall(summary_sql("WHERE run_id = ?"), (run_id,))
-        if rows:
-            return run_summary(rows[0])
-        found = await self._fetchall(
-            "SELECT run_id FROM runs WHERE substr(run_id, 1, ?) = ? ORDER BY run_id LIMIT 11",
-            (len(run_id), run_id),
-        )
-        if len(found) > 1:
-            names = ", ".join(r[0] for r in found[:10]) + (", …" if len(found) > 10 else "")
-            raise StoreError(
-                f"run id {run_id!r} is ambiguous: it starts {names}; give more characters"
-            )
-        if not found:
-            return None
-        rows = await self._fetchall(summary_sql("WHERE run_id = ?"), (found[0][0],))
-        return run_summary(rows[0]) if rows else None
-
-    async def merges(self, run_id: str, status: str | None = None) -> list[MergeRecord]:
-        """The run's merge queue entries in the order they were queued, optionally by status."""
-        sql = (
-            'SELECT run_id, task_id, status, "commit", reasons, conflict_files, merged_commit'
-            " FROM merges WHERE run_id = ?"
-        )
-        params: tuple[Any, ...] = (run_id,)
-        if status is not None:
-            sql += " AND status = ?"
-            params += (status,)
-        rows = await self._fetchall(sql + " ORDER BY queued_seq, task_id", params)
-        return [merge_record(row) for row in rows]
-
-    async def llm_calls(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's model calls in order, as plain dicts (cost_usd None: unknown price)."""
-        cols = (
-            "seq",
-            "task_id",
-            "model",
-            "tokens_in",
-            "tokens_out",
-            "cost_usd",
-            "latency_s",
-            "simulated",
-            "ts",
-        )
-        rows = await self._fetchall(
-            f"SELECT {', '.join(cols)} FROM llm_calls WHERE run_id = ? ORDER BY seq", (run_id,)
-        )
-        calls = [dict(zip(cols, row, strict=True)) for row in rows]
-        for call in calls:
-            call["simulated"] = bool(call["simulated"])
-        return calls
+    async def _request(self, kind: str, body: Any) -> Any:
+        if self._conn_closed:
+            raise StoreError(f"store {self.path} is closed: nothing more can be written")
+        try:
+            return await (await self._writer_handle()).request(kind, body)
+        except Exception as exc:
+            raise StoreError(f"writing {self.path} failed: {exc}") from exc

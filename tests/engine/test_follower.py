@@ -89,9 +89,11 @@ async def test_a_read_only_store_writes_nothing(writer: Store) -> None:
     await write(writer, events[:10])
     reader = await Store.open_read_only(writer.path)
     try:
-        reader.append(events[10])
-        with pytest.raises(StoreError, match="readonly"):
-            await reader.flush()  # SQLite itself refuses the write
+        with pytest.raises(StoreError, match="open read-only: .* not saved"):
+            reader.append(events[10])
+        with pytest.raises(StoreError, match="open read-only: nothing can be written"):
+            await reader.execute("DELETE FROM events")
+        assert reader.writer_pid is None  # no writer process was started
     finally:
         await reader.close()
     with contextlib.closing(sqlite3.connect(writer.path)) as conn:

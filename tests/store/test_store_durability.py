@@ -66,11 +66,20 @@ async def main(path):
         if n % 5 == 0:
             await asyncio.sleep(0)  # let the writer commit some batches
     round_of(bus, n)  # with no yield after it: these are still buffered at the kill
-    print(bus.last_seq, flush=True)
+    print(bus.last_seq, store.writer_pid, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 
 asyncio.run(main(sys.argv[1]))
 """
+
+
+def _alive(pid: int) -> bool:
+    """Running, neither gone nor a zombie (an orphan's new parent may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.slow
@@ -90,7 +99,12 @@ async def test_kill_9_leaves_a_gapless_prefix_and_consistent_tables(tmp_path: Pa
     async with asyncio.timeout(120):
         out, err = await proc.communicate()
     assert proc.returncode == -signal.SIGKILL, err.decode()
-    flushed, emitted = map(int, out.split())
+    flushed, emitted, writer = map(int, out.split())
+    # The writer process outlives the kill only to commit what it was sent (then its pipe
+    # ends): wait for it, so the checks below see the database it leaves.
+    async with asyncio.timeout(30):
+        while _alive(writer):  # noqa: ASYNC110 - another process's orphan: nothing to await
+            await asyncio.sleep(0.02)
 
     store = await Store.open(db)
     try:

@@ -92,8 +92,7 @@ async def test_tables_agree_with_the_reducer_wherever_batches_are_cut(
     events = all_events()
     seen: dict[int, list[list[tuple]]] = {}
     for batch in (1, 2, 3, 7, 10_000):
-        store = await Store.open(tmp_path / f"batch{batch}.db")
-        store._max_vars = store._projection.max_vars = max_vars
+        store = await Store.open(tmp_path / f"batch{batch}.db", max_vars=max_vars)
         try:
             for start in range(0, len(events), batch):
                 for event in events[start : start + batch]:
