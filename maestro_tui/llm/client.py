@@ -57,8 +57,15 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 
 def import_litellm() -> Any:
-    """Import litellm offline and quiet; registers the built-in demo provider."""
+    """Import litellm offline and quiet; registers the built-in demo provider.
+
+    LITELLM_MODE=PRODUCTION: in its default mode ("DEV") importing litellm loads the first
+    `.env` file found upwards from where litellm is installed (the checkout, or the home
+    directory) into the environment: keys the user never gave maestro-tui, and which the
+    event scrubber, set up before this import, would not know to redact.
+    """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_MODE", "PRODUCTION")
     import litellm
 
     litellm.suppress_debug_info = True

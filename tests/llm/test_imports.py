@@ -28,3 +28,22 @@ def test_llm_modules_import_without_litellm_or_textual() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_litellm_loads_no_dotenv_file(tmp_path) -> None:
+    # In its default mode litellm loads the first `.env` upwards from its own install into
+    # os.environ on import: keys nobody gave maestro-tui, unknown to the event scrubber.
+    code = (
+        "import os, dotenv\n"
+        "calls = []\n"
+        "dotenv.load_dotenv = lambda *a, **k: calls.append(a) or True\n"
+        "from maestro_tui.llm.client import import_litellm\n"
+        "import_litellm()\n"
+        "print(len(calls), os.environ['LITELLM_MODE'])\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "LITELLM_MODE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.stdout.split() == ["0", "PRODUCTION"]
