@@ -30,6 +30,15 @@ Before this branch's dashboard changes (same bench, load ~9): p95 704 ms, max 3 
 litellm imported on the loop a key once waited 7.5 s. Without any dashboard update at all
 (the bridge never fed) p95 was still ~450 ms at load 6.8: the engine's 200 agents share
 the UI's event loop and the 2 cores with their git and test subprocesses.
+
+Measured again after the store moved to its writer process (one run, load 7.4): RSS peak
+310 MB, key p50 9 ms, p95 387 ms, max 1.5 s. Where the loop's time goes (py-spy, 50 Hz):
+~40% Textual's screen updates, ~27% the agents (the demo model through litellm, tools, test
+runs), ~6% forking subprocesses. Timing Screen._on_timer_update: the ~200 updates that
+re-lay the screen out (keys that toggle panels or switch logs, widgets changing size) cost
+p50 19 ms, p95 126 ms, max 423 ms of CPU each, and CPU ≈ wall, so they are slow in
+themselves, not for want of a core: running every subprocess at nice 10 changed nothing
+(p95 403 ms). Partial updates: p50 3 ms, p95 13 ms.
 """
 
 from __future__ import annotations
