@@ -69,6 +69,11 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.suppress_debug_info = True
+    # Token counts come from the provider's streamed usage (or an estimate, _usage_counts),
+    # never from litellm's own counter. litellm still ran it on every streamed call, to price
+    # the stream before its first chunk: the prompt tokenized on the event loop each time,
+    # and tiktoken's cl100k tables (~39 MB) loaded by the first call.
+    litellm.disable_token_counter = True
     from maestro_tui.llm.demo.model import install_demo_provider
 
     install_demo_provider(litellm)

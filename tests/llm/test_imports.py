@@ -47,3 +47,21 @@ def test_importing_litellm_loads_no_dotenv_file(tmp_path) -> None:
         cwd=tmp_path,
     )  # fmt: skip
     assert result.stdout.split() == ["0", "PRODUCTION"]
+
+
+def test_a_demo_call_loads_no_tokenizer_and_one_that_reads_it_gets_the_real_one() -> None:
+    # Token counts come from the streamed usage; litellm's tokenizer (tiktoken's cl100k,
+    # ~39 MB) is loaded only if something reads it.
+    code = (
+        "import asyncio, os, sys\n"
+        "os.environ['MAESTRO_DEMO_PACE'] = '0'\n"
+        "from maestro_tui.llm.client import LLMClient\n"
+        "asyncio.run(LLMClient('demo/coder').complete([{'role': 'user', 'content': 'hi'}]))\n"
+        "loaded = 'litellm.litellm_core_utils.default_encoding' in sys.modules\n"
+        "import litellm.main\n"
+        "from litellm.litellm_core_utils.default_encoding import encoding\n"
+        "real = encoding.encode('hello world')\n"
+        "print(loaded, litellm.main.encoding.encode('hello world') == real)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "True"], result.stderr[-2000:]

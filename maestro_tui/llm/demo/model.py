@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -289,7 +290,29 @@ def install_demo_provider(litellm: Any) -> Any:
         # Re-added if someone replaced the map; other providers' entries are kept.
         entries = [e for e in entries if e.get("provider") != PROVIDER]
         litellm.custom_provider_map = [*entries, {"provider": PROVIDER, "custom_handler": handler}]
+    _defer_tokenizer(litellm)
     return handler
+
+
+class _TokenizerOnUse:
+    """Stands in for litellm's default tokenizer until something reads it.
+
+    litellm hands a custom provider's handler the tokenizer with every call, loading
+    tiktoken's cl100k tables (~39 MB) on the first; the demo handler never reads it. Any
+    code that does gets the real one, loaded then.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        from litellm._lazy_imports import get_default_encoding
+
+        return getattr(get_default_encoding(), name)
+
+
+def _defer_tokenizer(litellm: Any) -> None:
+    # litellm.main resolves `encoding` through a module __getattr__ unless the name is set.
+    main = importlib.import_module("litellm.main")
+    if "encoding" not in vars(main):
+        main.encoding = _TokenizerOnUse()
 
 
 def _make_handler_class(litellm: Any) -> type:
