@@ -21,7 +21,9 @@ from tests.store.store_events import start_run, table
 
 
 def rows_of(bus: EventBus, count: int, task: str = "cli") -> list[tuple]:
-    events = [bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"line {n}") for n in range(count)]
+    events = [
+        bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"line {n}") for n in range(count)
+    ]
     return [row_builder(type(e))(e, 0.0) for e in events]
 
 
