@@ -312,7 +312,7 @@ def _defer_tokenizer(litellm: Any) -> None:
     # litellm.main resolves `encoding` through a module __getattr__ unless the name is set.
     main = importlib.import_module("litellm.main")
     if "encoding" not in vars(main):
-        main.encoding = _TokenizerOnUse()
+        setattr(main, "encoding", _TokenizerOnUse())  # noqa: B010 - not a name mypy knows
 
 
 def _make_handler_class(litellm: Any) -> type:
