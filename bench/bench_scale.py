@@ -13,10 +13,12 @@ While they run, keys move the cursor in the task table, open the task's log (ent
 back to all agents' (0), and open/close the keys panel (?); each key's latency is press →
 the first frame showing its effect (bench_ui's DisplayWatch).
 RSS is sampled from /proc/self/status (VmRSS; VmHWM is the peak); per agent =
-(peak − RSS just before the run) / N. After the run, the events published on the bus are
-counted against the store's rows for the run, and every task's status folded from the
-store against the live state. Targets: RSS < 300 MB, key p95 < 100 ms, no event lost.
-Timings are the best of --runs runs (the machine is shared).
+(peak − RSS just before the run) / N. The store's writer process is a part of the
+orchestrator too: its peak (VmHWM) is added before the target is judged. After the run,
+the events published on the bus are counted against the store's rows for the run, and
+every task's status folded from the store against the live state. Targets: RSS < 300 MB,
+key p95 < 100 ms, no event lost. Timings are the best of --runs runs (the machine is
+shared).
 
 Measured 2026-11-30 on the shared 2-core machine, `python -m bench scale`, load 3.1-4.4
 (others' tests running), 3 runs of ~60 s, 200 agents at once in each, all 200 merged:
@@ -31,7 +33,7 @@ litellm imported on the loop a key once waited 7.5 s. Without any dashboard upda
 (the bridge never fed) p95 was still ~450 ms at load 6.8: the engine's 200 agents share
 the UI's event loop and the 2 cores with their git and test subprocesses.
 
-Measured again after the store moved to its writer process (one run, load 7.4): RSS peak
+Measured after the store moved to its writer process (one run, load 7.4): RSS peak
 310 MB, key p50 9 ms, p95 387 ms, max 1.5 s. Where the loop's time goes (py-spy, 50 Hz):
 ~40% Textual's screen updates, ~27% the agents (the demo model through litellm, tools, test
 runs), ~6% forking subprocesses. Timing Screen._on_timer_update: the ~200 updates that
@@ -39,6 +41,11 @@ re-lay the screen out (keys that toggle panels or switch logs, widgets changing 
 p50 19 ms, p95 126 ms, max 423 ms of CPU each, and CPU ≈ wall, so they are slow in
 themselves, not for want of a core: running every subprocess at nice 10 changed nothing
 (p95 403 ms). Partial updates: p50 3 ms, p95 13 ms.
+
+Then litellm stopped loading its tokenizer (39 MB of tiktoken tables, for token counts
+maestro-tui takes from the stream): 3 runs, load 3.3-5.1, RSS peak 275-277 MB plus the
+writer process's 17 MB = 293 MB: ok. Keys p50 9-10 ms, p95 382 ms best of 3 (426, 427),
+max 1.2-2.0 s: MISSED.
 """
 
 from __future__ import annotations
@@ -67,8 +74,8 @@ SIZE = (160, 48)
 ROOT = Path(__file__).parent.parent
 
 
-def proc_status_mb(field_name: str) -> float:
-    with open("/proc/self/status") as fh:
+def proc_status_mb(field_name: str, pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith(field_name + ":"):
                 return int(line.split()[1]) / 1024
@@ -82,6 +89,7 @@ class Figures:
     baseline_mb: float = 0.0
     peak_mb: float = 0.0
     end_mb: float = 0.0
+    writer_mb: float = 0.0  # the store's writer process, peak
     max_running: int = 0
     latencies: list[tuple[str, float]] = field(default_factory=list)
     tally: Tally | None = None
@@ -165,6 +173,8 @@ async def one_run(agents: int, root: Path) -> Figures:
             figures.peak_mb = proc_status_mb("VmHWM")
             figures.end_mb = proc_status_mb("VmRSS")
             figures.tally = await tally(session, published)
+            if session.store.writer_pid is not None:
+                figures.writer_mb = proc_status_mb("VmHWM", session.store.writer_pid)
             await pilot.press("q")
             await app.workers.wait_for_complete()
     finally:
@@ -195,6 +205,7 @@ def measure(agents: int) -> dict[str, Any]:
         "baseline_mb": f.baseline_mb,
         "peak_mb": f.peak_mb,
         "end_mb": f.end_mb,
+        "writer_mb": f.writer_mb,
         "per_agent_mb": f.per_agent_mb,
         "keys": len(lat),
         "key_p50_ms": statistics.median(lat) if lat else float("nan"),
@@ -244,7 +255,8 @@ def line(r: dict[str, Any]) -> str:
     return (
         f"{r['agents']} agents ({r['at_once']} at once), {r['seconds']:.0f} s, "
         f"{r['merged']} merged ({r['run_status']}) · RSS {r['baseline_mb']:.0f} → peak "
-        f"{r['peak_mb']:.0f} MB, {r['per_agent_mb']:.2f} MB/agent · keys {r['keys']}: "
+        f"{r['peak_mb']:.0f} MB (+ writer process {r['writer_mb']:.0f} MB),"
+        f" {r['per_agent_mb']:.2f} MB/agent · keys {r['keys']}: "
         f"p50 {r['key_p50_ms']:.0f} ms p95 {r['key_p95_ms']:.0f} ms max {r['key_max_ms']:.0f} ms"
         f" (by key: {', '.join(f'{k} {v:.0f}' for k, v in r['key_p95_by_key'].items())})"
         f" · events published {r['published']} stored {r['stored']} · load {r['load']:.1f}"
@@ -255,6 +267,7 @@ def verdict(runs: list[dict[str, Any]], litellm: float) -> list[str]:
     """Key latency: the best run (the machine is shared); memory: the worst; events: all."""
     best = min(runs, key=lambda r: r["key_p95_ms"])
     peak = max(r["peak_mb"] for r in runs)
+    both = max(r["peak_mb"] + r["writer_mb"] for r in runs)
     per_agent = max(r["per_agent_mb"] for r in runs)
     agents = runs[0]["agents"]
     beyond = max(r["peak_mb"] - r["baseline_mb"] - litellm for r in runs) / agents
@@ -265,8 +278,8 @@ def verdict(runs: list[dict[str, Any]], litellm: float) -> list[str]:
     )
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     return [
-        f"orchestrator RSS peak {peak:.0f} MB (target < {RSS_TARGET_MB:.0f})"
-        f" {ok(peak < RSS_TARGET_MB)}"
+        f"orchestrator RSS peak {both:.0f} MB with its store's writer process, {peak:.0f} MB"
+        f" without (target < {RSS_TARGET_MB:.0f}, judged with) {ok(both < RSS_TARGET_MB)}"
         f" · {per_agent:.2f} MB per agent (peak − RSS before the run) / {agents}; of that,"
         f" litellm's import and first call take {litellm:.0f} MB once (alone in a fresh"
         f" process), the rest is {beyond:.2f} MB per agent",
