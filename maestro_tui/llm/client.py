@@ -6,6 +6,7 @@ litellm is imported lazily (it costs seconds); nothing here touches it at import
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import random
@@ -94,6 +95,8 @@ async def import_litellm_off_loop() -> Any:
         global _litellm_ready
         with _import_lock:  # one thread imports; the others wait for it here, not the loop
             litellm = import_litellm()
+            if not _litellm_ready:
+                _settle_heap()
             _litellm_ready = True
             return litellm
 
@@ -101,6 +104,21 @@ async def import_litellm_off_loop() -> Any:
 
 
 _litellm_ready = False
+_first_call_done = False
+
+
+def _settle_heap() -> None:
+    """Tell the garbage collector that what litellm loaded is here to stay.
+
+    litellm leaves ~450k objects after its import and ~115k more after its first call
+    (modules, its cost map, pydantic schemas), alive as long as the process. Each full
+    collection walked them all: in a 200-agent run, 31 pauses of 280 ms (p50) on the event
+    loop, the dashboard frozen meanwhile. gc.freeze() moves every object alive now out of
+    the collector's reach; refcounting still frees them, only cycles among them would stay,
+    so the garbage among them is collected first (one pause, instead of one per collection).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def price_per_mtok(model: str, prices: Prices | None = None) -> tuple[float, float] | None:
@@ -272,6 +290,10 @@ class LLMClient:
         except TimeoutError:
             raise _IdleTimeout() from None
         await _litellm_follow_ups(before)
+        global _first_call_done
+        if not _first_call_done:  # the first call loaded the rest of litellm
+            _first_call_done = True
+            _settle_heap()
         full_text = "".join(text)
         tool_calls = [_tool_call(i, calls[i]) for i in sorted(calls)]
         tokens_in, tokens_out = _usage_counts(usage, messages, full_text, calls.values())
