@@ -237,6 +237,9 @@ class Store(Reads):
                         async with asyncio.timeout(self.flush_interval):
                             await self._urgent.wait()
                 await self._window.acquire()  # meanwhile the buffer keeps filling
+                # Started before the buffer is taken: if it cannot start, the error names
+                # the first event not saved.
+                handle = await self._writer_handle()
                 if self._error is not None:
                     return
                 self._urgent.clear()
@@ -245,7 +248,6 @@ class Store(Reads):
                 if not self._closing:
                     self._pending.clear()
                 self._in_flight += len(batch)
-                handle = await self._writer_handle()
                 reply = handle.send("events", batch)
                 self._sent.put_nowait(_Sent(reply, batch[0], len(batch), finished))
                 await handle.drain()

@@ -119,3 +119,17 @@ async def test_reading_stores_start_no_writer(tmp_path: Path, bus_for) -> None:
         assert store.writer_pid is not None
     finally:
         await store.close()
+
+
+async def test_a_writer_that_cannot_start_names_the_first_event_not_saved(
+    tmp_path: Path, bus_for, monkeypatch
+) -> None:
+    import maestro_tui.store.writer_handle as handle
+
+    monkeypatch.setattr(handle.sys, "executable", str(tmp_path / "no-python"))
+    store = await Store.open(tmp_path / "s.db")
+    bus = bus_for(store, "run-s")
+    start_run(bus)
+    with pytest.raises(StoreError, match=r"FileNotFoundError.*events from run-s #1 on"):
+        await store.flush()
+    await store.close()
