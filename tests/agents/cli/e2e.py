@@ -35,6 +35,24 @@ KEY = "lab-test-key-0001"
 GREET = 'def greet():\n    return "hello"\n'
 
 
+def claude_env(url: str) -> dict[str, str]:
+    """What a user of Claude Code has, given the server's URL."""
+    return {
+        "ANTHROPIC_API_KEY": KEY,
+        "ANTHROPIC_BASE_URL": url,
+        "ANTHROPIC_MODEL": "claude-sonnet-4-5",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        # Else a usage limit is retried by Claude Code itself for about three minutes.
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+    }
+
+
+def codex_env(url: str) -> dict[str, str]:
+    """What a user of Codex has, given the server's URL."""
+    return {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": url + "/v1"}
+
+
 def marker(task: str) -> str:
     return f"@{task}@"
 

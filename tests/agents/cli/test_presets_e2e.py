@@ -28,6 +28,8 @@ from tests.agents.cli.e2e import (
     Finished,
     Moves,
     Router,
+    claude_env,
+    codex_env,
     plan_toml,
     run_maestro,
     sample_repo,
@@ -71,15 +73,7 @@ class Case:
 CASES = {
     "claude": Case(
         "claude",
-        lambda url: {
-            "ANTHROPIC_API_KEY": KEY,
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_MODEL": "claude-sonnet-4-5",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_TELEMETRY": "1",
-            # Else a usage limit is retried by Claude Code itself for about three minutes.
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-        },
+        claude_env,
         model="claude-sonnet-4-5",
         configured_model="claude-haiku-4-5",
         server_sees="claude-haiku-4-5",
@@ -87,7 +81,7 @@ CASES = {
     ),
     "codex": Case(
         "codex",
-        lambda url: {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": url + "/v1"},
+        codex_env,
         model="gpt-6.2-sol",  # its own default
         configured_model="gpt-5.5",
         server_sees="gpt-5.5",

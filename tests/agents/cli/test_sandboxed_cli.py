@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 from tests.agents import netns
-from tests.agents.cli.e2e import KEY, Answer, Moves, Router, plan_toml, run_maestro, sample_repo
+from tests.agents.cli.e2e import (
+    Answer,
+    Moves,
+    Router,
+    claude_env,
+    codex_env,
+    plan_toml,
+    run_maestro,
+    sample_repo,
+)
 from tests.agents.cli_harness import CLIS
 from tests.agents.netns import NetNamespace
 from tests.agents.servers.core import ToolCall, Turn
@@ -45,14 +54,7 @@ argv = ["claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose
         "--include-partial-messages", "--dangerously-skip-permissions"]
 env = { DISABLE_AUTOUPDATER = "1", IS_SANDBOX = "1" }
 """,
-        env=lambda url: {
-            "ANTHROPIC_API_KEY": KEY,
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_MODEL": "claude-sonnet-4-5",
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "DISABLE_TELEMETRY": "1",
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-        },
+        env=claude_env,
         shell=lambda cmd: Turn(
             text="Looking around.",
             tool_calls=(ToolCall("Bash", {"command": cmd, "description": "Look around"}),),
@@ -62,7 +64,7 @@ env = { DISABLE_AUTOUPDATER = "1", IS_SANDBOX = "1" }
     ),
     "codex": Case(
         config="",  # the preset as it is (-s workspace-write: its own bwrap, nested)
-        env=lambda url: {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": url + "/v1"},
+        env=codex_env,
         shell=lambda cmd: Turn(tool_calls=(ToolCall("exec_command", {"cmd": cmd}),)),
         home=".codex",
         sessions="sessions",
