@@ -25,6 +25,7 @@ from maestro_tui.session.outcome import exit_code
 from maestro_tui.store import Store, StoreError
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.widgets.dashboard import Dashboard
+from maestro_tui.ui.widgets.keys_panel import KeysPanel, first_stop
 
 POLL_S = 0.25  # the driver commits every 50 ms; a quarter second is live enough to watch
 
@@ -33,7 +34,7 @@ class FollowScreen(Screen[None]):
     """The Dashboard widget, fed from the store as another process writes the run."""
 
     DEFAULT_CSS = """
-    FollowScreen { layout: vertical; }
+    FollowScreen { layout: vertical; layers: default keys; }
     FollowScreen > #follow-bar { dock: top; height: 1; background: $panel; }
     FollowScreen > Dashboard { height: 1fr; }
     """
@@ -43,6 +44,7 @@ class FollowScreen(Screen[None]):
         Binding("0", "show_agent(0)", "logs 0-9", key_display="0-9"),
         *(Binding(str(n), f"show_agent({n})", show=False) for n in range(1, 10)),
     ]
+    BINDINGS = first_stop(BINDINGS)  # nothing here types: the keys act at once
 
     def __init__(
         self,
@@ -138,11 +140,11 @@ class FollowScreen(Screen[None]):
             self.notify(f"no running agent number {n}", timeout=2)
 
     def action_toggle_keys(self) -> None:
-        """?: the keys panel."""
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
+        """?: the keys panel, over the dashboard's right side."""
+        if self.query(KeysPanel):
+            self.query(KeysPanel).remove()
         else:
-            self.app.action_show_help_panel()
+            self.mount(KeysPanel())
 
     def action_close(self) -> None:
         """Stop watching; the run goes on in its own process."""

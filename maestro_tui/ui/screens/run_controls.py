@@ -19,7 +19,7 @@ from maestro_tui.ui.bridge import RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
 from maestro_tui.ui.shell import run_shell
 from maestro_tui.ui.widgets.dashboard import Dashboard
-from maestro_tui.ui.widgets.keys_panel import KeysPanel
+from maestro_tui.ui.widgets.keys_panel import KeysPanel, first_stop
 from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 from maestro_tui.workspace.repo import WorkspaceError
 
@@ -53,6 +53,7 @@ def _agent_bindings() -> list[Binding]:
 class RunControls(Screen[None]):
     """The keys of a live run's screen; RunScreen supplies the run they act on."""
 
+    DEFAULT_CSS = "RunControls { layers: default keys; }"  # the keys panel over the rest
     BINDING_GROUP_TITLE = "dashboard"
     BINDINGS = [
         Binding("p", "toggle_pause", "pause", tooltip="pause / resume dispatch"),
@@ -89,6 +90,7 @@ class RunControls(Screen[None]):
         Binding("q", "quit", "quit"),
         *_agent_bindings(),
     ]
+    BINDINGS = first_stop(BINDINGS)  # no Input on this screen: the keys act at once
 
     session: RunSession | None
     bridge: RunBridge | None

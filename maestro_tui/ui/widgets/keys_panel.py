@@ -11,13 +11,13 @@ then the keys that work everywhere.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import ActiveBinding, Binding
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.dom import DOMNode
 from textual.widgets import KeyPanel, Static
 
@@ -25,6 +25,16 @@ from textual.widgets import KeyPanel, Static
 MOVES = ("cursor_", "scroll_", "page_")
 LONG_GROUP = 4  # a group with more keys than this shows its first and last: "0–9"
 ARROWS = frozenset("↑↓←→")
+
+
+def first_stop(bindings: Iterable[BindingType]) -> list[BindingType]:
+    """The same bindings as priority bindings: the app runs them when the key first reaches
+    it. A plain binding of a focused widget or of the screen runs only after the key has gone
+    from the app to the focused widget and bubbled back up through every container to the
+    app: a turn of the event loop per step, a quarter of a second with 200 agents at work.
+    For screens and widgets with nothing focusable inside that types (no Input, no editor):
+    a priority binding takes its key before anything focused below it sees it."""
+    return [replace(b, priority=True) for b in Binding.make_bindings(bindings)]
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,26 @@ class KeysTable(Static):
 
 
 class KeysPanel(KeyPanel):
-    """Textual's KeyPanel, docked at the side and redrawn as bindings change, with KeysTable."""
+    """Textual's KeyPanel, redrawn as bindings change, with KeysTable; drawn over the right
+    side of the screen instead of splitting it.
+
+    Splitting the screen narrowed the dashboard: every pane was laid out and drawn again
+    (twice: sizes that change ask for another layout), and below 110 columns the dashboard
+    switched to its condensed layout. With 200 agents at work that took up to a third of a
+    second. On its own layer (a screen that shows it declares `layers: default keys`), the
+    dashboard keeps its size: only the panel is drawn, and what it uncovered when it closes.
+    """
+
+    DEFAULT_CSS = """
+    KeysPanel {
+        split: none;
+        dock: right;
+        layer: keys;
+        height: 100%;
+        margin-bottom: 1;  /* the footer stays in sight */
+        background: $panel;
+    }
+    """
 
     def compose(self) -> ComposeResult:
         yield KeysTable(shrink=True, expand=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.color import Color
 from textual.message import Message
 from textual.widgets import DataTable
@@ -12,6 +13,7 @@ from textual.widgets.data_table import RowKey
 
 from maestro_tui.domain.attention import task_needs_you
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
+from maestro_tui.ui.widgets.keys_panel import first_stop
 
 # Glyphs are single-width on every terminal we met (no emoji presentation forms).
 GLYPH: Mapping[TaskStatus, str] = {
@@ -28,6 +30,9 @@ GLYPH: Mapping[TaskStatus, str] = {
     TaskStatus.CANCELLED: "⊗",
     TaskStatus.REJECTED: "✗",
 }
+
+# DataTable's keys that move between rows or choose one.
+ROWS = frozenset({"enter", "up", "down", "pageup", "pagedown", "ctrl+home", "ctrl+end"})
 
 # Theme variable each status is drawn in, so a theme switch recolours the graph.
 THEME_VAR: Mapping[TaskStatus, str] = {
@@ -82,9 +87,16 @@ def task_name(view: TaskView) -> Text:
 
 
 class TaskGraph(DataTable[Text]):
-    """One row per task, grouped by DAG layer (critical order), updated cell by cell."""
+    """One row per task, grouped by DAG layer (critical order), updated cell by cell.
+
+    Its up/down moves and enter run at the key's first stop (`first_stop`): the cursor moves
+    without the key's round trip through the screen. Left, right, home and end stay plain
+    bindings: the replay screen seeks with them (and a screen's priority binding would run
+    first, but the footer would show the table's).
+    """
 
     BINDING_GROUP_TITLE = "task list"
+    BINDINGS = first_stop(b for b in Binding.make_bindings(DataTable.BINDINGS) if b.key in ROWS)
 
     COLUMNS = (
         ("layer", "L", 3),
