@@ -26,6 +26,7 @@ from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
+from maestro_tui.process.priority import use_background_executor
 from maestro_tui.session.inputs import (
     UserError,
     bad_input_errors,
@@ -104,6 +105,7 @@ async def start_session(
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
+    use_background_executor()  # git work below the loop's priority (process/priority.py)
     workers = workers or check_run_inputs(ws, config, plan, base)
     ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()
@@ -201,6 +203,7 @@ async def open_session(
     """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock."""
     from maestro_tui.llm import models
 
+    use_background_executor()
     stack = AsyncExitStack()
     try:
         store = await Store.open(db_path)
