@@ -25,6 +25,7 @@ from pathlib import Path
 from maestro_tui.process.lines import LineSplitter, decode, shorten
 from maestro_tui.process.programs import resolve_program
 from maestro_tui.process.sandbox import Sandbox
+from maestro_tui.process.spawn import Child, spawn
 
 LineSink = Callable[[str, str], None]  # (line, stream)
 StallSink = Callable[[float], None]  # seconds of silence
@@ -97,14 +98,11 @@ async def _run(
     started = time.monotonic()
     report_r, report_w = os.pipe()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *_under_reaper(program, argv, report_w),
-            cwd=str(cwd),
-            env=dict(env) if env is not None else None,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
+        proc = await spawn(
+            _under_reaper(program, argv, report_w),
+            cwd=cwd,
+            env=env,
+            stdin=stdin is not None,
             pass_fds=(report_w,),
         )
     except BaseException:
@@ -112,7 +110,7 @@ async def _run(
         raise
     finally:
         os.close(report_w)
-    run = _Run(proc, on_line, tail_lines, watch_exit(proc))
+    run = _Run(proc, on_line, tail_lines)
     timed_out = stalled = False
     code: int | None = None
     try:
@@ -142,15 +140,9 @@ async def _run(
 class _Run:
     """The pumps, the exit watch and the stall watch of one process."""
 
-    def __init__(
-        self,
-        proc: asyncio.subprocess.Process,
-        on_line: LineSink | None,
-        tail_lines: int,
-        exited: asyncio.Event,
-    ) -> None:
+    def __init__(self, proc: Child, on_line: LineSink | None, tail_lines: int) -> None:
         self.proc = proc
-        self.exited = exited
+        self.exited = proc.exited
         self.on_line = on_line
         self.tail: deque[str] = deque(maxlen=tail_lines)
         self.last_output = time.monotonic()
@@ -165,11 +157,8 @@ class _Run:
             asyncio.create_task(self._pump(proc.stdout, "stdout")),
             asyncio.create_task(self._pump(proc.stderr, "stderr")),
         ]
-        if stdin is not None and proc.stdin:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                proc.stdin.write(stdin)
-                await proc.stdin.drain()
-                proc.stdin.close()
+        if stdin is not None:
+            proc.send(stdin)
         exited = asyncio.create_task(self.exited.wait())
         watch = asyncio.create_task(self._stall_watch(stall_s)) if stall_s else None
         try:
@@ -223,28 +212,7 @@ class _Run:
         """Stop reading: cancel the pumps and close the pipes."""
         for pump in self._pumps:
             pump.cancel()
-        transport = getattr(self.proc, "_transport", None)
-        if transport is not None:
-            with contextlib.suppress(Exception):
-                transport.close()
-
-
-def watch_exit(proc: asyncio.subprocess.Process) -> asyncio.Event:
-    """An event set as soon as the process has exited. (asyncio's `wait()` also waits for
-    the pipes to close, which a process the agent left behind can delay forever.) Call it
-    right after starting the process, before anything awaits."""
-    exited = asyncio.Event()
-    protocol = proc._transport.get_protocol()  # type: ignore[attr-defined]
-    reported = protocol.process_exited
-
-    def process_exited() -> None:
-        reported()
-        exited.set()
-
-    protocol.process_exited = process_exited
-    if proc.returncode is not None:
-        exited.set()
-    return exited
+        self.proc.close()
 
 
 def _read_report(fd: int) -> tuple[str, ...]:
@@ -260,7 +228,7 @@ def _read_report(fd: int) -> tuple[str, ...]:
 
 
 async def kill_group(
-    proc: asyncio.subprocess.Process,
+    proc: Child,
     exited: asyncio.Event | None = None,
     grace_s: float = STOP_GRACE_S,
 ) -> None:

@@ -8,7 +8,11 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
+import pytest
+
+from maestro_tui.process import run_streaming
 from maestro_tui.process.priority import BACKGROUND_NICE, use_background_executor
 
 NICE = [sys.executable, "-c", "import os; print(os.nice(0))"]
@@ -30,3 +34,18 @@ async def test_worker_threads_and_what_they_start_run_below_the_loop() -> None:
     assert worker_nice == loop_nice + BACKGROUND_NICE
     assert int(started.stdout) == loop_nice + BACKGROUND_NICE
     assert all(name.startswith("maestro-bg") for name in names)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup here")
+async def test_programs_run_in_a_session_scheduled_below_ours(tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = await run_streaming(
+        [sys.executable, "-c", "print(open('/proc/self/autogroup').read())"],
+        cwd=tmp_path,
+        on_line=lambda line, _stream: lines.append(line),
+    )
+    ours = await asyncio.to_thread(Path("/proc/self/autogroup").read_text)
+    assert result.exit_code == 0
+    # Its own session is its own group (`/autogroup-N nice K`), weighed at background nice.
+    assert lines[0].split()[0] != ours.split()[0]
+    assert lines[0].split()[-1] == str(BACKGROUND_NICE)
