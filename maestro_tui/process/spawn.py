@@ -153,11 +153,13 @@ def _watch_exit(popen: subprocess.Popen[bytes], exited: asyncio.Event) -> None:
     try:
         fd = os.pidfd_open(popen.pid)
     except (AttributeError, OSError):  # no pidfd (kernel < 5.3): a thread waits instead
-        threading.Thread(
-            target=lambda: (popen.wait(), loop.call_soon_threadsafe(exited.set)),
-            name=f"maestro-wait-{popen.pid}",
-            daemon=True,
-        ).start()
+
+        def wait() -> None:
+            popen.wait()
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(exited.set)
+
+        threading.Thread(target=wait, name=f"maestro-wait-{popen.pid}", daemon=True).start()
         return
 
     def readable() -> None:

@@ -127,3 +127,15 @@ async def test_the_exit_is_seen_while_a_grandchild_still_holds_the_pipes(tmp_pat
     finally:
         psutil.Process(grandchild).kill()
         child.close()
+
+
+async def test_without_pidfds_a_thread_sees_the_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_pidfd(pid: int) -> int:
+        raise OSError(38, "Function not implemented")  # a kernel older than 5.3
+
+    monkeypatch.setattr(spawn_module.os, "pidfd_open", no_pidfd)
+    child = await spawn(["sh", "-c", "exit 5"], cwd=tmp_path, env=None, stdin=False)
+    assert await asyncio.wait_for(child.wait(), 10) == 5
+    child.close()
