@@ -48,8 +48,9 @@ class Served:
         server = psutil.Process(self.proc.pid).cmdline()
         async with asyncio.timeout(WAIT_S):
             while True:
-                # Between fork and exec a child still shows the server's command line.
-                if (apps := self.apps(recursive=False)) and apps[0].cmdline() != server:
+                # Between fork and exec a child still shows the server's command line, and
+                # while exec replaces its memory, none at all.
+                if (apps := self.apps(recursive=False)) and apps[0].cmdline() not in ([], server):
                     (app,) = apps
                     return app
                 await asyncio.sleep(0.05)  # another process's child: nothing to await
