@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
+import os
 from pathlib import Path
 
+import pytest
 from watchfiles import Change
 
 from maestro_tui.watch import changes_by_path, watch_worktree
@@ -73,6 +77,27 @@ def test_a_batch_reports_each_path_once_as_it_ends_up(tmp_path: Path) -> None:
     ]
 
 
+async def test_files_written_in_a_folder_made_that_instant_are_reported(tmp_path: Path) -> None:
+    """inotify watches a new folder only once it has heard of it; an agent that makes
+    `notes/` and writes `notes/x.md` at once is faster than that. Every such file is seen."""
+    seen, stop, ready = Seen(), asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(watch_worktree(tmp_path, seen, stop, on_ready=ready.set))
+    try:
+        await asyncio.wait_for(ready.wait(), WAIT_S)
+        for n in range(40):
+            folder = tmp_path / f"notes{n}" / "deep"
+            folder.mkdir(parents=True)  # and at once, before any watch can be set on it:
+            (folder / "note.md").write_text(f"note {n}\n")
+            (folder / "__pycache__").mkdir()  # filtered, inside as outside a new folder
+            (folder / "__pycache__" / "x.pyc").write_bytes(b"")
+        for n in range(40):
+            await seen.expect((f"notes{n}/deep/note.md", "added"))
+        assert not [path for path, _ in seen.changes if "__pycache__" in path]
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, WAIT_S)
+
+
 async def test_file_activity_lists_each_agents_latest_files() -> None:
     from textual.app import App, ComposeResult
 
@@ -128,3 +153,36 @@ async def test_a_worktree_inside_a_git_folder_is_still_watched(tmp_path) -> None
     await asyncio.wait_for(watcher, 10)
     assert ("app.py", "added") in seen
     assert not any(path.startswith(".git") for path, _ in seen)
+
+
+async def test_with_no_inotify_instance_left_the_tree_is_polled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each watcher takes one of the user's inotify instances (Linux's default limit is 128):
+    the agents beyond it must still have their changes reported, and the user told why
+    watching is slower."""
+    import maestro_tui.watch as watch
+
+    monkeypatch.setattr(watch, "_said_polling", False)
+    libc = ctypes.CDLL(None, use_errno=True)
+    held: list[int] = []
+    seen, stop, ready = Seen(), asyncio.Event(), asyncio.Event()
+    try:
+        # Every instance this user may have, taken; again after a moment, for those the
+        # watchers of earlier tests were still giving back.
+        for _ in range(3):
+            while len(held) < 100_000 and (fd := libc.inotify_init1(os.O_CLOEXEC)) >= 0:
+                held.append(fd)
+            assert ctypes.get_errno() == errno.EMFILE
+            await asyncio.sleep(0.2)
+        watcher = asyncio.create_task(watch_worktree(tmp_path, seen, stop, on_ready=ready.set))
+        await asyncio.wait_for(ready.wait(), WAIT_S)
+        await asyncio.sleep(2 * watch.POLL_MS / 1000)  # the poller's first look at the tree
+        (tmp_path / "late.txt").write_text("seen by polling\n")
+        await seen.expect(("late.txt", "added"))
+    finally:
+        for fd in held:
+            os.close(fd)
+        stop.set()
+    await asyncio.wait_for(watcher, WAIT_S)
+    assert "max_user_instances" in caplog.text

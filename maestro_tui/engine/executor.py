@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from maestro_tui.agents.base import Reporter, Worker, WorkerJob, WorkerResult
 from maestro_tui.process import Sandbox
-from maestro_tui.watch import watch_worktree
+from maestro_tui.watch import watching
 from maestro_tui.workspace.merge import check_out_merge
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, run_tests
@@ -94,16 +94,8 @@ class LocalCopy:
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         return await asyncio.to_thread(check_out_merge, self.ws, self.path, onto, commit)
 
-    @contextlib.asynccontextmanager
-    async def watching(self, on_change: OnChange) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        watcher = asyncio.create_task(watch_worktree(self.path, on_change, stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(watcher, 2.0)
+    def watching(self, on_change: OnChange) -> contextlib.AbstractAsyncContextManager[None]:
+        return watching(self.path, on_change)
 
     async def run(self, worker: Worker, job: WorkerJob, report: Reporter) -> WorkerResult:
         return await worker.run(job, report)

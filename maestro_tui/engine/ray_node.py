@@ -26,7 +26,7 @@ from typing import Any
 
 from maestro_tui.agents.base import Worker, WorkerJob, WorkerResult
 from maestro_tui.process import Sandbox
-from maestro_tui.watch import watch_worktree
+from maestro_tui.watch import watching
 from maestro_tui.workspace.bundle import clone_bundle, make_bundle, unbundle
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, run_tests
@@ -228,19 +228,12 @@ def _confined(sandbox: Sandbox | None, clone: Path, agent_dir: Path) -> Sandbox 
 
 async def _run_agent(worker: Worker, job: WorkerJob, relay: Relay) -> WorkerResult:
     """The agent in its clone, its file changes reported as the watcher sees them."""
-    clone = job.worktree
-    stop = asyncio.Event()
 
     def changed(path: str, change: str) -> None:
         relay.send("changed", path, change)
 
-    watcher = asyncio.create_task(watch_worktree(clone, changed, stop))
-    try:
+    async with watching(job.worktree, changed):
         return await worker.run(job, relay)
-    finally:
-        stop.set()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(watcher, 2.0)
 
 
 def _clone_for(spec: StepSpec, base_bundle: bytes) -> tuple[Path, bool]:
