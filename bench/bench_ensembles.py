@@ -27,8 +27,8 @@ async def run_variant(candidates: int, workdir: Path) -> dict[str, float]:
     from maestro_tui.domain.state import TaskStatus
     from maestro_tui.engine.bus import EventBus
     from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
-    from maestro_tui.llm.demo import model as demo_model
     from maestro_tui.llm.demo import copy_sample_repo
+    from maestro_tui.llm.demo import model as demo_model
     from maestro_tui.llm.demo.script import CONFLICTING_TASKS, TEST_COMMAND, demo_plan
     from maestro_tui.session.plans import demo_env
     from maestro_tui.session.workers import WorkerPool
