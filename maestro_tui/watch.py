@@ -1,9 +1,10 @@
 """File watching: which files change in an agent's worktree, for FileChanged events.
 
 Uses watchfiles' default (inotify on Linux) backend, and polls only when the user's inotify
-instances are used up (polling misses a file rewritten within one poll). Changes arrive debounced (~50 ms) and are reported once per path per batch, as the
-path's final state in that batch: a file saved by "write new, delete old, rename" is one
-"modified", not a delete and an add.
+instances are used up (polling misses a file rewritten within one poll). Changes arrive
+debounced (~50 ms) and are reported once per path per batch, as the path's final state in
+that batch: a file saved by "write new, delete old, rename" is one "modified", not a delete
+and an add.
 """
 
 from __future__ import annotations
