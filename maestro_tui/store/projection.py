@@ -350,7 +350,3 @@ class Projection:
                 e.ts,
             )
         )
-
-
-# The names of the event types that change a table.
-PROJECTED: frozenset[str] = frozenset(Projection()._handlers)
