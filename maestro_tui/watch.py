@@ -122,10 +122,10 @@ async def watch_worktree(
     # has already started writing.
     root = Path(os.path.realpath(path))  # noqa: ASYNC240
     keep = WorktreeFilter(root)
-    batches, upcoming = await _start(root, stop, debounce_ms, polling=False)
+    batches, upcoming = await _start(root, keep, stop, debounce_ms, polling=False)
     if _out_of_inotify(upcoming):
         _say_polling_once()
-        batches, upcoming = await _start(root, stop, debounce_ms, polling=True)
+        batches, upcoming = await _start(root, keep, stop, debounce_ms, polling=True)
         await asyncio.sleep(POLL_MS / 1000)  # the poller's first look at the tree
     try:
         if on_ready is not None:
@@ -150,13 +150,13 @@ Batches = AsyncGenerator[set[tuple[Change, str]], None]
 
 
 async def _start(
-    root: Path, stop: asyncio.Event, debounce_ms: int, *, polling: bool
+    root: Path, keep: WorktreeFilter, stop: asyncio.Event, debounce_ms: int, *, polling: bool
 ) -> tuple[Batches, asyncio.Future[set[tuple[Change, str]]]]:
     """The watcher and the wait for its first batch, once it has set its watches up (which
     it does in its first step, before it first waits)."""
     batches = awatch(
         root,
-        watch_filter=WorktreeFilter(root),
+        watch_filter=keep,
         debounce=debounce_ms,
         stop_event=stop,
         rust_timeout=IDLE_WAKE_MS,

@@ -16,15 +16,9 @@ import pytest
 
 from maestro_tui.process import spawn as spawn_module
 from maestro_tui.process.spawn import spawn
+from tests.process.test_hostile_agents import gone
 
 SLOW_START_S = 0.4
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 @pytest.fixture
