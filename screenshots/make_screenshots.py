@@ -1,10 +1,10 @@
 """Save an SVG of each screen: `python screenshots/make_screenshots.py`.
 
-The dashboard mid-run (160×48, with a merge waiting) and condensed (80×24), from the same
-hand-made run as the snapshot tests; then the other screens whose modules exist: the merge
-review (with conflicts, and of an ensemble's candidates), the plan review, the launcher
-(history from the sample run recorded in a temporary database) and the replay, stepped to
-its end.
+The dashboard mid-run (160×48, with a merge waiting), with its keys panel open, and condensed
+(80×24), from the same hand-made run as the snapshot tests; then the other screens whose
+modules exist: the merge review (with conflicts, and of an ensemble's candidates), the plan
+review, the launcher (history from the sample run recorded in a temporary database) and the
+replay, stepped to its end.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ async def shoot(
     print(f"wrote screenshots/{name}.svg ({size[0]}×{size[1]})")
 
 
-async def dashboard(name: str, size: tuple[int, int]) -> None:
+async def dashboard(name: str, size: tuple[int, int], keys: tuple[str, ...] = ()) -> None:
+    """The dashboard mid-run, after pressing `keys` (`?`: the keys panel over its side)."""
     session, bus, clock = sample_session()
 
     async def fill(pilot: Any) -> None:
@@ -68,6 +69,7 @@ async def dashboard(name: str, size: tuple[int, int]) -> None:
         screen = pilot.app.screen
         screen.bridge.flush()
         await pilot.pause()
+        await pilot.press(*keys)
 
     await shoot(name, lambda: RunScreen(session, start=False), size, fill)  # type: ignore[arg-type]
 
@@ -101,6 +103,7 @@ async def play_through(pilot: Any) -> None:
 async def main() -> None:
     await dashboard("dashboard", (160, 48))
     await dashboard("dashboard-80x24", (80, 24))
+    await dashboard("dashboard-keys", (160, 48), ("question_mark",))
     if have("maestro_tui.ui.screens.merge_review"):
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
         from tests.ui.review_runs import fake_ensemble_review, fake_review
