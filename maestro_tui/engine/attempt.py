@@ -72,7 +72,7 @@ class AttemptRunner:
         self.state = state
         self.merge_queue = merge_queue
         self.goal = goal
-        self.env = {**WORKTREE_ENV, **env}
+        self.env = {**WORKTREE_ENV, **ws.agent_env(), **env}
         self.critic = critic
         self.judge = judge
         self.executor = executor or LocalExecutor(ws)  # where attempts work: here, or Ray

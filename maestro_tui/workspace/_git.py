@@ -22,7 +22,21 @@ _LOCATION_VARS = (
     "GIT_CONFIG",
 )
 
-FALLBACK_IDENTITY = ("-c", "user.name=maestro-tui", "-c", "user.email=maestro-tui@localhost")
+_FALLBACK = {"user.name": "maestro-tui", "user.email": "maestro-tui@localhost"}
+FALLBACK_IDENTITY = tuple(
+    arg for key, value in _FALLBACK.items() for arg in ("-c", f"{key}={value}")
+)
+
+
+def fallback_identity_env() -> dict[str, str]:
+    """The fallback identity as configuration in the environment (git 2.31+), for programs
+    that ask `git config` for one: Aider, finding none, writes a placeholder into the
+    repository's own config, shared by every worktree, and its parallel copies then crash on
+    one another's lock. Nothing is written this way."""
+    env = {"GIT_CONFIG_COUNT": str(len(_FALLBACK))}
+    for i, (key, value) in enumerate(_FALLBACK.items()):
+        env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}
+    return env
 
 
 class WorkspaceError(Exception):

@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from maestro_tui.workspace._git import FALLBACK_IDENTITY, Git, WorkspaceError, git_env
+from maestro_tui.workspace._git import (
+    FALLBACK_IDENTITY,
+    Git,
+    WorkspaceError,
+    fallback_identity_env,
+    git_env,
+)
 from maestro_tui.workspace.plumbing import DiffStat, commit_message, numstat
 from maestro_tui.workspace.worktrees import WorktreeInfo, Worktrees, task_branch
 
@@ -72,6 +78,12 @@ class Workspace(Worktrees):
         # git itself races when worktrees are added, removed or listed at the same time (one
         # reads another's half-written .git/worktrees/<name>): one at a time per Workspace.
         self._worktree_lock = threading.RLock()
+        self.has_identity = True  # the repository (or the user) names who commits
+
+    def agent_env(self) -> dict[str, str]:
+        """What agents' programs need in their environment to work here: a git identity
+        when the repository has none (never written into its config)."""
+        return {} if self.has_identity else fallback_identity_env()
 
     @classmethod
     def open(cls, path: Path) -> Workspace:
@@ -112,9 +124,11 @@ class Workspace(Worktrees):
         # Commits must work on a machine with no git identity: fall back to our own.
         found = runner("config", "--get-regexp", r"^user\.(name|email)$", ok=(0, 1))
         keys = {line.split(" ", 1)[0] for line in found.out.splitlines()}
+        ws = cls(root, common_dir, runner)
         if not {"user.name", "user.email"} <= keys:
             runner.options[:0] = FALLBACK_IDENTITY
-        return cls(root, common_dir, runner)
+            ws.has_identity = False
+        return ws
 
     # --- the user's tree -------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -216,9 +217,9 @@ def test_commit_all_exclude_globs_and_no_change(git_repo: Path) -> None:
     assert ws.commit_all(wt, base, "Only scratch", "", TRAILERS, exclude=exclude) is None
 
 
-def test_commit_all_without_any_git_identity(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def no_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository, on a machine where no git identity is configured anywhere."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -230,7 +231,11 @@ def test_commit_all_without_any_git_identity(
     monkeypatch.delenv("EMAIL", raising=False)
     repo = make_repo(tmp_path / "repo", identity=False)
     assert subprocess.run(["git", "config", "user.email"], cwd=repo).returncode == 1
+    return repo
 
+
+def test_commit_all_without_any_git_identity(no_identity: Path) -> None:
+    repo = no_identity
     ws = Workspace.open(repo)
     wt, base = start_task(ws)
     (wt / "new.txt").write_text("hello\n")
@@ -241,8 +246,33 @@ def test_commit_all_without_any_git_identity(
     )
 
 
+def test_agents_are_given_an_identity_in_their_environment_not_in_the_config(
+    no_identity: Path,
+) -> None:
+    # Aider, finding no identity, writes one into .git/config, shared by all worktrees:
+    # parallel agents then crash on one another's config.lock.
+    ws = Workspace.open(no_identity)
+    wt, _base = start_task(ws)
+    config = (no_identity / ".git" / "config").read_text()
+    env = {**os.environ, **ws.agent_env()}
+    asked = [
+        subprocess.run(
+            ["git", "config", "--get", key],
+            cwd=wt,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+        for key in ("user.name", "user.email")
+    ]
+    assert asked == ["maestro-tui\n", "maestro-tui@localhost\n"]
+    assert (no_identity / ".git" / "config").read_text() == config
+
+
 def test_local_identity_is_used_when_set(git_repo: Path) -> None:
     ws = Workspace.open(git_repo)
+    assert ws.agent_env() == {}  # theirs, not ours
     wt, base = start_task(ws)
     (wt / "new.txt").write_text("hello\n")
     info = ws.commit_all(wt, base, "Add new", "", TRAILERS)

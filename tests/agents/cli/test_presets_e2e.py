@@ -233,6 +233,8 @@ def check_everyday(case: Case, run: Finished) -> None:
         assert run.of("FileChanged", task), f"no FileChanged for {task}"
         assert bool(run.of("AgentSession", task)) == case.sessions
     assert "run finished" in run.run.stdout and "Traceback" not in run.run.stderr
+    # The lab has no git identity: the agents got ours, and wrote none into the user's repo.
+    assert "[user]" not in (run.repo / ".git" / "config").read_text()
 
 
 def check_trouble(case: Case, run: Finished) -> None:
