@@ -33,6 +33,7 @@ _RETRY = re.compile(r"^Retrying in ([\d.]+) seconds")
 _APPLIED = re.compile(r"^Applied edit to (.+)$")
 _ERROR = re.compile(r"^litellm\.(\w+):")
 _GIT_FAILED = "Cmd('git') failed"
+_CRASH = re.compile(r"^# Uncaught (\w+) in ")  # then a traceback, ending "TYPE: message"
 _BANNER_END = ("https://aider.chat/HISTORY.html", "Restored previous conversation history.")
 # Files Aider leaves in the repository root, never to be committed.
 LEFT_BEHIND = (".aider.tags.cache.v4", ".aider.chat.history.md", ".aider.input.history")
@@ -55,7 +56,8 @@ class AiderStream(CliStream):
         self._error = ""  # the last error it printed, until a reply shows it went on
         self._in_error = False
         self._wrapped = False
-        self._sticky = ""  # an error it does not recover from (edits not applied)
+        self._sticky = ""  # an error it does not recover from (edits not applied, a crash)
+        self._crash = ""  # the exception type it reported uncaught, until its message
 
     def on_stdout(self, line: str) -> bool:
         self._drain_log()
@@ -74,6 +76,12 @@ class AiderStream(CliStream):
             self._in_error = False
         elif _ERROR.match(line):
             self._error, self._in_error, self._wrapped = line.strip(), True, False
+        elif found := _CRASH.match(line):
+            self._crash = found.group(1)
+            self._sticky = f"Aider crashed: uncaught {self._crash}"
+        elif self._crash and line.startswith(f"{self._crash}: "):
+            self._sticky = f"Aider crashed: {line.strip()}"
+            self._crash = ""
         elif line.startswith(_GIT_FAILED):
             self._sticky = f"Aider could not add a file it wrote; none of its edits applied: {line}"
         elif self._in_error:

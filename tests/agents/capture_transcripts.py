@@ -150,6 +150,16 @@ def scenarios(cli: str) -> dict[str, Callable[[Lab, Path], Runs]]:
         }[cli]
         return [("1", first), ("2", lab.run("Which word?", wt, home=lab.last_home(), extra=again))]
 
+    def crashed(lab: Lab, wt: Path) -> Runs:
+        # Aider with no git identity writes a placeholder one into the repository's config,
+        # which every worktree shares: parallel copies crash on one another's lock.
+        lock = wt.parent.parent / "repo" / ".git" / "config.lock"
+        lock.touch()
+        try:
+            return [("", lab.run("Say something.", wt, extra=files))]
+        finally:
+            lock.unlink()
+
     found = {
         "edit": edit,
         "refused": refused,
@@ -159,6 +169,8 @@ def scenarios(cli: str) -> dict[str, Callable[[Lab, Path], Runs]]:
         "stall-killed": stall,
         "resume": resume,
     }
+    if cli == "aider":
+        found["crashed"] = crashed
     return found
 
 

@@ -256,6 +256,12 @@ def test_aider_errors_it_exits_0_on(name: str, error: str, limit: str) -> None:
         assert [w[1] for w in r.waits] == [0.2, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
 
 
+def test_aider_a_crash_is_named_not_taken_for_silence() -> None:
+    # It prints the traceback, asks whether to open a GitHub issue, and exits 1.
+    outcome, _r = parse("aider-crashed.txt", exit_code=1)
+    assert outcome.error.startswith("Aider crashed: OSError: Lock for file '$REPO/.git/config'")
+
+
 # --- whatever a CLI prints -----------------------------------------------------------------
 
 
