@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import Screen
 
+from maestro_tui.ui.notices import show_warnings, stop_showing
 from maestro_tui.ui.palette import ScreenKeysProvider
 from maestro_tui.ui.theming import load_themes, theme_folders, watch_themes
 
@@ -46,6 +47,7 @@ class MaestroApp(App[int]):
         return self._first_screen()
 
     def on_mount(self) -> None:
+        self._notices = show_warnings(self)
         if not self._watch_themes:
             return
         for folder in self._theme_folders:
@@ -55,6 +57,9 @@ class MaestroApp(App[int]):
                 exclusive=True,
                 exit_on_error=False,
             )
+
+    def on_unmount(self) -> None:
+        stop_showing(self._notices)
 
     def _load_themes(self) -> list[Path]:
         """Register the built-in themes and the user's own; returns their folders."""
