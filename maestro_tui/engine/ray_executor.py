@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -79,18 +80,36 @@ def knock(address: str, timeout_s: float = KNOCK_TIMEOUT_S) -> None:
         ) from exc
 
 
+# Ray Client's proxy starts a server per client session; that start sometimes fails on a busy
+# head ("Initialization failure from server": the server exited before the proxy looked at
+# it). The next session's start is a fresh one.
+CLIENT_TRIES = 3
+CLIENT_RETRY_S = 1.0
+_CLIENT_START_FAILED = "Initialization failure from server"
+
+
 def _init(ray: Any, address: str) -> None:
     kwargs: dict[str, Any] = {"logging_level": "WARNING", "log_to_driver": False}
     if address != "local":
         kwargs["address"] = address
-    try:
-        ray.init(**kwargs)
-    except (Exception, SystemExit) as exc:  # ray.init exits the process on some failures
-        raise ExecutorError(
-            f"cannot join the Ray cluster at {address}: {exc}".strip()[:1500]
-            + "\n(is it running, with the same Ray version? Start one with `ray start --head`,"
-            f' or set [executor] address = "local" for Ray on this machine only. {INSTALL_HINT})'
-        ) from exc
+    for tries_left in reversed(range(CLIENT_TRIES)):
+        try:
+            ray.init(**kwargs)
+            return
+        except (Exception, SystemExit) as exc:  # ray.init exits the process on some failures
+            if tries_left and address.startswith("ray://") and _CLIENT_START_FAILED in str(exc):
+                ray.shutdown()
+                time.sleep(CLIENT_RETRY_S)
+                continue
+            raise _not_joined(address, exc) from exc
+
+
+def _not_joined(address: str, exc: BaseException) -> ExecutorError:
+    return ExecutorError(
+        f"cannot join the Ray cluster at {address}: {exc}".strip()[:1500]
+        + "\n(is it running, with the same Ray version? Start one with `ray start --head`,"
+        f' or set [executor] address = "local" for Ray on this machine only. {INSTALL_HINT})'
+    )
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""Joining a cluster through Ray Client: a failed session start on the head is tried again,
+anything else is one clear error at once.
+
+The real proxy's failure (its server for the session exits before the proxy looks at it) is
+a race on a busy head that cannot be caused on demand, so Ray is a recorder here; the real
+cluster is joined through Ray Client in tests/cli/test_ray_executor.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from maestro_tui.engine import ray_executor
+from maestro_tui.engine.executor import ExecutorError
+
+START_FAILED = (
+    "Initialization failure from server:\nTraceback (most recent call last):\n"
+    "psutil.ZombieProcess: PID still exists but it's a zombie (pid=18521)"
+)
+
+
+class Ray:
+    def __init__(self, *failures: BaseException) -> None:
+        self.failures = list(failures)
+        self.calls: list[str] = []
+
+    def init(self, **kwargs: Any) -> None:
+        self.calls.append(f"init {kwargs.get('address')}")
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+@pytest.fixture(autouse=True)
+def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ray_executor, "CLIENT_RETRY_S", 0.0)
+
+
+def test_a_session_the_head_failed_to_start_is_started_again() -> None:
+    ray = Ray(ConnectionAbortedError(START_FAILED), ConnectionAbortedError(START_FAILED))
+    ray_executor._init(ray, "ray://head:10001")
+    address = "init ray://head:10001"
+    assert ray.calls == [address, "shutdown", address, "shutdown", address]
+
+
+def test_it_gives_up_after_a_few_tries_and_says_why() -> None:
+    ray = Ray(*(ConnectionAbortedError(START_FAILED) for _ in range(ray_executor.CLIENT_TRIES)))
+    with pytest.raises(ExecutorError, match="cannot join the Ray cluster at ray://head:10001"):
+        ray_executor._init(ray, "ray://head:10001")
+    assert ray.calls.count("init ray://head:10001") == ray_executor.CLIENT_TRIES
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ("ray://head:10001", ConnectionError("ray client version mismatch")),
+        ("head:6379", ConnectionAbortedError(START_FAILED)),  # not Ray Client: not its proxy
+    ],
+)
+def test_other_failures_are_not_tried_again(address: str, error: BaseException) -> None:
+    ray = Ray(error)
+    with pytest.raises(ExecutorError, match=f"cannot join the Ray cluster at {address}"):
+        ray_executor._init(ray, address)
+    assert ray.calls == [f"init {address}"]
