@@ -76,6 +76,10 @@ instances used up at 128, a folder written into as soon as made, agents starting
 their watcher); with those fixed, 200 of 200, and ~90 more events a run. 3 runs, load
 11-16: RSS 281 MB + writer 17 MB = 298 MB: ok. Keys p50 7-8 ms, p95 65 ms best of 3 (66,
 81), max 0.3-0.7 s: ok. A thread of its own for every watcher cost 8 MB more (303 MB).
+
+Then the run's threads got two malloc arenas to share instead of up to sixteen (glibc's
+default on two cores; process/malloc.py): 3 runs, load 9-17, RSS 276-278 MB + writer 17 MB
+= 295 MB (298 before, 279-281 + 17 in the same hour).
 """
 
 from __future__ import annotations

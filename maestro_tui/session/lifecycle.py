@@ -26,6 +26,7 @@ from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
+from maestro_tui.process.malloc import limit_malloc_arenas
 from maestro_tui.process.priority import use_background_executor
 from maestro_tui.session.inputs import (
     UserError,
@@ -106,6 +107,7 @@ async def start_session(
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
     use_background_executor()  # git work below the loop's priority (process/priority.py)
+    limit_malloc_arenas()  # before the run's threads start (process/malloc.py)
     workers = workers or check_run_inputs(ws, config, plan, base)
     ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()
@@ -204,6 +206,7 @@ async def open_session(
     from maestro_tui.llm import models
 
     use_background_executor()
+    limit_malloc_arenas()
     stack = AsyncExitStack()
     try:
         store = await Store.open(db_path)
