@@ -78,8 +78,10 @@ their watcher); with those fixed, 200 of 200, and ~90 more events a run. 3 runs,
 81), max 0.3-0.7 s: ok. A thread of its own for every watcher cost 8 MB more (303 MB).
 
 Then the run's threads got two malloc arenas to share instead of up to sixteen (glibc's
-default on two cores; process/malloc.py): 3 runs, load 9-17, RSS 276-278 MB + writer 17 MB
-= 295 MB (298 before, 279-281 + 17 in the same hour).
+default on two cores; process/malloc.py). Capped from the process's start
+(MALLOC_ARENA_MAX=2), 3 runs at load 7-19: RSS 276-278 MB; capped where a run starts, as
+maestro-tui does, 3 runs at load 17-20: 277-279 MB + writer 17 MB = 296 MB (279-281 + 17
+without the cap, earlier the same hour). Keys p95 81 ms best of 3 (83, 90) at that load.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 glibc gives threads that allocate at the same time arenas of their own, up to eight per core.
 A run has dozens of threads (file watchers in anyio's pool, git work, program starts), and
-each arena keeps its freed memory: with 200 agents at work, about 3 MB of the orchestrator's
+each arena keeps its freed memory: with 200 agents at work, 2-3 MB of the orchestrator's
 peak (bench_scale). Most of the process's allocations are Python's own, under the GIL, so
 the threads seldom contend for the two arenas left.
 """
