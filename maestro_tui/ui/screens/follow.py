@@ -25,7 +25,7 @@ from maestro_tui.session.outcome import exit_code
 from maestro_tui.store import Store, StoreError
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.widgets.dashboard import Dashboard
-from maestro_tui.ui.widgets.keys_panel import KeysPanel, first_stop
+from maestro_tui.ui.widgets.keys_panel import first_stop, toggle_keys_panel
 
 POLL_S = 0.25  # the driver commits every 50 ms; a quarter second is live enough to watch
 
@@ -141,10 +141,7 @@ class FollowScreen(Screen[None]):
 
     def action_toggle_keys(self) -> None:
         """?: the keys panel, over the dashboard's right side."""
-        if self.query(KeysPanel):
-            self.query(KeysPanel).remove()
-        else:
-            self.mount(KeysPanel())
+        toggle_keys_panel(self)
 
     def action_close(self) -> None:
         """Stop watching; the run goes on in its own process."""

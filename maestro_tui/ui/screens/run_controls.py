@@ -19,7 +19,7 @@ from maestro_tui.ui.bridge import RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
 from maestro_tui.ui.shell import run_shell
 from maestro_tui.ui.widgets.dashboard import Dashboard
-from maestro_tui.ui.widgets.keys_panel import KeysPanel, first_stop
+from maestro_tui.ui.widgets.keys_panel import first_stop, toggle_keys_panel
 from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 from maestro_tui.workspace.repo import WorkspaceError
 
@@ -275,7 +275,4 @@ class RunControls(Screen[None]):
 
     def action_toggle_keys(self) -> None:
         """?: the keys panel, this screen's keys first."""
-        if self.query(KeysPanel):
-            self.query(KeysPanel).remove()
-        else:
-            self.mount(KeysPanel())
+        toggle_keys_panel(self)

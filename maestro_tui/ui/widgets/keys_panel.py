@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from rich import box
 from rich.table import Table
@@ -19,6 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding, BindingType
 from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.widgets import KeyPanel, Static
 
 # Cursor and scrolling actions (the same in every list and table): one row for all of them.
@@ -186,3 +188,12 @@ class KeysPanel(KeyPanel):
 
     def compose(self) -> ComposeResult:
         yield KeysTable(shrink=True, expand=False)
+
+
+def toggle_keys_panel(screen: Screen[Any]) -> None:
+    """Show the keys panel over `screen`, or close it if shown."""
+    shown = screen.query(KeysPanel)
+    if shown:
+        shown.remove()
+    else:
+        screen.mount(KeysPanel())
