@@ -84,6 +84,14 @@ class RunSession:
         await self.aclose()
 
 
+def _set_up_process() -> None:
+    """Before a run's work starts in this process: git work below the event loop's priority
+    (process/priority.py), and the threads to come sharing two malloc arenas
+    (process/malloc.py)."""
+    use_background_executor()
+    limit_malloc_arenas()
+
+
 async def start_session(
     *,
     ws: Workspace,
@@ -106,8 +114,7 @@ async def start_session(
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
-    use_background_executor()  # git work below the loop's priority (process/priority.py)
-    limit_malloc_arenas()  # before the run's threads start (process/malloc.py)
+    _set_up_process()
     workers = workers or check_run_inputs(ws, config, plan, base)
     ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()
@@ -205,8 +212,7 @@ async def open_session(
     """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock."""
     from maestro_tui.llm import models
 
-    use_background_executor()
-    limit_malloc_arenas()
+    _set_up_process()
     stack = AsyncExitStack()
     try:
         store = await Store.open(db_path)
