@@ -1,5 +1,6 @@
 """The git adapter: the user's repository, task worktrees, merges, and test validation."""
 
+from maestro_tui.workspace._git import FALLBACK_IDENTITY
 from maestro_tui.workspace.merge import (
     ConflictFile,
     ConflictHunk,
@@ -14,6 +15,7 @@ from maestro_tui.workspace.repo import CommitInfo, Workspace, WorkspaceError, Wo
 from maestro_tui.workspace.validate import TestResult, parse_test_counts, run_tests
 
 __all__ = [
+    "FALLBACK_IDENTITY",
     "CommitInfo",
     "ConflictFile",
     "ConflictHunk",

@@ -6,13 +6,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from maestro_tui.workspace import FALLBACK_IDENTITY
+
 SAMPLE_REPO = Path(__file__).parent / "sample_repo"
 DEMO_GOAL = (
     "Harden the shop package: type hints, reject impossible discounts, bulk discount tiers "
     "in the cart, a low-stock report, tests for each, and a usage section in the README."
 )
 _GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n"
-_GIT_IDENTITY = ("-c", "user.name=maestro-tui", "-c", "user.email=maestro-tui@localhost")
 
 
 def copy_sample_repo(dest: Path) -> Path:
@@ -31,7 +32,7 @@ def copy_sample_repo(dest: Path) -> Path:
 
     def git(*args: str) -> None:
         subprocess.run(
-            ["git", *_GIT_IDENTITY, *args],
+            ["git", *FALLBACK_IDENTITY, *args],
             cwd=dest,
             check=True,
             stdout=subprocess.DEVNULL,
