@@ -75,6 +75,7 @@ def run_on(
     db = tmp_path / "runs.db"
     env = {**os.environ, **(ray_env(cluster) if cluster is not None else {})}
     env.pop("MAESTRO_TUI_DB", None)
+    env["PYTHONFAULTHANDLER"] = "1"  # a hung run shows where each of its threads was
     argv = [sys.executable, "-m", "maestro_tui", "run", "--plan", str(tmp_path / "plan.toml"),
             "--repo", str(project), "--db", str(db), "--headless", "--yes", *extra]  # fmt: skip
     with subprocess.Popen(
@@ -83,6 +84,12 @@ def run_on(
     ) as proc:  # fmt: skip
         try:
             out, err = proc.communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            out, err = proc.communicate(timeout=30)
+            logs = cluster.client_server_logs() if cluster is not None else ""
+            hung = f"the run hung for {WAIT_S:g} s:\n{out}\n{err[-20000:]}\n{logs}"
+            raise AssertionError(hung) from None
         finally:
             proc.kill()
     return subprocess.CompletedProcess(argv, proc.returncode, out, err), proc.pid, db

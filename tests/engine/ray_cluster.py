@@ -47,6 +47,16 @@ class LocalCluster:
     env: dict[str, str]
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
+    def client_server_logs(self, chars: int = 3000) -> str:
+        """The tail of each Ray Client server's log on the head: where a hung client's
+        requests went."""
+        logs = sorted((self.root / "ray" / "session_latest" / "logs").glob("ray_client_server*"))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-chars:]}"
+            for p in logs
+            if p.stat().st_size
+        )
+
     def stop(self) -> None:
         """Stop every process the nodes started: SIGTERM to each group, then SIGKILL."""
         for proc in self.procs:
@@ -103,9 +113,10 @@ def start_cluster(cpus_per_node: int = 1, second_node: bool = True) -> LocalClus
         RAY_AUTH_MODE="token",
         RAY_AUTH_TOKEN=secrets.token_hex(16),
         RAY_USAGE_STATS_ENABLED="0",
-        # The Ray Client server starts a process per client and gives it 30 s to answer: not
-        # enough on a loaded 2-core machine.
-        RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S="180",
+        # The head's Ray Client proxy forks a session server per client while its gRPC
+        # threads are busy; with gRPC's fork handlers on, that child often dies at once
+        # (SIGSEGV, SIGABRT: 3 first joins of 9 here) and the client waits minutes to hear.
+        GRPC_ENABLE_FORK_SUPPORT="0",
         # A node that stops answering is declared dead in ~2 s, not ~15 s.
         RAY_health_check_period_ms="500",
         RAY_health_check_failure_threshold="4",
