@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import re
-import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +22,8 @@ from maestro_tui.agents.base import Reporter, Worker, WorkerError, WorkerJob, Wo
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.executor import ExecutorError, OnChange, WorkingCopy
+from maestro_tui.engine.executor import OnChange, WorkingCopy
+from maestro_tui.engine.ray_join import import_ray, join, knock
 from maestro_tui.engine.ray_node import (
     Message,
     StepResult,
@@ -41,8 +38,6 @@ from maestro_tui.workspace.plumbing import commit_message, commit_tree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult
 
-INSTALL_HINT = "pip install 'maestro-tui[ray]'"
-KNOCK_TIMEOUT_S = 5.0  # ray.init waits minutes for a cluster that is not there: knock first
 KEEP_BASES = 4  # the bases whose bundles stay in the object store for the next attempts
 END_WAIT_S = 10.0  # how long a finished step's messages may take to arrive
 DROP_WAIT_S = 30.0  # for the clones' removal at the end (a node may first start a worker)
@@ -50,66 +45,6 @@ FAILED_WAIT_S = 2.0  # and a failed one's, which may have died before sending th
 _REPORTS = frozenset(
     ("output", "usage", "tool", "finding", "file_changed", "session", "waiting", "stalled")
 )
-
-
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError as exc:
-        raise ExecutorError(
-            f'[executor] kind = "ray" needs Ray installed here: {INSTALL_HINT}'
-        ) from exc
-    return ray
-
-
-def knock(address: str, timeout_s: float = KNOCK_TIMEOUT_S) -> None:
-    """ExecutorError unless something listens at a "HOST:PORT" or "ray://HOST:PORT" address
-    ("auto": the one in $RAY_ADDRESS, if any)."""
-    if address == "auto":
-        address = os.environ.get("RAY_ADDRESS", "")
-    found = re.fullmatch(r"(?:ray://)?([^\s/:]+):(\d{1,5})", address)
-    if found is None:
-        return  # Ray finds the cluster itself ("auto", from its files) or starts one ("local")
-    try:
-        with socket.create_connection((found[1], int(found[2])), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise ExecutorError(
-            f"cannot reach the Ray cluster at {address} ({exc}): start it (`ray start --head`,"
-            " `ray up`) or fix [executor] address"
-        ) from exc
-
-
-# Ray Client's proxy starts a server per client session; that start sometimes fails on a busy
-# head ("Initialization failure from server": the server exited before the proxy looked at
-# it). The next session's start is a fresh one.
-CLIENT_TRIES = 3
-CLIENT_RETRY_S = 1.0
-_CLIENT_START_FAILED = "Initialization failure from server"
-
-
-def _init(ray: Any, address: str) -> None:
-    kwargs: dict[str, Any] = {"logging_level": "WARNING", "log_to_driver": False}
-    if address != "local":
-        kwargs["address"] = address
-    for tries_left in reversed(range(CLIENT_TRIES)):
-        try:
-            ray.init(**kwargs)
-            return
-        except (Exception, SystemExit) as exc:  # ray.init exits the process on some failures
-            if tries_left and address.startswith("ray://") and _CLIENT_START_FAILED in str(exc):
-                ray.shutdown()
-                time.sleep(CLIENT_RETRY_S)
-                continue
-            raise _not_joined(address, exc) from exc
-
-
-def _not_joined(address: str, exc: BaseException) -> ExecutorError:
-    return ExecutorError(
-        f"cannot join the Ray cluster at {address}: {exc}".strip()[:1500]
-        + "\n(is it running, with the same Ray version? Start one with `ray start --head`,"
-        f' or set [executor] address = "local" for Ray on this machine only. {INSTALL_HINT})'
-    )
 
 
 @dataclass
@@ -180,7 +115,7 @@ class RayExecutor:
         owns = not ray.is_initialized()
         if owns:
             await asyncio.to_thread(knock, address)
-            _init(ray, address)  # on the main thread, where Ray sets its signal handlers
+            join(ray, address)  # on the main thread, where Ray sets its signal handlers
         try:
             return cls(ws, config, bus, ray, owns)
         except BaseException:
