@@ -67,15 +67,20 @@ def join(ray: Any, address: str) -> None:
             ray.init(**kwargs)
             return
         except (Exception, SystemExit) as exc:  # ray.init exits the process on some failures
-            if tries_left and address.startswith("ray://") and _CLIENT_START_FAILED in str(exc):
+            if tries_left and _session_not_started(address, exc):
                 ray.shutdown()
                 time.sleep(CLIENT_RETRY_S)
                 continue
             raise not_joined(address, exc) from exc
 
 
+def _session_not_started(address: str, exc: BaseException) -> bool:
+    """The head's Ray Client proxy failed to start this client's session."""
+    return address.startswith("ray://") and _CLIENT_START_FAILED in str(exc)
+
+
 def not_joined(address: str, exc: BaseException) -> ExecutorError:
-    hint = f"\n{CLIENT_START_HINT}" if _CLIENT_START_FAILED in str(exc) else ""
+    hint = f"\n{CLIENT_START_HINT}" if _session_not_started(address, exc) else ""
     return ExecutorError(
         f"cannot join the Ray cluster at {address}: {exc}".strip()[:1500]
         + hint
