@@ -125,6 +125,16 @@ def repo_path(value: Any) -> str:
     return text
 
 
+def repo_paths(value: Any) -> tuple[str, ...]:
+    """Paths (or globs) inside the repository, relative to its root."""
+    return tuple(repo_path(v) for v in strings(value))
+
+
+def command_lines(value: Any) -> tuple[str, ...]:
+    """Command lines, each run without a shell."""
+    return tuple(command_line(v) for v in strings(value))
+
+
 def url(value: Any) -> str:
     text = string()(value)
     if not re.match(r"https?://[^\s/]+", text):

@@ -21,6 +21,7 @@ from maestro_tui.config.checks import (
     boolean,
     choice,
     command_line,
+    command_lines,
     env_name,
     env_names,
     integer,
@@ -29,6 +30,7 @@ from maestro_tui.config.checks import (
     ports,
     ray_address,
     repo_path,
+    repo_paths,
     resource_amounts,
     string,
     strings,
@@ -61,6 +63,13 @@ class Config:
     max_agents: int = 4
     test_command: str = ""  # "" = no validation step
     test_timeout_s: float = 600
+    test_report: str | None = None  # repo-relative JUnit XML file the test command writes
+    allow_red_base: bool = False  # a base whose tests fail: go on (headless) without asking
+    # [worktree]: what every task worktree and every tree the gate tests gets before use
+    worktree_copy: tuple[str, ...] = ()  # git-ignored files copied from the user's checkout
+    worktree_setup: tuple[str, ...] = ()  # commands run there (no shell) before agent or tests
+    worktree_setup_timeout_s: float = 600
+    worktree_python: str = "auto"  # auto: tests import the tree's code, not an editable install
     task_timeout_s: float = 1800
     retries: int = 1  # further attempts after the first
     retry_backoff_s: float = 2.0  # base of the exponential backoff, capped at 60 s
@@ -146,6 +155,12 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("run", "worktree_root", "worktree_root", optional(string(non_empty=True))),
     ("tests", "command", "test_command", command_line),
     ("tests", "timeout_s", "test_timeout_s", number(0, above=True)),
+    ("tests", "report", "test_report", optional(repo_path)),
+    ("tests", "allow_red_base", "allow_red_base", boolean),
+    ("worktree", "copy", "worktree_copy", repo_paths),
+    ("worktree", "setup", "worktree_setup", command_lines),
+    ("worktree", "setup_timeout_s", "worktree_setup_timeout_s", number(0, above=True)),
+    ("worktree", "python", "worktree_python", choice("auto", "off")),
     ("merge", "policy", "merge_policy", choice("auto", "review")),
     ("merge", "max_diff_lines", "max_diff_lines", integer(0)),
     ("merge", "max_diff_files", "max_diff_files", integer(0)),
