@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from maestro_tui.config import (
     parse_config,
     with_overrides,
 )
+from maestro_tui.config.detect import ProjectSetup, detect_project
 from maestro_tui.config.presets import PRESETS
+from tests.test_detect import LAYOUTS, build
 
 FULL = """
 [run]
@@ -243,9 +246,42 @@ def test_an_api_key_in_the_file_is_refused_without_echoing_it(tmp_path: Path) ->
 
 
 def test_the_template_loads_to_the_defaults(tmp_path: Path) -> None:
-    write(tmp_path, init_template(test_command=""))
+    write(tmp_path, init_template(ProjectSetup("python", test_command="")))
     loaded = load_config(tmp_path)
     assert loaded == Config(path=tmp_path / "maestro.toml")
+
+
+@pytest.mark.parametrize("toolchain", sorted(LAYOUTS))
+def test_the_template_of_every_detected_toolchain_loads(tmp_path: Path, toolchain: str) -> None:
+    files = {**LAYOUTS[toolchain], ".env": "X=1\n", ".env.production": "SECRET=1\n"}
+    project = detect_project(build(tmp_path, files))
+    assert project.toolchain == toolchain
+    text = init_template(project)
+    write(tmp_path, text)
+    loaded = load_config(tmp_path)
+    assert loaded.test_command == project.test_command
+    assert (loaded.worktree_copy, loaded.worktree_setup) == (project.copy, project.setup)
+    assert loaded.worktree_copy == (".env",)
+    reset = {"path": None, "test_command": "", "worktree_copy": (), "worktree_setup": ()}
+    assert dataclasses.replace(loaded, **reset) == Config()  # the rest stays at its default
+    # Why, on top, as comments; the commented examples stay below the detected lines.
+    head = text.split("\n[run]\n", 1)[0]
+    assert f"# Detected by `maestro-tui init`: {toolchain}\n" in head
+    assert all(f"#   {note}\n" in head for note in project.notes)
+    assert '# copy = [".env", ".env.local"]' in text and "# setup = [" in text
+
+
+def test_the_template_without_a_project_has_no_detected_block() -> None:
+    text = init_template()
+    assert "Detected" not in text
+    assert "\ncopy = []\n" in text and "\nsetup = []\n" in text
+
+
+def test_detected_values_are_quoted_as_toml_strings() -> None:
+    odd = ProjectSetup("make", 'make test ARGS="-k \\"x\\""', copy=('.env "1"',), setup=("a\tb",))
+    config = parse_config(tomllib.loads(init_template(odd)))
+    assert config.test_command == odd.test_command
+    assert (config.worktree_copy, config.worktree_setup) == (odd.copy, odd.setup)
 
 
 def test_the_init_template_sets_a_test_command_and_covers_every_key() -> None:

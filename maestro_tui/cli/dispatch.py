@@ -149,14 +149,17 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
 def _init(repo: Path, force: bool) -> int:
     from maestro_tui.config import CONFIG_FILE, init_template
+    from maestro_tui.config.detect import detect_project
     from maestro_tui.workspace.repo import Workspace
 
     root = Workspace.open(repo).root
     target = root / CONFIG_FILE
     if target.exists() and not force:
         return _fail(f"{target} already exists: edit it, or pass --force to overwrite it")
-    target.write_text(init_template(), encoding="utf-8")
+    project = detect_project(root)
+    target.write_text(init_template(project), encoding="utf-8")
     print(f"wrote {target}")
+    print(project.summary())
     return EXIT_OK
 
 

@@ -37,6 +37,7 @@ from maestro_tui.config.checks import (
     subset,
     url,
 )
+from maestro_tui.config.detect import ProjectSetup
 from maestro_tui.config.presets import PRESETS, WorkerSpec
 
 CONFIG_FILE = "maestro.toml"
@@ -415,7 +416,16 @@ def with_overrides(config: Config, **changes: Any) -> Config:
     return updated
 
 
-def init_template(test_command: str = DEFAULT_TEST_COMMAND) -> str:
-    """A fully commented maestro.toml: every key at its default, with why it is there."""
+def init_template(project: ProjectSetup | None = None) -> str:
+    """A fully commented maestro.toml: every key at its default, with why it is there; with a
+    detected `project`, its test command and [worktree] copy and setup, and why, on top."""
     text = resources.files("maestro_tui.config").joinpath("template.toml").read_text("utf-8")
-    return text.replace('"@TEST_COMMAND@"', json.dumps(test_command))
+    if project is None:
+        return text.replace('"@TEST_COMMAND@"', json.dumps(DEFAULT_TEST_COMMAND))
+    text = text.replace('"@TEST_COMMAND@"', json.dumps(project.test_command))
+    for key, values in (("copy", project.copy), ("setup", project.setup)):
+        # The [worktree] line at its default; the commented example below it stays.
+        text = text.replace(f"\n{key} = []\n", f"\n{key} = {json.dumps(list(values))}\n", 1)
+    notes = "".join(f"\n#   {note}" for note in project.notes)
+    intro, rest = text.split("\n\n", 1)
+    return f"{intro}\n\n# Detected by `maestro-tui init`: {project.toolchain}{notes}\n\n{rest}"
