@@ -1,9 +1,11 @@
-"""Suite-wide: task worktrees go to a temporary cache folder, never the real ~/.cache."""
+"""Suite-wide: task worktrees go to a temporary cache folder, never the real ~/.cache; and
+every run ends by saying what it skipped, and why."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,28 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+def skips_by_reason(
+    reports: Iterable[pytest.TestReport | pytest.CollectReport],
+) -> list[tuple[int, str]]:
+    """(count, reason) of the skipped tests, most first; a reason says how to enable them."""
+    reasons = Counter(skip_reason(report) for report in reports)
+    return sorted(((n, reason) for reason, n in reasons.items()), key=lambda g: (-g[0], g[1]))
+
+
+def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """The reason as the test gave it: pytest keeps (path, line, "Skipped: <reason>")."""
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # pytest's own `-rs` lists skips by file and line, and `-q` shows none: a machine without
+    # bubblewrap would pass `make test` with its sandbox untested and nothing said.
+    groups = skips_by_reason(terminalreporter.stats.get("skipped", []))
+    if groups:
+        terminalreporter.write_sep("=", "skipped, by reason")
+        for count, reason in groups:
+            terminalreporter.write_line(f"{count:4d} {reason}")

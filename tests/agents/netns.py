@@ -118,5 +118,5 @@ def unavailable_reason() -> str | None:
         with NetNamespace() as ns, ns.entered():
             pass
     except (NetnsUnavailable, OSError) as exc:
-        return f"no private network namespace here: {exc}"
+        return f"no private network namespace here: {exc} (needs util-linux, root, CAP_SYS_ADMIN)"
     return None

@@ -327,7 +327,9 @@ def test_a_conflict_goes_back_to_its_agent_on_the_cluster(
     )
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+@pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
+)
 def test_a_sandboxed_agent_on_a_node_can_touch_only_its_clone(
     cluster: LocalCluster, project: Path, tmp_path: Path
 ) -> None:

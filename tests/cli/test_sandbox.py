@@ -15,7 +15,7 @@ import pytest
 from tests.cli.conftest import SHOW_FAKE_AGENT, events_of, git, run_cli, write_config
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
 )
 
 SANDBOX = '\n[sandbox]\nkind = "bwrap"\n' + SHOW_FAKE_AGENT

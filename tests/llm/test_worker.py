@@ -255,7 +255,9 @@ async def test_a_message_from_the_human_joins_the_next_turn(
     assert delivered == ["use tabs, not spaces"] and len(mailbox) == 0
 
 
-@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+@pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
+)
 async def test_run_command_runs_in_the_jobs_sandbox(
     server: FakeChatServer, repo: Path, reporter: RecordingReporter
 ) -> None:

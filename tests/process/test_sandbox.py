@@ -21,7 +21,7 @@ from maestro_tui.process import Sandbox, SandboxUnavailable, base_env, run_strea
 from tests.recording import RecordingReporter
 
 needs_bwrap = pytest.mark.skipif(
-    shutil.which("bwrap") is None, reason="bubblewrap is not installed (.ci/run installs it)"
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
 )
 
 
@@ -238,7 +238,7 @@ def test_where_bwrap_cannot_make_namespaces_the_check_says_so() -> None:
     assert subprocess.run([sys.executable, "-c", CHECK], capture_output=True).returncode == 0
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("util-linux's unshare is not installed")
+        pytest.skip("util-linux's unshare is not installed: apt-get install util-linux")
     argv = [unshare, "--user", "--map-root-user", "sh", "-c", NO_NAMESPACES, sys.executable]
     done = subprocess.run([*argv, CHECK], capture_output=True, text=True, timeout=120)
     if "Permission denied" in done.stderr or "unshare failed" in done.stderr:

@@ -17,7 +17,9 @@ from tests.ui.test_tui_tmux import ROOT, Tmux, tmux  # noqa: F401 (the fixture)
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed: apt-get install tmux"
+    ),
 ]
 
 # The person at the editor, scripted: keep both sides' edits of each hunk, as one would.

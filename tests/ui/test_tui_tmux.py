@@ -17,7 +17,9 @@ from tests.ui.conftest import CONFLICT_PLAN, make_project
 ROOT = Path(__file__).parent.parent.parent
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(
+        shutil.which("tmux") is None, reason="tmux is not installed: apt-get install tmux"
+    ),
 ]
 
 

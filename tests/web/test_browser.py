@@ -30,7 +30,8 @@ pytestmark = [
     pytest.mark.slow,
     # On CI (which installs it) a missing Chromium fails the tests instead of skipping them.
     pytest.mark.skipif(
-        chromium_path() is None and not os.environ.get("CI"), reason="chromium is not installed"
+        chromium_path() is None and not os.environ.get("CI"),
+        reason="chromium is not installed: apt-get install chromium",
     ),
 ]
 ROOT = Path(__file__).resolve().parents[2]

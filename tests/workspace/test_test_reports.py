@@ -134,7 +134,9 @@ test('outer', async (t) => {
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.skipif(
+    shutil.which("node") is None, reason="node is not installed: apt-get install nodejs"
+)
 def test_node_test_runner_for_real(tmp_path: Path) -> None:
     (tmp_path / "a.test.js").write_text(NODE_PASSING)
     (tmp_path / "b.test.js").write_text(NODE_FAILING)
@@ -147,7 +149,9 @@ def test_node_test_runner_for_real(tmp_path: Path) -> None:
     assert failing_tests(run.stdout) == {"outer > inner fails"}
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.skipif(
+    shutil.which("node") is None, reason="node is not installed: apt-get install nodejs"
+)
 async def test_run_tests_names_a_node_file_that_did_not_load_by_its_relative_path(
     tmp_path: Path,
 ) -> None:
@@ -182,7 +186,9 @@ mod tests {
 """
 
 
-@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+@pytest.mark.skipif(
+    shutil.which("cargo") is None, reason="cargo is not installed: apt-get install cargo"
+)
 async def test_cargo_test_for_real(tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "Cargo.toml").write_text(
@@ -198,7 +204,9 @@ async def test_cargo_test_for_real(tmp_path: Path) -> None:
     assert result.failing == {"demo::tests::breaks", "api::api_bad"}
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")
+@pytest.mark.skipif(
+    shutil.which("go") is None, reason="go is not installed: apt-get install golang-go"
+)
 async def test_go_test_json_for_real(tmp_path: Path) -> None:
     (tmp_path / "go.mod").write_text("module example.com/live\n\ngo 1.19\n")
     (tmp_path / "calc").mkdir()

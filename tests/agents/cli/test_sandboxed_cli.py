@@ -76,7 +76,7 @@ env = { DISABLE_AUTOUPDATER = "1", IS_SANDBOX = "1" }
 def test_a_cli_in_the_sandbox_edits_and_cannot_reach_out(name: str, tmp_path: Path) -> None:
     reason = netns.unavailable_reason() or CLIS[name].missing_reason()
     if reason or shutil.which("bwrap") is None:
-        pytest.skip(reason or "bubblewrap is not installed")
+        pytest.skip(reason or "bubblewrap is not installed: apt-get install bubblewrap")
     case = CASES[name]
     m = Moves(name)
     plan = plan_toml(
