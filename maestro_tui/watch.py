@@ -4,7 +4,8 @@ Uses watchfiles' default (inotify on Linux) backend, and polls only when the use
 instances are used up (polling misses a file rewritten within one poll). Changes arrive
 debounced (~50 ms) and are reported once per path per batch, as the path's final state in
 that batch: a file saved by "write new, delete old, rename" is one "modified", not a delete
-and an add.
+and an add. What a worker's program writes for itself (its scratch: Aider's repository map
+cache) is not the agent's work and is never reported.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, awatch
+
+from maestro_tui.config.presets import EVERY_SCRATCH, is_scratch
 
 DEBOUNCE_MS = 50
 NEW_FOLDER_FILES = 1000  # the most files reported from one folder just made
@@ -87,20 +90,24 @@ def _files_under(folder: str, keep: Callable[[Change, str], bool] | None) -> lis
 
 
 class WorktreeFilter(DefaultFilter):
-    """watchfiles' default filter, applied below the watched root only.
+    """watchfiles' default filter, applied below the watched root only, and the workers'
+    scratch (`scratch` globs, see config.presets.is_scratch) left out.
 
     A worktree may lie below a folder with a `.git` part (runs made before they moved out of
     .git/maestro-worktrees/, or a worktree_root chosen so), and the default filter drops any
     path with a `.git` part: judged on the whole path, it would report nothing at all.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, scratch: Sequence[str] = EVERY_SCRATCH) -> None:
         super().__init__()
         self._prefix = str(root) + os.sep
+        self._scratch = tuple(scratch)
 
     def __call__(self, change: Change, path: str) -> bool:
         if path.startswith(self._prefix):
             path = path[len(self._prefix) :]
+            if self._scratch and is_scratch(path.replace(os.sep, "/"), self._scratch):
+                return False
         return super().__call__(change, path)
 
 
@@ -111,17 +118,19 @@ async def watch_worktree(
     *,
     on_ready: Callable[[], None] | None = None,
     debounce_ms: int = DEBOUNCE_MS,
+    scratch: Sequence[str] = EVERY_SCRATCH,
 ) -> None:
     """Report each change under `path` as `on_change(rel_path, change)` until `stop` is set.
 
     Ignores .git, __pycache__, virtualenvs, caches and editor swap files (watchfiles'
-    DefaultFilter). `on_ready` is called once the watches are in place.
+    DefaultFilter), and the paths `scratch` matches (by default, what any preset's program
+    leaves in a worktree). `on_ready` is called once the watches are in place.
     """
     # inotify reports paths under the resolved root. A realpath is a few lstat calls: done
     # here, not queued in the default executor behind the run's git work, while the agent
     # has already started writing.
     root = Path(os.path.realpath(path))  # noqa: ASYNC240
-    keep = WorktreeFilter(root)
+    keep = WorktreeFilter(root, scratch)
     batches, upcoming = await _start(root, keep, stop, debounce_ms, polling=False)
     if _out_of_inotify(upcoming):
         _say_polling_once()
@@ -188,11 +197,16 @@ def _say_polling_once() -> None:
 
 
 @contextlib.asynccontextmanager
-async def watching(path: Path, on_change: OnChange) -> AsyncIterator[None]:
-    """Report the changes under `path` while the block runs; the watches are in place when it
-    starts (or READY_WAIT_S has passed), so what the block does first is seen too."""
+async def watching(
+    path: Path, on_change: OnChange, scratch: Sequence[str] = EVERY_SCRATCH
+) -> AsyncIterator[None]:
+    """Report the changes under `path` while the block runs, but for its `scratch`; the
+    watches are in place when it starts (or READY_WAIT_S has passed), so what the block does
+    first is seen too."""
     stop, ready = asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(watch_worktree(path, on_change, stop, on_ready=ready.set))
+    watcher = asyncio.create_task(
+        watch_worktree(path, on_change, stop, on_ready=ready.set, scratch=scratch)
+    )
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ready.wait(), READY_WAIT_S)

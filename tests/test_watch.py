@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,54 @@ async def test_with_no_inotify_instance_left_the_tree_is_polled(
         stop.set()
     await asyncio.wait_for(watcher, WAIT_S)
     assert "max_user_instances" in caplog.text
+
+
+async def test_what_a_worker_writes_for_itself_is_not_reported(tmp_path: Path) -> None:
+    """Aider's repository-map cache (a folder made and written at once, rewritten, removed
+    before the commit) is its own scratch, not the agent's work: never a FileChanged. A
+    project's own `.aiderignore`, written by the agent, is."""
+    seen, stop, ready = Seen(), asyncio.Event(), asyncio.Event()
+    watcher = asyncio.create_task(watch_worktree(tmp_path, seen, stop, on_ready=ready.set))
+    try:
+        await asyncio.wait_for(ready.wait(), WAIT_S)
+        cache = tmp_path / ".aider.tags.cache.v4"
+        cache.mkdir()
+        (cache / "cache.db").write_bytes(b"tags")
+        (cache / "cache.db-journal").write_bytes(b"")
+        (tmp_path / ".aider.chat.history.md").write_text("# aider chat started\n")
+        (tmp_path / "app.py").write_text("x = 1\n")
+        (tmp_path / ".aiderignore").write_text("build/\n")
+        await seen.expect(("app.py", "added"))
+        (cache / "cache.db").write_bytes(b"more tags")
+        shutil.rmtree(cache)  # as the worker tidies up before the commit
+        (tmp_path / ".aider.chat.history.md").unlink()
+        (tmp_path / "done.txt").write_text("")  # after all of the above, in order
+        await seen.expect(("done.txt", "added"))
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, WAIT_S)
+    assert sorted(set(seen.changes)) == [
+        (".aiderignore", "added"),
+        ("app.py", "added"),
+        ("done.txt", "added"),
+    ]
+
+
+async def test_the_files_pane_leaves_out_scratch_a_recorded_run_reported() -> None:
+    from textual.app import App, ComposeResult
+
+    from maestro_tui.domain import events as ev
+    from maestro_tui.engine.bus import EventBus
+    from maestro_tui.ui.widgets.file_activity import FileActivity
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FileActivity()
+
+    bus = EventBus("r1")
+    paths = [".aider.tags.cache.v4/cache.db", "app.py", ".aider.chat.history.md"]
+    events = [bus.emit(ev.FileChanged, task="t1", path=p, change="added") for p in paths]
+    async with Host().run_test() as pilot:
+        activity = pilot.app.query_one(FileActivity)
+        activity.feed(events)
+        assert activity.files("t1") == [("app.py", "added")]

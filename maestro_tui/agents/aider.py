@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,8 +33,6 @@ _ERROR = re.compile(r"^litellm\.(\w+):")
 _GIT_FAILED = "Cmd('git') failed"
 _CRASH = re.compile(r"^# Uncaught (\w+) in ")  # then a traceback, ending "TYPE: message"
 _BANNER_END = ("https://aider.chat/HISTORY.html", "Restored previous conversation history.")
-# Files Aider leaves in the repository root, never to be committed.
-LEFT_BEHIND = (".aider.tags.cache.v4", ".aider.chat.history.md", ".aider.input.history")
 
 
 def _count(text: str) -> int:
@@ -218,20 +214,3 @@ class AiderDialect(Dialect):
         with contextlib.suppress(OSError):
             log.unlink()  # one log per run: entries are matched to this run's printed lines
         return AiderStream(report, price, model, usage_log=log)
-
-    def tidy(self, worktree: Path) -> None:
-        for name in LEFT_BEHIND:
-            path = worktree / name
-            tracked = subprocess.run(
-                ["git", "ls-files", "--error-unmatch", name],
-                cwd=worktree,
-                capture_output=True,
-                check=False,
-            )
-            if tracked.returncode == 0:
-                continue  # the project keeps it in git: not ours to remove
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()

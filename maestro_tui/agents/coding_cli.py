@@ -118,10 +118,7 @@ class CodingCliWorker(CommandWorker):
             tail.append(line[:500])
             stream.feed(line, kind)
 
-        try:
-            result = await self.spawn(argv, job, report, on_line, env=env)
-        finally:
-            await asyncio.to_thread(self.dialect.tidy, job.worktree)
+        result = await self.spawn(argv, job, report, on_line, env=env)
         outcome = stream.finish(result.exit_code)
         if outcome.error and "exited with code" in outcome.error and tail:
             outcome.error += "; last output:\n" + "\n".join(tail)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import shutil
 import string
+import subprocess
 from collections import deque
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
 from maestro_tui.config import ConfigError, WorkerSpec
-from maestro_tui.config.presets import install_hint
+from maestro_tui.config.presets import install_hint, scratch_of
 from maestro_tui.process import (
     LineSink,
     ProcessResult,
@@ -98,12 +103,37 @@ def summarize(lines: Sequence[str], name: str, limit: int = SUMMARY_CHARS) -> st
     return "\n".join(reversed(kept)) or f"{name} finished"
 
 
+def remove_scratch(worktree: Path, globs: Sequence[str]) -> list[str]:
+    """Remove what `globs` match in `worktree` (see config.presets.is_scratch), but for what
+    the project keeps in git; the worktree-relative paths removed."""
+    removed: list[str] = []
+    for glob in globs:
+        for path in sorted(worktree.glob(glob.strip("/"))):
+            rel = path.relative_to(worktree).as_posix()
+            tracked = subprocess.run(
+                ["git", "ls-files", "--error-unmatch", "--", rel],
+                cwd=worktree,
+                capture_output=True,
+                check=False,
+            )
+            if tracked.returncode == 0:
+                continue  # the project keeps it in git: not ours to remove
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            removed.append(rel)
+    return removed
+
+
 class CommandWorker:
     """Runs `spec.argv` in the task's worktree with an explicit environment; streams its output.
 
     Its output is shown line by line (long lines shortened for the log, never for a parser); a
     command silent for `stall_s` is stopped (TaskStalled); whatever it leaves running when it
-    exits is stopped and named in the log.
+    exits is stopped and named in the log; what its program writes for itself in the worktree
+    (its scratch) is removed once it ends.
     """
 
     def __init__(self, spec: WorkerSpec, *, stall_s: float | None = None) -> None:
@@ -111,6 +141,7 @@ class CommandWorker:
         self.name = spec.name
         self.template = parse_template(spec.argv, spec.name)
         self.stall_s = stall_s
+        self.scratch = scratch_of(spec)
 
     def argv_for(
         self, job: WorkerJob, prompt: str | None = None, files: list[str] | None = None
@@ -157,7 +188,7 @@ class CommandWorker:
         env: dict[str, str] | None = None,
     ) -> ProcessResult:
         """Run `argv` once in the job's worktree; WorkerError when it cannot start, times out
-        or stalls. What it left running is stopped and named in the log."""
+        or stalls. What it left running is stopped and named in the log; its scratch removed."""
         # The worker's own limit is more specific than the run-wide task timeout.
         timeout = self.spec.timeout_s if self.spec.timeout_s is not None else job.timeout_s
         try:
@@ -175,6 +206,9 @@ class CommandWorker:
             raise WorkerError(self._not_installed(exc.args[0])) from None
         except OSError as exc:
             raise WorkerError(f"{self.name}: could not start {argv[0]!r}: {exc}") from exc
+        finally:
+            if self.scratch:  # never committed, whatever happened
+                await asyncio.to_thread(remove_scratch, Path(job.worktree), self.scratch)
         if result.stopped:
             report.output(
                 f"stopped {len(result.stopped)} process(es) {self.name} left running: "

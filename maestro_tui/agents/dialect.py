@@ -54,9 +54,6 @@ class Dialect:
                agent_dir: Path) -> CliStream:  # fmt: skip
         return CliStream(report, price, model)
 
-    def tidy(self, worktree: Path) -> None:
-        """Remove files the CLI leaves in the worktree that must never be committed."""
-
 
 def insert_before(argv: list[str], index: int, *args: str) -> list[str]:
     """`args` inserted before position `index` (the prompt), or appended when it is -1."""

@@ -9,8 +9,9 @@ changed with a [workers.<name>] table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class WorkerSpec:
     home_allow: tuple[str, ...] = ()
     # What a node must have to run it, under the Ray executor (e.g. {agent_clis = 1}).
     resources: Mapping[str, float] = field(default_factory=dict)
+    # What its program writes in the worktree for itself (globs from the worktree's top, see
+    # `is_scratch`): never reported as the agent's changes, removed before the commit.
+    scratch: tuple[str, ...] = ()
 
 
 # Variables every CLI preset passes through: a proxy between you and the model's API.
@@ -86,6 +90,12 @@ PRESETS: dict[str, WorkerSpec] = {
             "AIDER_MODEL", "AIDER_WEAK_MODEL", "AIDER_EDIT_FORMAT", *PROXY_VARS,
         ),
         home_allow=(".aider", ".aider.conf.yml", ".aider.model.settings.yml"),
+        # Its repository map's cache, and the histories when not sent to the agent's folder
+        # (the preset sends them there); not .aider.conf.yml nor .aiderignore: a project's own.
+        scratch=(
+            ".aider.tags.cache.v*", ".aider.chat.history.md", ".aider.input.history",
+            ".aider.llm.history",
+        ),
     ),
     # Gemini CLI: -p is headless, -o stream-json its event stream, --yolo approves its tools.
     "gemini": WorkerSpec(
@@ -101,6 +111,34 @@ PRESETS: dict[str, WorkerSpec] = {
         home_allow=(".gemini",),
     ),
 }  # fmt: skip
+
+# Everything any preset's program leaves in a worktree: what the file watcher leaves out, not
+# knowing which worker is at work there.
+EVERY_SCRATCH: tuple[str, ...] = tuple(
+    dict.fromkeys(glob for spec in PRESETS.values() for glob in spec.scratch)
+)
+
+
+def is_scratch(path: str, globs: Iterable[str]) -> bool:
+    """Is `path` (worktree-relative, '/'-separated) matched by one of `globs`, or inside a
+    folder matched? A glob is matched part by part from the worktree's top: the folder
+    `.aider.tags.cache.v*` covers `.aider.tags.cache.v4/cache.db`, not `src/.aider.tags…`."""
+    parts = path.split("/")
+    for glob in globs:
+        pattern = glob.strip("/").split("/")
+        if len(parts) >= len(pattern) and all(map(fnmatchcase, parts, pattern)):
+            return True
+    return False
+
+
+def scratch_of(spec: WorkerSpec) -> tuple[str, ...]:
+    """The worker's scratch globs: its own, else those of the preset whose CLI's output it
+    reads (a [workers.x] table running Aider with parser = "aider" leaves what Aider leaves)."""
+    if spec.scratch:
+        return spec.scratch
+    preset = PRESETS.get(spec.parser) if spec.parser else None
+    return preset.scratch if preset is not None else ()
+
 
 # Program name -> what to tell a user who does not have it installed.
 INSTALL_HINTS: dict[str, str] = {

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -12,7 +15,8 @@ import pytest
 from maestro_tui.agents.base import Worker, WorkerError
 from maestro_tui.agents.command import CommandWorker, WorkerConfigError, build_prompt, summarize
 from maestro_tui.config import ConfigError, WorkerSpec
-from maestro_tui.config.presets import PRESETS
+from maestro_tui.config.presets import EVERY_SCRATCH, PRESETS, is_scratch, scratch_of
+from maestro_tui.watch import watching
 
 ECHO_ARGS = """
 import json, sys
@@ -254,3 +258,53 @@ def test_every_preset_template_is_valid_and_the_worker_is_a_worker() -> None:
         if spec.kind == "command":
             worker = CommandWorker(spec)
             assert isinstance(worker, Worker) and worker.name == name
+
+
+LEAVES_SCRATCH = """
+import pathlib
+cache = pathlib.Path(".aider.tags.cache.v4")
+cache.mkdir()
+(cache / "cache.db").write_bytes(b"tags")
+pathlib.Path(".aider.input.history").write_text("kept by the project\\n")
+pathlib.Path("hello.py").write_text("print('hello')\\n")
+"""
+
+
+def track(worktree: Path, name: str) -> None:
+    """`name`, empty, kept in git by the project of a new repository at `worktree`."""
+    subprocess.run(["git", "init", "-q"], cwd=worktree, check=True)
+    (worktree / name).write_text("")
+    subprocess.run(["git", "add", name], cwd=worktree, check=True)
+
+
+async def test_a_workers_scratch_is_neither_reported_nor_left_for_the_commit(
+    script, make_job, reporter, worktree: Path
+) -> None:
+    """One declaration, two uses: the watcher leaves the preset's scratch out, and the worker
+    removes it once its program ends, but for what the project keeps in git."""
+    track(worktree, ".aider.input.history")
+    spec = replace(PRESETS["aider"], argv=tuple(script(LEAVES_SCRATCH)), parser="")
+    changes: list[tuple[str, str]] = []
+    done = asyncio.Event()
+
+    def changed(path: str, change: str) -> None:
+        changes.append((path, change))
+        if path == "done.txt":
+            done.set()
+
+    async with watching(worktree, changed):
+        await CommandWorker(spec).run(make_job(), reporter)
+        (worktree / "done.txt").write_text("")  # after all the worker did, in order
+        await asyncio.wait_for(done.wait(), 10)
+    assert sorted(os.listdir(worktree)) == [".aider.input.history", ".git", "done.txt", "hello.py"]
+    assert (worktree / ".aider.input.history").read_text() == "kept by the project\n"
+    assert sorted(set(changes)) == [("done.txt", "added"), ("hello.py", "added")]
+
+
+def test_a_custom_worker_reading_a_clis_output_has_that_clis_scratch() -> None:
+    custom = WorkerSpec(name="my-aider", argv=("aider", "{prompt}"), parser="aider")
+    assert scratch_of(custom) == PRESETS["aider"].scratch
+    assert scratch_of(WorkerSpec(name="plain", argv=("x",))) == ()
+    assert is_scratch(".aider.tags.cache.v4/cache.db", EVERY_SCRATCH)
+    assert not is_scratch("src/.aider.tags.cache.v4/cache.db", EVERY_SCRATCH)
+    assert not any(is_scratch(p, EVERY_SCRATCH) for p in (".aiderignore", ".aider.conf.yml"))

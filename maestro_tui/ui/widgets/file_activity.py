@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from maestro_tui.config.presets import EVERY_SCRATCH, is_scratch
 from maestro_tui.domain import events as ev
 
 MARK = {"added": ("+", "text-success"), "modified": ("~", "text-warning"),
@@ -15,7 +16,9 @@ MARK = {"added": ("+", "text-success"), "modified": ("~", "text-warning"),
 
 class FileActivity(Static):
     """One line per task: its most recently changed files, newest first (+ added, ~ modified,
-    - deleted). Feed it events; it redraws only when a FileChanged arrives."""
+    - deleted). Feed it events; it redraws only when a FileChanged arrives. A worker's own
+    scratch (Aider's cache) is not shown: runs recorded before the watcher left it out have
+    it among their events."""
 
     DEFAULT_CSS = """
     FileActivity { height: auto; max-height: 12; padding: 0 1; }
@@ -38,7 +41,7 @@ class FileActivity(Static):
         """Note the FileChanged events among these; other events are ignored."""
         changed = False
         for e in events:
-            if type(e) is ev.FileChanged:
+            if type(e) is ev.FileChanged and not is_scratch(e.path, EVERY_SCRATCH):
                 files = self._files.setdefault(e.task, {})
                 files.pop(e.path, None)
                 files[e.path] = e.change

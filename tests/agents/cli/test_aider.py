@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.agents.cli.helpers import big_text, gaps
+from maestro_tui.agents.base import WorkerJob
+from maestro_tui.agents.coding_cli import DIALECTS, CodingCliWorker
+from maestro_tui.config.presets import PRESETS
+from maestro_tui.domain.plan import Task
+from maestro_tui.watch import watching
+from tests.agents.cli.e2e import Moves
+from tests.agents.cli.helpers import big_text, gaps, programs_in_netns
 from tests.agents.cli_harness import Lab
 from tests.agents.servers.core import Turn
 from tests.agents.servers.openai_chat import whole_edit
+from tests.recording import RecordingReporter
 
 pytestmark = pytest.mark.cli
 
@@ -114,3 +123,48 @@ def test_restores_the_chat_history_it_left_in_the_worktree(
     assert (first.exit_code, second.exit_code) == (0, 0)
     history = str(lab.server.turns[1].body["messages"])
     assert "The word is PAPAYA." in history and "Remember a word." in history
+
+
+async def test_its_preset_worker_reports_and_leaves_none_of_its_scratch(
+    make_lab: MakeLab, worktree: Path, tmp_path: Path
+) -> None:
+    """Aider writes its repository map's cache into the worktree as it works. Driven through
+    its preset, the cache is never a FileChanged (the files pane's, the log's) and is gone
+    before the commit; the file it was asked for is reported."""
+    m = Moves("aider")
+    lab = make_lab("aider", m.task(m.write("hello.py", "print('hello')\n"), said="Wrote it."))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **lab.cli.prepare(home, lab.server),  # its price list, so it fetches nothing
+        "PATH": programs_in_netns(lab.netns, tmp_path / "bin", "aider"),
+        "HOME": str(home),
+        "OPENAI_API_BASE": f"{lab.server.url}/v1",
+        "AIDER_MODEL": "openai/gpt-4o",
+    }
+    task = Task(id="t1", title="Say hello", prompt="Write hello.py.", files=("greet.py",))
+    job = WorkerJob(
+        run_id="r1", task=task, attempt=1, worktree=worktree, env=env, agent_dir=tmp_path / "a"
+    )
+    reported: list[tuple[str, str]] = []
+    everything: list[tuple[str, str]] = []  # what a watcher without the scratch filter sees
+    done = asyncio.Event()
+
+    def changed(path: str, change: str) -> None:
+        reported.append((path, change))
+        if path == "done.txt":
+            done.set()
+
+    worker = CodingCliWorker(PRESETS["aider"], DIALECTS["aider"])
+    async with (
+        watching(worktree, changed),
+        watching(worktree, lambda p, c: everything.append((p, c)), scratch=()),
+    ):
+        result = await worker.run(job, RecordingReporter())
+        (worktree / "done.txt").write_text("")  # after all the worker did, in order
+        await asyncio.wait_for(done.wait(), 10)
+
+    assert result.summary and (worktree / "hello.py").read_text() == "print('hello')\n"
+    assert any(path.startswith(".aider.tags.cache.v") for path, _ in everything)  # it did
+    assert sorted({path for path, _ in reported}) == ["done.txt", "hello.py"]
+    assert not [name for name in os.listdir(worktree) if name.startswith(".aider")]
