@@ -28,8 +28,9 @@ from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select
 from maestro_tui.engine.steering import Steering
 from maestro_tui.process import Sandbox, base_env
+from maestro_tui.workspace.prepare import Preparer, SetupFailed
 from maestro_tui.workspace.repo import CommitInfo, Workspace
-from maestro_tui.workspace.validate import TestResult, failing_tests
+from maestro_tui.workspace.validate import TestResult
 
 FEEDBACK_LIMIT = 4000
 # Agents and tests rewrite files within the same second, often at the same size: Python would
@@ -75,11 +76,13 @@ class AttemptRunner:
         self.env = {**WORKTREE_ENV, **ws.agent_env(), **env}
         self.critic = critic
         self.judge = judge
-        self.executor = executor or LocalExecutor(ws)  # where attempts work: here, or Ray
+        self.preparer = Preparer.from_config(config, ws.root)  # [worktree]
+        self.executor = executor or LocalExecutor(ws, self.preparer)  # here, or Ray
         self.steering = Steering(bus)
         self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back
         roots = ws.worktree_roots()
-        self.sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, roots)
+        sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, roots)
+        self.sandbox = self.preparer.confine(sandbox)  # the checkout's venv shown read-only
 
     async def __call__(self, task: Task, attempt: int) -> Outcome:
         integration = self.state().integration_branch
@@ -144,6 +147,8 @@ class AttemptRunner:
                     worktree=copy.shown,
                     base_commit=base,
                 )
+            sandbox = self.sandbox and self.sandbox.for_task(copy.path, agent_dir)
+            await self._prepare(copy, task, attempt, candidate, sandbox)
             job = WorkerJob(
                 run_id=run_id,
                 task=task,
@@ -151,11 +156,11 @@ class AttemptRunner:
                 worktree=copy.path,
                 context=task_context(task, self.state(), self.ws.root, self.config.standards_file),
                 timeout_s=self.config.task_timeout_s,
-                env=base_env(self.env),
+                env=base_env({**self.env, **copy.env}),
                 candidate=candidate,
                 mailbox=mailbox,
                 agent_dir=agent_dir,
-                sandbox=self.sandbox and self.sandbox.for_task(copy.path, agent_dir),
+                sandbox=sandbox,
                 **carry_over,
             )
             fixes = 0
@@ -172,6 +177,22 @@ class AttemptRunner:
             self.steering.close(task.id, mailbox)
             with contextlib.suppress(Exception):
                 await copy.close()
+
+    async def _prepare(
+        self,
+        copy: WorkingCopy,
+        task: Task,
+        attempt: int,
+        candidate: int | None,
+        sandbox: Sandbox | None,
+    ) -> None:
+        """[worktree] applied to the new checkout, its output in the task's log; a setup that
+        fails is the attempt's error, naming the command and its last lines."""
+        reporter = TaskReporter(self.bus, task.id, attempt, candidate=candidate)
+        try:
+            await copy.prepare(base_env(self.env), sandbox, reporter.output)
+        except SetupFailed as exc:
+            raise WorkerError(str(exc)) from None
 
     async def _ensemble(self, task: Task, attempt: int, base: str) -> Work:
         """N independent candidates in parallel; one is selected, the rest stay as branches."""
@@ -311,7 +332,7 @@ class AttemptRunner:
         verdict = await trials.base_verdict(base, found_by=task_id)
         if verdict.passed:
             return False
-        ours = failing_tests(tests.output_tail)
+        ours = tests.failing
         return not (ours and verdict.failing and not ours <= verdict.failing)
 
     def _send_back(self, job: WorkerJob, round_no: int, feedback: str) -> WorkerJob:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from maestro_tui.agents.base import Reporter, Worker, WorkerJob, WorkerResult
-from maestro_tui.process import Sandbox
+from maestro_tui.process import LineSink, Sandbox
 from maestro_tui.watch import watching
 from maestro_tui.workspace.merge import check_out_merge
+from maestro_tui.workspace.prepare import Prepared, Preparer
 from maestro_tui.workspace.repo import CommitInfo, Workspace
 from maestro_tui.workspace.validate import TestResult, run_tests
 
@@ -35,6 +36,14 @@ class WorkingCopy(Protocol):
     path: Path  # where the agent works, as the agent sees it
     shown: str  # the path to show a person on this machine; "" when it is elsewhere
     steerable: bool  # can the person's messages reach the agent while it works
+    env: Mapping[str, str]  # what preparing the checkout added to its processes' environment
+
+    async def prepare(
+        self, env: Mapping[str, str], sandbox: Sandbox | None, on_line: LineSink
+    ) -> None:
+        """Make the checkout like the user's ([worktree]: copy, port, Python, setup) before
+        the agent starts; raises SetupFailed."""
+        ...
 
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         """Put `commit` merged onto the base in the files, uncommitted, conflicts marked;
@@ -85,11 +94,21 @@ class Executor(Protocol):
 class LocalCopy:
     """A git worktree of the user's repository, under the worktree root ([run] worktree_root)."""
 
-    def __init__(self, ws: Workspace, path: Path) -> None:
+    def __init__(self, ws: Workspace, path: Path, preparer: Preparer | None = None) -> None:
         self.ws = ws
         self.path = path
         self.shown = str(path)
         self.steerable = True
+        self.env: Mapping[str, str] = {}
+        self._preparer = preparer
+        self._prepared: Prepared | None = None
+
+    async def prepare(
+        self, env: Mapping[str, str], sandbox: Sandbox | None, on_line: LineSink
+    ) -> None:
+        if self._preparer is not None:
+            self._prepared = await self._preparer.prepare(self.path, env, sandbox, on_line)
+            self.env = self._prepared.env
 
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         return await asyncio.to_thread(check_out_merge, self.ws, self.path, onto, commit)
@@ -119,21 +138,26 @@ class LocalCopy:
         env: Mapping[str, str],
         sandbox: Sandbox | None = None,
     ) -> TestResult:
+        if self._preparer is not None and self._prepared is not None:
+            return await self._preparer.run_tests(command, self._prepared, timeout_s, env, sandbox)
         return await run_tests(command, self.path, timeout_s, env=env, sandbox=sandbox)
 
     async def close(self) -> None:
+        if self._preparer is not None:
+            self._preparer.release(self.path)
         await asyncio.shield(asyncio.to_thread(self.ws.remove_worktree, self.path))
 
 
 class LocalExecutor:
     """Today's way: every attempt in a worktree of the repository, on this machine."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, preparer: Preparer | None = None) -> None:
         self.ws = ws
+        self.preparer = preparer
 
     async def open(self, run_id: str, label: str, attempt: int, base: str) -> WorkingCopy:
         path = await asyncio.to_thread(self.ws.add_worktree, run_id, label, attempt, base)
-        return LocalCopy(self.ws, path)
+        return LocalCopy(self.ws, path, self.preparer)
 
     async def aclose(self) -> None:
         return None

@@ -38,7 +38,7 @@ from maestro_tui.engine.gate_pipeline import GateItem, Pipeline, Segment
 from maestro_tui.engine.trials import BaseVerdict, Trials
 from maestro_tui.workspace.merge import MergedSources, SourceConflicts, merge_sources
 from maestro_tui.workspace.repo import Workspace
-from maestro_tui.workspace.validate import TestResult, failing_tests
+from maestro_tui.workspace.validate import TestResult
 
 __all__ = ["Gate", "GateItem", "GateOwner", "merge_message"]
 
@@ -190,7 +190,7 @@ class Gate:
             return
         flaky: tuple[str, ...] = ()
         if result.passed and seg.first_red is not None:
-            flaky = tuple(sorted(failing_tests(seg.first_red.output_tail))) or ("(unnamed)",)
+            flaky = tuple(sorted(seg.first_red.failing)) or ("(unnamed)",)
         self._report(seg, result, flaky=flaky)
         seg.result, seg.verdict = result, result.passed
         if result.passed:

@@ -9,6 +9,7 @@ from maestro_tui.config import Config
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.process import Sandbox
 from maestro_tui.workspace.merge import ConflictFile, MergeCheck, MergeSource, resolve_text
+from maestro_tui.workspace.prepare import Preparer
 from maestro_tui.workspace.validate import TestResult
 
 FEEDBACK_LIMIT = 4000
@@ -97,13 +98,20 @@ class GateSettings:
     fix_attempts: int = 1
     # Where the tests of merged trees run confined ([sandbox]): the agents' code runs there.
     sandbox: Sandbox | None = None
+    # How each tested tree is made like the user's checkout ([worktree]); None: as checked out.
+    preparer: Preparer | None = None
 
     @classmethod
     def from_config(
-        cls, config: Config, env: Mapping[str, str], sandbox: Sandbox | None = None
+        cls,
+        config: Config,
+        env: Mapping[str, str],
+        sandbox: Sandbox | None = None,
+        preparer: Preparer | None = None,
     ) -> GateSettings:
         return cls(
-            sandbox=sandbox,
+            sandbox=preparer.confine(sandbox) if preparer else sandbox,
+            preparer=preparer,
             command=config.test_command,
             timeout_s=config.test_timeout_s,
             env=dict(env),

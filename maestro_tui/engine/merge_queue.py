@@ -129,7 +129,7 @@ class MergeQueue(MergeOutcomes):
         self.trials: Trials | None = None
         self._gate: Gate | None = None
         if not s.off_reason:
-            self.trials = Trials(bus, ws, s.command, s.timeout_s, s.env, s.sandbox)
+            self.trials = Trials(bus, ws, s.command, s.timeout_s, s.env, s.sandbox, s.preparer)
             self._gate = Gate(
                 bus, ws, integration_branch, self.trials, self,
                 speculate=s.speculate, max_batch=s.max_batch, retest_red=s.retest_red,

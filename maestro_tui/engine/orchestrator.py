@@ -31,6 +31,7 @@ from maestro_tui.engine.merge_queue import (
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.engine.steering import SteerRefused
 from maestro_tui.process import Sandbox
+from maestro_tui.workspace.prepare import Preparer
 from maestro_tui.workspace.repo import Workspace
 
 
@@ -91,7 +92,12 @@ class Orchestrator(MergeDecisions):
                 policy=s.merge_policy,
                 limits=MergeLimits(c.max_diff_lines, c.max_diff_files),
                 pending=pending,
-                gate=GateSettings.from_config(c, {**WORKTREE_ENV, **self.setup.env}, sandbox),
+                gate=GateSettings.from_config(
+                    c,
+                    {**WORKTREE_ENV, **self.setup.env},
+                    sandbox,
+                    Preparer.from_config(c, self.ws.root),
+                ),
                 rounds_used=self._fix_rounds,
             )
             self._merge_queue.on_decided = self._decided

@@ -32,7 +32,7 @@ from maestro_tui.engine.ray_node import (
     drop_clones,
     run_step,
 )
-from maestro_tui.process import Sandbox
+from maestro_tui.process import LineSink, Sandbox
 from maestro_tui.workspace.bundle import fix_start, make_bundle, unbundle
 from maestro_tui.workspace.plumbing import commit_message, commit_tree
 from maestro_tui.workspace.repo import CommitInfo, Workspace
@@ -212,6 +212,7 @@ class RayCopy:
         self.path = attempt_dir(run_id, label, attempt)  # on whichever node runs it
         self.shown = ""  # AttemptPlaced says where, once a node has it
         self.steerable = False  # a mailbox does not travel to the node (yet)
+        self.env: Mapping[str, str] = {}
         self.state = base
         self.reset = False
         self.after = ""  # the token of the last step that finished
@@ -220,6 +221,14 @@ class RayCopy:
         self.task: str = label
         self.candidate: int | None = None
         self.on_change: OnChange | None = None
+
+    async def prepare(
+        self, env: Mapping[str, str], sandbox: Sandbox | None, on_line: LineSink
+    ) -> None:
+        """[worktree] is not applied on a node's clone (yet): said in the task's log."""
+        c = self.ex.config
+        if c.worktree_copy or c.worktree_setup:
+            on_line("[maestro] [worktree] copy/setup are not applied on Ray nodes", "setup")
 
     async def check_out_merge(self, onto: str, commit: str) -> tuple[str, ...]:
         self.state, marked = await asyncio.to_thread(fix_start, self.ex.ws.git, onto, commit)

@@ -17,8 +17,9 @@ from pathlib import Path
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.process import Sandbox, base_env
+from maestro_tui.workspace.prepare import Preparer, SetupFailed
 from maestro_tui.workspace.repo import Workspace
-from maestro_tui.workspace.validate import TestResult, failing_tests, run_tests
+from maestro_tui.workspace.validate import TestResult, run_tests
 
 GATE_DIR_PREFIX = "gate-"  # the run's scratch worktrees that merged trees are tested in
 
@@ -42,8 +43,10 @@ class Trials:
         timeout_s: float | None,
         env: Mapping[str, str],
         sandbox: Sandbox | None = None,
+        preparer: Preparer | None = None,
     ) -> None:
         self._bus = bus
+        self._preparer = preparer  # [worktree]: each tree made like the user's checkout
         self._ws = ws
         self.command = command
         self._timeout = timeout_s
@@ -58,6 +61,16 @@ class Trials:
         """Remember a tree that passed (the gate tested it)."""
         self._green.add(tree)
 
+    def seed(self, commit: str, tree: str, result: TestResult, found_by: str) -> None:
+        """What a test run outside the trials found on `commit` (the preflight): a green tree
+        is not tested again, a red one is a BaseRed at once."""
+        if result.passed:
+            self._green.add(tree)
+            return
+        verdict: asyncio.Future[BaseVerdict] = asyncio.get_running_loop().create_future()
+        verdict.set_result(self._red(commit, tree, found_by, result))
+        self._bases[tree] = verdict
+
     def known_green(self, tree: str) -> bool:
         return tree in self._green
 
@@ -71,9 +84,7 @@ class Trials:
         try:
             await asyncio.shield(added)
             sandbox = self._sandbox and self._sandbox.for_task(path)
-            return await run_tests(
-                self.command, path, self._timeout, env=self._env, sandbox=sandbox
-            )
+            return await self._test(path, sandbox)
         finally:
             # Removed only once it is made (a cancel can come while git still adds it), and
             # whatever happens to this task: closing waits for every removal.
@@ -83,9 +94,24 @@ class Trials:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.shield(cleanup)
 
+    async def _test(self, path: Path, sandbox: Sandbox | None) -> TestResult:
+        """Prepare the tree, then run the tests; a setup that fails is a red result that says
+        why (a result that breaks `npm ci` is red as merged)."""
+        if self._preparer is None:
+            return await run_tests(self.command, path, self._timeout, self._env, sandbox=sandbox)
+        try:
+            prepared = await self._preparer.prepare(path, self._env, sandbox)
+        except SetupFailed as exc:
+            return TestResult(False, None, None, None, 0.0, str(exc)[-4000:], False)
+        return await self._preparer.run_tests(
+            self.command, prepared, self._timeout, self._env, sandbox
+        )
+
     async def _remove(self, added: asyncio.Future[Path], path: Path) -> None:
         with contextlib.suppress(Exception):
             await added
+        if self._preparer is not None:
+            self._preparer.release(path)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._ws.remove_worktree, path)
 
@@ -105,6 +131,9 @@ class Trials:
         if result.passed:
             self._green.add(tree)
             return BaseVerdict(True)
+        return self._red(commit, tree, found_by, result)
+
+    def _red(self, commit: str, tree: str, found_by: str, result: TestResult) -> BaseVerdict:
         self._bus.emit(
             ev.BaseRed,
             commit=commit,
@@ -113,7 +142,7 @@ class Trials:
             n_failed=result.n_failed,
             output_tail=result.output_tail[-4000:],
         )
-        return BaseVerdict(False, failing_tests(result.output_tail))
+        return BaseVerdict(False, result.failing)
 
     async def aclose(self) -> None:
         """Stop base checks still running, and wait until every scratch worktree is gone."""

@@ -85,6 +85,12 @@ class Sandbox:
         """This sandbox with a task's worktree and agent folder shown read-write."""
         return replace(self, writable=self.writable + writable)
 
+    def showing(self, *read_only: Path) -> Sandbox:
+        """This sandbox with more places shown read-only, even inside hidden ones (the
+        checkout's venv, which prepared trees use)."""
+        added = tuple(p for p in read_only if p not in self.read_only)
+        return replace(self, read_only=self.read_only + added) if added else self
+
     def allowing(self, home_allow: Sequence[str]) -> Sandbox:
         """This sandbox with more of $HOME shown (a worker's own config folder)."""
         added = tuple(e for e in home_allow if e not in self.home_allow)
