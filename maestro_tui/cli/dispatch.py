@@ -176,6 +176,7 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
     config = _with_flags(load_config(ws.root, args.config), args)
     usage: list[Any] = []
     hints = None
+    found = await _preflight(ws, config, args.base, None, out, tui)  # before any token
     if args.inbox is not None or args.workflow or args.plan is None:
         from maestro_tui.session import plans  # the engine: not for a plan file
     if args.inbox is not None:
@@ -199,7 +200,25 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
         planner_usage=usage,
         merge_hints=hints,
         base=args.base,
+        preflight=found,
     )
+
+
+async def _preflight(ws: Any, config: Any, base: str | None, env: Any, out: Any, tui: bool) -> Any:
+    """The test command tried on the base (session/preflight.py); in a terminal, a red base
+    is asked about, else refused unless allowed."""
+    from maestro_tui.session.preflight import check_tests
+
+    ask = _ask_red_base if tui and sys.stdin.isatty() else None
+    return await check_tests(ws, config, base, env, out.say, ask)
+
+
+def _ask_red_base(found: Any) -> bool:
+    try:
+        answer = input("The base's tests fail before any change. Run anyway? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def _start(tui: bool, review: bool, out: Any, **run: Any) -> int:
@@ -226,6 +245,7 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
         "budget_usd": getattr(args, "budget_usd", None),
         "budget_tokens": getattr(args, "budget_tokens", None),
         "executor_kind": getattr(args, "executor", None),
+        "allow_red_base": True if getattr(args, "allow_red_base", False) else None,
     }
     overrides = {k: v for k, v in flags.items() if v is not None}
     return with_overrides(config, **overrides) if overrides else config
@@ -263,6 +283,7 @@ async def _demo(args: argparse.Namespace, tui: bool) -> int:
     out.say(f"demo repository: {demo.ws.root}")
     from maestro_tui.llm.demo import DEMO_GOAL
 
+    found = await _preflight(demo.ws, demo.config, None, demo.env, out, tui)
     plan, usage = await plans.make_plan(demo.config, DEMO_GOAL, demo.ws.root, out.say)
     return await _start(
         tui,
@@ -274,6 +295,7 @@ async def _demo(args: argparse.Namespace, tui: bool) -> int:
         out=out,
         planner_usage=usage,
         env=demo.env,
+        preflight=found,
     )
 
 

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agents", type=int, help="how many agents run at once")
     p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
     p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
+    p.add_argument(
+        "--allow-red-base",
+        action="store_true",
+        help="go on when the base's own tests fail (they are then charged to no task)",
+    )
     _executor_arg(p)
     _model_args(p)
     _budget_args(p)

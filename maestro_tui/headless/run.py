@@ -30,6 +30,7 @@ from maestro_tui.workspace.repo import Workspace
 if TYPE_CHECKING:
     from maestro_tui.domain.state import RunState
     from maestro_tui.llm.client import Completion
+    from maestro_tui.workspace.preflight import Preflight
 
 
 async def run_plan(
@@ -44,6 +45,7 @@ async def run_plan(
     env: Mapping[str, str] | None = None,
     merge_hints: MergeHints | None = None,
     base: str | None = None,
+    preflight: Preflight | None = None,
 ) -> int:
     """Validate everything first, so bad input writes nothing; then record and run the plan.
 
@@ -68,6 +70,7 @@ async def run_plan(
         merge_hints=merge_hints,
         base=base,
         terminal=tty_writer(),
+        preflight=preflight,
     )
     async with session:
         state = await drive(session.orch)

@@ -30,6 +30,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
     from maestro_tui.engine.workflows import WorkflowError
     from maestro_tui.llm.client import LLMError
     from maestro_tui.store.db import StoreError
+    from maestro_tui.workspace.preflight import PreflightRefused
     from maestro_tui.workspace.repo import WorkspaceError
 
     return (
@@ -45,6 +46,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
         InboxError,
         WorkflowError,
         ExecutorError,
+        PreflightRefused,
     )
 
 

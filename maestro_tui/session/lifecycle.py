@@ -41,6 +41,7 @@ from maestro_tui.workspace.repo import Workspace
 
 if TYPE_CHECKING:
     from maestro_tui.llm.client import Completion
+    from maestro_tui.workspace.preflight import Preflight
 
 MergeHints = Callable[[Candidate], list[str]]
 TerminalWriter = Callable[[str], None]  # writes escape sequences to the run's terminal
@@ -107,10 +108,12 @@ async def start_session(
     max_agents: int | None = None,
     terminal: TerminalWriter | None = None,
     base: str | None = None,
+    preflight: Preflight | None = None,
 ) -> RunSession:
     """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved.
 
-    The planner's calls, made before the run existed, are recorded as its first usage.
+    The planner's calls, made before the run existed, are recorded as its first usage; the
+    preflight's test run on the base is what the merge gate knows of the base.
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
@@ -148,6 +151,9 @@ async def start_session(
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
+        trials = orch.merge_queue.trials
+        if preflight is not None and trials is not None:
+            trials.seed(preflight.commit, preflight.tree, preflight.result, "preflight")
         start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()

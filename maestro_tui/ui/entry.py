@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from maestro_tui.domain.plan import Plan
     from maestro_tui.llm.client import Completion
     from maestro_tui.session.lifecycle import MergeHints, RunSession
+    from maestro_tui.workspace.preflight import Preflight
     from maestro_tui.workspace.repo import Workspace
 
 # (goal, model, agents, budget in USD) -> a recorded run whose plan awaits review
@@ -78,6 +79,7 @@ async def run_new(
     merge_hints: MergeHints | None = None,
     base: str | None = None,
     watch_themes: bool = True,
+    preflight: Preflight | None = None,
 ) -> int:
     """Record a new run and show it (after the plan review, unless told not to).
 
@@ -101,6 +103,7 @@ async def run_new(
             planner_usage=planner_usage,
             merge_hints=merge_hints,
             base=base,
+            preflight=preflight,
         )
         return session, True
 
