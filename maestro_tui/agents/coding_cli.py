@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from maestro_tui.agents.aider import AiderDialect
 from maestro_tui.agents.base import Reporter, WorkerError, WorkerJob, WorkerResult
@@ -20,12 +22,14 @@ from maestro_tui.agents.codex import CodexDialect
 from maestro_tui.agents.command import CommandWorker, build_prompt
 from maestro_tui.agents.dialect import Dialect
 from maestro_tui.agents.gemini import GeminiDialect
+from maestro_tui.agents.readiness import model_endpoint, why_unreachable
 from maestro_tui.agents.stream import Pricer, RunOutcome, no_prices
 from maestro_tui.config import WorkerSpec
 
 DIALECTS: dict[str, Dialect] = {
     d.name: d for d in (ClaudeDialect(), CodexDialect(), GeminiDialect(), AiderDialect())
 }
+T = TypeVar("T")
 LIMIT_WAIT_CAP_S = 600.0  # the longest wait between two tries after a rate or usage limit
 HUMAN_MESSAGE = "A message from the person supervising this run, while you work:\n\n"
 WRAP_UP = "When you are done, say in a few lines what you changed and why."
@@ -112,14 +116,20 @@ class CodingCliWorker(CommandWorker):
         argv = self._argv(job, prompt, session, model, env, agent_dir)
         stream = self.dialect.stream(report, self.price, model, bool(session), agent_dir)
         stream.worktree = await asyncio.to_thread(Path(job.worktree).resolve)
+        stream.endpoint = model_endpoint(self.dialect.name, env)
         tail: deque[str] = deque(maxlen=8)
+        hopeless = asyncio.Event()
 
         def on_line(line: str, kind: str) -> None:
             tail.append(line[:500])
             stream.feed(line, kind)
+            if stream.hopeless:
+                hopeless.set()
 
-        result = await self.spawn(argv, job, report, on_line, env=env)
-        outcome = stream.finish(result.exit_code)
+        result = await _unless(hopeless, self.spawn(argv, job, report, on_line, env=env))
+        if stream.hopeless:
+            stream.say_unreachable(await asyncio.to_thread(why_unreachable, stream.endpoint, env))
+        outcome = stream.finish(None if result is None else result.exit_code)
         if outcome.error and "exited with code" in outcome.error and tail:
             outcome.error += "; last output:\n" + "\n".join(tail)
         return outcome
@@ -150,6 +160,23 @@ class CodingCliWorker(CommandWorker):
         if session and d.resumes:
             argv = d.with_session(argv, _index(argv, prompt), session)
         return argv
+
+
+async def _unless(stop: asyncio.Event, work: Coroutine[Any, Any, T]) -> T | None:
+    """What `work` returns, or None when `stop` is set first: `work` is then cancelled, and
+    waited for (a run of a CLI stops its whole process group)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait((task,))
+    if task.cancelled():
+        return None
+    return task.result()
 
 
 def _index(argv: list[str], prompt: str) -> int:

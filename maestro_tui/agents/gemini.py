@@ -6,7 +6,10 @@ error of type `invalid_tool_params`, "Path not in workspace…"), and `result` l
 an error message, and token counts per model; no cost, so it is priced from our table).
 
 Its own retries (429, 5xx) show only on stderr ("Attempt 1 failed with status 429…"), and an
-API error ends it with the HTTP status modulo 256 as exit code.
+API error ends it with the HTTP status modulo 256 as exit code. A model endpoint it cannot
+connect to (refused, no route, no such host) is "Attempt N failed. Retrying with backoff...
+Error: exception TypeError: fetch failed sending request" and a Node stack, ten times over
+~200 s: from the second such try, the run is hopeless (CliStream.cannot_connect).
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from maestro_tui.agents.dialect import Dialect
 from maestro_tui.agents.stream import CliStream, Pricer, RunOutcome, brief, is_limit, json_object
 
 _RETRYING = re.compile(r"Attempt (\d+) failed with status (\d+)\. Retrying")
+_FAILED = re.compile(r"Attempt (\d+) failed\. Retrying with backoff\.\.\. (.*)")
+_NOT_CONNECTED = "fetch failed"  # Node's fetch: refused, no route, no such host, reset
+_STACK_FRAME = re.compile(r"^\s+at ")  # of the error printed just before
+_GAVE_UP = "Error when talking to Gemini API"  # its retries are over; the result says why
 _WRITES = {"write_file": "added", "replace": "modified", "edit": "modified"}
 # Printed on stderr on every run: nothing a person needs to read again.
-_NOISE = ("YOLO mode is enabled", "Ripgrep is not available", "256-color support")
+_NOISE = ("YOLO mode is enabled", "Ripgrep is not available", "256-color support", "[STARTUP] ")
 
 
 class GeminiStream(CliStream):
@@ -38,6 +45,7 @@ class GeminiStream(CliStream):
         self._text: list[str] = []  # assistant text since the last tool call
         self._tools: dict[str, tuple[str, dict[str, Any]]] = {}
         self._saw_result = False
+        self._in_stack = False  # the lines of a stack follow the error it printed
 
     def on_stdout(self, line: str) -> bool:
         data = json_object(line)
@@ -66,8 +74,11 @@ class GeminiStream(CliStream):
         return True
 
     def on_stderr(self, line: str) -> bool:
-        found = _RETRYING.search(line)
-        if found:
+        if self._in_stack and _STACK_FRAME.match(line):
+            return True  # said in one line already
+        self._in_stack = False
+        if found := _RETRYING.search(line):
+            self._in_stack = True
             status = int(found.group(2))
             reason = f"Gemini API answered HTTP {status}: Gemini CLI retries (attempt {found[1]})"
             if status == 429:
@@ -75,6 +86,17 @@ class GeminiStream(CliStream):
             else:
                 self.report.output(reason, "stderr")
             return True
+        if found := _FAILED.search(line):
+            self._in_stack = True
+            if _NOT_CONNECTED in found.group(2):
+                self.cannot_connect(int(found.group(1)))  # said once, when it is given up
+            else:
+                error = found.group(2).removeprefix("Error: ")
+                self.report.output(f"Gemini CLI retries (attempt {found[1]}): {error}", "stderr")
+            return True
+        if line.startswith(_GAVE_UP):
+            self._in_stack = True
+            return False  # where its full report is; the result line says why
         return any(noise in line for noise in _NOISE)
 
     def _tool_result(self, data: dict[str, Any]) -> None:

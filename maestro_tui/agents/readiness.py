@@ -48,6 +48,7 @@ class CliNeeds:
     keys: tuple[str, ...]  # variables holding a key (any one will do)
     base_urls: tuple[str, ...]  # variables naming its model endpoint
     login: str  # how to log in, for the hint
+    default_endpoint: str = ""  # where it goes when none is named ("": it depends)
 
 
 CLIS: dict[str, CliNeeds] = {
@@ -56,18 +57,21 @@ CLIS: dict[str, CliNeeds] = {
         keys=("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"),
         base_urls=("ANTHROPIC_BASE_URL",),
         login="run `claude` once and log in",
+        default_endpoint="https://api.anthropic.com",
     ),
     "codex": CliNeeds(
         "codex",
         keys=("OPENAI_API_KEY", "CODEX_API_KEY"),
         base_urls=("OPENAI_BASE_URL",),
         login="run `codex login`",
+        default_endpoint="https://api.openai.com/v1",
     ),
     "gemini": CliNeeds(
         "gemini",
         keys=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
         base_urls=("GOOGLE_GEMINI_BASE_URL",),
         login="run `gemini` once and log in with Google",
+        default_endpoint="https://generativelanguage.googleapis.com",
     ),
     "aider": CliNeeds(
         "aider",
@@ -172,6 +176,40 @@ def probe_endpoint(url: str, timeout_s: float = 2.0) -> tuple[bool, str]:
     finally:
         connection.close()
     return True, f"answered HTTP {status}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a coding CLI sends its model requests, and which variable says so."""
+
+    url: str  # "" when it depends (Aider: on the model) and no variable names one
+    variable: str  # the variable that names it, or would
+    named: bool  # the variable is set (else: the CLI's default)
+
+
+def model_endpoint(cli: str, env: Mapping[str, str]) -> Endpoint | None:
+    """The model endpoint of coding CLI `cli` (a preset's name) run with `env`; None for a
+    program that is not one of the coding CLIs."""
+    needs = CLIS.get(cli)
+    if needs is None:
+        return None
+    for variable, url in _endpoints(needs, env):
+        return Endpoint(url, variable, named=True)
+    return Endpoint(needs.default_endpoint, needs.base_urls[0], named=False)
+
+
+def why_unreachable(
+    endpoint: Endpoint | None, env: Mapping[str, str], timeout_s: float = 2.0
+) -> str:
+    """Why a CLI's tries to connect to `endpoint` failed, as a probe from here finds it
+    ("connection refused"); no probe through a proxy, nor of an endpoint not known."""
+    proxy = next((p for p in PROXY_VARS if env.get(p)), "")
+    if endpoint is None or not endpoint.url or proxy:
+        return "its tries failed to connect" + (f" (through {proxy})" if proxy else "")
+    ok, what = probe_endpoint(endpoint.url, timeout_s)
+    return (
+        f"its tries failed to connect, though a probe since got an answer ({what})" if ok else what
+    )
 
 
 def program_env(spec: WorkerSpec, env: Mapping[str, str]) -> dict[str, str]:

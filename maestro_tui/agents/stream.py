@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from maestro_tui.agents.base import Reporter
+from maestro_tui.agents.readiness import Endpoint
 from maestro_tui.process import shorten
 
 # (model, tokens in, tokens out) -> USD, or None when nobody knows the model's price.
 Pricer = Callable[[str, int, int], float | None]
+# Tries in a row that could not connect to the model endpoint before the run is given up: a
+# server restarting gets a second chance, a dead one not the CLI's whole backoff (Gemini
+# CLI: 10 tries over ~200 s, 11 lines of stack each).
+GIVE_UP_AFTER = 2
 
 
 def no_prices(model: str, tokens_in: int, tokens_out: int) -> float | None:
@@ -53,6 +58,10 @@ class CliStream:
         self.price = price
         self.outcome = RunOutcome(model=model)
         self.worktree: Path | None = None  # set by the worker: paths are shown relative to it
+        self.endpoint: Endpoint | None = None  # set by the worker: where its model is
+        # It cannot reach its model endpoint, try after try: the worker stops it (then
+        # `say_unreachable`) rather than wait out its retries.
+        self.hopeless = False
 
     def feed(self, line: str, stream: str) -> None:
         """One line of stdout or stderr; shown as it is unless the parser shows it another way."""
@@ -106,6 +115,30 @@ class CliStream:
             except ValueError:
                 return path
         return path
+
+    def cannot_connect(self, tries: int) -> None:
+        """The CLI says its `tries`-th try in a row could not connect to its model endpoint."""
+        if tries >= GIVE_UP_AFTER:
+            self.hopeless = True
+
+    def say_unreachable(self, why: str) -> None:
+        """Once it is stopped as hopeless: one line for the log, and the run's error, saying
+        which endpoint, why, and what to check."""
+        end = self.endpoint
+        if end is None or not end.url:
+            where, check = "its model endpoint", "where its model is configured"
+        elif end.named:
+            where = f"its model endpoint {end.url}"
+            check = f"{end.variable}, and that the model server there is running"
+        else:
+            where = f"its model endpoint {end.url} (its default: {end.variable} is not set)"
+            check = "this machine's network, and its proxy (HTTPS_PROXY) if it needs one"
+        line = (
+            f"{self.cli} cannot reach {where}: {why}; stopped after {GIVE_UP_AFTER} tries"
+            f" rather than retry for minutes. Check {check}."
+        )
+        self.report.output(line, "stderr")
+        self.outcome.error = line
 
     def refuse(self, text: str) -> None:
         self.outcome.refusals.append(shorten(text.strip(), 300))

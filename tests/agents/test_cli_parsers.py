@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.agents.coding_cli import DIALECTS
+from maestro_tui.agents.readiness import Endpoint
 from maestro_tui.agents.stream import CliStream, RunOutcome
 from tests.recording import RecordingReporter
 
@@ -208,6 +209,79 @@ def test_gemini_its_own_429_retries_show_why_it_waits() -> None:
         "Gemini API answered HTTP 429: Gemini CLI retries (attempt 1)"
     ]
     assert reporter.outputs == []  # its everyday noise is not shown
+
+
+FRAME = "    at async retryWithBackoff (file:///…/bundle/chunk-JDPZ4CE3.js:308039:23)"
+FETCH_FAILED = (
+    "failed. Retrying with backoff... Error: exception TypeError: fetch failed sending request"
+)
+# Its stderr (Gemini CLI 0.61.0) with GOOGLE_GEMINI_BASE_URL at a closed port: ten such tries
+# over ~230 s, each with 10 stack lines.
+UNREACHABLE = [
+    "YOLO mode is enabled. All tool calls will be automatically approved.",
+    "[STARTUP] Phase 'cleanup_ops' was started but never ended. Skipping metrics.",
+    f"Attempt 1 {FETCH_FAILED}",
+    "    at file:///…/bundle/chunk-JDPZ4CE3.js:267671:13",
+    FRAME,
+    "[STARTUP] Cannot measure phase 'cleanup_ops': start mark not found.",
+    f"Attempt 2 {FETCH_FAILED}",
+    FRAME,
+]
+
+
+def test_gemini_an_endpoint_it_cannot_connect_to_is_given_up_at_the_second_try() -> None:
+    reporter = RecordingReporter()
+    stream = DIALECTS["gemini"].stream(reporter, price, "", False, Path("/nowhere"))
+    stream.endpoint = Endpoint("http://127.0.0.1:9", "GOOGLE_GEMINI_BASE_URL", named=True)
+    for line in UNREACHABLE[:6]:
+        stream.feed(line, "stderr")
+    assert not stream.hopeless  # a server restarting gets its second chance
+    for line in UNREACHABLE[6:]:
+        stream.feed(line, "stderr")
+    assert stream.hopeless and reporter.outputs == []  # said once, when stopped
+    stream.say_unreachable("connection refused")
+    said = (
+        "Gemini CLI cannot reach its model endpoint http://127.0.0.1:9: connection refused;"
+        " stopped after 2 tries rather than retry for minutes. Check GOOGLE_GEMINI_BASE_URL,"
+        " and that the model server there is running."
+    )
+    assert reporter.outputs == [(said, "stderr")]
+    assert stream.finish(None).error == said
+
+
+def test_gemini_its_default_endpoint_unreachable_says_to_check_the_network() -> None:
+    reporter = RecordingReporter()
+    stream = DIALECTS["gemini"].stream(reporter, price, "", False, Path("/nowhere"))
+    google = "https://generativelanguage.googleapis.com"
+    stream.endpoint = Endpoint(google, "GOOGLE_GEMINI_BASE_URL", named=False)
+    stream.say_unreachable("host 'generativelanguage.googleapis.com' not found")
+    assert reporter.outputs[0][0] == (
+        f"Gemini CLI cannot reach its model endpoint {google} (its default:"
+        " GOOGLE_GEMINI_BASE_URL is not set): host 'generativelanguage.googleapis.com' not"
+        " found; stopped after 2 tries rather than retry for minutes. Check this machine's"
+        " network, and its proxy (HTTPS_PROXY) if it needs one."
+    )
+
+
+def test_gemini_other_retries_are_one_line_each_without_their_stack() -> None:
+    reporter = RecordingReporter()
+    stream = DIALECTS["gemini"].stream(reporter, price, "", False, Path("/nowhere"))
+    for line in [
+        "Attempt 1 failed with status 503. Retrying with backoff... ApiError: unavailable",
+        FRAME,
+        "Attempt 2 failed. Retrying with backoff... Error: incomplete json segment",
+        FRAME,
+        "Something else it says",
+        "    at where something else was said",
+    ]:
+        stream.feed(line, "stderr")
+    assert [text for text, _ in reporter.outputs] == [
+        "Gemini API answered HTTP 503: Gemini CLI retries (attempt 1)",
+        "Gemini CLI retries (attempt 2): incomplete json segment",
+        "Something else it says",
+        "    at where something else was said",  # not after a retry: not ours to hide
+    ]
+    assert not stream.hopeless
 
 
 # --- Aider ---------------------------------------------------------------------------------

@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.agents.readiness import (
+    Endpoint,
     Finding,
     check_worker,
+    model_endpoint,
     probe_endpoint,
     unreachable_endpoints,
+    why_unreachable,
 )
 from maestro_tui.config.presets import PRESETS, WorkerSpec
 
@@ -203,3 +206,23 @@ def test_the_built_in_workers_need_their_models_key_or_nothing(
     spec: WorkerSpec, user: dict[str, str], expected: Finding
 ) -> None:
     assert check_worker(spec, user) == [expected]
+
+
+def test_why_a_clis_tries_failed_is_probed_from_here(server: str, closed_port: int) -> None:
+    dead = f"http://127.0.0.1:{closed_port}"
+    named = model_endpoint("gemini", {"GOOGLE_GEMINI_BASE_URL": dead})
+    assert named == Endpoint(dead, "GOOGLE_GEMINI_BASE_URL", named=True)
+    assert why_unreachable(named, {}) == "connection refused"
+    live = model_endpoint("claude", {"ANTHROPIC_BASE_URL": server})
+    assert why_unreachable(live, {}) == (
+        "its tries failed to connect, though a probe since got an answer (answered HTTP 404)"
+    )
+    proxied = {"HTTPS_PROXY": "http://127.0.0.1:3128"}  # not probed: the CLI goes through it
+    assert why_unreachable(named, proxied) == "its tries failed to connect (through HTTPS_PROXY)"
+    assert Answering.heads == ["/"]
+    default = model_endpoint("gemini", {})
+    assert default == Endpoint(
+        "https://generativelanguage.googleapis.com", "GOOGLE_GEMINI_BASE_URL", named=False
+    )
+    assert model_endpoint("aider", {}) == Endpoint("", "OPENAI_API_BASE", named=False)
+    assert model_endpoint("my-agent", {}) is None

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.agents.cli.helpers import big_text, gaps
+from maestro_tui.agents.base import WorkerError, WorkerJob
+from maestro_tui.agents.coding_cli import DIALECTS, CodingCliWorker
+from maestro_tui.config.presets import PRESETS
+from maestro_tui.domain.plan import Task
+from tests.agents.cli.helpers import big_text, gaps, programs_in_netns
 from tests.agents.cli_harness import Lab
 from tests.agents.servers.core import RecordedRequest, ToolCall, Turn
+from tests.recording import RecordingReporter
 
 pytestmark = pytest.mark.cli
 
@@ -158,3 +165,46 @@ def test_resumes_a_session_it_was_given_the_id_of(make_lab: MakeLab, worktree: P
     assert second.of_type("init")[0]["session_id"] == session
     history = str(lab.server.turns[1].body["contents"])
     assert "The word is PAPAYA." in history and "Remember a word." in history
+
+
+async def test_a_dead_endpoint_is_said_once_and_the_attempt_stopped_early(
+    make_lab: MakeLab, worktree: Path, tmp_path: Path
+) -> None:
+    """GOOGLE_GEMINI_BASE_URL at a closed port: alone, the CLI tries ten times over ~230 s and
+    prints 11 lines of Node stack per try. Its preset worker stops it at the second refusal
+    and says so in one line: the endpoint, that it refuses connections, what to check."""
+    lab = make_lab("gemini")
+    with lab.netns.entered(), socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{free.getsockname()[1]}"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "PATH": programs_in_netns(lab.netns, tmp_path / "bin", "gemini"),
+        "HOME": str(home),
+        "GEMINI_API_KEY": lab.cli.key,
+        "GOOGLE_GEMINI_BASE_URL": dead,
+        "GEMINI_MODEL": "gemini-2.5-flash",
+    }
+    task = Task(id="t1", title="Say hello", prompt="Say hello.")
+    job = WorkerJob(
+        run_id="r1", task=task, attempt=1, worktree=worktree, env=env, agent_dir=tmp_path / "a"
+    )
+    reporter = RecordingReporter()
+    started = time.monotonic()
+    with lab.netns.entered():  # the worker's probe of the endpoint, from where the CLI was
+        with pytest.raises(WorkerError) as failed:
+            await CodingCliWorker(PRESETS["gemini"], DIALECTS["gemini"]).run(job, reporter)
+    took = time.monotonic() - started
+
+    said = (
+        f"Gemini CLI cannot reach its model endpoint {dead}: connection refused; stopped after"
+        " 2 tries rather than retry for minutes. Check GOOGLE_GEMINI_BASE_URL, and that the"
+        " model server there is running."
+    )
+    assert str(failed.value) == said
+    shown = [text for text, stream in reporter.outputs if stream != "llm"]
+    assert shown.count(said) == 1
+    assert not [text for text in shown if text.lstrip().startswith("at ") or "fetch" in text]
+    assert len(shown) <= 3, shown  # its banner, and the one line
+    assert took < 60, f"{took:.0f} s"  # ~10 s: start, a try, ~5 s of backoff, a try
