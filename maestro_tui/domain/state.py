@@ -52,6 +52,7 @@ class RunState:
     started_ts: float | None = None
     finished_ts: float | None = None
     resumes: int = 0
+    rerun_of: str = ""  # the run this one re-runs ("" = none)
 
     def count(self, *statuses: TaskStatus) -> int:
         return sum(1 for t in self.tasks.values() if t.status in statuses)
@@ -260,6 +261,11 @@ def _usage(s: RunState, e: ev.LLMUsage) -> RunState:
     return s
 
 
+def _taken_over(s: RunState, e: ev.TaskTakenOver) -> RunState:
+    status = TaskStatus.MERGED if e.commit else TaskStatus.DONE
+    return _task(s, e.task, status=status, commit=e.source_commit, taken_over=e.source)
+
+
 def _finished_run(s: RunState, e: ev.RunFinished) -> RunState:
     return replace(s, status=RunStatus(e.status), finished_ts=e.ts, paused=False)
 
@@ -353,6 +359,10 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
         s, e.task, status=TaskStatus.MERGED, wait_reasons=(), conflict_files=(), reason=""
     ),
     ev.TaskFixing: lambda s, e: _task(s, e.task, fix_rounds=e.round),
+    ev.TaskTakenOver: _taken_over,
+    ev.RerunOf: lambda s, e: replace(
+        s, rerun_of=e.source, base_branch=e.base_branch or s.base_branch
+    ),
     ev.AgentSession: _session,
     ev.TaskWaiting: _waiting,
     ev.TaskStalled: _stalled,

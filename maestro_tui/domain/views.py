@@ -106,6 +106,7 @@ class TaskView:
     session_id: str = ""  # the coding CLI's session, resumed by fix rounds and retries
     waiting: str = ""  # why the agent waits (a rate or usage limit) until it tries again
     stalled_s: float | None = None  # the silence that stopped the current attempt
+    taken_over: str = ""  # a re-run took it over as it merged in this run ("" = it ran here)
 
 
 @dataclass(frozen=True, slots=True)

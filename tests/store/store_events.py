@@ -74,6 +74,22 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         budget_tokens=400_000,
     )
     bus.emit(ev.PlanProposed, plan=PLAN, layers=(("cli",), ("tests", "docs")))
+    bus.emit(
+        ev.RunConfigured,
+        settings='{"config": {"model": "gpt-4o-mini"}, "env": {}}',
+        workers={"cli": "llm:gpt-4o-mini", "tests": "command", "docs": "claude"},
+    )
+    bus.emit(
+        ev.RerunOf,
+        source="20250301-101500-ab12",
+        base_branch="main",
+        from_tasks=("tests",),
+        rerun=("tests",),
+        taken_over=("cli", "docs"),
+        changes=("model=gpt-4o-mini",),
+        why_rerun=(("tests", "under study (--from)"),),
+    )
+    bus.emit(ev.TaskTakenOver, task="docs", source="20250301-101500-ab12", source_commit="d0c5")
     bus.emit(ev.PlanApproved)
     bus.emit(ev.ConcurrencyChanged, max_agents=6)
     bus.emit(ev.TaskQueued, task="cli", priority=2.0)

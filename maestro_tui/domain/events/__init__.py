@@ -22,6 +22,11 @@ from maestro_tui.domain.events.human import (
     SteerDelivered,
     SteerSent,
 )
+from maestro_tui.domain.events.lineage import (
+    RerunOf,
+    RunConfigured,
+    TaskTakenOver,
+)
 from maestro_tui.domain.events.merges import (
     BaseRed,
     GateSkipped,
@@ -104,6 +109,8 @@ __all__ = [
     "NotifyFailed",
     "PlanApproved",
     "PlanProposed",
+    "RerunOf",
+    "RunConfigured",
     "RunFinished",
     "RunPaused",
     "RunResumed",
@@ -119,6 +126,7 @@ __all__ = [
     "TaskQueued",
     "TaskStalled",
     "TaskStarted",
+    "TaskTakenOver",
     "TaskWaiting",
     "TestsRan",
     "ToolCalled",
