@@ -23,6 +23,7 @@ import aiosqlite
 from maestro_tui.domain.events import Event, RunFinished
 from maestro_tui.store import bulk
 from maestro_tui.store.codec import ROW_BUILDERS, Row, row_builder
+from maestro_tui.store.outcomes import refresh as refresh_outcomes
 from maestro_tui.store.reads import Reads
 from maestro_tui.store.records import MergeRecord, RunSummary, StoreError, default_db_path
 from maestro_tui.store.run_metrics import compute_and_store
@@ -289,9 +290,11 @@ class Store(Reads):
         return self._handle
 
     async def _keep_metrics(self, run_id: str) -> None:
-        """Store a finished run's coordination metrics, so listings need not replay it."""
+        """Store a finished run's coordination metrics and task outcomes, so listings,
+        `compare` and `stats` need not replay it."""
         with contextlib.suppress(StoreError):  # a cache: listing the run computes it again
             await compute_and_store(self, run_id)
+            await refresh_outcomes(self, [run_id])
 
     def _wake_waiters(self) -> None:
         done = self._committed

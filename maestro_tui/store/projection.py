@@ -93,6 +93,7 @@ class _Batch:
                 "budget_usd",
                 "budget_tokens",
                 "kind",
+                "rerun_of",
             ),
         )
         self.tasks = _Table(
@@ -172,6 +173,14 @@ class Projection:
             ),
             "TaskCancelled": self._task_cancelled,
             "MergeQueued": self._merge_queued,
+            "RerunOf": lambda b, e, w: b.runs.update(
+                (e.run_id,), rerun_of=e.source, base_branch=e.base_branch
+            ),
+            "TaskTakenOver": lambda b, e, w: b.tasks.update(
+                (e.run_id, e.task),
+                status="merged" if e.commit else "done",
+                commit=e.source_commit,
+            ),
             "MergeConflict": lambda b, e, w: b.merges.update(
                 (e.run_id, e.task), conflict_files=json.dumps(list(e.files)), updated_at=w
             ),
@@ -224,6 +233,7 @@ class Projection:
             budget_usd=e.budget_usd,
             budget_tokens=e.budget_tokens,
             kind=e.kind,
+            rerun_of="",
         )
 
     def _plan_proposed(self, b: _Batch, e: Any, wall: float) -> None:

@@ -47,6 +47,7 @@ class RunSummary:
     merge_policy: str
     kind: str = "run"  # "run", or "mcp": a session of an agent calling maestro's MCP tools
     cost_simulated: bool = False  # some calls were priced at a simulated rate (the demo model)
+    rerun_of: str = ""  # the run this one re-runs (`maestro-tui rerun`), "" for none
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def summary_sql(tail: str) -> str:
         coalesce(t.total, 0), coalesce(t.ok, 0), coalesce(t.failed, 0), coalesce(t.waiting, 0),
         coalesce(l.tokens_in, 0), coalesce(l.tokens_out, 0), coalesce(l.cost, 0.0),
         coalesce(l.unpriced, 0), r.integration_branch, r.base_branch, r.merge_policy, r.kind,
-        coalesce(l.simulated, 0)
+        coalesce(l.simulated, 0), r.rerun_of
     FROM r
     LEFT JOIN (
         SELECT run_id, count(*) AS total,
@@ -114,6 +115,7 @@ def run_summary(row: tuple[Any, ...]) -> RunSummary:
         merge_policy=row[17],
         kind=row[18],
         cost_simulated=bool(row[19]),
+        rerun_of=row[20],
     )
 
 

@@ -132,6 +132,48 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             computed_at REAL NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # 5: which run a re-run re-runs; each run's task outcomes (domain/outcomes.py), computed
+    # once from its events up to `upto_seq` by version `version`, for `compare` and `stats`.
+    (
+        "ALTER TABLE runs ADD COLUMN rerun_of TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE task_outcomes (
+            run_id TEXT NOT NULL,
+            task_id TEXT NOT NULL,
+            candidate INTEGER NOT NULL,
+            ordinal INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            worker TEXT NOT NULL,
+            model TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started INTEGER NOT NULL,
+            merged INTEGER NOT NULL,
+            taken_over TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_try_green INTEGER,
+            fix_rounds INTEGER,
+            conflicts INTEGER NOT NULL,
+            interventions INTEGER NOT NULL,
+            files INTEGER NOT NULL,
+            lines INTEGER NOT NULL,
+            tokens_in INTEGER NOT NULL,
+            tokens_out INTEGER NOT NULL,
+            cost_usd REAL NOT NULL,
+            unpriced_calls INTEGER NOT NULL,
+            simulated INTEGER NOT NULL,
+            wall_s REAL,
+            "commit" TEXT,
+            gate TEXT NOT NULL,
+            gate_n_passed INTEGER,
+            gate_n_failed INTEGER,
+            PRIMARY KEY (run_id, task_id, candidate)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE outcome_runs (
+            run_id TEXT PRIMARY KEY,
+            upto_seq INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            computed_at REAL NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
