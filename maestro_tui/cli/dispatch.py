@@ -140,6 +140,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.mcp_server.server import serve as serve_mcp
 
         return await serve_mcp(args.repo.expanduser(), db)
+    if cmd == "doctor":
+        from maestro_tui.headless.doctor import doctor
+
+        return await doctor(args.repo, args.config, db)
     if cmd == "gc":
         from maestro_tui.headless.gc import collect_garbage
 

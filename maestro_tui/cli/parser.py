@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", type=Path, default=Path("."))
     p.add_argument("--force", action="store_true", help="overwrite an existing maestro.toml")
 
+    p = sub.add_parser(
+        "doctor", help="check everything a run here needs (tests, workers, sandbox) and say"
+    )
+    p.add_argument("--repo", type=Path, default=Path("."), help="the git repository (default: .)")
+    p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
+    _db_arg(p)
+
     p = sub.add_parser("run", help="run a plan (or a goal) with parallel agents")
     p.add_argument("goal", nargs="?", help="what to achieve (the planner model makes the plan)")
     p.add_argument("--plan", type=Path, help="a plan file (TOML or JSON) instead of a goal")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from maestro_tui.config import Config
 from maestro_tui.engine.attempt import WORKTREE_ENV
 from maestro_tui.process import Sandbox, base_env
-from maestro_tui.session.inputs import UserError
+from maestro_tui.session.inputs import UserError, check_sandbox
 from maestro_tui.workspace.preflight import Preflight, PreflightRefused, preflight
 from maestro_tui.workspace.repo import Workspace
 
@@ -35,6 +35,7 @@ async def check_tests(
         return None
     _, commit = ws.resolve_base(base)
     ws.set_worktree_root(config.worktree_root)
+    check_sandbox(ws, config)  # the tests run in it: a sandbox that cannot start says so first
     sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, ws.worktree_roots())
     full_env = base_env({**WORKTREE_ENV, **ws.agent_env(), **(env or {})})
     say(f"preflight: trying `{config.test_command}` on the base, prepared like a task's tree …")

@@ -127,9 +127,14 @@ class Preparer:
         )
 
     def shown_read_only(self) -> tuple[Path, ...]:
-        """What a sandbox must show read-only besides the tree: the checkout's venv."""
+        """What a sandbox must show read-only besides the tree: the venv, and the Python
+        installation its interpreter links to (pyenv's, in a hidden $HOME, say)."""
         venv = self.python.venv if self.python else None
-        return (venv,) if venv is not None and venv.is_relative_to(self.checkout) else ()
+        if venv is None:
+            return ()
+        interpreter = Path(os.path.realpath(venv / "bin" / "python"))
+        prefix = interpreter.parent.parent if interpreter.parent.name == "bin" else None
+        return tuple(p for p in (venv, prefix) if p is not None and p != Path("/usr"))
 
     def confine(self, sandbox: Sandbox | None) -> Sandbox | None:
         """`sandbox` showing what the prepared trees need from the hidden checkout."""

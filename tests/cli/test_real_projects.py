@@ -264,3 +264,53 @@ def test_a_node_project_gets_node_modules_and_env_in_every_worktree(
     ports = {e["text"] for e in events_of(db) if e["type"] == "AgentOutput"}
     assert any("npm ci" in line for line in ports), "the setup's output is in the task's log"
     green_by_hand(repo, integration_branch(db), ["npm", "test"], {})
+
+
+@pytest.mark.skipif(
+    shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"
+)
+def test_in_the_sandbox_setup_and_tests_run_confined_with_the_venv_shown(
+    python_project: Path, tmp_path: Path
+) -> None:
+    repo = python_project
+    state = tmp_path / "state"
+    state.mkdir()
+    init_config(repo, state)
+    set_test_command(repo, "pytest -q")
+    escape = repo / "ESCAPED"
+    probe = (
+        "import pathlib\n"
+        "pathlib.Path('prepared.txt').write_text('ok')\n"
+        "try:\n"
+        f"    pathlib.Path({str(escape)!r}).write_text('x')\n"
+        "    print('setup wrote into the checkout')\n"
+        "except OSError as exc:\n"
+        "    print('setup kept out of the checkout:', type(exc).__name__)\n"
+    )
+    (tmp_path / "probe.py").write_text(probe)
+    config = (repo / "maestro.toml").read_text()
+    config = config.replace("setup = []", f'setup = ["python {tmp_path / "probe.py"}"]', 1)
+    plain = config
+    sandbox = config.index("[sandbox]")
+    config = config[:sandbox] + config[sandbox:].replace('kind = "none"', 'kind = "bwrap"', 1)
+    shown = f'read_only = ["{FAKE_AGENT.parent}", "{tmp_path}"]'
+    config = config[:sandbox] + config[sandbox:].replace("read_only = []", shown, 1)
+    (repo / "maestro.toml").write_text(config)
+    plan = plan_text(
+        {
+            "triple": write("src/mathkit/extra.py", "def triple(x):\n    return 3 * x\n"),
+            "break-core": write("src/mathkit/core.py", BROKEN),
+        }
+    )
+    env = activated(repo / ".venv")
+    try:
+        result, db = run(repo, tmp_path, plan, env)
+    finally:
+        (repo / "maestro.toml").write_text(plain)
+    out = result.stdout + result.stderr
+    assert db.exists(), out
+    assert merged_tasks(db) == {"triple"}, out
+    said = [e["text"] for e in events_of(db) if e["type"] == "AgentOutput"]
+    assert any("setup kept out of the checkout: OSError" in line for line in said), said
+    assert not escape.exists()
+    green_by_hand(repo, integration_branch(db), ["pytest", "-q"], env)
