@@ -47,6 +47,7 @@ class RunState:
     findings: tuple[tuple[str, str], ...] = ()
     base_red: str = ""  # the integration head last found failing its own tests ("" = none)
     base_red_tail: str = ""
+    test_run_s: float | None = None  # one run of the tests on the base (the preflight)
     flaky_tests: tuple[str, ...] = ()  # failed in the gate, then passed when run again
     gate_off: str = ""  # why merges are not tested as merged in this run ("" = they are)
     started_ts: float | None = None
@@ -383,6 +384,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
     ev.MergeTesting: _merge_testing,
     ev.MergeTested: _merge_tested,
     ev.BaseRed: lambda s, e: replace(s, base_red=e.commit, base_red_tail=e.output_tail),
+    ev.BaseTested: lambda s, e: replace(s, test_run_s=e.duration_s),
     ev.GateSkipped: lambda s, e: replace(s, gate_off=e.reason),
     ev.LLMUsage: _usage,
     ev.FindingPublished: lambda s, e: replace(s, findings=(*s.findings, (e.task, e.text))),

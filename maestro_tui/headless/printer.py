@@ -131,6 +131,11 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         + f" ({_short(e.commit)})"
     ),
     ev.MergeTested: lambda e: f"[{', '.join(e.tasks)}] gate: {_gate_verdict(e)}",
+    ev.BaseTested: lambda e: (
+        f"base {_short(e.commit)} tested before the run: {'green' if e.passed else 'RED'}"
+        + (f" ({e.n_passed} passed, {e.n_failed} failed)" if e.n_passed is not None else "")
+        + f" in {e.duration_s:.1f}s"
+    ),
     ev.BaseRed: lambda e: (
         f"integration branch is RED at {_short(e.commit)}"
         + (f" ({e.n_failed} failed)" if e.n_failed else "")

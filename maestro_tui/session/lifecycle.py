@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maestro_tui.config import Config, load_config
+from maestro_tui.config.snapshot import settings_json
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.plan import Plan, Task
@@ -109,11 +110,14 @@ async def start_session(
     terminal: TerminalWriter | None = None,
     base: str | None = None,
     preflight: Preflight | None = None,
+    before_start: Callable[[Orchestrator], None] | None = None,
 ) -> RunSession:
-    """Record a new run (integration branch, RunStarted, PlanProposed); the plan is not approved.
+    """Record a new run (integration branch, RunStarted, PlanProposed, RunConfigured); the
+    plan is not approved.
 
     The planner's calls, made before the run existed, are recorded as its first usage; the
     preflight's test run on the base is what the merge gate knows of the base.
+    `before_start` acts on the recorded run before anything runs (a re-run takes tasks over).
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
@@ -148,17 +152,39 @@ async def start_session(
             base=base,
         )
         stack.push_async_callback(orch.aclose)  # the merge gate's test runs stop first
+        bus.emit(
+            ev.RunConfigured,
+            settings=settings_json(config, env or {}),
+            workers={t.id: workers(t).name for t in plan.tasks},
+        )
+        if before_start is not None:
+            before_start(orch)
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
         record_usage(bus, planner_usage)
-        trials = orch.merge_queue.trials
-        if preflight is not None and trials is not None:
-            trials.seed(preflight.commit, preflight.tree, preflight.result, "preflight")
+        if preflight is not None:
+            _seed(bus, orch, preflight)
         start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise
     return RunSession(orch, store, stack, notifier)
+
+
+def _seed(bus: EventBus, orch: Orchestrator, preflight: Preflight) -> None:
+    """The preflight's test run on the base, recorded, and known to the merge gate."""
+    r = preflight.result
+    bus.emit(
+        ev.BaseTested,
+        commit=preflight.commit,
+        passed=r.passed,
+        n_passed=r.n_passed,
+        n_failed=r.n_failed,
+        duration_s=round(r.duration_s, 3),
+    )
+    trials = orch.merge_queue.trials
+    if trials is not None:
+        trials.seed(preflight.commit, preflight.tree, r, "preflight")
 
 
 async def _executor(

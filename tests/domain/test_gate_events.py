@@ -31,6 +31,7 @@ SAMPLES: dict[type[ev.Event], dict[str, Any]] = {
     ev.MergeTested: TESTED,
     ev.BaseRed: dict(commit="c0", tree="t0", found_by="a", n_failed=2, output_tail="2 failed"),
     ev.GateSkipped: dict(reason="no test command is configured"),
+    ev.BaseTested: dict(commit="c0", passed=True, n_passed=9, n_failed=0, duration_s=12.5),
 }
 
 
@@ -108,3 +109,20 @@ def test_a_gate_verdict_backs_a_merge_decision() -> None:
     )
     m = compute_metrics(gated)
     assert (m.decisions, m.decisions_backed) == (2, 1)
+
+
+def test_the_preflights_test_run_is_recorded_and_adds_the_last_gate_run_to_the_eta() -> None:
+    from maestro_tui.ui.widgets.meters import eta_seconds
+
+    started = (ev.TaskStarted, dict(task="a", attempt=1, worker="x"))
+    finished = (ev.TaskFinished, dict(task="a", attempt=1, summary="done", commit="c1"))
+    merged = (ev.Merged, dict(task="a", commit="c2"))
+    without = fold(run_with(started, finished, merged))
+    state = fold(run_with((ev.BaseTested, SAMPLES[ev.BaseTested]), started, finished, merged))
+    assert state.test_run_s == 12.5
+    assert without.test_run_s is None
+    before, after = eta_seconds(without), eta_seconds(state)
+    assert before is not None and after == pytest.approx(before + 12.5)
+    assert format_event(EventBus("r1").emit(ev.BaseTested, **SAMPLES[ev.BaseTested])).endswith(
+        "green (9 passed, 0 failed) in 12.5s"
+    )

@@ -29,6 +29,7 @@ from maestro_tui.domain.events.lineage import (
 )
 from maestro_tui.domain.events.merges import (
     BaseRed,
+    BaseTested,
     GateSkipped,
     MergeApproved,
     MergeConflict,
@@ -85,6 +86,7 @@ __all__ = [
     "AgentSession",
     "AttemptPlaced",
     "BaseRed",
+    "BaseTested",
     "BudgetExceeded",
     "BudgetRaised",
     "BudgetWarning",

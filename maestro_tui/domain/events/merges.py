@@ -85,6 +85,18 @@ class MergeTested(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BaseTested(Event):
+    """The test command's run on the base before the run started (the preflight): whether it
+    is green, and how long one run of the tests takes, for the ETA."""
+
+    commit: str
+    passed: bool
+    n_passed: int | None = None
+    n_failed: int | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BaseRed(Event):
     """The integration branch itself fails its tests (a flaky suite, a change from outside):
     failures met on it are not charged to the tasks that meet them."""

@@ -30,7 +30,8 @@ def _duration(seconds: float) -> str:
 
 
 def eta_seconds(state: RunState) -> float | None:
-    """Remaining tasks × mean task duration ÷ concurrency; None before any task has finished."""
+    """Remaining tasks × mean task duration ÷ concurrency, plus one test run of the base for
+    the last merge's gate; None before any task has finished."""
     spans = [
         t.finished_ts - t.started_ts
         for t in state.tasks.values()
@@ -43,7 +44,8 @@ def eta_seconds(state: RunState) -> float | None:
         for t in state.tasks.values()
         if not t.status.settled and t.status not in (TaskStatus.WAITING, TaskStatus.MERGING)
     )
-    return (sum(spans) / len(spans)) * left / max(1, state.max_agents)
+    agents = (sum(spans) / len(spans)) * left / max(1, state.max_agents)
+    return agents + (state.test_run_s or 0.0) if left else agents
 
 
 def summary_text(state: RunState) -> Text:
