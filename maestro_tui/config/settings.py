@@ -94,6 +94,10 @@ class Config:
     workers: Mapping[str, WorkerSpec] = field(default_factory=lambda: dict(PRESETS))
     model: str = "demo"
     planner_model: str = ""  # "" = same as model
+    # Who plans: "" = planner_model (or model); "claude" | "codex" | "gemini" = that coding
+    # CLI, read-only, with its own login or key; anything else: a litellm model string.
+    planner: str = ""
+    plan_overlaps: str = "serialize"  # tasks naming a common file: ordered, or run in parallel
     api_base: str | None = None
     api_key_env: str | None = None  # the NAME of the variable holding the key
     prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # usd per 1M in/out
@@ -172,6 +176,8 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("merge", "retest_red", "retest_red", boolean),
     ("llm", "model", "model", string(non_empty=True)),
     ("llm", "planner_model", "planner_model", string()),
+    ("llm", "planner", "planner", string()),
+    ("plan", "overlaps", "plan_overlaps", choice("serialize", "parallel")),
     ("llm", "api_base", "api_base", optional(url)),
     ("llm", "api_key_env", "api_key_env", optional(env_name)),
     ("llm", "max_turns", "max_turns", integer(1, 1000)),

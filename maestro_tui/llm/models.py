@@ -10,6 +10,7 @@ from pathlib import Path
 from maestro_tui.agents.base import Worker
 from maestro_tui.config import Config, WorkerSpec
 from maestro_tui.domain.plan import Plan
+from maestro_tui.domain.planning import PlanningProgress
 from maestro_tui.llm.client import Completion, LLMClient
 from maestro_tui.llm.critic import LLMCritic, LLMJudge
 from maestro_tui.llm.planner import plan_goal
@@ -85,11 +86,13 @@ async def plan_with_model(
     goal: str,
     root: Path,
     on_usage: Callable[[Completion], None] | None = None,
+    progress: PlanningProgress | None = None,
 ) -> Plan:
-    """Ask the planner model for a plan of the goal over this repository."""
+    """Ask the planner model for a plan of the goal over this repository; what it says,
+    reads and spends is reported to `progress` as it goes."""
     model = resolve_model(config.effective_planner_model, "planner")
     client = make_client(config, model, on_usage=on_usage)
-    return await plan_goal(client, goal, root, load_roles())
+    return await plan_goal(client, goal, root, load_roles(), progress=progress)
 
 
 def make_critic(config: Config) -> LLMCritic | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from maestro_tui.domain.plan import Plan, PlanError, parse_plan, validate_plan
+from maestro_tui.domain.planning import PlanningProgress
 from maestro_tui.llm.client import LLMClient, LLMError
 from maestro_tui.llm.roles import normalize_role, role_summaries
 from maestro_tui.workspace.files import repo_map
@@ -116,8 +117,10 @@ async def plan_goal(
     root: Path,
     roles: Mapping[str, str],
     max_attempts: int = 3,
+    progress: PlanningProgress | None = None,
 ) -> Plan:
-    """Ask the planner model for a plan; on bad output send the problems back and ask again."""
+    """Ask the planner model for a plan; on bad output send the problems back and ask again.
+    Each answer's text and tokens go to `progress`."""
     messages = planner_messages(goal, Path(root), roles)
     forced = {"type": "function", "function": {"name": "submit_plan"}}
     problems: list[str] = []
@@ -126,6 +129,10 @@ async def plan_goal(
             completion = await client.complete(messages, tools=[SUBMIT_PLAN], tool_choice=forced)
         except LLMError as exc:
             raise PlannerError("the planner model failed", [str(exc)]) from None
+        if progress is not None:
+            progress.spent(completion.tokens_in, completion.tokens_out, completion.cost_usd)
+            if completion.text:
+                progress.said(completion.text)
         calls = [c for c in completion.tool_calls if c.name == "submit_plan"]
         assistant: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
         if not calls:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from maestro_tui.config import Config, load_config, with_overrides
 from maestro_tui.domain.plan import Plan
+from maestro_tui.domain.planning import PlanningProgress
 from maestro_tui.session.lifecycle import MergeHints, RunSession, UserError, start_session
 from maestro_tui.workspace.repo import Workspace
 
@@ -24,15 +25,20 @@ Say = Callable[[str], None]
 
 
 async def make_plan(
-    config: Config, goal: str, root: Path, say: Say | None = None
+    config: Config,
+    goal: str,
+    root: Path,
+    say: Say | None = None,
+    progress: PlanningProgress | None = None,
 ) -> tuple[Plan, list[Completion]]:
-    """The planner model's plan for a goal, and its calls' usage (recorded once the run starts)."""
+    """The planner's plan for a goal, and its calls' usage (recorded once the run starts);
+    `progress` hears what the planner says, reads and spends while it plans."""
     from maestro_tui.llm.models import plan_with_model, resolve_model
 
     usage: list[Completion] = []
     if say is not None:
         say(f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
-    plan = await plan_with_model(config, goal, root, on_usage=usage.append)
+    plan = await plan_with_model(config, goal, root, on_usage=usage.append, progress=progress)
     return plan, usage
 
 
