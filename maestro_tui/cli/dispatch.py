@@ -105,6 +105,16 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.headless.history import list_runs
 
         return await list_runs(db, args.json)
+    if cmd == "rerun":
+        return await _rerun(args, tui, db)
+    if cmd == "compare":
+        from maestro_tui.headless.compare import compare
+
+        return await compare(db, args.run_ids, as_json=args.json, diff_lines=args.diff_lines)
+    if cmd == "stats":
+        from maestro_tui.headless.stats import stats
+
+        return await stats(db, args.since, args.repo, as_json=args.json)
     if cmd == "merges":
         from maestro_tui.headless.review import list_merges
 
@@ -215,6 +225,29 @@ async def _preflight(ws: Any, config: Any, base: str | None, env: Any, out: Any,
 
     ask = _ask_red_base if tui and sys.stdin.isatty() else None
     return await check_tests(ws, config, base, env, out.say, ask)
+
+
+async def _rerun(args: argparse.Namespace, tui: bool, db: Path) -> int:
+    from maestro_tui.session.rerun import RerunRequest, ready_rerun
+
+    request = RerunRequest(
+        args.run_id,
+        tuple(args.from_tasks),
+        tuple(args.keep),
+        args.worker,
+        args.model,
+        tuple(args.assignments),
+    )
+    out = _output(args)
+    ask = _ask_red_base if tui and sys.stdin.isatty() else None
+    prepared, found = await ready_rerun(db, request, out.say, ask)
+    if tui:
+        from maestro_tui.ui.entry import run_new
+
+        return await run_new(review_plan=False, preflight=found, **prepared.session_inputs(db))
+    from maestro_tui.headless.rerun import run_rerun
+
+    return await run_rerun(db, prepared, found, out)
 
 
 def _ask_red_base(found: Any) -> bool:

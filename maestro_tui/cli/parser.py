@@ -126,6 +126,79 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _db_arg(p)
 
+    p = sub.add_parser(
+        "rerun",
+        help="run a recorded run's plan again on its base, with something changed",
+        description="A new run of RUN's plan on RUN's base commit. The tasks under study run"
+        " again; every other task that merged in RUN is taken over as it merged (its result"
+        " put on the new integration branch, nothing paid for it).",
+    )
+    p.add_argument("run_id", metavar="RUN")
+    p.add_argument(
+        "--from",
+        dest="from_tasks",
+        action="append",
+        default=[],
+        metavar="TASK",
+        help="run TASK and what depends on it again, take the rest over (repeatable;"
+        " default: every task runs again)",
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="TASK",
+        help="take TASK (and what it depends on) over as it merged (repeatable)",
+    )
+    p.add_argument("--worker", help="the worker for the tasks that run again")
+    p.add_argument("--model", help="the model of the worker(s) of the tasks that run again")
+    p.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a maestro.toml setting for the re-run, e.g. merge.policy=review (repeatable)",
+    )
+    p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
+    _db_arg(p)
+    _output_args(p)
+
+    p = sub.add_parser(
+        "compare", help="runs side by side, per task and in total, and how results differ"
+    )
+    p.add_argument(
+        "run_ids",
+        nargs="+",
+        metavar="RUN",
+        help="two runs or more; the others are compared with the first",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+    p.add_argument(
+        "--diff-lines",
+        type=int,
+        default=80,
+        metavar="N",
+        help="show at most N lines of each task's diff between results (0: none)",
+    )
+    _db_arg(p)
+
+    p = sub.add_parser(
+        "stats", help="the scoreboard: per worker × model × role, from the history of runs"
+    )
+    p.add_argument(
+        "--since", metavar="DATE", help="runs started on or after DATE (YYYY-MM-DD, or 30d, 8w)"
+    )
+    p.add_argument(
+        "--repo",
+        nargs="?",
+        const=Path("."),
+        type=Path,
+        help="only runs of this repository (the flag alone: the one here)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per row")
+    _db_arg(p)
+
     p = sub.add_parser("merges", help="merges of a run waiting for a human")
     p.add_argument("run_id")
     p.add_argument("--json", action="store_true")

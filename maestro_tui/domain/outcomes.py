@@ -197,6 +197,8 @@ def task_outcomes(events: Iterable[ev.Event], state: RunState | None = None) -> 
         t = gathered.task(view.id)
         planned = gathered.plan.get(view.id, {})
         worker = gathered.workers.get(view.id) or ("" if t.ensemble else view.worker)
+        if view.taken_over:
+            worker = ""  # its result's worker is the run's it was taken from
         started = view.attempts > 0 and not view.taken_over
         wall = None
         if started and t.first_ts is not None and t.last_ts is not None:

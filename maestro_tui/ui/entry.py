@@ -17,6 +17,7 @@ from maestro_tui.ui.app import MaestroApp
 if TYPE_CHECKING:
     from maestro_tui.config import Config
     from maestro_tui.domain.plan import Plan
+    from maestro_tui.engine.orchestrator import Orchestrator
     from maestro_tui.llm.client import Completion
     from maestro_tui.session.lifecycle import MergeHints, RunSession
     from maestro_tui.workspace.preflight import Preflight
@@ -80,6 +81,7 @@ async def run_new(
     base: str | None = None,
     watch_themes: bool = True,
     preflight: Preflight | None = None,
+    before_start: Callable[[Orchestrator], None] | None = None,
 ) -> int:
     """Record a new run and show it (after the plan review, unless told not to).
 
@@ -104,6 +106,7 @@ async def run_new(
             merge_hints=merge_hints,
             base=base,
             preflight=preflight,
+            before_start=before_start,
         )
         return session, True
 
