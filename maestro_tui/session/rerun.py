@@ -11,6 +11,7 @@ commits and records the link (RerunOf) and each task taken over (TaskTakenOver).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -176,7 +177,8 @@ async def prepare_rerun(db_path: Path, request: RerunRequest) -> PreparedRerun:
     started = next((e for e in events if isinstance(e, ev.RunStarted)), None)
     if plan_data is None or started is None:
         raise UserError(f"run {source.run_id} has no plan recorded: nothing to re-run")
-    ws = Workspace.open(Path(source.repo))
+    # git work below: in a thread, so that the TUI keeps drawing meanwhile
+    ws = await asyncio.to_thread(Workspace.open, Path(source.repo))
     notes: list[str] = []
     config, env = _settings(ws, events, notes)
     plan = parse_plan(plan_data, goal=state.goal)
@@ -192,7 +194,9 @@ async def prepare_rerun(db_path: Path, request: RerunRequest) -> PreparedRerun:
         raise UserError(str(exc)) from None
     plan, config = _changed(plan, config, scope, request)
     base = started.base_commit
-    scope, takeovers, head = _take_over(ws, state, plan, scope, base, notes)
+    scope, takeovers, head = await asyncio.to_thread(
+        _take_over, ws, state, plan, scope, base, notes
+    )
     return PreparedRerun(
         request, source, ws, config, env, plan, base, scope, takeovers, head, notes
     )

@@ -23,12 +23,14 @@ from textual.widgets import Footer
 from maestro_tui.engine.replayer import TAIL_LINES, Replayer
 from maestro_tui.store import Store, StoreError
 from maestro_tui.ui.widgets.dashboard import Dashboard
+from maestro_tui.ui.widgets.keys_panel import toggle_keys_panel
 from maestro_tui.ui.widgets.replay_controls import ReplayControls
 
 SPEEDS = (1, 2, 4, 8, 16, 32, 64)  # keys 1…7
 TICK_S = 1 / 20
 MAX_STEP = 20_000  # events per tick at most: at "max", and when a fast speed falls behind
 SEEK_S = 5.0
+RERUN_TIP = "re-run from the selected task: it and its dependents run again, the rest is kept"
 
 
 def _speed_bindings() -> list[Binding]:
@@ -55,6 +57,8 @@ class ReplayScreen(Screen[None]):
         Binding("right", "seek(5)", "+5s", key_display="→", priority=True),
         Binding("home", "seek_start", "start", show=False, priority=True),
         Binding("end", "seek_end", "end", show=False, priority=True),
+        Binding("f", "rerun_from", "rerun from", tooltip=RERUN_TIP),
+        Binding("question_mark", "toggle_keys", "keys", key_display="?"),
         Binding("q,escape", "close", "close"),
     ]
 
@@ -240,6 +244,18 @@ class ReplayScreen(Screen[None]):
             self._clock = r.elapsed_s
             self.dashboard.reset(state, tails)
         self._show()
+
+    def action_rerun_from(self) -> None:
+        """f: re-run the run from the selected task (it and its dependents run again)."""
+        from maestro_tui.ui.screens.rerun import rerun_from
+        from maestro_tui.ui.screens.run import RunScreen
+
+        task = self.dashboard.graph.selected_task_id
+        rerun_from(self, self.db_path, self.run_id, task, lambda o: RunScreen(opener=o))
+
+    def action_toggle_keys(self) -> None:
+        """?: the keys panel, this screen's keys first."""
+        toggle_keys_panel(self)
 
     def action_close(self) -> None:
         """Back to where the replay was opened from; quit if it is the only screen."""

@@ -86,6 +86,13 @@ class RunControls(Screen[None]):
         Binding("b", "raise_budget", "budget", tooltip="raise the budget"),
         Binding("m", "merge_queue", "merges", tooltip="open the merge queue"),
         Binding("n", "next_needing", "needs you", tooltip="jump to the next thing that needs you"),
+        Binding(
+            "f",
+            "rerun_from",
+            "rerun from",
+            show=False,
+            tooltip="once the run has ended: re-run from the selected task",
+        ),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         *_agent_bindings(),
@@ -272,6 +279,17 @@ class RunControls(Screen[None]):
         """0: every agent's log; 1–9: the Nth running agent's log."""
         if not self.dashboard.logs.show_nth(n):
             self.notify(f"no running agent number {n}", timeout=2)
+
+    def action_rerun_from(self) -> None:
+        """f: once the run has ended, re-run it from the selected task, on a new dashboard."""
+        from maestro_tui.ui.screens.rerun import rerun_from
+
+        if self.session is None or self.run_active:
+            self.notify("re-run from a task once this run has ended", severity="warning")
+            return
+        task = self.dashboard.graph.selected_task_id
+        state, path = self.orch.state, self.session.store.path
+        rerun_from(self, path, state.run_id, task, lambda o: type(self)(opener=o))  # type: ignore[call-arg]
 
     def action_toggle_keys(self) -> None:
         """?: the keys panel, this screen's keys first."""
