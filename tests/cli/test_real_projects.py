@@ -57,6 +57,24 @@ PYTHON_PLAN = plan_text(
 )
 
 
+TWO_TASKS = plan_text(
+    {
+        "triple": write("src/mathkit/extra.py", "def triple(x):\n    return 3 * x\n"),
+        "break-core": write("src/mathkit/core.py", BROKEN),
+    }
+)
+
+
+def configured(repo: Path, tmp_path: Path, test_command: str | None = None) -> str:
+    """The repository set up by `init` for the fake agent, with the user's test command."""
+    state = tmp_path / "state"
+    state.mkdir()
+    text = init_config(repo, state)
+    if test_command is not None:
+        set_test_command(repo, test_command)
+    return text
+
+
 def init_config(repo: Path, state: Path) -> str:
     """`maestro-tui init` in the repository, then the fake agent as the default worker."""
     done = run_cli("init", "--force", "--repo", str(repo))
@@ -135,10 +153,7 @@ def test_an_editable_venv_activated_tests_each_worktree_not_the_checkout(
     python_project: Path, tmp_path: Path
 ) -> None:
     repo = python_project
-    state = tmp_path / "state"
-    state.mkdir()
-    init_config(repo, state)
-    set_test_command(repo, "pytest -q")  # what the user has
+    configured(repo, tmp_path, "pytest -q")  # what the user has
     env = activated(repo / ".venv")
     result, db = run(repo, tmp_path, PYTHON_PLAN, env)
     out = result.stdout + result.stderr
@@ -167,18 +182,9 @@ def test_a_venv_path_relative_to_the_repository_runs_the_checkouts_venv(
     python_project: Path, tmp_path: Path
 ) -> None:
     repo = python_project
-    state = tmp_path / "state"
-    state.mkdir()
-    init_config(repo, state)
-    set_test_command(repo, ".venv/bin/pytest -q")
-    plan = plan_text(
-        {
-            "triple": write("src/mathkit/extra.py", "def triple(x):\n    return 3 * x\n"),
-            "break-core": write("src/mathkit/core.py", BROKEN),
-        }
-    )
+    configured(repo, tmp_path, ".venv/bin/pytest -q")
     env = {"VIRTUAL_ENV": "", "PATH": os.environ["PATH"]}
-    result, db = run(repo, tmp_path, plan, env)
+    result, db = run(repo, tmp_path, TWO_TASKS, env)
     out = result.stdout + result.stderr
     assert merged_tasks(db) == {"triple"}, out
     assert "not charged to this task" not in out
@@ -189,9 +195,7 @@ def test_tests_that_import_the_checkout_are_refused_before_any_agent(
     python_project: Path, tmp_path: Path
 ) -> None:
     repo = python_project
-    state = tmp_path / "state"
-    state.mkdir()
-    init_config(repo, state)
+    configured(repo, tmp_path)
     config = (repo / "maestro.toml").read_text()
     config = config.replace('python = "auto"', 'python = "off"')
     (repo / "maestro.toml").write_text(config)
@@ -248,9 +252,7 @@ def test_a_node_project_gets_node_modules_and_env_in_every_worktree(
     node_project: Path, tmp_path: Path
 ) -> None:
     repo = node_project
-    state = tmp_path / "state"
-    state.mkdir()
-    text = init_config(repo, state)
+    text = configured(repo, tmp_path)
     assert 'command = "npm test"' in text and '".env"' in text and "npm ci" in text, text
     plan = plan_text(
         {
@@ -261,8 +263,8 @@ def test_a_node_project_gets_node_modules_and_env_in_every_worktree(
     result, db = run(repo, tmp_path, plan, {})
     out = result.stdout + result.stderr
     assert merged_tasks(db) == {"shout"}, out
-    ports = {e["text"] for e in events_of(db) if e["type"] == "AgentOutput"}
-    assert any("npm ci" in line for line in ports), "the setup's output is in the task's log"
+    logs = {e["text"] for e in events_of(db) if e["type"] == "AgentOutput"}
+    assert any("npm ci" in line for line in logs), "the setup's output is in the task's log"
     green_by_hand(repo, integration_branch(db), ["npm", "test"], {})
 
 
@@ -273,10 +275,7 @@ def test_in_the_sandbox_setup_and_tests_run_confined_with_the_venv_shown(
     python_project: Path, tmp_path: Path
 ) -> None:
     repo = python_project
-    state = tmp_path / "state"
-    state.mkdir()
-    init_config(repo, state)
-    set_test_command(repo, "pytest -q")
+    configured(repo, tmp_path, "pytest -q")
     escape = repo / "ESCAPED"
     probe = (
         "import pathlib\n"
@@ -296,15 +295,9 @@ def test_in_the_sandbox_setup_and_tests_run_confined_with_the_venv_shown(
     shown = f'read_only = ["{FAKE_AGENT.parent}", "{tmp_path}"]'
     config = config[:sandbox] + config[sandbox:].replace("read_only = []", shown, 1)
     (repo / "maestro.toml").write_text(config)
-    plan = plan_text(
-        {
-            "triple": write("src/mathkit/extra.py", "def triple(x):\n    return 3 * x\n"),
-            "break-core": write("src/mathkit/core.py", BROKEN),
-        }
-    )
     env = activated(repo / ".venv")
     try:
-        result, db = run(repo, tmp_path, plan, env)
+        result, db = run(repo, tmp_path, TWO_TASKS, env)
     finally:
         (repo / "maestro.toml").write_text(plain)
     out = result.stdout + result.stderr
