@@ -307,3 +307,14 @@ def test_in_the_sandbox_setup_and_tests_run_confined_with_the_venv_shown(
     assert any("setup kept out of the checkout: OSError" in line for line in said), said
     assert not escape.exists()
     green_by_hand(repo, integration_branch(db), ["pytest", "-q"], env)
+
+
+def test_configured_only_by_init_the_python_project_merges_green_and_holds_red(
+    python_project: Path, tmp_path: Path
+) -> None:
+    repo = python_project
+    text = configured(repo, tmp_path)
+    assert 'command = ".venv/bin/python -m pytest -q"' in text, text
+    result, db = run(repo, tmp_path, TWO_TASKS, {"VIRTUAL_ENV": "", "PATH": os.environ["PATH"]})
+    assert merged_tasks(db) == {"triple"}, result.stdout + result.stderr
+    green_by_hand(repo, integration_branch(db), [".venv/bin/python", "-m", "pytest", "-q"], {})
