@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -43,6 +44,9 @@ from maestro_tui.workspace.validate import TestResult
 __all__ = ["Gate", "GateItem", "GateOwner", "merge_message"]
 
 TAIL = 4000  # characters of test output kept in events
+# A test run this long (seconds, measured on the base) keeps a core busy long enough that more
+# runs at once than cores only slow each other down: the speculation is narrowed to the cores.
+SLOW_TEST_RUN_S = 2.0
 
 
 class GateOwner(Protocol):
@@ -123,6 +127,14 @@ class Gate:
         """Take a task's result out of the gate (cancelled, withdrawn); it does not land."""
         self._removed.add(task_id)
         self._kick()
+
+    def fit_to(self, test_run_s: float, cores: int | None = None) -> int:
+        """Narrow the speculation to the machine's cores when one test run is slow enough
+        (SLOW_TEST_RUN_S) that more runs at once only slow each other down; the width."""
+        cores = cores or os.cpu_count() or 1
+        if test_run_s >= SLOW_TEST_RUN_S:
+            self._slots = max(1, min(self._slots, cores))
+        return self._slots
 
     def holds(self, task_id: str) -> bool:
         return task_id in {i.task_id for i in self._p.items()}

@@ -143,6 +143,11 @@ class MergeQueue(MergeOutcomes):
     def gated(self) -> bool:
         return self._gate is not None
 
+    def fit_gate(self, test_run_s: float) -> int | None:
+        """The gate's speculation fitted to how long one test run takes (Gate.fit_to); its
+        width, None without a gate."""
+        return self._gate.fit_to(test_run_s) if self._gate is not None else None
+
     async def submit(self, c: Candidate) -> Outcome:
         """Hold a result for review, or send it into the gate (GATED: decided later through
         `on_decided`); without a gate, merge it now (SATISFIED) or hold it (HELD)."""

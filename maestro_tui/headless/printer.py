@@ -135,6 +135,7 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         f"base {_short(e.commit)} tested before the run: {'green' if e.passed else 'RED'}"
         + (f" ({e.n_passed} passed, {e.n_failed} failed)" if e.n_passed is not None else "")
         + f" in {e.duration_s:.1f}s"
+        + (f"; the gate tests {e.gate_width} merged trees at once" if e.gate_width else "")
     ),
     ev.BaseRed: lambda e: (
         f"integration branch is RED at {_short(e.commit)}"

@@ -290,3 +290,21 @@ async def test_a_serial_gate_tests_one_tree_at_a_time(tmp_path: Path, speculate:
         peak = max(peak, running)
     assert peak == 1 and set(owner.heads) == {"p", "q", "r"}
     assert red_commits(s.repo, "maestro/r1", COMMAND, since=f"{s.base}^") == []
+
+
+async def test_slow_tests_narrow_the_speculation_to_the_cores(tmp_path: Path) -> None:
+    s = Setup(tmp_path)
+    assert s.gate(Owner(expected=0), speculate=4).fit_to(0.5, cores=1) == 4  # fast: as set
+    owner = Owner(expected=3)
+    gate = s.gate(owner, speculate=4)
+    assert gate.fit_to(5.0, cores=1) == 1
+    gate.enqueue(s.item("p"))
+    gate.enqueue(s.item("q"))
+    gate.enqueue(s.item("r"))
+    await asyncio.wait_for(owner.all_decided.wait(), 60)
+    await gate.aclose()
+    running = peak = 0
+    for e in s.log:
+        running += isinstance(e, ev.MergeTesting) - isinstance(e, ev.MergeTested)
+        peak = max(peak, running)
+    assert peak == 1 and set(owner.heads) == {"p", "q", "r"}

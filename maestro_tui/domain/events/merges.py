@@ -94,6 +94,7 @@ class BaseTested(Event):
     n_passed: int | None = None
     n_failed: int | None = None
     duration_s: float = 0.0
+    gate_width: int | None = None  # merged trees the gate tests at once, fitted to duration_s
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
