@@ -6,6 +6,9 @@ before its first frame, and only then opens the run behind it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+
 from maestro_tui.config import Config
 from maestro_tui.domain.plan import Plan, validate_plan
 from maestro_tui.process import Sandbox
@@ -57,11 +60,26 @@ def check_run_inputs(
     validate_plan(plan, repo_root=ws.root)
     workers = WorkerPool(config)
     workers.check(plan)
+    check_endpoints(config, {workers.name_for(t) for t in plan.tasks})
     check_sandbox(ws, config)
     base_branch, _ = ws.resolve_base(base)
     if ws.is_checked_out(base_branch):  # the agents start from its last commit, not the tree
         ws.check_clean_for(f for t in plan.tasks for f in t.files)
     return workers
+
+
+def check_endpoints(config: Config, names: Iterable[str]) -> None:
+    """The model endpoints the plan's coding CLIs are pointed at answer (a dead one would
+    make every attempt retry for minutes): UserError naming each that does not."""
+    from maestro_tui.agents.readiness import unreachable_endpoints
+
+    specs = [config.workers[n] for n in sorted(names) if n in config.workers]
+    dead = unreachable_endpoints(specs, os.environ)
+    if dead:
+        raise UserError(
+            "\n".join(dead) + "\nStart the model server there, or fix the variable;"
+            " `maestro-tui doctor` checks every worker without starting a run"
+        )
 
 
 def check_sandbox(ws: Workspace, config: Config) -> None:

@@ -53,3 +53,35 @@ def test_a_red_base_is_a_warning_not_a_failure(project: Path, tmp_path: Path) ->
     assert done.returncode == 0, done.stdout
     assert "[warn] the base's tests: preflight: the base's tests are RED" in done.stdout
     assert "tests/test_red.py::test_red" in done.stdout
+
+
+def test_a_dead_model_endpoint_of_a_planned_worker_is_refused_before_the_run(
+    project: Path, tmp_path: Path
+) -> None:
+    import socket
+    import sys
+
+    from tests.cli.conftest import FAKE_AGENT
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = (project / "maestro.toml").read_text()
+    config += (
+        f'\n[workers.gem]\nargv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]\n'
+        'parser = "gemini"\n'
+        f'env = {{ GOOGLE_GEMINI_BASE_URL = "http://127.0.0.1:{port}" }}\n'
+    )
+    (project / "maestro.toml").write_text(config)
+    git(project, "commit", "-qam", "a gemini worker")
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[[tasks]]\nid = "a"\nworker = "gem"\nprompt = "@write x.txt :: x"\n')
+    done = run_cli(
+        "run", "--plan", str(plan), "--repo", str(project), "--headless", "--yes",
+        "--db", str(tmp_path / "runs.db"),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"gem: model endpoint http://127.0.0.1:{port} unreachable" in done.stderr
+    assert "GOOGLE_GEMINI_BASE_URL" in done.stderr
+    assert not (tmp_path / "runs.db").exists()
+    assert git(project, "branch", "--list", "maestro*") == ""
