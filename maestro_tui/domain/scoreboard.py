@@ -59,7 +59,7 @@ class Score:
     merged_timed: int  # merged units with a wall time
     runs: int  # runs they come from
     landed: int = 0  # merged units that put a change on the branch (not "done", no change)
-    reverted: int = 0  # of those, the ones whose result was later reverted (git)
+    reverted: int | None = 0  # of those, the ones later reverted (git); None: unknown
 
     @property
     def merge_rate(self) -> tuple[float, float] | None:
@@ -84,8 +84,11 @@ class Score:
         intervals = {
             "merge_rate": (self.merged, self.tasks),
             "first_try_green_rate": (self.green_first, self.green_known),
-            "revert_rate": (self.reverted, self.landed),
         }
+        if self.reverted is not None:
+            intervals["revert_rate"] = (self.reverted, self.landed)
+        else:  # its repository is gone: what was reverted there cannot be known
+            data["revert_rate"] = {"k": None, "n": self.landed, "rate": None, "wilson95": None}
         for name, (k, n) in intervals.items():
             data[name] = {"k": k, "n": n, "rate": k / n if n else None, "wilson95": wilson(k, n)}
         data["mean_fix_rounds"] = self.mean_fix_rounds
@@ -94,8 +97,15 @@ class Score:
         return data
 
 
-def row_texts(s: Score) -> tuple[str, ...]:
-    """The scoreboard's cells for one row (the CLI table and the launcher's tab)."""
+def who(s: Score) -> str:
+    """Worker and model in one cell: "claude · opus"; an LLM worker names its model already."""
+    worker, model = s.worker or "?", s.model or "?"
+    return worker if worker == f"llm:{model}" else f"{worker} · {model}"
+
+
+def row_texts(s: Score, *, joined: bool = False) -> tuple[str, ...]:
+    """The scoreboard's cells for one row: the CLI's table, or (`joined`: worker and model in
+    one cell, under JOINED_HEADERS) the launcher's narrower tab."""
     cost = "–" if s.cost_per_merged is None else f"${s.cost_per_merged:.4f}"
     if s.cost_per_merged is not None and s.unpriced_calls:
         cost = "≥" + cost
@@ -103,9 +113,9 @@ def row_texts(s: Score) -> tuple[str, ...]:
         cost += " sim"
     fixes = "–" if s.mean_fix_rounds is None else f"{s.mean_fix_rounds:.2f}"
     time = "–" if s.time_per_merged is None else f"{s.time_per_merged:.1f}s"
+    names = (who(s),) if joined else (s.worker or "?", s.model or "?")
     return (
-        s.worker or "?",
-        s.model or "?",
+        *names,
         s.role,
         str(s.tasks),
         rate_text(s.merged, s.tasks),
@@ -114,20 +124,20 @@ def row_texts(s: Score) -> tuple[str, ...]:
         str(s.conflicts),
         cost,
         time,
-        rate_text(s.reverted, s.landed),
+        "?" if s.reverted is None else rate_text(s.reverted, s.landed),
     )
 
 
-HEADERS = (
-    "worker",
-    "model",
+_FIGURES = (
     "role",
     "tasks",
     "merged",
-    "first-try green",
-    "fix rounds",
+    "green 1st try",
+    "fixes",
     "conflicts",
     "$/merged",
-    "time/merged",
+    "t/merged",
     "reverted",
 )
+HEADERS = ("worker", "model", *_FIGURES)
+JOINED_HEADERS = ("worker · model", *_FIGURES)

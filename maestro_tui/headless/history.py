@@ -40,7 +40,7 @@ async def list_runs(db_path: Path, as_json: bool) -> int:
         print(
             f"{r.run_id:<22} {r.kind:<4} {r.status:<16} {counts:<21} {duration:>9}"
             f" {overhead:>8} {ec:>5}"
-            f"  {r.goal[:50]}"
+            f"  {f'↻ re-run of {r.rerun_of}: ' if r.rerun_of else ''}{r.goal[:50]}"
         )
     return EXIT_OK
 

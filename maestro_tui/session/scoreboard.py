@@ -68,30 +68,35 @@ async def load_scoreboard(
         merged = await merged_units(store, since, repo)
     finally:
         await store.close()
-    reverted, unread = await asyncio.to_thread(count_reverts, merged)
+    reverted, unknown, unread = await asyncio.to_thread(count_reverts, merged)
     board = tuple(
-        dataclasses.replace(s, reverted=reverted.get((s.worker, s.model, s.role), 0)) for s in found
+        dataclasses.replace(s, reverted=None if key in unknown else reverted.get(key, 0))
+        for s in found
+        for key in [(s.worker, s.model, s.role)]
     )
     return Scoreboard(board, since, repo, tuple(unread))
 
 
 def count_reverts(
     merged: Sequence[tuple[Any, ...]],
-) -> tuple[Counter[tuple[str, str, str]], list[str]]:
-    """Merged units later reverted, per (worker, model, role); and the repositories that
-    could not be read. One `git log` per repository, from its oldest run on."""
+) -> tuple[Counter[tuple[str, str, str]], set[tuple[str, str, str]], list[str]]:
+    """Merged units later reverted, per (worker, model, role); the groups with a unit in a
+    repository that could not be read (their reverts are unknown); and those repositories.
+    One `git log` per repository, from its oldest run on."""
     by_repo: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for unit in merged:
         by_repo[unit[5]].append(unit)
     counts: Counter[tuple[str, str, str]] = Counter()
+    unknown: set[tuple[str, str, str]] = set()
     unread = []
     for repo, units in by_repo.items():
         try:
             reverts = find_reverts(Workspace.open(Path(repo)), min(u[6] for u in units))
         except WorkspaceError:
             unread.append(repo)
+            unknown.update((u[2], u[3], u[4]) for u in units)
             continue
         for run, task, worker, model, role, *_ in units:
             if (run, task) in reverts or (run, "*") in reverts:
                 counts[(worker, model, role)] += 1
-    return counts, unread
+    return counts, unknown, unread

@@ -43,6 +43,7 @@ def score(**more: int | float) -> Score:
 
 def test_a_row_of_the_scoreboard() -> None:
     s = score()
+    assert row_texts(s, joined=True)[0] == "claude · opus"
     assert row_texts(s) == (
         "claude", "opus", "tester", "4", "3/4 [30–95 %]", "1/4 [5–70 %]", "1.50", "1",
         "$0.3000", "10.0s", "1/3 [6–79 %]",

@@ -1,4 +1,4 @@
-"""LauncherScreen: a form to start a run beside the history of past runs."""
+"""LauncherScreen: a form to start a run beside the history of past runs and the scoreboard."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
 
 from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.ui.widgets.run_history import RunHistory
+from maestro_tui.ui.widgets.scoreboard import Scoreboard
 
-DEFAULT_MODEL = "demo"
 DEFAULT_AGENTS = 4
+MODEL_HINT = "a litellm model, e.g. anthropic/claude-sonnet-4-5 (demo: the offline demo)"
 
 
 class FormError(ValueError):
@@ -29,13 +30,21 @@ class FormError(ValueError):
 
 
 def parse_form(
-    goal: str, model: str, agents: str, budget: str
+    goal: str, model: str, agents: str, budget: str, need_model: bool = True
 ) -> tuple[str, str, int, float | None]:
-    """The form's values, checked: (goal, model, agents, budget in $ or None for no budget)."""
+    """The form's values, checked: (goal, model, agents, budget in $ or None for no budget).
+    `need_model`: maestro.toml names nothing that plans, so the model field must."""
     goal = goal.strip()
     if not goal:
         raise FormError("Say what the agents should do: the goal is empty.", "goal")
-    model = model.strip() or DEFAULT_MODEL
+    model = model.strip()
+    if not model and need_model:
+        raise FormError(
+            "Name a model to plan and work with: a litellm model such as"
+            " anthropic/claude-sonnet-4-5 (its key in the environment), or demo for the"
+            " offline demo, which only knows its sample repository.",
+            "model",
+        )
     try:
         count = int(agents.strip() or DEFAULT_AGENTS)
     except ValueError:
@@ -86,6 +95,13 @@ class LauncherScreen(Screen[None]):
             super().__init__()
             self.run_id = run_id
 
+    class OpenCompare(Message):
+        """Compare these runs, the first as the baseline (marked in the history, then `c`)."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
+
     class ResumeRun(Message):
         """Resume this interrupted run, or review its waiting merges (`u` on its row)."""
 
@@ -100,11 +116,17 @@ class LauncherScreen(Screen[None]):
         *,
         now: datetime | None = None,
         tz: tzinfo | None = None,
+        model: str = "",
+        need_model: bool = True,
     ) -> None:
-        """`now` and `tz` pin the history's dates (for tests); by default, the clock, local."""
+        """`now` and `tz` pin the history's dates (for tests); by default, the clock, local.
+        `model`: maestro.toml's [llm] model, shown in the form; `need_model`: nothing there
+        plans a goal, so the form asks for a model."""
         super().__init__()
         self.db_path = db_path
         self.repo = repo
+        self.model = model
+        self.need_model = need_model
         self._now = now
         self._tz = tz
 
@@ -115,7 +137,7 @@ class LauncherScreen(Screen[None]):
                 yield Label("Goal")
                 yield Input(placeholder="what should the agents do?", id="goal")
                 yield Label("Model")
-                yield Input(DEFAULT_MODEL, placeholder=DEFAULT_MODEL, id="model")
+                yield Input(self.model, placeholder=MODEL_HINT, id="model")
                 with Horizontal(id="numbers"):
                     with Vertical():
                         yield Label(f"Agents (1–{MAX_AGENTS})")
@@ -125,7 +147,11 @@ class LauncherScreen(Screen[None]):
                         yield Input(placeholder="no budget", id="budget")
                 yield Static("", id="form-error")
                 yield Button("Start", variant="primary", id="start")
-            yield RunHistory(self.db_path, now=self._now, tz=self._tz, id="history")
+            with TabbedContent(id="history-tabs"):
+                with TabPane("past runs", id="runs-tab"):
+                    yield RunHistory(self.db_path, now=self._now, tz=self._tz, id="history")
+                with TabPane("scoreboard", id="scores-tab"):
+                    yield Scoreboard(self.db_path, self.repo, id="scoreboard")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -140,18 +166,18 @@ class LauncherScreen(Screen[None]):
         error = self.query_one("#form-error", Static)
         try:
             goal, model, agents, budget = parse_form(
-                *map(self._value, ("goal", "model", "agents", "budget"))
+                *map(self._value, ("goal", "model", "agents", "budget")), self.need_model
             )
         except FormError as exc:
             error.update(str(exc))
             error.add_class("-shown")
-            for field in ("goal", "agents", "budget"):
+            for field in ("goal", "model", "agents", "budget"):
                 self.query_one(f"#{field}", Input).set_class(field == exc.field, "-invalid")
             self.query_one(f"#{exc.field}", Input).focus()
             return
         error.update("")
         error.remove_class("-shown")
-        for field in ("goal", "agents", "budget"):
+        for field in ("goal", "model", "agents", "budget"):
             self.query_one(f"#{field}", Input).remove_class("-invalid")
         self.post_message(self.StartRun(goal, model, agents, budget))
 
@@ -171,6 +197,19 @@ class LauncherScreen(Screen[None]):
     def _replay(self, event: RunHistory.ReplayChosen) -> None:
         event.stop()
         self.post_message(self.OpenReplay(event.run_id))
+
+    @on(RunHistory.CompareChosen)
+    def _compare(self, event: RunHistory.CompareChosen) -> None:
+        event.stop()
+        self.post_message(self.OpenCompare(event.run_ids))
+
+    @on(TabbedContent.TabActivated, pane="#scores-tab")
+    def _scores_shown(self) -> None:
+        """The scoreboard is read when its tab is first shown, not with the launcher."""
+        board = self.query_one(Scoreboard)
+        if board.board is None:
+            board.load()
+        board.table.focus()
 
     @on(RunHistory.ResumeChosen)
     def _resume(self, event: RunHistory.ResumeChosen) -> None:

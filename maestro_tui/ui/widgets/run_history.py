@@ -99,6 +99,8 @@ class RunHistory(Vertical):
     BINDINGS = [
         Binding("r", "replay", "replay"),
         Binding("u", "resume", "resume"),
+        Binding("space", "mark", "mark"),
+        Binding("c", "compare", "compare marked"),
     ]
 
     class ReplayChosen(Message):
@@ -114,6 +116,13 @@ class RunHistory(Vertical):
         def __init__(self, run_id: str) -> None:
             super().__init__()
             self.run_id = run_id
+
+    class CompareChosen(Message):
+        """The user asked to compare these runs (marked with space, then `c`), oldest first."""
+
+        def __init__(self, run_ids: list[str]) -> None:
+            super().__init__()
+            self.run_ids = run_ids
 
     class Loaded(Message):
         """The runs were read from the store (an empty list: there are none yet)."""
@@ -136,6 +145,7 @@ class RunHistory(Vertical):
         self._now = now
         self._tz = tz
         self._runs: dict[str, RunSummary] = {}
+        self.marked: list[str] = []  # runs marked for comparing, in the order marked
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
@@ -179,11 +189,11 @@ class RunHistory(Vertical):
         table = self.table
         table.clear()
         self._runs = {run.run_id: run for run in runs}
+        self.marked = [r for r in self.marked if r in self._runs]
         for run in runs:
             status = colours.get(STATUS_COLOUR.get(run.status, ""), "")
-            goal = run.goal or "(no goal)"
             table.add_row(
-                short(goal if run.kind == "run" else f"{run.kind} · {goal}", GOAL_WIDTH),
+                self._goal(run),
                 when(run.created_at, now, self._tz),
                 duration(run.duration_s),
                 Text.assemble(
@@ -200,6 +210,37 @@ class RunHistory(Vertical):
                 key=run.run_id,
             )
         self.set_class(not runs, "-empty")
+
+    def _goal(self, run: RunSummary) -> str:
+        """The goal, marked "●" when marked for comparing and "↻" when it is a re-run."""
+        goal = run.goal or "(no goal)"
+        goal = goal if run.kind == "run" else f"{run.kind} · {goal}"
+        goal = f"↻ {goal}" if run.rerun_of else goal
+        return short(f"● {goal}" if run.run_id in self.marked else goal, GOAL_WIDTH)
+
+    def action_mark(self) -> None:
+        """space: mark the highlighted run for comparing, or unmark it."""
+        run = self.highlighted
+        if run is None:
+            return
+        if run.run_id in self.marked:
+            self.marked.remove(run.run_id)
+        else:
+            self.marked.append(run.run_id)
+        table = self.table
+        table.update_cell(run.run_id, table.ordered_columns[0].key, self._goal(run))
+
+    def action_compare(self) -> None:
+        """c: compare the marked runs (the highlighted one too, when only one is marked)."""
+        chosen = list(self.marked)
+        run = self.highlighted
+        if len(chosen) == 1 and run is not None and run.run_id not in chosen:
+            chosen.append(run.run_id)
+        if len(chosen) < 2:
+            self.notify("mark two runs or more with space, then c", severity="warning")
+            return
+        chosen.sort(key=lambda r: (self._runs[r].created_at, r))  # the older one first
+        self.post_message(self.CompareChosen(chosen))
 
     @property
     def highlighted(self) -> RunSummary | None:
