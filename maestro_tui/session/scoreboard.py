@@ -7,17 +7,15 @@ import asyncio
 import dataclasses
 import re
 import time
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from maestro_tui.domain.scoreboard import Score
 from maestro_tui.session.inputs import UserError
 from maestro_tui.store.db import Store
-from maestro_tui.store.outcomes import merged_units, scores
+from maestro_tui.store.outcomes import merged_among, repositories, scores
 from maestro_tui.workspace.repo import Workspace, WorkspaceError
 from maestro_tui.workspace.results import find_reverts
 
@@ -65,10 +63,14 @@ async def load_scoreboard(
     store = await Store.open(db_path)
     try:
         found = await scores(store, since, repo)
-        merged = await merged_units(store, since, repo)
+        repos = await repositories(store, since, repo)
+        reverts, unread = await asyncio.to_thread(find_all_reverts, repos)
+        pairs = [pair for pair in reverts if pair[1] != "*"]
+        whole = [run for run, task in reverts if task == "*"]  # a run's landing reverted
+        reverted = await merged_among(store, since, repo, units=pairs, runs=whole)
+        unknown = await merged_among(store, since, repo, repos=unread) if unread else {}
     finally:
         await store.close()
-    reverted, unknown, unread = await asyncio.to_thread(count_reverts, merged)
     board = tuple(
         dataclasses.replace(s, reverted=None if key in unknown else reverted.get(key, 0))
         for s in found
@@ -77,26 +79,17 @@ async def load_scoreboard(
     return Scoreboard(board, since, repo, tuple(unread))
 
 
-def count_reverts(
-    merged: Sequence[tuple[Any, ...]],
-) -> tuple[Counter[tuple[str, str, str]], set[tuple[str, str, str]], list[str]]:
-    """Merged units later reverted, per (worker, model, role); the groups with a unit in a
-    repository that could not be read (their reverts are unknown); and those repositories.
-    One `git log` per repository, from its oldest run on."""
-    by_repo: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for unit in merged:
-        by_repo[unit[5]].append(unit)
-    counts: Counter[tuple[str, str, str]] = Counter()
-    unknown: set[tuple[str, str, str]] = set()
+def find_all_reverts(
+    repos: Sequence[tuple[str, float]],
+) -> tuple[set[tuple[str, str]], list[str]]:
+    """The (run, task) results reverted in these repositories (task "*": every task of the
+    run), one `git log` each from its first run on; and the repositories that could not be
+    read (gone, or no longer git)."""
+    found: set[tuple[str, str]] = set()
     unread = []
-    for repo, units in by_repo.items():
+    for repo, since in repos:
         try:
-            reverts = find_reverts(Workspace.open(Path(repo)), min(u[6] for u in units))
+            found.update(find_reverts(Workspace.open(Path(repo)), since))
         except WorkspaceError:
             unread.append(repo)
-            unknown.update((u[2], u[3], u[4]) for u in units)
-            continue
-        for run, task, worker, model, role, *_ in units:
-            if (run, task) in reverts or (run, "*") in reverts:
-                counts[(worker, model, role)] += 1
-    return counts, unknown, unread
+    return found, unread

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -136,16 +137,18 @@ WHERE o.started AND o.taken_over = ''
 GROUP BY o.worker, o.model, o.role
 ORDER BY o.role, count(*) DESC, o.worker, o.model
 """
-# The merged units of those groups, to look for reverts of in git: (run, task, worker, model,
-# role, repo, created_at).
-_MERGED = """
-SELECT o.run_id, o.task_id, o.worker, o.model, o.role, r.repo, r.created_at
+# Of the merged units those groups count, how many per group are in `{among}` (reverted
+# ones, or those of repositories whose history cannot be read).
+_MERGED_AMONG = """
+SELECT o.worker, o.model, o.role, count(*)
 FROM task_outcomes o JOIN runs r ON r.run_id = o.run_id
 WHERE o.started AND o.taken_over = '' AND o.merged AND o.status = 'merged'
     AND NOT (o.candidate = 0 AND EXISTS (SELECT 1 FROM task_outcomes c WHERE
         c.run_id = o.run_id AND c.task_id = o.task_id AND c.candidate > 0))
-    AND ({where})
+    AND ({where}) AND ({among})
+GROUP BY o.worker, o.model, o.role
 """
+_CHUNK = 400  # pairs per query: well under SQLite's parameter limit
 
 
 def selection(since: float | None, repo: str | None) -> tuple[str, tuple[Any, ...]]:
@@ -190,9 +193,40 @@ async def scores(store: Store, since: float | None = None, repo: str | None = No
     ]
 
 
-async def merged_units(
+async def repositories(
     store: Store, since: float | None = None, repo: str | None = None
-) -> list[tuple[Any, ...]]:
-    """(run, task, worker, model, role, repo, created_at) of every merged unit counted."""
+) -> list[tuple[str, float]]:
+    """(repository, when its first run picked started) of the runs a scoreboard covers."""
     where, params = selection(since, repo)
-    return [tuple(r) for r in await store.read(_MERGED.format(where=where), params)]
+    sql = f"SELECT r.repo, min(r.created_at) FROM runs r WHERE {where} GROUP BY r.repo"
+    return [(r[0], float(r[1])) for r in await store.read(sql, params)]
+
+
+async def merged_among(
+    store: Store,
+    since: float | None = None,
+    repo: str | None = None,
+    *,
+    units: Sequence[tuple[str, str]] = (),
+    runs: Sequence[str] = (),
+    repos: Sequence[str] = (),
+) -> Counter[tuple[str, str, str]]:
+    """Merged units the scoreboard counts, per (worker, model, role), that are among `units`
+    ((run, task) pairs), of `runs`, or in `repos`: a few reverts are looked up, not every
+    merged unit of the history read."""
+    where, params = selection(since, repo)
+    found: Counter[tuple[str, str, str]] = Counter()
+    queries: list[tuple[str, tuple[Any, ...]]] = []
+    for at in range(0, len(units), _CHUNK):
+        chunk = units[at : at + _CHUNK]
+        among = f"(o.run_id, o.task_id) IN (VALUES {','.join(['(?, ?)'] * len(chunk))})"
+        queries.append((among, tuple(v for pair in chunk for v in pair)))
+    for column, names in (("o.run_id", runs), ("r.repo", repos)):
+        for at in range(0, len(names), _CHUNK):
+            some = names[at : at + _CHUNK]
+            queries.append((f"{column} IN ({','.join('?' * len(some))})", tuple(some)))
+    for among, values in queries:
+        sql = _MERGED_AMONG.format(where=where, among=among)
+        for worker, model, role, count in await store.read(sql, (*params, *values)):
+            found[(worker, model, role)] += count
+    return found
