@@ -64,6 +64,9 @@ class CodexStream(CliStream):
             usage = data.get("usage") or {}
             tokens_in = int(usage.get("input_tokens") or 0)
             tokens_out = int(usage.get("output_tokens") or 0)
+            if self._resumed:  # the thread's whole usage: this run's is what came since
+                before_in, before_out = usage_before_this_run(self.env, self.outcome.session)
+                tokens_in, tokens_out = tokens_in - before_in, tokens_out - before_out
             self.outcome.turns += 1
             self.usage(self.outcome.model or DEFAULT_MODEL, tokens_in, tokens_out, None)
         elif kind == "turn.failed":
@@ -123,6 +126,34 @@ class CodexStream(CliStream):
         if exit_code == 0 and not self._saw_end and not self.outcome.error:
             self.outcome.error = "Codex ended without finishing its turn"
         return super().finish(exit_code)
+
+
+def usage_before_this_run(env: Mapping[str, str], thread: str) -> tuple[int, int]:
+    """(tokens in, out) a resumed thread had used before its latest run, from its rollout in
+    `$CODEX_HOME/sessions/Y/M/D/rollout-…-THREAD.jsonl`: `exec … resume` reports the thread's
+    total at `turn.completed`, not the run's (measured: 19,352 then 39,085 for two runs of
+    ~19.7k each). (0, 0) when the rollout cannot be read: then the run counts it all."""
+    home = Path(env.get("CODEX_HOME") or Path(env.get("HOME", "~")) / ".codex").expanduser()
+    if not thread or not re.fullmatch(r"[\w-]+", thread):
+        return 0, 0
+    found = sorted((home / "sessions").glob(f"*/*/*/rollout-*-{thread}.jsonl"))
+    before = (0, 0)
+    total = (0, 0)
+    try:
+        with found[-1].open(encoding="utf-8") as lines:
+            for line in lines:
+                payload = (json_object(line) or {}).get("payload") or {}
+                if payload.get("type") == "task_started":  # a run began: all before it is old
+                    before = total
+                elif payload.get("type") == "token_count":
+                    usage = (payload.get("info") or {}).get("total_token_usage") or {}
+                    total = (
+                        int(usage.get("input_tokens") or 0),
+                        int(usage.get("output_tokens") or 0),
+                    )
+    except (OSError, IndexError, ValueError, AttributeError):
+        return 0, 0
+    return before
 
 
 # Per run, never written to the user's config: no analytics or feedback upload (without it,

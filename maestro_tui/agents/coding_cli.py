@@ -58,11 +58,14 @@ class CodingCliWorker(CommandWorker):
         price: Pricer = no_prices,
         stall_s: float | None = None,
         limit_wait_s: float = 30.0,
+        refusal_is_error: bool = True,
     ) -> None:
         super().__init__(spec, stall_s=stall_s)
         self.dialect = dialect
         self.price = price
         self.limit_wait_s = limit_wait_s
+        # False: a refused action is not the run's error (a planner, read-only on purpose).
+        self.refusal_is_error = refusal_is_error
         # Steerable: a CLI that resumes its session takes a message as a follow-up turn.
         self.steering = "as a follow-up turn" if dialect.resumes else ""
 
@@ -117,6 +120,8 @@ class CodingCliWorker(CommandWorker):
         stream = self.dialect.stream(report, self.price, model, bool(session), agent_dir)
         stream.worktree = await asyncio.to_thread(Path(job.worktree).resolve)
         stream.endpoint = model_endpoint(self.dialect.name, env)
+        stream.refusal_is_error = self.refusal_is_error
+        stream.env = env
         tail: deque[str] = deque(maxlen=8)
         hopeless = asyncio.Event()
 

@@ -10,7 +10,7 @@ read from the output.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,9 +59,13 @@ class CliStream:
         self.outcome = RunOutcome(model=model)
         self.worktree: Path | None = None  # set by the worker: paths are shown relative to it
         self.endpoint: Endpoint | None = None  # set by the worker: where its model is
+        self.env: Mapping[str, str] = {}  # set by the worker: the CLI's environment
         # It cannot reach its model endpoint, try after try: the worker stops it (then
         # `say_unreachable`) rather than wait out its retries.
         self.hopeless = False
+        # A refused action fails the run (a task's edit that did not happen); False for a run
+        # that is read-only on purpose (a planner), where a refused write is the point.
+        self.refusal_is_error = True
 
     def feed(self, line: str, stream: str) -> None:
         """One line of stdout or stderr; shown as it is unless the parser shows it another way."""
@@ -88,7 +92,7 @@ class CliStream:
         outcome = self.outcome
         if exit_code not in (0, None) and not (outcome.error or outcome.limit):
             outcome.error = f"{self.cli} exited with code {exit_code}"
-        if outcome.refusals and not outcome.error:
+        if outcome.refusals and self.refusal_is_error and not outcome.error:
             shown = "; ".join(outcome.refusals[:3])
             more = f" (and {len(outcome.refusals) - 3} more)" if len(outcome.refusals) > 3 else ""
             outcome.error = f"{self.cli} refused {len(outcome.refusals)} action(s): {shown}{more}"

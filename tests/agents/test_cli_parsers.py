@@ -154,6 +154,42 @@ def test_codex_refusals_show_only_on_stderr_and_in_failed_commands() -> None:
     assert "Read-only file system" in outcome.error
 
 
+def test_codex_after_a_resume_meters_only_this_run(tmp_path: Path) -> None:
+    """`exec … resume` reports the thread's total: what its rollout had before this run
+    (the last token count before the run's task_started) is taken off."""
+    thread = "01a22c70-07c9-7dc0-a05c-1720574b236d"  # codex-resume-2.jsonl's
+    day = tmp_path / "codex" / "sessions" / "2026" / "12" / "07"
+    day.mkdir(parents=True)
+
+    def event(payload: dict[str, object]) -> str:
+        return _json({"type": "event_msg", "payload": payload})
+
+    def total(tokens_in: int, tokens_out: int) -> str:
+        usage = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+        return event({"type": "token_count", "info": {"total_token_usage": usage}})
+
+    run = [event({"type": "task_started"}), total(9_000, 3), total(19_500, 5)]
+    resumed = [event({"type": "task_started"}), total(19_562, 7)]
+    (day / f"rollout-2026-12-07T10-00-00-{thread}.jsonl").write_text(
+        "\n".join([*run, *resumed]) + "\n"
+    )
+    reporter = RecordingReporter()
+    stream = DIALECTS["codex"].stream(reporter, price, "gpt-5.5", True, Path("/nowhere"))
+    stream.env = {"CODEX_HOME": str(tmp_path / "codex")}
+    for line in (TRANSCRIPTS / "codex-resume-2.jsonl").read_text().splitlines():
+        stream.feed(line, "stdout")  # its turn.completed: 19,562 in, 7 out
+
+    assert stream.finish(0).error == ""
+    assert [(u["tokens_in"], u["tokens_out"]) for u in reporter.usages] == [(62, 2)]
+    # No rollout to read (another CODEX_HOME): the whole total, as the stream says.
+    reporter = RecordingReporter()
+    stream = DIALECTS["codex"].stream(reporter, price, "gpt-5.5", True, Path("/nowhere"))
+    stream.env = {"CODEX_HOME": str(tmp_path / "elsewhere")}
+    for line in (TRANSCRIPTS / "codex-resume-2.jsonl").read_text().splitlines():
+        stream.feed(line, "stdout")
+    assert [(u["tokens_in"], u["tokens_out"]) for u in reporter.usages] == [(19_562, 7)]
+
+
 @pytest.mark.parametrize(
     ("name", "error", "limit"),
     [
