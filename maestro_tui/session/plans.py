@@ -33,9 +33,16 @@ async def make_plan(
 ) -> tuple[Plan, list[Completion]]:
     """The planner's plan for a goal, and its calls' usage (recorded once the run starts);
     `progress` hears what the planner says, reads and spends while it plans."""
+    from maestro_tui.llm.cli_planner import plan_with_cli, planner_cli
     from maestro_tui.llm.models import plan_with_model, resolve_model
 
     usage: list[Completion] = []
+    cli = planner_cli(config)  # [llm] planner names a coding CLI: it plans, read-only
+    if cli is not None:
+        if say is not None:
+            say(f"planning with {cli.name}, read-only, in a scratch checkout …")
+        plan = await plan_with_cli(config, cli, goal, root, usage.append, progress)
+        return plan, usage
     if say is not None:
         say(f"planning with {resolve_model(config.effective_planner_model, 'planner')} …")
     plan = await plan_with_model(config, goal, root, on_usage=usage.append, progress=progress)
