@@ -9,10 +9,14 @@ user's checkout, through a shell, out of its plan mode) and is refused, while th
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,7 @@ from maestro_tui.llm.client import Completion
 from tests.agents import netns
 from tests.agents.cli.e2e import KEY, claude_env, codex_env, sample_repo
 from tests.agents.cli.helpers import git, programs_in_netns
-from tests.agents.cli_harness import CLIS
+from tests.agents.cli_harness import AGENTS, CLIS
 from tests.agents.netns import NetNamespace
 from tests.agents.servers.core import ModelServer, RecordedRequest, Step, ToolCall, Turn
 from tests.agents.servers.openai_responses import apply_patch_add
@@ -145,18 +149,28 @@ class Planning:
     config: Config
     log: PlanningLog
     usage: list[Completion]
+    inside: NetNamespace | None = None  # plan from inside this namespace
     took_s: float = 0.0
 
     async def plan(self) -> Plan:
         spec = planner_cli(self.config)
         assert spec is not None
+        planning = partial(
+            plan_with_cli, self.config, spec, GOAL, self.repo, self.usage.append, self.log
+        )
         started = time.monotonic()
         try:
-            return await plan_with_cli(
-                self.config, spec, GOAL, self.repo, self.usage.append, self.log
-            )
+            if self.inside is None:
+                return await planning()
+            return await asyncio.to_thread(self._inside, planning)
         finally:
             self.took_s = time.monotonic() - started
+
+    def _inside(self, planning: Callable[[], Coroutine[Any, Any, Plan]]) -> Plan:
+        """A loop of its own in the namespace: its threads (which start processes) too."""
+        assert self.inside is not None
+        with self.inside.entered():
+            return asyncio.run(planning())
 
     def requests_with(self, text: str) -> list[RecordedRequest]:
         return [t for t in self.server.turns if text in json.dumps(t.body)]
@@ -166,27 +180,43 @@ class Planning:
 def planning(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Planning]:
-    case = CASES[request.param]
+    yield from _planning(CASES[request.param], tmp_path, monkeypatch)
+
+
+def _planning(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: bool = False
+) -> Iterator[Planning]:
+    """The case's server in a fresh namespace, a user's environment for its CLI, a repo.
+
+    In the [sandbox] (its own PID namespace) no wrapper can reach the namespace by a /proc
+    path: the planning itself runs there, and the CLI with it (`Planning.inside`)."""
     reason = netns.unavailable_reason() or CLIS[case.cli].missing_reason()
-    if reason:
-        pytest.skip(reason)
+    if reason or (sandbox and shutil.which("bwrap") is None):
+        pytest.skip(reason or "bubblewrap is not installed: apt-get install bubblewrap")
     with NetNamespace() as ns:
         server = CLIS[case.cli].server().start(ns)
         try:
             home = tmp_path / "home"
             home.mkdir()
             monkeypatch.setenv("HOME", str(home))
-            monkeypatch.setenv("PATH", programs_in_netns(ns, tmp_path / "bin", case.cli))
+            path = f"{AGENTS / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+            if not sandbox:
+                path = programs_in_netns(ns, tmp_path / "bin", case.cli)
+            monkeypatch.setenv("PATH", path)
             for name, value in case.env(server.url).items():
                 monkeypatch.setenv(name, value)
             workers = dict(PRESETS)
             if case.model:
                 workers[case.cli] = replace(PRESETS[case.cli], model=case.model)
             config = Config(
-                planner=case.cli, workers=workers, worktree_root=str(tmp_path / "worktrees")
+                planner=case.cli,
+                workers=workers,
+                worktree_root=str(tmp_path / "worktrees"),
+                sandbox_kind="bwrap" if sandbox else "none",
             )
             repo = sample_repo(tmp_path)
-            yield Planning(case, server, repo, config, PlanningLog(), [])
+            inside = ns if sandbox else None
+            yield Planning(case, server, repo, config, PlanningLog(), [], inside=inside)
         finally:
             server.stop()
 
@@ -294,3 +324,22 @@ async def test_a_cli_that_tries_to_write_is_refused_and_the_plan_still_comes(
         ), result
     assert not any("changed its read-only checkout" in t for t in planning.log.text)
     check_left_nothing(planning)
+
+
+async def test_in_the_sandbox_it_plans_from_its_checkout_and_sees_not_the_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """[sandbox] kind = "bwrap": the user's checkout is hidden (a Read there finds nothing),
+    the scratch checkout is shown read-only, and the plan comes."""
+    case = CASES["claude"]
+    for planning in _planning(case, tmp_path, monkeypatch, sandbox=True):
+        users = str(planning.repo / "greet.py")
+        planning.server.script(_call("Read", {"file_path": users}), case.read, case.answer(GOOD))
+        plan = await planning.plan()
+
+        check_plan(plan)
+        hidden, shown = (t.tool_results[0] for t in planning.server.turns[1:])
+        assert hidden.is_error and 'return "hello"' not in hidden.text, hidden
+        assert not shown.is_error and 'return "hello"' in shown.text, shown
+        check_meters(planning)
+        check_left_nothing(planning)
