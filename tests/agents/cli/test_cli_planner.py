@@ -9,14 +9,12 @@ user's checkout, through a shell, out of its plan mode) and is refused, while th
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import shutil
+import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from maestro_tui.llm.client import Completion
 from tests.agents import netns
 from tests.agents.cli.e2e import KEY, claude_env, codex_env, sample_repo
 from tests.agents.cli.helpers import git, programs_in_netns
-from tests.agents.cli_harness import AGENTS, CLIS
+from tests.agents.cli_harness import CLIS, base_env, run_in_netns
 from tests.agents.netns import NetNamespace
 from tests.agents.servers.core import ModelServer, RecordedRequest, Step, ToolCall, Turn
 from tests.agents.servers.openai_responses import apply_patch_add
@@ -149,28 +147,18 @@ class Planning:
     config: Config
     log: PlanningLog
     usage: list[Completion]
-    inside: NetNamespace | None = None  # plan from inside this namespace
     took_s: float = 0.0
 
     async def plan(self) -> Plan:
         spec = planner_cli(self.config)
         assert spec is not None
-        planning = partial(
-            plan_with_cli, self.config, spec, GOAL, self.repo, self.usage.append, self.log
-        )
         started = time.monotonic()
         try:
-            if self.inside is None:
-                return await planning()
-            return await asyncio.to_thread(self._inside, planning)
+            return await plan_with_cli(
+                self.config, spec, GOAL, self.repo, self.usage.append, self.log
+            )
         finally:
             self.took_s = time.monotonic() - started
-
-    def _inside(self, planning: Callable[[], Coroutine[Any, Any, Plan]]) -> Plan:
-        """A loop of its own in the namespace: its threads (which start processes) too."""
-        assert self.inside is not None
-        with self.inside.entered():
-            return asyncio.run(planning())
 
     def requests_with(self, text: str) -> list[RecordedRequest]:
         return [t for t in self.server.turns if text in json.dumps(t.body)]
@@ -180,43 +168,28 @@ class Planning:
 def planning(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Planning]:
-    yield from _planning(CASES[request.param], tmp_path, monkeypatch)
-
-
-def _planning(
-    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: bool = False
-) -> Iterator[Planning]:
-    """The case's server in a fresh namespace, a user's environment for its CLI, a repo.
-
-    In the [sandbox] (its own PID namespace) no wrapper can reach the namespace by a /proc
-    path: the planning itself runs there, and the CLI with it (`Planning.inside`)."""
+    """The case's server in a fresh namespace, a user's environment for its CLI, a repo."""
+    case = CASES[request.param]
     reason = netns.unavailable_reason() or CLIS[case.cli].missing_reason()
-    if reason or (sandbox and shutil.which("bwrap") is None):
-        pytest.skip(reason or "bubblewrap is not installed: apt-get install bubblewrap")
+    if reason:
+        pytest.skip(reason)
     with NetNamespace() as ns:
         server = CLIS[case.cli].server().start(ns)
         try:
             home = tmp_path / "home"
             home.mkdir()
             monkeypatch.setenv("HOME", str(home))
-            path = f"{AGENTS / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
-            if not sandbox:
-                path = programs_in_netns(ns, tmp_path / "bin", case.cli)
-            monkeypatch.setenv("PATH", path)
+            monkeypatch.setenv("PATH", programs_in_netns(ns, tmp_path / "bin", case.cli))
             for name, value in case.env(server.url).items():
                 monkeypatch.setenv(name, value)
             workers = dict(PRESETS)
             if case.model:
                 workers[case.cli] = replace(PRESETS[case.cli], model=case.model)
             config = Config(
-                planner=case.cli,
-                workers=workers,
-                worktree_root=str(tmp_path / "worktrees"),
-                sandbox_kind="bwrap" if sandbox else "none",
+                planner=case.cli, workers=workers, worktree_root=str(tmp_path / "worktrees")
             )
             repo = sample_repo(tmp_path)
-            inside = ns if sandbox else None
-            yield Planning(case, server, repo, config, PlanningLog(), [], inside=inside)
+            yield Planning(case, server, repo, config, PlanningLog(), [])
         finally:
             server.stop()
 
@@ -326,20 +299,39 @@ async def test_a_cli_that_tries_to_write_is_refused_and_the_plan_still_comes(
     check_left_nothing(planning)
 
 
-async def test_in_the_sandbox_it_plans_from_its_checkout_and_sees_not_the_users(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_in_the_sandbox_it_plans_from_its_checkout_and_sees_not_the_users(
+    tmp_path: Path,
 ) -> None:
-    """[sandbox] kind = "bwrap": the user's checkout is hidden (a Read there finds nothing),
-    the scratch checkout is shown read-only, and the plan comes."""
+    """`maestro-tui plan` with [sandbox] kind = "bwrap" and Claude Code as the planner, run
+    inside the namespace (the sandbox's own PID namespace leaves no /proc path for a wrapper
+    to enter it by): a Read of the user's checkout finds nothing, the scratch checkout is
+    read, and the plan is printed."""
+    reason = netns.unavailable_reason() or CLIS["claude"].missing_reason()
+    if reason or shutil.which("bwrap") is None:
+        pytest.skip(reason or "bubblewrap is not installed: apt-get install bubblewrap")
     case = CASES["claude"]
-    for planning in _planning(case, tmp_path, monkeypatch, sandbox=True):
-        users = str(planning.repo / "greet.py")
-        planning.server.script(_call("Read", {"file_path": users}), case.read, case.answer(GOOD))
-        plan = await planning.plan()
+    toml = '[llm]\nplanner = "claude"\n\n[sandbox]\nkind = "bwrap"\n\n[run]\n'
+    toml += f'worktree_root = "{tmp_path / "worktrees"}"\n'
+    repo = sample_repo(tmp_path, toml)
+    users = str(repo / "greet.py")
+    with NetNamespace() as ns:
+        server = CLIS["claude"].server().start(ns)
+        server.script(_call("Read", {"file_path": users}), case.read, case.answer(GOOD))
+        try:
+            home, tmp = tmp_path / "home", tmp_path / "tmp"
+            home.mkdir()
+            tmp.mkdir()
+            argv = [sys.executable, "-m", "maestro_tui", "plan", GOAL, "--repo", str(repo)]
+            env = base_env(home, tmp, claude_env(server.url))
+            done = run_in_netns(argv, ns, cwd=repo, env=env, timeout_s=120)
+        finally:
+            server.stop()
 
-        check_plan(plan)
-        hidden, shown = (t.tool_results[0] for t in planning.server.turns[1:])
-        assert hidden.is_error and 'return "hello"' not in hidden.text, hidden
-        assert not shown.is_error and 'return "hello"' in shown.text, shown
-        check_meters(planning)
-        check_left_nothing(planning)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert 'id = "warm-greeting"' in done.stdout and 'id = "test-greeting"' in done.stdout
+    assert "planner: 3 call(s)" in done.stderr, done.stderr
+    hidden, shown = (t.tool_results[0] for t in server.turns[1:])
+    assert hidden.is_error and 'return "hello"' not in hidden.text, hidden
+    assert not shown.is_error and 'return "hello"' in shown.text, shown
+    assert not list((tmp_path / "worktrees").glob("*/.scratch/*"))
+    assert git(repo, "status", "--porcelain") == ""
