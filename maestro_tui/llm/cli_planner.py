@@ -95,7 +95,7 @@ async def plan_with_cli(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> Plan:
     """The CLI's plan of `goal` over the repository at `root` (see the module docstring)."""
-    ws = Workspace.open(root)
+    ws = await asyncio.to_thread(Workspace.open, root)
     ws.set_worktree_root(config.worktree_root)
     owner = f".planner-{os.getpid()}"  # no run yet, and no run id starts with a dot
     folder = ws.worktrees_dir() / owner
@@ -158,10 +158,7 @@ class _Planning:
 
     async def run(self, on_usage: Callable[[Completion], None] | None, attempts: int) -> Plan:
         """Ask, check, and send the problems back to the same session until a plan holds."""
-        try:
-            self.worker.preflight()
-        except WorkerError as exc:
-            raise PlannerError(f"{self.cli} cannot plan", [str(exc)]) from None
+        self.worker.preflight()  # not installed: WorkerError, bad input before anything
         report = PlanningReport(self.progress, on_usage)
         say = report.say
         say(f"{self.cli} plans, read-only, in a scratch checkout of HEAD")

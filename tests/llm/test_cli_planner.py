@@ -6,9 +6,11 @@ The planner with each real CLI is tested in tests/agents/cli/test_cli_planner.py
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from maestro_tui.agents.base import WorkerError
 from maestro_tui.config import Config, ConfigError
 from maestro_tui.config.presets import PRESETS
 from maestro_tui.domain.plan import PlanError
@@ -18,10 +20,12 @@ from maestro_tui.llm.cli_planner import (
     PlanningReport,
     answer_json,
     looked_at,
+    plan_with_cli,
     planner_cli,
     schema_problems,
 )
 from maestro_tui.llm.client import Completion
+from tests.llm.conftest import git
 
 PLAN = {
     "tasks": [
@@ -115,3 +119,15 @@ def test_the_report_turns_usage_into_completions_and_reads_into_progress() -> No
         Completion("", [], 1200, 80, 0.0048, 0.0, "claude-sonnet-4-5"),
         Completion("", [], 900, 30, None, 0.0, "codex:default"),
     ]
+
+
+async def test_a_planner_cli_not_installed_is_bad_input_and_leaves_no_checkout(
+    repo: Path, tmp_path: Path
+) -> None:
+    spec = replace(PRESETS["claude"], argv=("no-such-claude", "-p", "{prompt}"))
+    config = Config(planner="claude", worktree_root=str(tmp_path / "worktrees"))
+    with pytest.raises(WorkerError, match="'no-such-claude' is not installed"):
+        await plan_with_cli(config, spec, "Add beta", repo)
+    assert not list((tmp_path / "worktrees").glob("*/.scratch/*"))
+    assert not list((tmp_path / "worktrees").glob(".planner-*"))
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
