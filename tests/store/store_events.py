@@ -178,6 +178,10 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
         prefix=("cli",),
         flaky=("tests/test_cli.py::test_clock",),
     )
+    bus.emit(
+        ev.BaseTested, commit="e5f6a7b", passed=False, n_passed=3, n_failed=1, duration_s=2.5,
+        gate_width=2,
+    )  # fmt: skip
     bus.emit(ev.BaseRed, commit="e5f6a7b", tree="7ree", found_by="gate", n_failed=1)
     bus.emit(ev.GateSkipped, reason="no test command is configured")
     bus.emit(ev.MergeConflict, task="cli", files=("app/cli.py",))
