@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from maestro_tui.domain.dag import dependents_of, topological_layers
+from maestro_tui.domain.dag import descendants, topological_layers
 
 SATISFIED = ("merged", "done")
 
@@ -49,15 +49,7 @@ class RerunScope:
 
 def _below(graph: Mapping[str, Sequence[str]], tasks: Iterable[str]) -> set[str]:
     """Every task that depends on one of `tasks`, directly or not."""
-    dependents = dependents_of(graph)
-    out: set[str] = set()
-    stack = [d for t in tasks for d in dependents.get(t, ())]
-    while stack:
-        node = stack.pop()
-        if node not in out:
-            out.add(node)
-            stack.extend(dependents[node])
-    return out
+    return set().union(*(descendants(graph, t) for t in tasks))
 
 
 def _above(graph: Mapping[str, Sequence[str]], tasks: Iterable[str]) -> set[str]:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from tests.cli.conftest import git, run_cli
 from tests.cli.figures import check_compare, expected_scores
-from tests.llm.fakeserver import FakeChatServer, Reply
+from tests.llm.fakeserver import FakeChatServer, Reply, serving
 
 KEY = "sk-test-rerun-0a1b2c3d4e5f"
 PRICES = {"model-a": (1.0, 4.0), "model-b": (3.0, 12.0)}  # usd per 1M tokens in, out
@@ -77,13 +78,9 @@ def responder(body: dict[str, Any]) -> Reply:
 
 
 @pytest.fixture
-def server():
-    srv = FakeChatServer().start()
-    srv.responder = responder
-    try:
+def server() -> Iterator[FakeChatServer]:
+    with serving(responder) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_rerun_on_another_model_then_compare_and_stats(

@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +27,17 @@ class Reply:
 
 
 Responder = Callable[[dict[str, Any]], Reply]
+
+
+@contextmanager
+def serving(responder: Responder) -> Iterator[FakeChatServer]:
+    """A started server answering with `responder`, stopped afterwards."""
+    srv = FakeChatServer().start()
+    srv.responder = responder
+    try:
+        yield srv
+    finally:
+        srv.stop()
 
 
 class FakeChatServer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static, TabbedContent
@@ -13,7 +12,6 @@ from textual.widgets import DataTable, Static, TabbedContent
 from maestro_tui.domain.scoreboard import rate_text
 from maestro_tui.ui.screens.compare import TOTAL, CompareScreen
 from maestro_tui.ui.screens.launcher import LauncherScreen
-from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.scoreboard import Scoreboard
 from tests.ui.conftest import freeze_cursors, notifications, screen_text, settle
 from tests.ui.test_launcher import LauncherApp, db, history_loaded, posted  # noqa: F401
@@ -55,16 +53,11 @@ async def test_the_scoreboard_tab_reads_the_history_when_first_shown(db: Path) -
         assert row[7] == f"${6 * 0.0125 / 5:.4f} sim"  # everything spent, per merged task
 
 
-class CompareApp(App[None]):
-    def __init__(self, db: Path) -> None:
-        super().__init__()
-        self.db = db
+class CompareApp(LauncherApp):
+    """The launcher's test app, on the comparison of run-a and run-b."""
 
-    def on_mount(self) -> None:
-        for theme in load_themes(BUILTIN_THEMES):
-            self.register_theme(theme)
-        self.theme = "maestro-dark"
-        self.push_screen(CompareScreen(self.db, ["run-a", "run-b"]))
+    def get_default_screen(self) -> CompareScreen:  # type: ignore[override]
+        return CompareScreen(self.db, ["run-a", "run-b"])
 
 
 async def test_compare_screen_lines_up_tasks_and_totals(db: Path) -> None:  # noqa: F811

@@ -152,4 +152,8 @@ class CompareScreen(Screen[None]):
         shown.update(Group(*parts))
 
     def action_close(self) -> None:
-        self.dismiss()
+        """Back to the launcher; quit if it is the only screen."""
+        if len(self.app.screen_stack) > 1:
+            self.dismiss()
+        else:
+            self.app.exit()
