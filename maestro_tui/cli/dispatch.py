@@ -278,6 +278,7 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
         "merge_policy": getattr(args, "merge", None),
         "model": getattr(args, "model", None),
         "planner_model": getattr(args, "planner_model", None),
+        "planner": getattr(args, "planner", None),
         "api_base": getattr(args, "api_base", None),
         "budget_usd": getattr(args, "budget_usd", None),
         "budget_tokens": getattr(args, "budget_tokens", None),

@@ -34,6 +34,12 @@ def _output_args(p: argparse.ArgumentParser) -> None:
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="litellm model for the workers (default: maestro.toml or demo)")
     p.add_argument("--planner-model", help="model that plans (default: --model)")
+    p.add_argument(
+        "--planner",
+        metavar="WHO",
+        help="who plans: claude, codex or gemini (that CLI, read-only, on its own login)"
+        " or a litellm model ([llm] planner)",
+    )
     p.add_argument("--api-base", help="OpenAI-compatible server, e.g. http://localhost:11434")
 
 
