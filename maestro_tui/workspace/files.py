@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import os
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 MAX_SYMBOLS = 12
@@ -31,31 +33,127 @@ IGNORED_DIRS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class RepoFiles:
+    """A repository's files: relative paths, sorted; those git does not track yet; and
+    whether git listed them (False: a plain folder, walked)."""
+
+    paths: list[str]
+    untracked: frozenset[str] = frozenset()
+    git: bool = False
+
+
+def repo_files(root: Path, exclude: Iterable[str] = ()) -> RepoFiles:
+    """The repository's files as git sees them (tracked, and untracked but not ignored); a
+    plain folder is walked. No file is stat-ed, so a tracked file deleted from the working
+    tree may be listed: a large repository's listing costs git's time, not a system call per
+    file here."""
+    root = Path(root)
+    listing = GitListing.start(root, exclude)
+    if listing is not None:
+        tracked, untracked = listing.tracked, listing.untracked()
+        if untracked is not None:
+            return RepoFiles(sorted([*tracked, *untracked]), frozenset(untracked), git=True)
+    return RepoFiles(walk_files(root, exclude))
+
+
+def walk_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
+    """A plain folder's files, relative and sorted, without the IGNORED_DIRS."""
+    excluded = set(exclude)
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        rel = Path(dirpath).relative_to(root)
+        files.extend(str(PurePosixPath(*rel.parts, f)) for f in filenames)
+    return sorted(f for f in files if _kept(f, excluded))
+
+
+class GitListing:
+    """A git repository's files in two listings: the tracked ones at once (from the index),
+    the untracked ones (a walk of the folders) left running until asked for, so the caller
+    can work on the first meanwhile."""
+
+    def __init__(self, root: Path, tracked: list[str], others: subprocess.Popen[bytes],
+                 excluded: set[str]) -> None:  # fmt: skip
+        self.root = root
+        self.tracked = tracked
+        self._others = others
+        self._excluded = excluded
+
+    @classmethod
+    def start(cls, root: Path, exclude: Iterable[str] = ()) -> GitListing | None:
+        """None when `root` is not a git repository's top."""
+        if not (root / ".git").exists():
+            return None
+        others = subprocess.Popen(
+            ["git", "ls-files", "-z", "--others", "--exclude-standard"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        listed = subprocess.run(["git", "ls-files", "-z", "-t"], cwd=root, capture_output=True)
+        if listed.returncode != 0:
+            others.kill()
+            others.communicate()
+            return None
+        present: set[str] = set()
+        for entry in listed.stdout.decode("utf-8", "replace").split("\0"):
+            # S: outside a sparse checkout, so not in the working tree
+            if entry[2:] and entry[:1] != "S":
+                present.add(entry[2:])
+        if (root / ".gitmodules").exists():  # a submodule is listed as a file, but is a folder
+            present = {p for p in present if not os.path.isdir(os.path.join(root, p))}
+        excluded = set(exclude)
+        return cls(root, sorted(_filtered(present, excluded)), others, excluded)
+
+    def untracked(self) -> list[str] | None:
+        """The untracked files, not ignored, sorted; None when git failed to list them."""
+        out, _ = self._others.communicate()
+        if self._others.returncode != 0:
+            return None
+        names = {n for n in out.decode("utf-8", "replace").split("\0") if n}
+        return sorted(_filtered(names, self._excluded))
+
+
+def _filtered(paths: set[str], excluded: set[str]) -> set[str]:
+    if excluded or _any_ignored(paths):
+        return {p for p in paths if _kept(p, excluded)}
+    return paths
+
+
+def _any_ignored(paths: set[str]) -> bool:
+    """Whether any path may lie in an ignored folder (one search of them all, not a split
+    of each: git has usually left them out already)."""
+    text = "\0" + "\0".join(paths)
+    return any(f"/{d}/" in text or f"\0{d}/" in text for d in IGNORED_DIRS)
+
+
+def _kept(name: str, excluded: set[str]) -> bool:
+    parts = name.split("/")
+    if len(parts) > 1 and not IGNORED_DIRS.isdisjoint(parts[:-1]):
+        return False
+    return not (excluded and _excluded(name, excluded))
+
+
 def list_repo_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
     """The repository's files, relative and sorted: git's view when it is a git repo."""
-    excluded = set(exclude)
-    files: list[str] | None = None
-    if (root / ".git").exists():
-        proc = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=False,
-        )
-        if proc.returncode == 0:
-            names = proc.stdout.decode("utf-8", "replace").split("\0")
-            files = [n for n in names if n and (root / n).is_file()]
-    if files is None:
-        files = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
-            rel = Path(dirpath).relative_to(root)
-            files.extend(str(PurePosixPath(*rel.parts, f)) for f in filenames)
-    return sorted(
-        f
-        for f in files
-        if not (IGNORED_DIRS.intersection(PurePosixPath(f).parts) or _excluded(f, excluded))
-    )
+    root = Path(root)
+    listing = repo_files(root, exclude)
+    if not listing.git:
+        return listing.paths
+    return [p for p in listing.paths if os.path.isfile(os.path.join(root, p))]
+
+
+def path_matches(name: str, where: str) -> bool:
+    """Whether a file is `where`: that file, a file under that folder, or one matching that
+    glob (as git's pathspecs: `*` crosses folders, so `*.py` is every Python file)."""
+    where = where.strip().removeprefix("./")
+    if where in ("", ".", "./"):
+        return True
+    if any(c in where for c in "*?["):
+        return fnmatch.fnmatchcase(name, where)
+    folder = where.rstrip("/")
+    return name == folder or name.startswith(folder + "/")
 
 
 def _excluded(name: str, patterns: set[str]) -> bool:
