@@ -88,11 +88,14 @@ async def plan_with_model(
     on_usage: Callable[[Completion], None] | None = None,
     progress: PlanningProgress | None = None,
 ) -> Plan:
-    """Ask the planner model for a plan of the goal over this repository; what it says,
-    reads and spends is reported to `progress` as it goes."""
+    """Ask the planner model for a plan of the goal over this repository: it reads the code
+    (never the files of [run] exclude) before it plans; what it says, reads and spends is
+    reported to `progress` as it goes."""
     model = resolve_model(config.effective_planner_model, "planner")
     client = make_client(config, model, on_usage=on_usage)
-    return await plan_goal(client, goal, root, load_roles(), progress=progress)
+    return await plan_goal(
+        client, goal, root, load_roles(), progress=progress, exclude=config.exclude
+    )
 
 
 def make_critic(config: Config) -> LLMCritic | None:

@@ -1,17 +1,33 @@
-"""The planner: a goal and the repository map turned into a validated Plan via submit_plan."""
+"""The planner: it reads the code with read-only tools, within a budget, then submits a plan
+through submit_plan, validated and sent back with its problems until it is right.
+
+Its first message holds the goal and a map of the repository ranked by relevance to the goal
+(workspace.ranked_map); list_files, read_file and search_code (llm.plan_tools) let it look
+further; when its reading budget (llm.plan_budget) is spent it is told to submit, and the
+tool choice is forced to submit_plan.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from maestro_tui.domain.plan import Plan, PlanError, parse_plan, validate_plan
 from maestro_tui.domain.planning import PlanningProgress
-from maestro_tui.llm.client import LLMClient, LLMError
+from maestro_tui.llm.client import (
+    Completion,
+    LLMClient,
+    LLMError,
+    ToolCall,
+    import_litellm_off_loop,
+)
+from maestro_tui.llm.plan_budget import DEFAULT_TURNS, ReadingBudget, context_window
+from maestro_tui.llm.plan_tools import READ_TOOLS, PlanReader
 from maestro_tui.llm.roles import normalize_role, role_summaries
-from maestro_tui.workspace.files import repo_map
+from maestro_tui.workspace.ranked_map import ranked_map
 
 
 class PlannerError(Exception):
@@ -53,8 +69,11 @@ SUBMIT_PLAN: dict[str, Any] = {
 
 SYSTEM_PROMPT = """\
 You are the planner of a team of coding agents working in parallel on one git repository.
-Split the goal into small tasks, each doable by one agent in a few minutes, and submit them
-by calling the tool submit_plan exactly once. Rules:
+First look at the code the goal touches: list_files, read_file and search_code are
+read-only and cost tokens, so read what the plan depends on (the files tasks will change,
+their callers, their tests) and stop when you know enough; you have {turns} turns for it.
+Then split the goal into small tasks, each doable by one agent in a few minutes, and submit
+them by calling the tool submit_plan exactly once. Rules:
 - Each task names the files it will change or create ('files', relative paths); it sees only
   those files, the coding standards and summaries of the tasks it depends on.
 - Tasks that touch the same lines must depend on each other, or they will conflict.
@@ -63,16 +82,28 @@ by calling the tool submit_plan exactly once. Rules:
   check it.
 - Every task has one of these roles:
 {roles}"""
+NO_TOOL = (
+    "No tool call: read more with list_files, read_file or search_code, or call submit_plan "
+    "with the plan."
+)
+SUBMIT_NOW = "Your reading budget is spent ({why}): call submit_plan now, with the whole plan."
+FORCED = {"type": "function", "function": {"name": "submit_plan"}}
 
 
-def planner_messages(goal: str, root: Path, roles: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The planner's first request: the rules and roles, then the goal and the repo map."""
+def planner_messages(
+    goal: str,
+    root: Path,
+    roles: Mapping[str, str],
+    budget: ReadingBudget | None = None,
+    exclude: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """The planner's first request: the rules and roles, then the goal and the ranked map."""
+    budget = budget or ReadingBudget.for_window(None)
+    system = SYSTEM_PROMPT.format(turns=budget.turns, roles=role_summaries(dict(roles)))
+    files = ranked_map(root, goal, budget.map_tokens, exclude)
     return [
-        {"role": "system", "content": SYSTEM_PROMPT.format(roles=role_summaries(dict(roles)))},
-        {
-            "role": "user",
-            "content": f"Goal: {goal}\n\nRepository files:\n{repo_map(root)}",
-        },
+        {"role": "system", "content": system},
+        {"role": "user", "content": f"Goal: {goal}\n\nRepository files:\n{files}"},
     ]
 
 
@@ -118,46 +149,112 @@ async def plan_goal(
     roles: Mapping[str, str],
     max_attempts: int = 3,
     progress: PlanningProgress | None = None,
+    *,
+    max_turns: int = DEFAULT_TURNS,
+    max_tokens: int | None = None,
+    map_tokens: int | None = None,
+    exclude: Iterable[str] = (),
 ) -> Plan:
-    """Ask the planner model for a plan; on bad output send the problems back and ask again.
-    Each answer's text and tokens go to `progress`."""
-    messages = planner_messages(goal, Path(root), roles)
-    forced = {"type": "function", "function": {"name": "submit_plan"}}
+    """Ask the planner model for a plan: it reads (within `max_turns` model calls and
+    `max_tokens` tokens, by default scaled to its context window), then submits; a plan with
+    problems goes back to it, `max_attempts` times at most. What it says (streamed), reads
+    and spends goes to `progress`."""
+    root = Path(root)
+    await import_litellm_off_loop()
+    budget = ReadingBudget.for_window(
+        context_window(client.model), max_turns, max_tokens, map_tokens
+    )
+    messages = await asyncio.to_thread(planner_messages, goal, root, roles, budget, exclude)
+    reader = PlanReader(root, exclude, progress, budget.result_chars)
+    tools = [*READ_TOOLS, SUBMIT_PLAN]
+    turns = tokens = attempts = last_prompt = 0
+    forced = False
     problems: list[str] = []
-    for _attempt in range(max_attempts):
-        try:
-            completion = await client.complete(messages, tools=[SUBMIT_PLAN], tool_choice=forced)
-        except LLMError as exc:
-            raise PlannerError("the planner model failed", [str(exc)]) from None
-        if progress is not None:
-            progress.spent(completion.tokens_in, completion.tokens_out, completion.cost_usd)
-            if completion.text:
-                progress.said(completion.text)
-        calls = [c for c in completion.tool_calls if c.name == "submit_plan"]
+    while attempts < max_attempts:
+        if not forced and (why := budget.spent(turns, tokens, last_prompt)):
+            forced = True
+            _tell(messages, SUBMIT_NOW.format(why=why))
+        completion = await _ask(client, messages, tools, forced, progress)
+        turns += 1
+        tokens += completion.tokens_in + completion.tokens_out
+        last_prompt = completion.tokens_in
         assistant: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
-        if not calls:
-            problems = ["no submit_plan call: answer by calling the tool submit_plan"]
+        if not completion.tool_calls:
             messages.append({**assistant, "content": completion.text or "(no answer)"})
-            messages.append({"role": "user", "content": problems[0]})
+            if forced:
+                attempts += 1
+                problems = ["no submit_plan call: answer by calling the tool submit_plan"]
+            messages.append({"role": "user", "content": problems[0] if forced else NO_TOOL})
             continue
-        call = calls[0]
-        raw = json.dumps(call.arguments) if isinstance(call.arguments, dict) else "{}"
-        assistant["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": "submit_plan", "arguments": raw},
-            }
-        ]
+        assistant["tool_calls"] = [_as_message(call) for call in completion.tool_calls]
         messages.append(assistant)
-        try:
-            return check_answer(call.arguments, goal, Path(root), roles)
-        except PlanError as exc:
-            problems = exc.problems
-        feedback = (
-            "The plan was rejected:\n- "
-            + "\n- ".join(problems)
-            + ("\nFix these problems and call submit_plan again with the whole plan.")
-        )
-        messages.append({"role": "tool", "tool_call_id": call.id, "content": feedback})
+        submitted = next((c for c in completion.tool_calls if c.name == "submit_plan"), None)
+        results: dict[str, str] = {}
+        if submitted is not None:
+            try:
+                return check_answer(submitted.arguments, goal, root, roles)
+            except PlanError as exc:
+                problems = exc.problems
+            attempts += 1
+            results[submitted.id] = (
+                "The plan was rejected:\n- "
+                + "\n- ".join(problems)
+                + "\nFix these problems and call submit_plan again with the whole plan."
+            )
+        elif forced:
+            attempts += 1
+            problems = ["no submit_plan call: answer by calling the tool submit_plan"]
+        for call in completion.tool_calls:
+            if call.id in results:
+                continue
+            if call.name == "submit_plan":
+                results[call.id] = "error: one submit_plan at a time"
+            elif forced:
+                results[call.id] = "error: " + SUBMIT_NOW.format(why="no more reading")
+            else:
+                results[call.id] = await reader.execute(call.name, call.arguments)
+        messages += [
+            {"role": "tool", "tool_call_id": call.id, "content": results[call.id]}
+            for call in completion.tool_calls
+        ]
     raise PlannerError(f"no valid plan after {max_attempts} attempts", problems)
+
+
+async def _ask(
+    client: LLMClient,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    forced: bool,
+    progress: PlanningProgress | None,
+) -> Completion:
+    """One model call: its text streamed to `progress` (a turn's text ends its line), its
+    usage told."""
+    try:
+        completion = await client.complete(
+            messages,
+            tools=tools,
+            tool_choice=FORCED if forced else "auto",
+            on_text=progress.said if progress is not None else None,
+        )
+    except LLMError as exc:
+        raise PlannerError("the planner model failed", [str(exc)]) from None
+    if progress is not None:
+        progress.spent(completion.tokens_in, completion.tokens_out, completion.cost_usd)
+        if completion.text and not completion.text.endswith("\n"):
+            progress.said("\n")
+    return completion
+
+
+def _as_message(call: ToolCall) -> dict[str, Any]:
+    raw = json.dumps(call.arguments) if isinstance(call.arguments, dict) else "{}"
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": raw}}
+
+
+def _tell(messages: list[dict[str, Any]], note: str) -> None:
+    """Add a note for the model: to the last tool result (some providers want no user turn
+    between tool results and the next answer), else as a user message."""
+    last = messages[-1]
+    if last.get("role") == "tool":
+        messages[-1] = {**last, "content": f"{last['content']}\n\n{note}"}
+    else:
+        messages.append({"role": "user", "content": note})
