@@ -11,6 +11,7 @@ import pytest
 from maestro_tui.agents.base import WorkerJob, WorkerResult
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, Task, parse_plan, validate_plan
+from maestro_tui.domain.planning import PlanningLog
 from maestro_tui.llm.client import Completion, LLMClient, import_litellm
 from maestro_tui.llm.demo import DEMO_GOAL, copy_sample_repo
 from maestro_tui.llm.demo.model import SIMULATED_PRICE, demo_pace, stream_chunks
@@ -91,12 +92,16 @@ def test_the_demo_plan_has_shape_and_one_conflicting_pair(sample: Path) -> None:
 async def test_the_demo_planner_answers_through_litellm(sample: Path) -> None:
     usages: list[Completion] = []
     client = LLMClient("demo/planner", on_usage=usages.append)
-    planned = await plan_goal(client, DEMO_GOAL, sample, ROLE_PROMPTS)
+    log = PlanningLog()
+    planned = await plan_goal(client, DEMO_GOAL, sample, ROLE_PROMPTS, progress=log)
     assert planned == plan()
-    (usage,) = usages
+    # It looks at the code first, as a real planner does: one file, then who calls into it.
+    assert log.reads == ["shop/pricing.py:1-13", "grep -E 'apply_discount' . (6 in 3 files)"]
+    read, search, usage = usages
     assert usage.simulated and usage.tokens_in > 100 and usage.tokens_out > 100
     expected = (usage.tokens_in * SIMULATED_PRICE[0] + usage.tokens_out * SIMULATED_PRICE[1]) / 1e6
     assert usage.cost_usd == pytest.approx(expected)
+    assert log.tokens_in == sum(u.tokens_in for u in usages)
 
 
 async def test_non_streaming_acompletion_also_works() -> None:

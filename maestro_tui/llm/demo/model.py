@@ -81,7 +81,7 @@ def respond(messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, 
     if not names:
         return _advice_turn(messages)
     if "submit_plan" in names:
-        return _plan_turn(messages)
+        return _plan_turn(messages, names)
     if "verdict" in names:
         return _review_turn(messages)
     if "pick" in names:
@@ -134,14 +134,25 @@ def _review_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
     return DemoTurn("Looks right.", "verdict", {"approved": True, "comments": comment})
 
 
-def _plan_turn(messages: Sequence[Mapping[str, Any]]) -> DemoTurn:
-    from maestro_tui.llm.demo.script import demo_plan
+def _plan_turn(messages: Sequence[Mapping[str, Any]], names: set[str]) -> DemoTurn:
+    """As the planner: the reads of PLANNER_READS first (when it has the reading tools and
+    the last one went well), then the demo plan."""
+    from maestro_tui.llm.demo.script import PLANNER_READS, demo_plan
 
-    plan = demo_plan()
     n_calls = sum(1 for m in messages if m.get("role") == "assistant")
+    last = _content(messages[-1]) if messages else ""
+    if (
+        n_calls < len(PLANNER_READS)
+        and {"read_file", "search_code"} <= names
+        and not last.startswith("error:")
+        and "reading budget is spent" not in last
+    ):
+        say, tool, arguments = PLANNER_READS[n_calls]
+        return DemoTurn(say, tool, dict(arguments), call_id=f"call_read_{n_calls}")
+    plan = demo_plan()
     text = (
-        f"Splitting the goal into {len(plan['tasks'])} small tasks: type hints and docs first, "
-        "then new features, then their tests, and a final review."
+        f"Splitting the goal into {len(plan['tasks'])} small tasks: types and docs, "
+        "features, tests, a review."
     )
     return DemoTurn(text, "submit_plan", plan, call_id=f"call_plan_{n_calls}")
 

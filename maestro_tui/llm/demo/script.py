@@ -160,6 +160,14 @@ PLAN_TASKS: dict[str, dict[str, Any]] = {
 }
 
 
+# What the demo planner looks at before it plans: (what it says, tool, arguments). Short,
+# so the demo's planning takes no longer than when it read nothing.
+PLANNER_READS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("Reading the pricing code.", "read_file", {"path": "shop/pricing.py"}),
+    ("Who calls apply_discount?", "search_code", {"pattern": "apply_discount"}),
+)
+
+
 def demo_plan() -> dict[str, Any]:
     """The submit_plan arguments of the demo planner (a fresh copy)."""
     return {"tasks": [{"id": tid, **dict(task)} for tid, task in PLAN_TASKS.items()]}
