@@ -5,6 +5,8 @@
 - `maestro-tui run --plan FILE --yes` on a small git repository: the real command, from the
   interpreter's start to the first frame of the dashboard (target ≤ 0.6 s);
 - `maestro-tui resume RUN` of a recorded run with 20k lines of agent output, likewise;
+- `maestro-tui run GOAL` and `maestro-tui demo`: the planning view, before the preflight and
+  the planner (the demo's takes ~20 s; before the planning view they painted only after it);
 - the launcher (`maestro-tui`), against a bare Textual app;
 - `maestro-tui --help` (target ≤ 0.2 s), against bare Python.
 
@@ -124,6 +126,7 @@ def main() -> None:
         repo, plan, db = tmp / "repo", tmp / "plan.toml", tmp / "runs.db"
         repo.mkdir()
         (repo / "app.py").write_text("X = 1\n")
+        (repo / "maestro.toml").write_text('[llm]\nmodel = "demo"\n')  # a model is named
         git(repo, "init", "-q", "-b", "main")
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", "first")
@@ -138,6 +141,12 @@ def main() -> None:
         run = best_of(5, [*cli, "run", "--plan", str(plan), "--repo", str(repo),
                           "--db", str(db), "--yes"], "PAINTED")  # fmt: skip
         resume = best_of(5, [*cli, "resume", run_id, "--db", str(db)], "PAINTED")
+        goal = best_of(5, [*cli, "run", "bench goal", "--repo", str(repo), "--db", str(db)],
+                       "PAINTED")  # fmt: skip
+        demo = min(
+            wall([*cli, "demo", "--dir", str(tmp / f"demo-{n}"), "--db", str(db)], "PAINTED")
+            for n in range(5)
+        )
         launcher = best_of(3, [python, str(probes["launcher"])], "PAINTED")
         bare = best_of(3, [python, str(probes["bare"])], "PAINTED")
     help_s = best_of(3, [python, "-m", "maestro_tui", "--help"])
@@ -148,6 +157,9 @@ def main() -> None:
           f" a bare Textual app ({bare:.3f} s) · the session opens after it")  # fmt: skip
     print(f"    maestro-tui resume RUN: dashboard {resume:.3f} s {ok(resume)}"
           f" · {resume / bare:.2f}× bare")  # fmt: skip
+    print(f"    maestro-tui run GOAL: planning view {goal:.3f} s {ok(goal)}"
+          f" · {goal / bare:.2f}× bare · the preflight and the planner after it")  # fmt: skip
+    print(f"    maestro-tui demo: planning view {demo:.3f} s {ok(demo)} · {demo / bare:.2f}× bare")
     print(f"    maestro-tui (the launcher) {launcher:.3f} s · {launcher / bare:.2f}× bare"
           " · litellm and the engine not imported")  # fmt: skip
     print(f"    maestro-tui --help {help_s:.3f} s (target ≤ 0.2 s) · bare python {bare_py:.3f} s"

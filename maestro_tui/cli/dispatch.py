@@ -188,21 +188,21 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
     out = _output(args)
     ws = Workspace.open(args.repo)
     config = _with_flags(load_config(ws.root, args.config), args)
+    if args.plan is None and args.inbox is None and not args.workflow:
+        return await _run_goal(args, tui, ws, config, out)
     usage: list[Any] = []
     hints = None
-    found = await _preflight(ws, config, args.base, None, out, tui)  # before any token
-    if args.inbox is not None or args.workflow or args.plan is None:
+    if args.inbox is not None or args.workflow:
         from maestro_tui.session import plans  # the engine: not for a plan file
+    found = await _preflight(ws, config, args.base, None, out, tui)  # before any token
     if args.inbox is not None:
         plan, hints = await plans.inbox_run_plan(
             config, args.inbox.expanduser(), args.classify_with_model, usage
         )
     elif args.workflow:
         plan, config = plans.workflow_plan(config, ws.root, args.workflow, args.goal or "")
-    elif args.plan is not None:
-        plan = load_plan(args.plan.expanduser(), goal=args.goal)
     else:
-        plan, usage = await plans.make_plan(config, args.goal, ws.root, out.say)
+        plan = load_plan(args.plan.expanduser(), goal=args.goal)
     return await _start(
         tui,
         review=not args.yes,
@@ -216,6 +216,38 @@ async def _run(args: argparse.Namespace, tui: bool) -> int:
         base=args.base,
         preflight=found,
     )
+
+
+async def _run_goal(args: argparse.Namespace, tui: bool, ws: Any, config: Any, out: Any) -> int:
+    """`run GOAL`: the preflight and the planner on the planning screen (or printed), then
+    the run; nothing is recorded before the plan is made."""
+
+    async def prepare(outlet: Any) -> Any:
+        from maestro_tui.session.preparing import plan_run
+
+        return await plan_run(ws, config, args.goal, outlet, base=args.base)
+
+    simulated = config.effective_planner_model == "demo" and not config.planner
+    return await _plan_and_start(
+        tui, prepare, out, goal=args.goal, review=not args.yes, db=_db_path(args),
+        simulated=simulated,
+    )  # fmt: skip
+
+
+async def _plan_and_start(
+    tui: bool, prepare: Any, out: Any, *, goal: str, review: bool, db: Path, simulated: bool
+) -> int:
+    """A run planned on the planning screen, then shown; or planned and run, printed."""
+    if tui:
+        from maestro_tui.ui.entry import run_planned
+
+        return await run_planned(
+            prepare, goal=goal, db_path=db, review_plan=review, simulated=simulated
+        )
+    from maestro_tui.session.preparing import Outlet
+
+    prepared = await prepare(Outlet(out.say, out.planning()))
+    return await _start(False, review, out, db_path=db, **prepared.session_inputs())
 
 
 async def _preflight(ws: Any, config: Any, base: str | None, env: Any, out: Any, tui: bool) -> Any:
@@ -300,41 +332,36 @@ async def _plan(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace, tui: bool) -> int:
-    from maestro_tui.session import plans
+    from maestro_tui.llm.demo import DEMO_GOAL
     from maestro_tui.session.inputs import UserError
 
     if args.pace is not None:
         if args.pace < 0:
             raise UserError(f"--pace must be 0 or more, got {args.pace}")
         os.environ["MAESTRO_DEMO_PACE"] = str(args.pace)
-    out = _output(args)
-    demo = plans.prepare_demo(
-        dest=args.dir,
-        db_path=_db_path(args),
-        max_agents=args.agents,
-        merge_policy=args.merge,
-        on_conflict=args.on_conflict,
-        budget_usd=args.budget_usd,
-        budget_tokens=args.budget_tokens,
-        executor=args.executor,
-    )
-    out.say(f"demo repository: {demo.ws.root}")
-    from maestro_tui.llm.demo import DEMO_GOAL
 
-    found = await _preflight(demo.ws, demo.config, None, demo.env, out, tui)
-    plan, usage = await plans.make_plan(demo.config, DEMO_GOAL, demo.ws.root, out.say)
-    return await _start(
-        tui,
-        review=False,
-        ws=demo.ws,
-        config=demo.config,
-        plan=plan,
-        db_path=_db_path(args),
-        out=out,
-        planner_usage=usage,
-        env=demo.env,
-        preflight=found,
-    )
+    async def prepare(outlet: Any) -> Any:
+        """A fresh copy of the sample repository, its preflight and the demo's plan."""
+        from maestro_tui.session import plans
+        from maestro_tui.session.preparing import plan_run
+
+        demo = plans.prepare_demo(
+            dest=args.dir,
+            db_path=_db_path(args),
+            max_agents=args.agents,
+            merge_policy=args.merge,
+            on_conflict=args.on_conflict,
+            budget_usd=args.budget_usd,
+            budget_tokens=args.budget_tokens,
+            executor=args.executor,
+        )
+        outlet.say(f"demo repository: {demo.ws.root}")
+        return await plan_run(demo.ws, demo.config, DEMO_GOAL, outlet, env=demo.env)
+
+    return await _plan_and_start(
+        tui, prepare, _output(args), goal=DEMO_GOAL, review=False, db=_db_path(args),
+        simulated=True,
+    )  # fmt: skip
 
 
 def _on_a_terminal() -> bool:

@@ -197,3 +197,24 @@ class Output:
 
     def printer(self) -> Printer:
         return Printer(self.stream, as_json=self.as_json, show_output=self.show_output)
+
+    def planning(self) -> PlanningLines:
+        """The planner's progress as lines: what it reads (its text and tokens are in the
+        plan and the run's usage)."""
+        return PlanningLines(self.say)
+
+
+class PlanningLines:
+    """A PlanningProgress that prints one line per thing the planner reads."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+
+    def said(self, text: str) -> None:
+        pass
+
+    def read(self, what: str) -> None:
+        self._say(f"planner read {what}")
+
+    def spent(self, tokens_in: int, tokens_out: int, cost_usd: float | None) -> None:
+        pass

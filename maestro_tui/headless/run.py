@@ -144,7 +144,8 @@ def confirm_on_terminal(plan: Plan) -> bool:
 
 async def plan_only(ws: Workspace, config: Config, goal: str, output: Path | None) -> int:
     """`plan`: the planner's plan, printed or written to a file, with its cost and forecast."""
-    plan, usage = await make_plan(config, goal, ws.root, lambda text: print(text, file=sys.stderr))
+    err = Output(stream=sys.stderr)
+    plan, usage = await make_plan(config, goal, ws.root, err.say, err.planning())
     validate_plan(plan, repo_root=ws.root)
     spent = sum(c.cost_usd or 0.0 for c in usage)
     print(f"planner: {len(usage)} call(s), ${spent:.4f}", file=sys.stderr)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from maestro_tui.config import Config, load_config, with_overrides
 from maestro_tui.domain.plan import Plan
 from maestro_tui.domain.planning import PlanningProgress
-from maestro_tui.session.lifecycle import MergeHints, RunSession, UserError, start_session
+from maestro_tui.session.lifecycle import MergeHints, UserError
 from maestro_tui.workspace.repo import Workspace
 
 if TYPE_CHECKING:
@@ -148,17 +148,3 @@ def demo_env() -> dict[str, str]:
     """The demo's `python` is the one maestro-tui runs on (it has pytest), without plugins."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return {"PATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
-async def start_from_goal(
-    repo: Path, db_path: Path, goal: str, model: str, agents: int, budget_usd: float | None
-) -> RunSession:
-    """The launcher's start: plan the goal with the chosen model and record the run."""
-    ws = Workspace.open(repo)
-    config = with_overrides(load_config(ws.root), model=model, max_agents=agents)
-    if budget_usd is not None:
-        config = with_overrides(config, budget_usd=budget_usd)
-    plan, usage = await make_plan(config, goal, ws.root)
-    return await start_session(
-        ws=ws, config=config, plan=plan, db_path=db_path, planner_usage=usage
-    )

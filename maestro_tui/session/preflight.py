@@ -8,7 +8,8 @@ input before anything is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 
 from maestro_tui.config import Config
 from maestro_tui.engine.attempt import WORKTREE_ENV
@@ -19,7 +20,11 @@ from maestro_tui.workspace.repo import Workspace
 
 SHOWN_FAILURES = 10
 
-__all__ = ["Preflight", "PreflightRefused", "check_tests"]
+__all__ = ["AskRedBase", "Preflight", "PreflightRefused", "check_tests"]
+
+# Go on although the base's own tests fail? A terminal answers at once; the TUI's planning
+# view later, in a modal.
+AskRedBase = Callable[[Preflight], bool | Awaitable[bool]]
 
 
 async def check_tests(
@@ -28,7 +33,7 @@ async def check_tests(
     base: str | None,
     env: Mapping[str, str] | None,
     say: Callable[[str], None],
-    ask: Callable[[Preflight], bool] | None = None,
+    ask: AskRedBase | None = None,
 ) -> Preflight | None:
     """Run the preflight on the run's base; raises PreflightRefused or UserError (bad input)."""
     if not config.test_command.strip():
@@ -52,7 +57,7 @@ async def check_tests(
         say(f"  … and {len(failing) - SHOWN_FAILURES} more")
     if not failing:
         say("  " + "\n  ".join(found.result.output_tail.strip().splitlines()[-8:]))
-    if config.allow_red_base or (ask is not None and ask(found)):
+    if config.allow_red_base or (ask is not None and await _answer(ask, found)):
         say("going on: tests already failing on the base are not charged to any task")
         return found
     raise UserError(
@@ -60,3 +65,8 @@ async def check_tests(
         " first, or pass --allow-red-base (or set [tests] allow_red_base = true) to run"
         " anyway; failures already on the base are then not charged to any task"
     )
+
+
+async def _answer(ask: AskRedBase, found: Preflight) -> bool:
+    reply = ask(found)
+    return bool(await reply) if inspect.isawaitable(reply) else bool(reply)

@@ -70,11 +70,16 @@ class MaestroApp(App[int]):
         return folders
 
     async def action_quit(self) -> None:
-        """Ctrl+Q and the palette's Quit go through the run's screen, so a run stops cleanly."""
+        """Ctrl+Q and the palette's Quit go through the run's screen, so a run stops cleanly
+        (or through the planning screen: planning stops, and nothing is recorded)."""
+        from maestro_tui.ui.screens.planning import PlanningScreen
         from maestro_tui.ui.screens.run import RunScreen
 
         for screen in reversed(self.screen_stack):
             if isinstance(screen, RunScreen):
                 screen.action_quit()
+                return
+            if isinstance(screen, PlanningScreen):
+                await screen.action_cancel()
                 return
         self.exit(0, return_code=0)

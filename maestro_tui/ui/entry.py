@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from maestro_tui.engine.orchestrator import Orchestrator
     from maestro_tui.llm.client import Completion
     from maestro_tui.session.lifecycle import MergeHints, RunSession
+    from maestro_tui.session.preparing import Outlet, Prepare, Prepared
+    from maestro_tui.ui.screens.planning import Planning
     from maestro_tui.workspace.preflight import Preflight
     from maestro_tui.workspace.repo import Workspace
 
-# (goal, model, agents, budget in USD) -> a recorded run whose plan awaits review
-StartRun = Callable[[str, str, int, "float | None"], Awaitable["RunSession"]]
+# (goal, model, agents, budget in USD, where to report) -> a run planned, ready to record
+StartRun = Callable[[str, str, int, "float | None", "Outlet"], Awaitable["Prepared"]]
 
 
 class Opening:
@@ -44,7 +46,9 @@ class Opening:
         return self.session, start
 
 
-async def _run_app(app: MaestroApp, opening: Opening | None = None) -> int:
+async def _run_app(
+    app: MaestroApp, opening: Opening | None = None, planning: Planning[Prepared] | None = None
+) -> int:
     from maestro_tui.session.outcome import exit_code, next_step
 
     try:
@@ -52,6 +56,8 @@ async def _run_app(app: MaestroApp, opening: Opening | None = None) -> int:
     finally:
         if opening is not None and opening.session is not None:
             await opening.session.aclose()  # a no-op when the screen closed it already
+    if planning is not None and planning.error is not None:
+        raise planning.error  # as `opening.error` below: bad input, said as it always was
     if opening is not None and opening.error is not None:
         # Raised here, with the terminal ours again: the CLI reports it as it always has
         # (bad input: the message, exit code 2, and nothing written).
@@ -113,6 +119,78 @@ async def run_new(
     return await _show(Opening(record), review_plan=review_plan, watch_themes=watch_themes)
 
 
+async def _record(prepared: Prepared, db_path: Path) -> tuple[RunSession, bool]:
+    """Record a planned run (its inputs checked first: bad input writes nothing)."""
+    from maestro_tui.session.inputs import check_run_inputs
+    from maestro_tui.session.lifecycle import start_session
+
+    p = prepared
+    workers = check_run_inputs(p.ws, p.config, p.plan, p.base)
+    session = await start_session(db_path=db_path, workers=workers, **p.session_inputs())
+    return session, True
+
+
+def planned_run_app(
+    prepare: Prepare,
+    *,
+    goal: str,
+    db_path: Path,
+    review_plan: bool,
+    simulated: bool = False,
+    watch_themes: bool = True,
+) -> tuple[MaestroApp, Opening, Planning[Prepared]]:
+    """The app of `run_planned`, and what it makes: the planning, then the run's opening."""
+    from maestro_tui.ui.screens.planning import Planning, PlanningScreen
+    from maestro_tui.ui.screens.run import RunScreen
+
+    planning: Planning[Prepared] = Planning(prepare)
+
+    async def record() -> tuple[RunSession, bool]:
+        assert planning.result is not None
+        return await _record(planning.result, db_path)
+
+    opening = Opening(record)
+
+    def planned(_: Prepared) -> None:
+        # A mode of its own: the planning screen is the app's first, which Textual cannot
+        # switch away from; in its own stack the dashboard is the root, and quitting it ends
+        # the app as it always has.
+        app.add_mode("run", lambda: RunScreen(opener=opening, review_plan=review_plan))
+        app.switch_mode("run")
+
+    def screen() -> PlanningScreen:
+        return PlanningScreen(planning, planned, goal=goal, simulated=simulated)
+
+    app = MaestroApp(screen, watch_themes=watch_themes)
+    return app, opening, planning
+
+
+async def run_planned(
+    prepare: Prepare,
+    *,
+    goal: str,
+    db_path: Path,
+    review_plan: bool,
+    simulated: bool = False,
+    watch_themes: bool = True,
+) -> int:
+    """Plan a new run on screen from the first frame (its preflight, then the planner), then
+    record it and show it in place, after the plan review unless told not to.
+
+    Nothing is recorded until the plan is made: a cancel leaves nothing, and bad input found
+    on the way (a refused preflight, a planner that gave no plan) is raised after the app.
+    """
+    app, opening, planning = planned_run_app(
+        prepare,
+        goal=goal,
+        db_path=db_path,
+        review_plan=review_plan,
+        simulated=simulated,
+        watch_themes=watch_themes,
+    )
+    return await _run_app(app, opening, planning)
+
+
 async def _show(
     opening: Opening,
     *,
@@ -172,7 +250,7 @@ class LauncherApp(MaestroApp):
 
         super().__init__(lambda: LauncherScreen(db_path, repo), watch_themes=watch_themes)
         self.db_path, self.repo = db_path, repo
-        self._start = start or self._plan_and_record
+        self._start = start or self._plan
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.notify(
@@ -180,26 +258,35 @@ class LauncherApp(MaestroApp):
         )
 
     async def on_launcher_screen_start_run(self, message: Message) -> None:
-        args = (message.goal, message.model, message.agents, message.budget_usd)  # type: ignore[attr-defined]
-        self.run_worker(self._start_run(*args), group="launch", exclusive=True)
-
-    async def _plan_and_record(
-        self, goal: str, model: str, agents: int, budget: float | None
-    ) -> RunSession:
-        """Plan the goal and record the run (the engine is imported only now)."""
-        from maestro_tui.session.plans import start_from_goal
-
-        return await start_from_goal(self.repo, self.db_path, goal, model, agents, budget)
-
-    async def _start_run(self, goal: str, model: str, agents: int, budget: float | None) -> None:
+        """Plan the goal on the planning screen; the run is recorded once the plan is made,
+        and its plan review follows in place."""
+        from maestro_tui.ui.screens.planning import Planning, PlanningScreen
         from maestro_tui.ui.screens.run import RunScreen
 
-        try:
-            session = await self._start(goal, model, agents, budget)
-        except Exception as exc:
-            self._failed("start the run", exc)
-            return
-        await self.push_screen(RunScreen(session, review_plan=True))
+        goal, model, agents, budget = (
+            message.goal,  # type: ignore[attr-defined]
+            message.model,  # type: ignore[attr-defined]
+            message.agents,  # type: ignore[attr-defined]
+            message.budget_usd,  # type: ignore[attr-defined]
+        )
+
+        async def plan(outlet: Outlet) -> Prepared:
+            return await self._start(goal, model, agents, budget, outlet)
+
+        def planned(prepared: Prepared) -> None:
+            opening = Opening(lambda: _record(prepared, self.db_path))
+            self.switch_screen(RunScreen(opener=opening, review_plan=True))
+
+        screen = PlanningScreen(Planning(plan), planned, goal=goal, simulated=model == "demo")
+        await self.push_screen(screen)
+
+    async def _plan(
+        self, goal: str, model: str, agents: int, budget: float | None, outlet: Outlet
+    ) -> Prepared:
+        """The preflight and the plan, as `run GOAL` makes them (the engine is imported now)."""
+        from maestro_tui.session.preparing import plan_launch
+
+        return await plan_launch(self.repo, goal, model, agents, budget, outlet)
 
     async def on_launcher_screen_resume_run(self, message: Message) -> None:
         self.run_worker(self._resume(message.run_id), group="launch", exclusive=True)  # type: ignore[attr-defined]

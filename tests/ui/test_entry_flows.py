@@ -68,28 +68,40 @@ async def test_backing_out_of_the_plan_review_runs_nothing(ui_project: Path, tmp
 
 
 async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_path: Path):
+    import tomllib
+
+    from maestro_tui.config import load_config
+    from maestro_tui.domain.plan import parse_plan
+    from maestro_tui.session.preparing import Outlet, Prepared
     from maestro_tui.ui.entry import LauncherApp
     from maestro_tui.ui.screens.launcher import LauncherScreen
+    from maestro_tui.ui.widgets.planning_view import PlanningFeed
+    from maestro_tui.workspace.repo import Workspace
 
     db = tmp_path / "runs.db"
     asked: list[tuple[str, str, int, float | None]] = []
-    watches = []
 
-    async def start_run(goal: str, model: str, agents: int, budget: float | None):
+    async def plan(goal: str, model: str, agents: int, budget: float | None, outlet: Outlet):
         asked.append((goal, model, agents, budget))
-        session, watch = await start(ui_project, db, QUICK_PLAN, agents=agents)
-        watches.append(watch)
-        return session
+        assert isinstance(outlet.progress, PlanningFeed)  # the planning screen shows it
+        ws = Workspace.open(ui_project)
+        return Prepared(ws, load_config(ws.root), parse_plan(tomllib.loads(QUICK_PLAN)))
 
-    app = LauncherApp(db, ui_project, start_run, watch_themes=False)
+    app = LauncherApp(db, ui_project, plan, watch_themes=False)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)  # the history's load
         assert isinstance(app.screen, LauncherScreen)
         app.screen.post_message(LauncherScreen.StartRun("two steps", "demo", 3, 1.5))
-        await settle(pilot)  # the launch: planned, recorded, the plan review pushed
+        # Planned on the planning screen, the run recorded, the plan review pushed.
+        while type(app.screen).__name__ != "PlanReviewScreen":
+            await settle(pilot)
         assert type(app.screen).__name__ == "PlanReviewScreen"
+        run_screen = app.screen_stack[-2]
+        assert isinstance(run_screen, RunScreen) and run_screen.session is not None
+        watch = BusWatch()
+        run_screen.session.orch.bus.subscribe(watch)
         await pilot.press("a")  # approve the plan as it is
-        await watches[0].wait_for(ev.RunFinished)
+        await watch.wait_for(ev.RunFinished)
         await pilot.press("q")  # leave the dashboard: back to the launcher
         await settle(pilot)  # the close worker, and the launcher shown again
         assert isinstance(app.screen, LauncherScreen)
