@@ -100,7 +100,34 @@ async def play_through(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def planning(name: str, size: tuple[int, int]) -> None:
+    """The planning view mid-plan: a scripted planner that has read and spent, still writing."""
+    from maestro_tui.ui.screens.planning import Planning, PlanningScreen
+    from tests.ui.scripted_planner import SCRIPT, ScriptedPlanner
+
+    script = [("say", "planning with demo/planner …") if "planning with" in str(v) else (k, v)
+              for k, v in SCRIPT]  # fmt: skip
+    planner = ScriptedPlanner(script=script, delay_s=0.0)
+    started = 100.0
+    clock = [started]
+    screen = PlanningScreen(
+        Planning(planner), lambda _: None, goal="Harden the shop package: type hints, reject "
+        "impossible discounts, bulk discount tiers in the cart", simulated=True,
+        clock=lambda: clock[0],
+    )  # fmt: skip
+    app = MaestroApp(lambda: screen, watch_themes=False)
+    async with app.run_test(size=size) as pilot:
+        await planner.reached.wait()
+        clock[0] = started + 14.2
+        screen.view.flush()
+        await pilot.pause()
+        app.save_screenshot(f"{name}.svg", str(OUT))
+        planner.release.set()
+    print(f"wrote screenshots/{name}.svg ({size[0]}×{size[1]})")
+
+
 async def main() -> None:
+    await planning("planning", (140, 36))
     await dashboard("dashboard", (160, 48))
     await dashboard("dashboard-80x24", (80, 24))
     await dashboard("dashboard-keys", (160, 48), ("question_mark",))
