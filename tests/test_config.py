@@ -86,9 +86,17 @@ def test_no_file_gives_the_defaults_and_the_presets(tmp_path: Path) -> None:
     assert config == Config(path=None)
     assert config.path is None
     assert (config.max_agents, config.test_command, config.merge_policy) == (4, "", "auto")
-    assert config.default_worker == "demo"
+    # Nothing names a model: the offline demo is never taken for one (it knows only its repo).
+    assert (config.default_worker, config.model, config.effective_planner_model) == ("", "", "")
+    assert config.task_worker == "llm"
     assert set(config.workers) >= {"demo", "llm", "claude", "codex", "aider", "gemini"}
-    assert config.effective_planner_model == "demo"
+
+
+def test_the_tasks_worker_follows_what_is_named() -> None:
+    assert Config(model="gpt-4o", planner="claude").task_worker == "llm"
+    assert Config(planner="claude").task_worker == "claude"  # no model: the CLI that plans
+    assert Config(planner="ollama/qwen").task_worker == "llm"  # a model planner: no CLI
+    assert Config(default_worker="demo", planner="codex").task_worker == "demo"
 
 
 def test_a_full_file_sets_every_key(tmp_path: Path) -> None:
@@ -147,7 +155,7 @@ def test_a_workers_table_changes_only_the_preset_fields_it_names(tmp_path: Path)
             '[run]\nstandards_file = "../x.md"',
             "[run] standards_file must be a path inside the repository",
         ),
-        ('[run]\ndefault_worker = ""', "[run] default_worker must be a non-empty string"),
+        ("[run]\ndefault_worker = 3", "[run] default_worker must be a string, got 3"),
         (
             '[run]\ndefault_worker = "claud"',
             "[run] default_worker 'claud' is not a known worker (did you mean 'claude'?)",
@@ -159,7 +167,7 @@ def test_a_workers_table_changes_only_the_preset_fields_it_names(tmp_path: Path)
             "[merge] policy must be one of 'auto', 'review', got 'yolo'",
         ),
         ("[merge]\nmax_diff_lines = -5", "[merge] max_diff_lines must be an integer of at least 0"),
-        ('[llm]\nmodel = ""', "[llm] model must be a non-empty string, got ''"),
+        ("[llm]\nmodel = 5", "[llm] model must be a string, got 5"),
         ('[llm]\napi_base = "localhost:8000"', "[llm] api_base must be an http:// or https:// URL"),
         ('[llm]\napi_key_env = "MY KEY"', "[llm] api_key_env must be the name of an environment"),
         ("[llm]\nmax_turns = 0", "[llm] max_turns must be an integer from 1 to 1000, got 0"),

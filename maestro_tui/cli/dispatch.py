@@ -223,8 +223,10 @@ async def _run_goal(args: argparse.Namespace, tui: bool, ws: Any, config: Any, o
     the run; nothing is recorded before the plan is made."""
 
     async def prepare(outlet: Any) -> Any:
+        from maestro_tui.session import plans
         from maestro_tui.session.preparing import plan_run
 
+        plans.check_planner(config)  # before the preflight's tree and any token
         return await plan_run(ws, config, args.goal, outlet, base=args.base)
 
     simulated = config.effective_planner_model == "demo" and not config.planner

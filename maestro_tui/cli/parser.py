@@ -32,7 +32,9 @@ def _output_args(p: argparse.ArgumentParser) -> None:
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="litellm model for the workers (default: maestro.toml or demo)")
+    p.add_argument(
+        "--model", help="litellm model for the workers and the planner ([llm] model; no default)"
+    )
     p.add_argument("--planner-model", help="model that plans (default: --model)")
     p.add_argument(
         "--planner",

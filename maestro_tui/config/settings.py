@@ -43,6 +43,8 @@ from maestro_tui.config.presets import PRESETS, WorkerSpec
 CONFIG_FILE = "maestro.toml"
 NOTICE_KINDS = ("merge_waiting", "task_failed", "stalled", "budget", "run_finished")
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
+# [llm] planner values that name a coding CLI (its preset in [workers]) rather than a model.
+CODING_CLI_PLANNERS = ("claude", "codex", "gemini")
 # Hidden from sandboxed agents besides the checkout and worktrees: the user's session sockets
 # (D-Bus, an SSH agent, a keyring) and container engines' sockets, a way out of any sandbox.
 SANDBOX_HIDE = ("/run/user", "/run/docker.sock", "/var/run/docker.sock", "/run/podman")
@@ -90,9 +92,10 @@ class Config:
     retest_red: bool = False  # the gate runs a red tree once more to spot flaky tests
     exclude: tuple[str, ...] = ()  # globs never committed by agents
     standards_file: str | None = None  # repo-relative; its text goes into every task's context
-    default_worker: str = "demo"
+    # "" = see task_worker: the demo worker only when named (`maestro-tui demo` names it)
+    default_worker: str = ""
     workers: Mapping[str, WorkerSpec] = field(default_factory=lambda: dict(PRESETS))
-    model: str = "demo"
+    model: str = ""  # "" = none named: a goal is planned only by [llm] planner or planner_model
     planner_model: str = ""  # "" = same as model
     # Who plans: "" = planner_model (or model); "claude" | "codex" | "gemini" = that coding
     # CLI, read-only, with its own login or key; anything else: a litellm model string.
@@ -138,6 +141,16 @@ class Config:
     executor_max_retries: int = 3  # Ray runs a step again this often when its node is lost
 
     @property
+    def task_worker(self) -> str:
+        """The worker of tasks that name none: [run] default_worker; when that is empty, the
+        LLM worker on [llm] model, or, with no model, the coding CLI named to plan."""
+        if self.default_worker:
+            return self.default_worker
+        if not self.model and self.planner in CODING_CLI_PLANNERS:
+            return self.planner
+        return "llm"
+
+    @property
     def effective_planner_model(self) -> str:
         """The model that plans: planner_model, or the worker model when that is empty."""
         return self.planner_model or self.model
@@ -153,7 +166,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("run", "retry_backoff_s", "retry_backoff_s", number(0, hi=60)),
     ("run", "exclude", "exclude", strings),
     ("run", "standards_file", "standards_file", optional(repo_path)),
-    ("run", "default_worker", "default_worker", string(non_empty=True)),
+    ("run", "default_worker", "default_worker", string()),
     ("run", "fix_attempts", "fix_attempts", integer(0, 10)),
     ("run", "stall_s", "stall_s", number(0, above=True)),
     ("run", "limit_wait_s", "limit_wait_s", number(0, above=True, hi=600)),
@@ -174,7 +187,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("merge", "speculate", "speculate", integer(0, 32)),
     ("merge", "max_batch", "max_batch", integer(1, 64)),
     ("merge", "retest_red", "retest_red", boolean),
-    ("llm", "model", "model", string(non_empty=True)),
+    ("llm", "model", "model", string()),
     ("llm", "planner_model", "planner_model", string()),
     ("llm", "planner", "planner", string()),
     ("plan", "overlaps", "plan_overlaps", choice("serialize", "parallel")),
@@ -376,7 +389,7 @@ def _worker_env(reader: _Reader, where: str, value: Any) -> dict[str, str]:
 
 
 def _cross_check(config: Config, label: str) -> None:
-    if config.default_worker not in config.workers:
+    if config.default_worker and config.default_worker not in config.workers:
         raise ConfigError(
             f"{label}: [run] default_worker '{config.default_worker}' is not a known worker"
             f"{_did_you_mean(config.default_worker, config.workers)}; known workers: "

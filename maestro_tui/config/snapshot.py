@@ -134,7 +134,7 @@ def with_assignments(config: Config, assignments: Sequence[str]) -> Config:
         parsed = parse_config({path[0]: {path[1]: value}}, label=label)
         changes[fields[path]] = getattr(parsed, fields[path])
     updated = dataclasses.replace(config, **changes, workers=workers)
-    if updated.default_worker not in updated.workers:
+    if updated.default_worker and updated.default_worker not in updated.workers:
         raise ConfigError(
             f"--set: run.default_worker '{updated.default_worker}' is not a known worker;"
             f" known workers: {', '.join(sorted(updated.workers))}"

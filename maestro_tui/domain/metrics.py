@@ -20,7 +20,8 @@ and both definitions follow Kim et al., "Towards a Science of Scaling Agent Syst
 (arXiv:2512.08296, 2025), which measures overhead against a single-agent system and defines
 efficiency as success normalised by relative cost; we count model calls where they count
 reasoning turns. Target > 0.4. Until a task has finished (merged, done, failed, blocked,
-rejected or cancelled) the success rate, and so Ec, are n/a: 0 of N is not a miss yet.
+rejected or cancelled) the success rate, and so Ec, are n/a: 0 of N is not a miss yet. A task
+that changed none of the files it was to change (``TaskView.missed_its_files``) did not succeed.
 
 **Test-signal coverage**: the share of decisions — each ``Merged``, each ``MergeRejected``
 (withdrawals for a retry excluded) and each ``CandidateSelected`` — that had test results with
@@ -36,7 +37,6 @@ per task by its final outcome. Target ≥ 80 % (our choice: below it, most resul
 **Cost per merged task**: priced model spend / merged tasks; None when no call had a known
 price. When some calls were unpriced it is a lower bound (``cost_complete`` is False). It has no
 target unless the caller gives one.
-
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from maestro_tui.domain.events import Event
 from maestro_tui.domain.state import RunState, fold
 
 # Stored metrics computed by another version of these definitions are computed again.
-METRICS_VERSION = 2
+METRICS_VERSION = 3
 # Event types neither compute_metrics nor the reducer it folds with reads (most of a run's
 # events): a store may leave them out when it loads a run to compute its metrics.
 NOT_READ: tuple[type[Event], ...] = (ev.AgentOutput, ev.ToolCalled, ev.FileChanged)
@@ -101,6 +101,7 @@ class RunMetrics:
     cost_simulated: bool
     cost_per_merged_task: float | None
     cost_target_usd: float | None = None
+    tasks_unchanged: int = 0  # finished, but changed none of the files they were to change
 
     @property
     def overhead(self) -> Metric:
@@ -115,12 +116,15 @@ class RunMetrics:
 
     @property
     def efficiency_metric(self) -> Metric:
+        done = f"{self.tasks_succeeded}/{self.tasks_total} tasks succeeded"
+        if self.tasks_unchanged:
+            done += f" ({self.tasks_unchanged} changed none of their files)"
         return Metric(
             "efficiency Ec",
             self.efficiency,
             f"> {EFFICIENCY_TARGET:g}",
             _check(self.efficiency, lambda v: v > EFFICIENCY_TARGET),
-            f"{self.tasks_succeeded}/{self.tasks_total} tasks succeeded, / (1 + O%/100)",
+            done + ", / (1 + O%/100)",
             unit="number",
         )
 
@@ -334,7 +338,8 @@ def compute_metrics(
         tally.feed(event)
     state = state if state is not None else fold(events)
     tasks_total = len(state.tasks)
-    succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied)
+    unchanged = sum(1 for t in state.tasks.values() if t.missed_its_files)
+    succeeded = sum(1 for t in state.tasks.values() if t.status.satisfied) - unchanged
     # Until a task has finished one way or the other there is no success rate to speak of
     # (0 of N is not a miss yet): it and Ec read n/a.
     finished = any(t.status.settled for t in state.tasks.values())
@@ -370,6 +375,7 @@ def compute_metrics(
         cost_simulated=tally.simulated,
         cost_per_merged_task=cost / merged if cost is not None and merged else None,
         cost_target_usd=cost_target_usd,
+        tasks_unchanged=unchanged,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import PurePosixPath
 
 
 class TaskStatus(StrEnum):
@@ -107,6 +108,21 @@ class TaskView:
     waiting: str = ""  # why the agent waits (a rate or usage limit) until it tries again
     stalled_s: float | None = None  # the silence that stopped the current attempt
     taken_over: str = ""  # a re-run took it over as it merged in this run ("" = it ran here)
+
+    @property
+    def missed_its_files(self) -> bool:
+        """It was to change files, and its result changed none of them: it finished with no
+        commit, or merged a commit that touched none of `files` (nor anything under one). A
+        review changes nothing by design; a commit whose files were not recorded is believed."""
+        if not self.files or self.role == "reviewer":
+            return False
+        if self.status is TaskStatus.DONE:
+            return True
+        if self.status is not TaskStatus.MERGED or not self.files_changed:
+            return False
+        named = [PurePosixPath(f) for f in self.files]
+        changed = [PurePosixPath(p) for p in self.files_changed]
+        return not any(p == f or f in p.parents for p in changed for f in named)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,7 +118,7 @@ def _workers(config: Config) -> Iterator[Item]:
 
 def _used_workers(config: Config) -> list[WorkerSpec]:
     """The default worker and every worker the configuration sets up itself."""
-    names = [config.default_worker]
+    names = [config.task_worker]
     names += [n for n, s in config.workers.items() if PRESETS.get(n) != s and n not in names]
     specs = [config.workers[n] for n in names if n in config.workers]
     # The built-in LLM worker works with [llm] model unless its table names another.

@@ -66,7 +66,12 @@ def model_for(config: Config, model: str | None = None, provider: str | None = N
                 "model, or list it in [mcp] ensemble_models in maestro.toml"
             )
         model = found[0]
-    return resolve_model(model or config.mcp_model or config.model, "coder")
+    model = model or config.mcp_model or config.model
+    if not model:
+        raise ToolError(
+            "no model is named: pass one, or set [mcp] model or [llm] model in maestro.toml"
+        )
+    return resolve_model(model, "coder")
 
 
 def ensemble_models(

@@ -65,7 +65,7 @@ class Fleet:
         from maestro_tui.domain.plan import parse_plan
         from maestro_tui.llm.planner import PlannerError
         from maestro_tui.session.lifecycle import start_session
-        from maestro_tui.session.plans import make_plan
+        from maestro_tui.session.plans import check_planner, make_plan
 
         mcp = self.mcp
         budget = self._budget(budget_usd)
@@ -83,6 +83,7 @@ class Fleet:
                 the_plan = parse_plan(plan, goal=goal or plan.get("goal") or None)
             else:
                 assert goal is not None
+                check_planner(config)
                 the_plan, usage = await make_plan(config, goal, mcp.ws.root)
             session = await start_session(
                 ws=mcp.ws, config=config, plan=the_plan, db_path=mcp.db_path, planner_usage=usage

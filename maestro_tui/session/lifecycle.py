@@ -359,9 +359,9 @@ def forecast(config: Config, plan: Plan) -> str | None:
     from maestro_tui.process import base_env
 
     groups: dict[tuple[str, int], list[Task]] = {}
-    kinds = {config.workers[t.worker or config.default_worker].kind for t in plan.tasks}
+    kinds = {config.workers[t.worker or config.task_worker].kind for t in plan.tasks}
     for task in plan.tasks:
-        spec = config.workers[task.worker or config.default_worker]
+        spec = config.workers[task.worker or config.task_worker]
         dialect = DIALECTS.get(spec.parser)
         if spec.kind in ("llm", "demo"):
             llm = "demo" if kinds == {"demo"} else (spec.model or config.model)

@@ -22,6 +22,24 @@ if TYPE_CHECKING:
     from maestro_tui.llm.client import Completion
 
 Say = Callable[[str], None]
+NO_PLANNER = (
+    "no model is named to plan the goal: pass --model MODEL (a litellm model, e.g."
+    " anthropic/claude-sonnet-4-5 or ollama/qwen2.5-coder), set [llm] model in maestro.toml, or"
+    " plan with a coding CLI you are logged in to: --planner claude (or codex, gemini)."
+    " `maestro-tui demo` runs the offline demo on its own sample repository"
+)
+
+
+def check_planner(config: Config, workers: bool = True) -> None:
+    """Someone is named to plan a goal (a model, or a coding CLI) and, with `workers`, the
+    tasks' default worker can work; UserError before anything is written or spent if not.
+    The offline demo model is never taken for want of one: it only knows its sample repo."""
+    from maestro_tui.session.workers import WorkerPool
+
+    if not (config.planner or config.effective_planner_model):
+        raise UserError(NO_PLANNER)
+    if workers:
+        WorkerPool(config).check_worker(config.task_worker)
 
 
 async def make_plan(
@@ -36,6 +54,7 @@ async def make_plan(
     from maestro_tui.llm.cli_planner import plan_with_cli, planner_cli
     from maestro_tui.llm.models import plan_with_model, resolve_model
 
+    check_planner(config, workers=False)  # never the demo model for want of one
     usage: list[Completion] = []
     cli = planner_cli(config)  # [llm] planner names a coding CLI: it plans, read-only
     if cli is not None:

@@ -233,7 +233,7 @@ def _changed(
         plan = Plan(goal=plan.goal, tasks=tasks)
     if request.model is not None:
         workers = dict(config.workers)
-        for name in {t.worker or config.default_worker for t in plan.tasks if t.id in rerun}:
+        for name in {t.worker or config.task_worker for t in plan.tasks if t.id in rerun}:
             spec = workers[name]
             if spec.kind == "demo":  # the demo worker is pinned to the demo model
                 spec = WorkerSpec(name=name, kind="llm")

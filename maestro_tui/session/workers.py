@@ -145,21 +145,34 @@ class WorkerPool:
         self._made: dict[str, Worker] = {}
 
     def name_for(self, task: Task) -> str:
-        return task.worker or self._config.default_worker
+        return task.worker or self._config.task_worker
 
     def check(self, plan: Plan) -> None:
         """Every task names a defined worker, and each one that can tell is ready to start."""
         for task in plan.tasks:
-            name = self.name_for(task)
-            if name not in self._config.workers:
-                known = ", ".join(sorted(self._config.workers)) or "none"
-                raise ConfigError(
-                    f"task '{task.id}' asks for worker '{name}', which is not defined"
-                    f" (known: {known}); add [workers.{name}] to maestro.toml"
-                )
-            worker = self(task)
-            if isinstance(worker, NeedsPreflight):
-                worker.preflight()
+            self.check_worker(self.name_for(task), f"task '{task.id}' asks for worker")
+
+    def check_worker(self, name: str, who: str = "the tasks' worker is") -> None:
+        """Worker `name` is defined, has a model if it needs one, and is ready to start;
+        `who` begins the messages (who asks for it)."""
+        spec = self._config.workers.get(name)
+        if spec is None:
+            known = ", ".join(sorted(self._config.workers)) or "none"
+            raise ConfigError(
+                f"{who} '{name}', which is not defined (known: {known});"
+                f" add [workers.{name}] to maestro.toml"
+            )
+        if spec.kind == "llm" and not (spec.model or self._config.model):
+            raise ConfigError(
+                f"{who} '{name}', the built-in LLM worker, and no model is named: pass --model"
+                " MODEL or set [llm] model in maestro.toml, or give tasks to a coding CLI"
+                ' ([run] default_worker = "claude", or --planner claude to plan with it too)'
+            )
+        if name not in self._made:
+            self._made[name] = make_worker(spec, self._config)
+        worker = self._made[name]
+        if isinstance(worker, NeedsPreflight):
+            worker.preflight()
 
     def for_model(self, task: Task, model: str) -> Worker:
         """An LLM worker on a given model (an ensemble candidate's own model)."""

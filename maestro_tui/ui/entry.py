@@ -248,7 +248,11 @@ class LauncherApp(MaestroApp):
     ) -> None:
         from maestro_tui.ui.screens.launcher import LauncherScreen
 
-        super().__init__(lambda: LauncherScreen(db_path, repo), watch_themes=watch_themes)
+        model, need_model = _configured_model(repo)
+        super().__init__(
+            lambda: LauncherScreen(db_path, repo, model=model, need_model=need_model),
+            watch_themes=watch_themes,
+        )
         self.db_path, self.repo = db_path, repo
         self._start = start or self._plan
 
@@ -311,6 +315,18 @@ class LauncherApp(MaestroApp):
         from maestro_tui.ui.screens.replay import ReplayScreen
 
         await self.push_screen(ReplayScreen(self.db_path, message.run_id))  # type: ignore[attr-defined]
+
+
+def _configured_model(repo: Path) -> tuple[str, bool]:
+    """maestro.toml's [llm] model here, and whether the form must name one (nothing there
+    plans a goal); a bad maestro.toml is said when the run starts."""
+    from maestro_tui.config import ConfigError, load_config
+
+    try:
+        config = load_config(repo)
+    except ConfigError:
+        return "", False
+    return config.model, not (config.planner or config.effective_planner_model)
 
 
 async def run_launcher(db_path: Path, repo: Path) -> int:

@@ -85,47 +85,45 @@ class GitListing:
         """None when `root` is not a git repository's top."""
         if not (root / ".git").exists():
             return None
+        listed = subprocess.run(["git", "ls-files", "-z", "-t"], cwd=root, capture_output=True)
+        if listed.returncode != 0:
+            return None
+        # Started once the index is read, so the walk does not slow that down.
         others = subprocess.Popen(
             ["git", "ls-files", "-z", "--others", "--exclude-standard"],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        listed = subprocess.run(["git", "ls-files", "-z", "-t"], cwd=root, capture_output=True)
-        if listed.returncode != 0:
-            others.kill()
-            others.communicate()
-            return None
-        present: set[str] = set()
-        for entry in listed.stdout.decode("utf-8", "replace").split("\0"):
-            # S: outside a sparse checkout, so not in the working tree
-            if entry[2:] and entry[:1] != "S":
-                present.add(entry[2:])
+        text = listed.stdout.decode("utf-8", "replace")
+        # git lists the index sorted; S: outside a sparse checkout (not in the working
+        # tree), M: a conflicted file, once per stage.
+        tracked = [e[2:] for e in text.split("\0") if e and e[0] != "S"]
+        if "\0M " in "\0" + text:
+            tracked = list(dict.fromkeys(tracked))
         if (root / ".gitmodules").exists():  # a submodule is listed as a file, but is a folder
-            present = {p for p in present if not os.path.isdir(os.path.join(root, p))}
+            tracked = [p for p in tracked if not os.path.isdir(os.path.join(root, p))]
         excluded = set(exclude)
-        return cls(root, sorted(_filtered(present, excluded)), others, excluded)
+        if excluded or _any_ignored(tracked):
+            tracked = [p for p in tracked if _kept(p, excluded)]
+        return cls(root, tracked, others, excluded)
 
     def untracked(self) -> list[str] | None:
         """The untracked files, not ignored, sorted; None when git failed to list them."""
         out, _ = self._others.communicate()
         if self._others.returncode != 0:
             return None
-        names = {n for n in out.decode("utf-8", "replace").split("\0") if n}
-        return sorted(_filtered(names, self._excluded))
+        names = [n for n in out.decode("utf-8", "replace").split("\0") if n]
+        if self._excluded or _any_ignored(names):
+            names = [n for n in names if _kept(n, self._excluded)]
+        return sorted(names)
 
 
-def _filtered(paths: set[str], excluded: set[str]) -> set[str]:
-    if excluded or _any_ignored(paths):
-        return {p for p in paths if _kept(p, excluded)}
-    return paths
-
-
-def _any_ignored(paths: set[str]) -> bool:
-    """Whether any path may lie in an ignored folder (one search of them all, not a split
-    of each: git has usually left them out already)."""
-    text = "\0" + "\0".join(paths)
-    return any(f"/{d}/" in text or f"\0{d}/" in text for d in IGNORED_DIRS)
+def _any_ignored(paths: Iterable[str]) -> bool:
+    """Whether any path lies in an ignored folder: its folders checked once each, not every
+    path split (git has usually left those folders out already)."""
+    folders = {p.rpartition("/")[0] for p in paths}
+    return any(not IGNORED_DIRS.isdisjoint(f.split("/")) for f in folders if f)
 
 
 def _kept(name: str, excluded: set[str]) -> bool:

@@ -3,8 +3,8 @@ within a token budget.
 
 A file ranks by the goal's words in its name and path (rarer words weigh more), by how often
 its text holds them, and by its imports: what the best files import, and who imports the best
-named ones. One `git ls-files` and one `git grep -F` pass read the repository; only the few
-best files are parsed for their imports.
+named ones. One `git ls-files` and one `grep -F` pass over the files read the repository;
+only the few best files are parsed for their imports.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ NEIGHBOUR_SHARE = 0.3  # of a seed's score, given to what it imports and what im
 SAMPLE_FILES = 200  # read to tell a common word (in most files: worthless) from a rare one
 COMMON_SHARE = 0.4
 MAX_SYMBOLS = 8
+MAX_SOURCE_BYTES = 400_000  # a larger file is not parsed for imports or names
 MAX_REASONS = 3
 MANIFESTS = frozenset(
     {"README.md", "README.rst", "README", "pyproject.toml", "setup.py", "setup.cfg",
@@ -61,12 +62,33 @@ class RankedFile:
     reasons: list[str] = field(default_factory=list)
 
 
+class Sources:
+    """The files read for the map, each read once: the best files' imports while ranking,
+    their top-level names while rendering."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._text: dict[str, bytes | None] = {}
+        self._imports: dict[str, list[str]] = {}
+
+    def text(self, path: str) -> bytes | None:
+        if path not in self._text:
+            self._text[path] = read_text_bytes(self.root, path, MAX_SOURCE_BYTES)
+        return self._text[path]
+
+    def imports(self, path: str, index: ModuleIndex) -> list[str]:
+        if path not in self._imports:
+            self._imports[path] = imports_of(path, self.text(path) or b"", index)
+        return self._imports[path]
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Every file of the repository, and those relevant to the goal, best first."""
 
     files: list[str]
     ranked: list[RankedFile]
+    sources: Sources | None = None
 
 
 class Scores:
@@ -108,13 +130,18 @@ def rank_files(root: Path, goal: str, exclude: Iterable[str] = ()) -> Ranking:
     content = _content_terms(root, files, words.terms)
     texts = [t.text for t in content]
     exact = [*needles, *definitions, *words.names]  # a camelCase name as written
-    search = TermSearch(root, texts, exact) if listing is not None else None
-    unsearched = files if listing is None else (listing.untracked() or [])
+    search = TermSearch(root, texts, exact, files)
+    sources = Sources(root)
+    index = ModuleIndex(set(files))
+    unsearched = search.unread if listing is None else (listing.untracked() or [])
     if listing is not None and unsearched:
         files = sorted([*files, *unsearched])
+        index = ModuleIndex(set(files))
         scores = Scores()  # the names again, each word's rarity now among all the files
         _score_names(files, words, scores)
-    counts = search.result() if search is not None else {}
+    for path in scores.best(IMPORT_SEEDS):  # while git grep reads: likely seeds' imports
+        sources.imports(path, index)
+    counts = search.result()
     counts.update(scan_terms(root, texts, unsearched, exact))
     for found in counts.values():
         for name in words.names:
@@ -124,8 +151,8 @@ def rank_files(root: Path, goal: str, exclude: Iterable[str] = ()) -> Ranking:
     for path, found in counts.items():
         for text in found.keys() & definitions.keys():
             scores.add(path, DEFINES_POINTS, f"defines {definitions[text]}")
-    _score_imports(root, files, counts, needles, scores)
-    return Ranking(files, scores.ranked())
+    _score_imports(sources, index, counts, needles, scores)
+    return Ranking(files, scores.ranked(), sources)
 
 
 def _score_names(files: Sequence[str], words: GoalWords, scores: Scores) -> None:
@@ -222,8 +249,8 @@ def _score_contents(
 
 
 def _score_imports(
-    root: Path,
-    files: Sequence[str],
+    sources: Sources,
+    index: ModuleIndex,
     counts: dict[str, dict[str, int]],
     needles: dict[str, str],
     scores: Scores,
@@ -231,7 +258,6 @@ def _score_imports(
     """What the best files import, and who imports the best named ones (a file holding one's
     needle, confirmed by reading its imports), get a share of that file's points: the
     largest one share, so a module that every file imports is not lifted by them all."""
-    index = ModuleIndex(set(files))
     points = {path: entry.score for path, entry in scores.files.items()}
     shares: dict[str, tuple[float, str]] = {}
 
@@ -240,7 +266,7 @@ def _score_imports(
             shares[path] = (share, reason)
 
     for seed in scores.best(IMPORT_SEEDS):
-        for target in imports_of(seed, read_text_bytes(root, seed) or b"", index):
+        for target in sources.imports(seed, index):
             offer(target, points[seed] * NEIGHBOUR_SHARE, f"imported by {seed}")
     suspects: dict[str, set[str]] = {}
     for path, found in counts.items():
@@ -250,7 +276,7 @@ def _score_imports(
                 suspects.setdefault(path, set()).add(wanted)
     best_first = sorted(suspects, key=lambda p: (-points.get(p, 0.0), p))
     for path in best_first[:MAX_IMPORTERS_READ]:
-        imported = set(imports_of(path, read_text_bytes(root, path) or b"", index))
+        imported = set(sources.imports(path, index))
         for seed in sorted(suspects[path] & imported):
             offer(path, points[seed] * NEIGHBOUR_SHARE, f"imports {seed}")
     for path, (share, reason) in shares.items():
@@ -270,6 +296,7 @@ def render_map(root: Path, ranking: Ranking, max_tokens: int) -> str:
     or counted by folder, in about `max_tokens` tokens."""
     budget = max(400, max_tokens * CHARS_PER_TOKEN)
     files = ranking.files
+    sources = ranking.sources or Sources(root)
     if not files:
         return "(empty repository)"
     lines = [
@@ -297,7 +324,7 @@ def render_map(root: Path, ranking: Ranking, max_tokens: int) -> str:
     for path, reasons in [(r.path, r.reasons) for r in ranking.ranked] + [(f, []) for f in others]:
         if path not in listed and not fits:
             break
-        line = _entry(root, path, reasons)
+        line = _entry(root, path, reasons, sources)
         if line is not None:
             if path not in listed and header:
                 if not put(header):
@@ -314,13 +341,13 @@ def render_map(root: Path, ranking: Ranking, max_tokens: int) -> str:
     return "\n".join(lines)
 
 
-def _entry(root: Path, path: str, reasons: list[str]) -> str | None:
+def _entry(root: Path, path: str, reasons: list[str], sources: Sources) -> str | None:
     try:
         size = os.stat(os.path.join(root, path)).st_size
     except OSError:
         return None  # deleted from the working tree
     line = f"{path} ({_size(size)})"
-    symbols = _symbols(root, path) if is_python(path) or is_script(path) else []
+    symbols = _symbols(path, sources.text(path)) if is_python(path) or is_script(path) else []
     if symbols:
         line += ": " + ", ".join(symbols)
     if reasons:
@@ -328,8 +355,7 @@ def _entry(root: Path, path: str, reasons: list[str]) -> str | None:
     return line
 
 
-def _symbols(root: Path, path: str) -> list[str]:
-    source = read_text_bytes(root, path, 400_000)
+def _symbols(path: str, source: bytes | None) -> list[str]:
     if source is None:
         return []
     if is_python(path):

@@ -1,6 +1,6 @@
 """Searching a repository's text: which files hold some words (for ranking), and the lines
-that match a regular expression (for a planner's search tool). git grep does the reading in
-a git repository; a plain folder, or files git does not track yet, are read here."""
+that match a regular expression (for a planner's search tool), through grep or git grep
+(Python reads them only when neither can)."""
 
 from __future__ import annotations
 
@@ -18,43 +18,73 @@ MAX_SCANNED_BYTES = 1_000_000  # a larger file is skipped when read here (git gr
 MAX_SCANNED_FILES = 20_000
 SEARCH_TIMEOUT_S = 20.0
 BINARY_PROBE = 8192
+ARG_CHARS = 200_000  # of file names per grep (Linux allows 2 MB of arguments)
 
 TermCounts = dict[str, dict[str, int]]  # path -> {term: occurrences}
 
 
 class TermSearch:
-    """Where each term occurs, and how often, in the tracked text files of a git repository:
-    one `git grep -F -o` pass over their bytes for every term at once, running while the
-    caller does other work. A term is found in lower case, Capitalized (a camelCase hump
-    too) or UPPER case; its counts are under its lower case. `exact` terms are found as
-    written, and counted so."""
+    """Where each term occurs, and how often, in text files: one pass over their bytes for
+    every term at once (`grep -F -o`), running while the caller does other work.
 
-    def __init__(self, root: Path, terms: Sequence[str], exact: Sequence[str] = ()) -> None:
-        self._proc: subprocess.Popen[bytes] | None = None
-        # Spelled out: git grep -i folds case byte by byte, ~1.5x the CPU of these.
-        spellings = {v for t in terms for v in (t.lower(), t.capitalize(), t.upper())}
-        spellings.update(exact)
-        if spellings:
-            argv = ["git", "grep", "-I", "-F", "-o", "-z"]
-            for spelling in sorted(spellings):
-                argv += ["-e", spelling]
-            self._proc = subprocess.Popen(
-                argv, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-            )
+    A term is found in lower case, Capitalized (a camelCase hump too) or UPPER case, and
+    counted under its lower case; an `exact` one is found and counted as written. GNU grep
+    reads the given files, in a process per core; without it, `git grep` reads the tracked
+    files of a git repository (~1.5x the wall time: its one process reads with more system
+    calls); without either, scan_terms reads them here.
+    """
+
+    def __init__(
+        self, root: Path, terms: Sequence[str], exact: Sequence[str], files: Sequence[str]
+    ) -> None:
         self._exact = frozenset(exact)
+        # Spelled out: grep -i folds case byte by byte, ~1.5x the CPU of these.
+        spellings = {v.decode() for t in terms for v in _spellings(t)} | set(exact)
+        patterns = [x for spelling in sorted(spellings) for x in ("-e", spelling)]
+        self._waiting: list[list[str]] = []
+        self._running: list[subprocess.Popen[bytes]] = []
+        self.root = root
+        self.unread: Sequence[str] = ()  # files left for scan_terms
+        if not patterns:
+            return
+        if gnu_grep():
+            base = ["grep", "-I", "-F", "-o", "-H", "--null", "--no-messages", *patterns, "--"]
+            self._waiting = [base + chunk for chunk in _chunks(files, os.cpu_count() or 1)]
+        elif (root / ".git").exists():
+            self._waiting = [["git", "grep", "-I", "-F", "-o", "-z", *patterns]]
+        else:
+            self.unread = files
+        for _ in range(min(len(self._waiting), os.cpu_count() or 1)):
+            self._start()
+
+    def _start(self) -> None:
+        argv = self._waiting.pop(0)
+        self._running.append(
+            subprocess.Popen(
+                argv,
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C"},  # bytes, not characters: faster, no
+            )  # file skipped as 'binary' for not being UTF-8
+        )
 
     def result(self) -> TermCounts:
         counts: TermCounts = {}
-        if self._proc is None:
-            return counts
-        try:
-            out, _ = self._proc.communicate(timeout=SEARCH_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.communicate()
-            return counts
-        if self._proc.returncode not in (0, 1):  # 1: nothing matched
-            return counts
+        while self._running:
+            proc = self._running.pop(0)
+            try:
+                out, _ = proc.communicate(timeout=SEARCH_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                out = b""
+            if self._waiting:
+                self._start()
+            self._count(out, counts)
+        return counts
+
+    def _count(self, out: bytes, counts: TermCounts) -> None:
         for line in out.split(b"\n"):
             name, _, found = line.partition(b"\0")
             if found:
@@ -62,17 +92,46 @@ class TermSearch:
                 term = found.decode("utf-8", "replace")
                 term = term if term in self._exact else term.lower()
                 per_file[term] = per_file.get(term, 0) + 1
-        return counts
+
+
+_gnu_grep: bool | None = None
+
+
+def gnu_grep() -> bool:
+    """Whether `grep` is GNU grep (a BSD grep's -Z decompresses; its flags differ)."""
+    global _gnu_grep
+    if _gnu_grep is None:
+        try:
+            probe = subprocess.run(["grep", "--version"], capture_output=True, timeout=5)
+            _gnu_grep = probe.stdout.startswith(b"grep (GNU grep)")
+        except (OSError, subprocess.TimeoutExpired):
+            _gnu_grep = False
+    return _gnu_grep
+
+
+def _chunks(files: Sequence[str], parts: int) -> list[list[str]]:
+    """The files in `parts` lists of about equal size, each under ARG_CHARS of arguments."""
+    total = sum(len(f) + 1 for f in files)
+    size = max(1, min(ARG_CHARS, -(-total // max(1, parts))))
+    chunks: list[list[str]] = [[]]
+    used = 0
+    for name in files:
+        if used + len(name) + 1 > size and chunks[-1]:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(name)
+        used += len(name) + 1
+    return [c for c in chunks if c]
 
 
 def scan_terms(
     root: Path, terms: Sequence[str], files: Iterable[str], exact: Sequence[str] = ()
 ) -> TermCounts:
-    """TermSearch's counts for files read here: a plain folder's, or untracked ones (any
-    case for `terms`, as written for `exact`)."""
+    """TermSearch's counts for files read here: a plain folder's without grep, or untracked
+    ones (each term in the same three spellings, `exact` ones as written)."""
     counts: TermCounts = {}
-    needles = [(t.lower(), t.lower().encode(), True) for t in terms]
-    needles += [(t, t.encode(), False) for t in exact]
+    needles = [(t.lower(), _spellings(t)) for t in terms]
+    needles += [(t, [t.encode()]) for t in exact]
     if not needles:
         return counts
     for n, name in enumerate(files):
@@ -81,11 +140,14 @@ def scan_terms(
         data = read_text_bytes(root, name)
         if data is None:
             continue
-        lower = data.lower()
-        found = {t: c for t, b, fold in needles if (c := (lower if fold else data).count(b))}
+        found = {t: c for t, spelt in needles if (c := sum(data.count(b) for b in spelt))}
         if found:
             counts[name] = found
     return counts
+
+
+def _spellings(term: str) -> list[bytes]:
+    return [s.encode() for s in dict.fromkeys((term.lower(), term.capitalize(), term.upper()))]
 
 
 def read_text_bytes(root: Path, name: str, limit: int = MAX_SCANNED_BYTES) -> bytes | None:

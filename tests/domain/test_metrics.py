@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.metrics import compute_metrics, format_metrics
+from maestro_tui.domain.metrics import RunMetrics, compute_metrics, format_metrics
 from maestro_tui.engine.bus import EventBus
 
 
@@ -255,3 +255,34 @@ def test_the_event_types_a_store_may_skip_are_read_by_neither_metrics_nor_reduce
     from maestro_tui.domain.state import _HANDLERS
 
     assert not set(NOT_READ) & (set(_HANDLERS) | set(_Tally()._handlers))
+
+
+def test_a_task_that_changed_none_of_its_files_did_not_succeed() -> None:
+    """The first run that planned the demo on another repository: every task "done, no
+    changes" (or a commit beside the point) read 13/13 succeeded, efficiency 1.00."""
+    bus = EventBus("r1")
+    events: list[ev.Event] = []
+    bus.subscribe(events.append)
+    tasks = [
+        {"id": "nothing", "prompt": "p", "files": ["shop/pricing.py"]},  # no commit at all
+        {"id": "elsewhere", "prompt": "p", "files": ["shop/cart.py"]},  # a commit, not there
+        {"id": "folder", "prompt": "p", "files": ["docs"]},  # a file under the folder it named
+        {"id": "review", "prompt": "p", "files": ["shop/cart.py"], "role": "reviewer"},
+    ]
+    bus.emit(ev.PlanProposed, plan={"goal": "g", "tasks": tasks})
+    changed = {"elsewhere": ("notes.txt",), "folder": ("docs/usage.md",)}
+    for task in ("nothing", "elsewhere", "folder", "review"):
+        bus.emit(ev.TaskStarted, task=task, attempt=1, worker="llm")
+        bus.emit(ev.LLMUsage, task=task, model="m", tokens_in=1, tokens_out=1, cost_usd=0.0)
+        commit = "c" + task if task in changed else None
+        if commit:
+            bus.emit(ev.TaskCommitted, task=task, attempt=1, commit=commit, files=changed[task])
+        bus.emit(ev.TaskFinished, task=task, attempt=1, commit=commit)
+        if commit:
+            bus.emit(ev.MergeQueued, task=task, commit=commit)
+            bus.emit(ev.Merged, task=task, commit="h" + task)
+    m = compute_metrics(events)
+    assert (m.tasks_succeeded, m.tasks_unchanged, m.tasks_total) == (2, 2, 4)
+    assert m.success_rate == 0.5 and m.efficiency == 0.5
+    assert "2/4 tasks succeeded (2 changed none of their files)" in format_metrics(m)[1]
+    assert RunMetrics.from_dict(m.to_dict()) == m

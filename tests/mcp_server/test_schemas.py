@@ -63,7 +63,9 @@ def test_models_by_name_by_provider_or_from_the_config() -> None:
         model_for(config, provider="mistral")
     assert ensemble_models(config, (), (), None) == list(config.mcp_ensemble_models)
     assert ensemble_models(config, ("x/a", "x/b"), (), 3) == ["x/a", "x/b", "x/a"]
-    assert ensemble_models(Config(), (), (), None) == ["demo/coder"] * 3
+    assert ensemble_models(Config(model="demo"), (), (), None) == ["demo/coder"] * 3
+    with pytest.raises(ToolError, match="no model is named"):  # never the demo for want of one
+        model_for(Config())
     assert labels(["a", "b", "a"]) == ["a #1", "b", "a #2"]
 
 

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store
-from maestro_tui.ui.screens.launcher import LauncherScreen, parse_form
+from maestro_tui.ui.screens.launcher import FormError, LauncherScreen, parse_form
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.run_history import RunHistory
 from tests.ui.conftest import freeze_cursors, settle
@@ -114,22 +114,29 @@ def posted(messages: list[Message], kind: type[Message]) -> list[Any]:
 
 
 def test_parse_form_accepts_a_dollar_sign_and_defaults() -> None:
-    assert parse_form(" fix it ", "", "", "") == ("fix it", "demo", 4, None)
+    assert parse_form(" fix it ", " demo ", "", "") == ("fix it", "demo", 4, None)
     assert parse_form("g", "gpt-4o", "64", "$2.50") == ("g", "gpt-4o", 64, 2.5)
+    # maestro.toml names a planner: the field may stay empty; else it is asked for, and the
+    # offline demo model is never taken for want of one.
+    assert parse_form("g", "", "", "", need_model=False) == ("g", "", 4, None)
+    with pytest.raises(FormError, match="Name a model to plan and work with") as info:
+        parse_form("g", " ", "", "")
+    assert info.value.field == "model"
 
 
 @pytest.mark.parametrize(
-    ("goal", "agents", "budget", "error", "focused"),
+    ("goal", "model", "agents", "budget", "error", "focused"),
     [
-        ("", "4", "", "the goal is empty", "goal"),
-        ("g", "0", "", "Agents must be from 1 to 256, not 0", "agents"),
-        ("g", "257", "", "Agents must be from 1 to 256, not 257", "agents"),
-        ("g", "4", "-1", "Budget must be more than $0", "budget"),
-        ("g", "4", "lots", "Budget must be an amount in dollars", "budget"),
+        ("", "m", "4", "", "the goal is empty", "goal"),
+        ("g", "", "4", "", "Name a model to plan and work with", "model"),
+        ("g", "m", "0", "", "Agents must be from 1 to 256, not 0", "agents"),
+        ("g", "m", "257", "", "Agents must be from 1 to 256, not 257", "agents"),
+        ("g", "m", "4", "-1", "Budget must be more than $0", "budget"),
+        ("g", "m", "4", "lots", "Budget must be an amount in dollars", "budget"),
     ],
 )
 async def test_an_invalid_form_shows_why_and_posts_nothing(
-    db: Path, goal: str, agents: str, budget: str, error: str, focused: str
+    db: Path, goal: str, model: str, agents: str, budget: str, error: str, focused: str
 ) -> None:
     messages: list[Message] = []
     app = LauncherApp(db)
@@ -138,6 +145,7 @@ async def test_an_invalid_form_shows_why_and_posts_nothing(
         screen = app.screen
         await pilot.click("#goal")
         await pilot.press(*goal)  # type the goal
+        screen.query_one("#model").value = model  # type: ignore[attr-defined]
         screen.query_one("#agents").value = agents  # type: ignore[attr-defined]
         screen.query_one("#budget").value = budget  # type: ignore[attr-defined]
         await pilot.click("#start")  # press Start
@@ -154,7 +162,7 @@ async def test_a_valid_form_posts_start_run(db: Path) -> None:
     async with app.run_test(message_hook=messages.append) as pilot:
         await history_loaded(pilot)
         await pilot.press(*"add tests")  # the goal input has focus: type the goal
-        await pilot.press("tab", *"gpt-4o-mini")  # to model (focus selects "demo"): replace it
+        await pilot.press("tab", *"gpt-4o-mini")  # to model (empty: nothing configured)
         await pilot.press("tab", "backspace", "8")  # agents: 8
         await pilot.press("tab", *"1.5")  # budget: $1.50
         await pilot.press("enter")  # submit from the budget field
@@ -199,8 +207,9 @@ async def test_no_runs_shows_how_to_start_one(tmp_path: Path) -> None:
 
 
 def test_launcher_snapshot(snap_compare, db: Path) -> None:
-    """You should see the "start" form (goal, model "demo", agents 4, empty budget, Start)
-    on the left and three past runs on the right, newest first: the rename that never
+    """You should see the "start" form (goal, an empty model field whose grey hint reads
+    "none set: e.g. openai/gpt-4o", agents 4, empty budget, Start) on the left and three
+    past runs on the right, newest first: the rename that never
     finished (today 14:50, 31m02s, "running" in blue), the failed cart speed-up (today 13:00,
     1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, green), its cost
     "$0.04 sim" with "sim" in italic yellow: the demo model's simulated prices. Every column,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from maestro_tui.workspace import search
 from maestro_tui.workspace.imports import ModuleIndex, imports_of
 from maestro_tui.workspace.ranked_map import goal_words, rank_files, ranked_map
 from tests.workspace.conftest import IDENTITY, git
@@ -178,3 +179,18 @@ def test_the_goals_words() -> None:
     assert "add" not in terms and "to" not in terms and "make" not in terms
     assert ("type", "hint") in words.phrases and ("low", "stock") in words.phrases
     assert words.mentions == ["keys.py"]
+
+
+def test_grep_git_grep_and_python_find_the_same(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GNU grep reads the files when it is there; else git grep (in a repository) or Python:
+    the ranking is the same whichever reads."""
+    goal = "Let the Lexer report the column of an unexpected token"
+    plain = tmp_path / "plain"
+    shutil.copytree(project / "jinja2", plain / "jinja2")
+    by_grep = ranked(project, goal), ranked(plain, goal)
+    monkeypatch.setattr(search, "_gnu_grep", False)
+    assert ranked(project, goal) == by_grep[0]  # git grep
+    assert ranked(plain, goal)[:10] == by_grep[1][:10]  # Python (a few counts differ)
+    assert by_grep[1][0] == "jinja2/lexer.py"

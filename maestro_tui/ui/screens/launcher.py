@@ -17,8 +17,8 @@ from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.ui.widgets.run_history import RunHistory
 from maestro_tui.ui.widgets.scoreboard import Scoreboard
 
-DEFAULT_MODEL = "demo"
 DEFAULT_AGENTS = 4
+MODEL_HINT = "none set: e.g. openai/gpt-4o"  # fits the field
 
 
 class FormError(ValueError):
@@ -30,13 +30,21 @@ class FormError(ValueError):
 
 
 def parse_form(
-    goal: str, model: str, agents: str, budget: str
+    goal: str, model: str, agents: str, budget: str, need_model: bool = True
 ) -> tuple[str, str, int, float | None]:
-    """The form's values, checked: (goal, model, agents, budget in $ or None for no budget)."""
+    """The form's values, checked: (goal, model, agents, budget in $ or None for no budget).
+    `need_model`: maestro.toml names nothing that plans, so the model field must."""
     goal = goal.strip()
     if not goal:
         raise FormError("Say what the agents should do: the goal is empty.", "goal")
-    model = model.strip() or DEFAULT_MODEL
+    model = model.strip()
+    if not model and need_model:
+        raise FormError(
+            "Name a model to plan and work with: a litellm model such as"
+            " anthropic/claude-sonnet-4-5 (its key in the environment), or demo for the"
+            " offline demo, which only knows its sample repository.",
+            "model",
+        )
     try:
         count = int(agents.strip() or DEFAULT_AGENTS)
     except ValueError:
@@ -108,11 +116,17 @@ class LauncherScreen(Screen[None]):
         *,
         now: datetime | None = None,
         tz: tzinfo | None = None,
+        model: str = "",
+        need_model: bool = True,
     ) -> None:
-        """`now` and `tz` pin the history's dates (for tests); by default, the clock, local."""
+        """`now` and `tz` pin the history's dates (for tests); by default, the clock, local.
+        `model`: maestro.toml's [llm] model, shown in the form; `need_model`: nothing there
+        plans a goal, so the form asks for a model."""
         super().__init__()
         self.db_path = db_path
         self.repo = repo
+        self.model = model
+        self.need_model = need_model
         self._now = now
         self._tz = tz
 
@@ -123,7 +137,7 @@ class LauncherScreen(Screen[None]):
                 yield Label("Goal")
                 yield Input(placeholder="what should the agents do?", id="goal")
                 yield Label("Model")
-                yield Input(DEFAULT_MODEL, placeholder=DEFAULT_MODEL, id="model")
+                yield Input(self.model, placeholder=MODEL_HINT, id="model")
                 with Horizontal(id="numbers"):
                     with Vertical():
                         yield Label(f"Agents (1–{MAX_AGENTS})")
@@ -152,18 +166,22 @@ class LauncherScreen(Screen[None]):
         error = self.query_one("#form-error", Static)
         try:
             goal, model, agents, budget = parse_form(
-                *map(self._value, ("goal", "model", "agents", "budget"))
+                self._value("goal"),
+                self._value("model"),
+                self._value("agents"),
+                self._value("budget"),
+                need_model=self.need_model,
             )
         except FormError as exc:
             error.update(str(exc))
             error.add_class("-shown")
-            for field in ("goal", "agents", "budget"):
+            for field in ("goal", "model", "agents", "budget"):
                 self.query_one(f"#{field}", Input).set_class(field == exc.field, "-invalid")
             self.query_one(f"#{exc.field}", Input).focus()
             return
         error.update("")
         error.remove_class("-shown")
-        for field in ("goal", "agents", "budget"):
+        for field in ("goal", "model", "agents", "budget"):
             self.query_one(f"#{field}", Input).remove_class("-invalid")
         self.post_message(self.StartRun(goal, model, agents, budget))
 
