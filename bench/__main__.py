@@ -21,6 +21,7 @@ BENCHES = [
     "bench.bench_cli_parse",
     "bench.bench_mcp",
     "bench.bench_gate",
+    "bench.bench_plan_map",
     "bench.bench_stats",
     "bench.bench_prepare",
     "bench.bench_scale",
