@@ -101,6 +101,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
         from maestro_tui.headless.run import resume_run
 
         return await resume_run(db, args.run_id, _output(args), **first)
+    if cmd == "replan":
+        from maestro_tui.headless.replan import replan_run
+
+        return await replan_run(db, args.run_id, _output(args), yes=args.yes)
     if cmd == "runs":
         from maestro_tui.headless.history import list_runs
 

@@ -250,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(p)
     _output_args(p)
 
+    p = sub.add_parser(
+        "replan",
+        help="a new plan of what a run has left (after a task failed for good, a rejection,"
+        " or 80 %% of the budget), reviewed, then run",
+    )
+    p.add_argument("run_id")
+    p.add_argument("--yes", action="store_true", help="run the new plan without asking")
+    _db_arg(p)
+    _output_args(p)
+
     p = sub.add_parser("replay", help="replay a recorded run in the TUI, on its own clock")
     p.add_argument("run_id")
     _db_arg(p)

@@ -54,6 +54,16 @@ class RunState:
     finished_ts: float | None = None
     resumes: int = 0
     rerun_of: str = ""  # the run this one re-runs ("" = none)
+    revisions: int = 0  # new plans of what was left (PlanRevised)
+    superseded: tuple[str, ...] = ()  # tasks whose work a revision took over
+
+    def _live(self, *statuses: TaskStatus) -> int:
+        """Tasks in `statuses` that still decide the outcome (no revision took them over)."""
+        if not self.superseded:
+            return self.count(*statuses)
+        return sum(
+            1 for t in self.tasks.values() if t.status in statuses and t.id not in self.superseded
+        )
 
     def count(self, *statuses: TaskStatus) -> int:
         return sum(1 for t in self.tasks.values() if t.status in statuses)
@@ -85,11 +95,11 @@ class RunState:
 
     def outcome(self) -> RunStatus:
         """The status a run ends with, given where its tasks stand now."""
-        if self.count(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED):
+        if self._live(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED):
             return RunStatus.FAILED
         if self.count(TaskStatus.WAITING):
             return RunStatus.WAITING
-        if self.count(TaskStatus.CANCELLED):
+        if self._live(TaskStatus.CANCELLED):
             return RunStatus.CANCELLED
         if self.settled:
             return RunStatus.UNCHANGED if self.unchanged else RunStatus.SUCCEEDED
@@ -124,8 +134,8 @@ def _run_started(s: RunState, e: ev.RunStarted) -> RunState:
     )
 
 
-def _plan_proposed(s: RunState, e: ev.PlanProposed) -> RunState:
-    tasks = {
+def _views(plan: Mapping[str, Any]) -> dict[str, TaskView]:
+    return {
         t["id"]: TaskView(
             id=t["id"],
             title=t.get("title", t["id"]),
@@ -134,9 +144,32 @@ def _plan_proposed(s: RunState, e: ev.PlanProposed) -> RunState:
             files=tuple(t.get("files", ())),
             depends_on=tuple(t.get("depends_on", ())),
         )
-        for t in e.plan.get("tasks", [])
+        for t in plan.get("tasks", [])
     }
+
+
+def _plan_proposed(s: RunState, e: ev.PlanProposed) -> RunState:
+    tasks = _views(e.plan)
     return replace(s, tasks=tasks, layers=e.layers, goal=e.plan.get("goal") or s.goal)
+
+
+def _plan_revised(s: RunState, e: ev.PlanRevised) -> RunState:
+    """New tasks join; the others keep their state (those superseded before they started
+    were cancelled just before). The run goes on."""
+    views = _views(e.plan)
+    tasks = dict(s.tasks)
+    for task_id in e.added:
+        if task_id in views:
+            tasks[task_id] = views[task_id]
+    return replace(
+        s,
+        tasks=tasks,
+        layers=e.layers,
+        status=RunStatus.RUNNING,
+        finished_ts=None,
+        revisions=s.revisions + 1,
+        superseded=tuple(dict.fromkeys((*s.superseded, *e.superseded))),
+    )
 
 
 def _task_started(s: RunState, e: ev.TaskStarted) -> RunState:
@@ -331,6 +364,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[RunState, Any], RunState]] = {
     ev.RunStarted: _run_started,
     ev.PlanProposed: _plan_proposed,
     ev.PlanApproved: lambda s, e: replace(s, plan_approved=True, status=RunStatus.RUNNING),
+    ev.PlanRevised: _plan_revised,
     ev.RunResumed: _resumed,
     ev.DispatchPaused: lambda s, e: replace(s, paused=True),
     ev.DispatchResumed: lambda s, e: replace(s, paused=False),

@@ -14,6 +14,7 @@ from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
 from maestro_tui.domain.plan import Plan, parse_plan, validate_plan
+from maestro_tui.domain.replan import NOT_STARTED, Revision
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
@@ -72,6 +73,8 @@ class Orchestrator(MergeDecisions):
         self._attempt: AttemptRunner | None = None
         self._early: list[Decision] = []  # the merge queue decided before the scheduler existed
         self._pending_max_agents = state.max_agents
+        self.running = False  # `run` is under way (a revision waits until it is not)
+        self._budget_guard: BudgetGuard | None = None
 
     @property
     def merge_queue(self) -> MergeQueue:
@@ -179,6 +182,27 @@ class Orchestrator(MergeDecisions):
         layers = tuple(tuple(layer) for layer in topological_layers(plan.graph()))
         self.bus.emit(ev.PlanProposed, plan=self.plan.to_dict(), layers=layers)
 
+    def revise_remaining(self, revision: Revision) -> None:
+        """Record a new plan of what was left (domain/replan.py): tasks it supersedes that had
+        not started are cancelled, its new tasks join; the next `run` runs them."""
+        if self.running:
+            raise RuntimeError("the run is going: a revised plan is taken once it has stopped")
+        validate_plan(revision.plan, repo_root=self.ws.root)
+        for task_id in revision.superseded:
+            task = self.state.tasks.get(task_id)
+            if task is not None and task.status in NOT_STARTED:
+                self.bus.emit(ev.TaskCancelled, task=task_id, reason="replaced by the revised plan")
+        self.plan = Plan(goal=self.plan.goal, tasks=revision.plan.tasks)
+        layers = tuple(tuple(layer) for layer in topological_layers(self.plan.graph()))
+        self.bus.emit(
+            ev.PlanRevised,
+            plan=self.plan.to_dict(),
+            layers=layers,
+            added=revision.added,
+            superseded=revision.superseded,
+            reason=revision.reason,
+        )
+
     def approve_plan(self) -> None:
         if not self.state.plan_approved:
             self.bus.emit(ev.PlanApproved)
@@ -190,7 +214,7 @@ class Orchestrator(MergeDecisions):
         plan_data = None
         for event in events:
             state = reduce(state, event)
-            if isinstance(event, ev.PlanProposed):
+            if isinstance(event, ev.PlanProposed | ev.PlanRevised):
                 plan_data = event.plan
         if plan_data is None:
             raise ValueError(f"run {setup.bus.run_id} has no plan recorded: nothing to resume")
@@ -221,13 +245,21 @@ class Orchestrator(MergeDecisions):
     # --- running ---------------------------------------------------------------------------
 
     async def run(self, *, wait_for_review: bool = False) -> RunState:
-        """Run every unsettled task; return the final state once settled (or held, headless)."""
+        """Run every unsettled task; return the final state once settled (or held, headless).
+        After a revision it runs again: the new tasks."""
+        self.running = True
+        try:
+            return await self._run(wait_for_review)
+        finally:
+            self.running = False
+
+    async def _run(self, wait_for_review: bool) -> RunState:
         self.approve_plan()
         initial, attempts = self._initial_outcomes()
         initial.update(await self._remerge_finished())
         early, self._early = self._early, []
-        self.bus.subscribe(
-            BudgetGuard(
+        if self._budget_guard is None:  # once: a run after a revision has it already
+            self._budget_guard = BudgetGuard(
                 self.bus,
                 lambda: self.state,
                 on_exhausted=self._budget_exhausted,
@@ -239,7 +271,7 @@ class Orchestrator(MergeDecisions):
                     {t.id: t.budget_tokens for t in self.plan.tasks if t.budget_tokens},
                 ),
             )
-        )
+            self.bus.subscribe(self._budget_guard)
         attempt = AttemptRunner(
             bus=self.bus,
             ws=self.ws,

@@ -52,6 +52,11 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         )
     ),
     ev.PlanApproved: lambda e: "plan approved",
+    ev.PlanRevised: lambda e: (
+        f"plan revised: {', '.join(e.added)}"
+        + (f" (superseding {', '.join(e.superseded)})" if e.superseded else "")
+        + (f" — {e.reason}" if e.reason else "")
+    ),
     ev.RunResumed: lambda e: (
         "run resumed"
         + (f"; restarting interrupted {', '.join(e.interrupted)}" if e.interrupted else "")

@@ -154,6 +154,7 @@ class Projection:
         self._handlers: dict[str, Callable[[_Batch, Any, float], None]] = {
             "RunStarted": self._run_started,
             "PlanProposed": self._plan_proposed,
+            "PlanRevised": self._plan_revised,
             "PlanApproved": lambda b, e, w: b.runs.update((e.run_id,), status="running"),
             "RunResumed": self._run_resumed,
             "ConcurrencyChanged": lambda b, e, w: b.runs.update(
@@ -254,6 +255,22 @@ class Projection:
             )
         if e.plan.get("goal"):
             b.runs.update((e.run_id,), goal=str(e.plan["goal"]))
+
+    def _plan_revised(self, b: _Batch, e: Any, wall: float) -> None:
+        # New tasks join; those superseded before they started are cancelled (as the reducer).
+        added = set(e.added)
+        for task in e.plan.get("tasks", ()):
+            if isinstance(task, dict) and task.get("id") in added:
+                b.tasks.insert(
+                    (e.run_id, str(task["id"])),
+                    title=str(task.get("title") or task["id"]),
+                    role=str(task.get("role") or "coder"),
+                    status="pending",
+                    attempts=0,
+                    reason="",
+                    commit=None,
+                )
+        b.runs.update((e.run_id,), status="running", finished_at=None)
 
     def _run_resumed(self, b: _Batch, e: Any, wall: float) -> None:
         b.runs.update((e.run_id,), status="running", finished_at=None)

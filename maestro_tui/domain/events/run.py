@@ -36,6 +36,19 @@ class PlanApproved(Event):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PlanRevised(Event):
+    """A new plan of what the run had left, approved: `plan` is the whole plan from now on;
+    `added` its new tasks; `superseded` the tasks whose work they take over (those that had
+    not started never will; the settled keep their state)."""
+
+    plan: dict[str, Any]
+    layers: tuple[tuple[str, ...], ...] = ()
+    added: tuple[str, ...] = ()
+    superseded: tuple[str, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RunResumed(Event):
     interrupted: tuple[str, ...] = ()
 

@@ -54,7 +54,7 @@ class Planning(Generic[T]):
         return self.result
 
 
-class PlanningScreen(Screen[None]):
+class PlanningScreen(Screen[Any]):
     """The goal, the planning view and a cancel key; `then(result)` when the plan is made."""
 
     DEFAULT_CSS = """

@@ -18,6 +18,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from maestro_tui.domain.plan import Plan, PlanError
+from maestro_tui.domain.replan import replan_reasons
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, FlushPacer, RunBridge
@@ -163,7 +164,8 @@ class RunScreen(RunControls):
             return
         if event.state is WorkerState.SUCCESS:
             status = self.orch.state.status.value
-            self.notify(f"run {status} — press q to quit", title="run finished")
+            hint = ", or r to re-plan what is left" if replan_reasons(self.orch.state) else ""
+            self.notify(f"run {status} — press q to quit{hint}", title="run finished")
         elif event.state is WorkerState.ERROR:
             self.notify(
                 str(event.worker.error),

@@ -93,6 +93,14 @@ class RunControls(Screen[None]):
             show=False,
             tooltip="once the run has ended: re-run from the selected task",
         ),
+        Binding(
+            "r",
+            "replan",
+            "re-plan",
+            show=False,
+            tooltip="a new plan of what is left (a task failed for good, a rejection, 80 % of"
+            " the budget)",
+        ),
         Binding("question_mark", "toggle_keys", "keys", key_display="?"),
         Binding("q", "quit", "quit"),
         *_agent_bindings(),
@@ -290,6 +298,12 @@ class RunControls(Screen[None]):
         task = self.dashboard.graph.selected_task_id
         state, path = self.orch.state, self.session.store.path
         rerun_from(self, path, state.run_id, task, lambda o: type(self)(opener=o))  # type: ignore[call-arg]
+
+    def action_replan(self) -> None:
+        """r: once the run has stopped, a new plan of what is left, reviewed, then run."""
+        from maestro_tui.ui.screens.replan import replan
+
+        replan(self)  # type: ignore[arg-type]  # RunScreen supplies start_run
 
     def action_toggle_keys(self) -> None:
         """?: the keys panel, this screen's keys first."""
