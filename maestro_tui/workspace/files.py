@@ -49,7 +49,7 @@ def repo_files(root: Path, exclude: Iterable[str] = ()) -> RepoFiles:
     tree may be listed: a large repository's listing costs git's time, not a system call per
     file here."""
     root = Path(root)
-    listing = GitListing.start(root, exclude)
+    listing = GitListing.start(root, exclude, symlinks=True)
     if listing is not None:
         tracked, untracked = listing.tracked, listing.untracked()
         if untracked is not None:
@@ -71,21 +71,33 @@ def walk_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
 class GitListing:
     """A git repository's files in two listings: the tracked ones at once (from the index),
     the untracked ones (a walk of the folders) left running until asked for, so the caller
-    can work on the first meanwhile."""
+    can work on the first meanwhile. Symlinks are left out: what they point to may lie
+    outside the repository."""
 
-    def __init__(self, root: Path, tracked: list[str], others: subprocess.Popen[bytes],
-                 excluded: set[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        root: Path,
+        tracked: list[str],
+        others: subprocess.Popen[bytes],
+        excluded: set[str],
+        symlinks: bool,
+    ) -> None:
         self.root = root
         self.tracked = tracked
         self._others = others
         self._excluded = excluded
+        self._symlinks = symlinks
 
     @classmethod
-    def start(cls, root: Path, exclude: Iterable[str] = ()) -> GitListing | None:
-        """None when `root` is not a git repository's top."""
+    def start(
+        cls, root: Path, exclude: Iterable[str] = (), symlinks: bool = False
+    ) -> GitListing | None:
+        """None when `root` is not a git repository's top. `symlinks`: list them too."""
         if not (root / ".git").exists():
             return None
-        listed = subprocess.run(["git", "ls-files", "-z", "-t"], cwd=root, capture_output=True)
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "-t", "-s"], cwd=root, capture_output=True
+        )
         if listed.returncode != 0:
             return None
         # Started once the index is read, so the walk does not slow that down.
@@ -95,25 +107,34 @@ class GitListing:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        # "H 100644 <sha> 0\tpath", sorted as git keeps its index. Left out: S (outside a
+        # sparse checkout, so not in the working tree), submodules (160000: a folder), and
+        # unless asked for, symlinks (120000: what they point to may lie outside). M, a
+        # conflicted file, comes once per stage.
         text = listed.stdout.decode("utf-8", "replace")
-        # git lists the index sorted; S: outside a sparse checkout (not in the working
-        # tree), M: a conflicted file, once per stage.
-        tracked = [e[2:] for e in text.split("\0") if e and e[0] != "S"]
-        if "\0M " in "\0" + text:
+        left_out = ("160000",) if symlinks else ("120000", "160000")
+        tracked = [
+            e.partition("\t")[2]
+            for e in text.split("\0")
+            if e and e[0] != "S" and e[2:8] not in left_out
+        ]
+        if text.startswith("M ") or "\0M " in text:
             tracked = list(dict.fromkeys(tracked))
-        if (root / ".gitmodules").exists():  # a submodule is listed as a file, but is a folder
-            tracked = [p for p in tracked if not os.path.isdir(os.path.join(root, p))]
         excluded = set(exclude)
         if excluded or _any_ignored(tracked):
             tracked = [p for p in tracked if _kept(p, excluded)]
-        return cls(root, tracked, others, excluded)
+        return cls(root, tracked, others, excluded, symlinks)
 
     def untracked(self) -> list[str] | None:
         """The untracked files, not ignored, sorted; None when git failed to list them."""
         out, _ = self._others.communicate()
         if self._others.returncode != 0:
             return None
-        names = [n for n in out.decode("utf-8", "replace").split("\0") if n]
+        names = [
+            n
+            for n in out.decode("utf-8", "replace").split("\0")
+            if n and (self._symlinks or not os.path.islink(os.path.join(self.root, n)))
+        ]
         if self._excluded or _any_ignored(names):
             names = [n for n in names if _kept(n, self._excluded)]
         return sorted(names)

@@ -121,7 +121,10 @@ def rank_files(root: Path, goal: str, exclude: Iterable[str] = ()) -> Ranking:
     root = Path(root)
     words = goal_words(goal)
     listing = GitListing.start(root, exclude)
-    files = listing.tracked if listing is not None else walk_files(root, exclude)
+    if listing is not None:
+        files = listing.tracked
+    else:  # no symlink: what it points to may lie outside
+        files = [f for f in walk_files(root, exclude) if not os.path.islink(root / f)]
     scores = Scores()
     _score_names(files, words, scores)
     seeds = scores.best(IMPORTED_SEEDS)

@@ -151,9 +151,11 @@ def _spellings(term: str) -> list[bytes]:
 
 
 def read_text_bytes(root: Path, name: str, limit: int = MAX_SCANNED_BYTES) -> bytes | None:
-    """A regular file's bytes when it is text (no NUL in its first 8 KB) and not too large."""
-    try:
-        with open(os.path.join(root, name), "rb") as handle:
+    """A regular file's bytes when it is text (no NUL in its first 8 KB), not too large and
+    not a symlink."""
+    try:  # not through a symlink: it may point out of the repository
+        fd = os.open(os.path.join(root, name), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as handle:
             if os.fstat(handle.fileno()).st_size > limit:
                 return None
             data = handle.read()

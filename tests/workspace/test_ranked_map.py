@@ -194,3 +194,23 @@ def test_grep_git_grep_and_python_find_the_same(
     assert ranked(project, goal) == by_grep[0]  # git grep
     assert ranked(plain, goal)[:10] == by_grep[1][:10]  # Python (a few counts differ)
     assert by_grep[1][0] == "jinja2/lexer.py"
+
+
+@pytest.mark.parametrize("kind", ["tracked", "untracked", "plain folder"])
+def test_nothing_outside_the_repository_reaches_the_map(tmp_path: Path, kind: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secrets.py").write_text("def secret_discount_key():\n    pass\n")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "shop.py").write_text("class Shop: ...\n")
+    if kind != "plain folder":
+        commit_all(root)
+    (root / "discount.py").symlink_to(outside / "secrets.py")
+    (root / "linked").symlink_to(outside)
+    if kind == "tracked":
+        git(root, "add", "-A")
+        git(root, *IDENTITY, "commit", "-q", "-m", "links")
+    text = ranked_map(root, "secret discount key")
+    assert "secret_discount_key" not in text and "discount.py" not in text
+    assert "linked" not in text
