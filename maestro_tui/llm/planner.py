@@ -239,9 +239,9 @@ async def _ask(
     except LLMError as exc:
         raise PlannerError("the planner model failed", [str(exc)]) from None
     if progress is not None:
-        progress.spent(completion.tokens_in, completion.tokens_out, completion.cost_usd)
         if completion.text and not completion.text.endswith("\n"):
-            progress.said("\n")
+            progress.said("\n")  # its line ends before what comes next is told
+        progress.spent(completion.tokens_in, completion.tokens_out, completion.cost_usd)
     return completion
 
 
