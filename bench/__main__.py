@@ -22,6 +22,7 @@ BENCHES = [
     "bench.bench_mcp",
     "bench.bench_gate",
     "bench.bench_plan_map",
+    "bench.bench_overlaps",
     "bench.bench_stats",
     "bench.bench_prepare",
     "bench.bench_scale",

@@ -317,6 +317,7 @@ def _with_flags(config: Any, args: argparse.Namespace) -> Any:
         "model": getattr(args, "model", None),
         "planner_model": getattr(args, "planner_model", None),
         "planner": getattr(args, "planner", None),
+        "plan_overlaps": getattr(args, "overlaps", None),
         "api_base": getattr(args, "api_base", None),
         "budget_usd": getattr(args, "budget_usd", None),
         "budget_tokens": getattr(args, "budget_tokens", None),

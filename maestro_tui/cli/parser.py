@@ -42,6 +42,11 @@ def _model_args(p: argparse.ArgumentParser) -> None:
         help="who plans: claude, codex or gemini (that CLI, read-only, on its own login)"
         " or a litellm model ([llm] planner)",
     )
+    p.add_argument(
+        "--overlaps",
+        choices=("serialize", "parallel"),
+        help="tasks that name a common file: one after the other, or at once ([plan] overlaps)",
+    )
     p.add_argument("--api-base", help="OpenAI-compatible server, e.g. http://localhost:11434")
 
 

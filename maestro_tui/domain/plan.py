@@ -13,8 +13,8 @@ from maestro_tui.domain.dag import find_cycle
 
 ROLES = ("coder", "tester", "doc_writer", "refactorer", "reviewer", "critic")
 TASK_KEYS = {
-    "id", "title", "role", "prompt", "files", "depends_on", "worker", "candidates", "models",
-    "select", "budget_tokens",
+    "id", "title", "role", "prompt", "files", "depends_on", "after", "worker", "candidates",
+    "models", "select", "budget_tokens",
 }  # fmt: skip
 SELECTIONS = ("tests_first", "llm_judge", "vote")
 MAX_CANDIDATES = 8
@@ -38,6 +38,9 @@ class Task:
     role: str = "coder"
     files: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    # Ordered after these tasks only because they name a file this one names ([plan] overlaps):
+    # it starts once they have settled, whatever their outcome, and needs none of their work.
+    after: tuple[str, ...] = ()
     worker: str | None = None
     # An ensemble: this many independent candidates, each in its own worktree (optionally on
     # its own model); one is selected, the others stay as branches to inspect.
@@ -55,6 +58,8 @@ class Task:
             "files": list(self.files),
             "depends_on": list(self.depends_on),
         }
+        if self.after:
+            data["after"] = list(self.after)
         if self.worker:
             data["worker"] = self.worker
         if self.candidates != 1:
@@ -83,8 +88,8 @@ class Plan:
         return {"goal": self.goal, "tasks": [t.to_dict() for t in self.tasks]}
 
     def graph(self) -> dict[str, tuple[str, ...]]:
-        """Task id -> ids it depends on, for the algorithms in domain.dag."""
-        return {t.id: t.depends_on for t in self.tasks}
+        """Task id -> ids it waits for (depends on, or runs after), for domain.dag."""
+        return {t.id: (*t.depends_on, *t.after) if t.after else t.depends_on for t in self.tasks}
 
 
 def _str_list(value: Any, where: str, key: str, problems: list[str]) -> tuple[str, ...]:
@@ -151,6 +156,7 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
                 role=role,
                 files=_str_list(raw.get("files"), where, "files", problems),
                 depends_on=_str_list(raw.get("depends_on"), where, "depends_on", problems),
+                after=_str_list(raw.get("after"), where, "after", problems),
                 worker=worker,
                 candidates=candidates,
                 models=_str_list(raw.get("models"), where, "models", problems),
@@ -184,6 +190,10 @@ def validate_plan(plan: Plan, repo_root: Path | None = None) -> Plan:
                 problems.append(f"task '{task.id}': depends on itself")
             elif dep not in plan.by_id:
                 problems.append(f"task '{task.id}': unknown dependency '{dep}'")
+        for earlier in task.after:
+            if earlier == task.id or earlier not in plan.by_id:
+                what = "itself" if earlier == task.id else f"unknown task '{earlier}'"
+                problems.append(f"task '{task.id}': runs after {what}")
         if not 1 <= task.candidates <= MAX_CANDIDATES:
             problems.append(
                 f"task '{task.id}': candidates must be from 1 to {MAX_CANDIDATES},"
@@ -201,7 +211,7 @@ def validate_plan(plan: Plan, repo_root: Path | None = None) -> Plan:
             if reason:
                 problems.append(f"task '{task.id}': file '{name}' {reason}")
     if not problems:
-        cycle = find_cycle({t.id: t.depends_on for t in plan.tasks})
+        cycle = find_cycle(plan.graph())
         if cycle:
             problems.append("dependency cycle: " + " -> ".join(cycle))
     if problems:
@@ -245,6 +255,8 @@ def plan_to_toml(plan: Plan) -> str:
     for task in plan.tasks:
         lines.append("[[tasks]]")
         for key, value in task.to_dict().items():
+            if key == "after":
+                lines.append("# after: not a dependency; these name a file this task names")
             lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)

@@ -143,6 +143,7 @@ def _views(plan: Mapping[str, Any]) -> dict[str, TaskView]:
             prompt=t.get("prompt", ""),
             files=tuple(t.get("files", ())),
             depends_on=tuple(t.get("depends_on", ())),
+            after=tuple(t.get("after", ())),
         )
         for t in plan.get("tasks", [])
     }

@@ -72,6 +72,7 @@ class TaskView:
     files: tuple[str, ...]
     depends_on: tuple[str, ...]
     status: TaskStatus = TaskStatus.PENDING
+    after: tuple[str, ...] = ()  # ordered after these for naming a common file (Task.after)
     attempts: int = 0
     worker: str = ""
     branch: str = ""

@@ -32,6 +32,7 @@ class Outcome(Enum):
 
 AttemptFn = Callable[[Task, int], Awaitable[Outcome]]
 UNDECIDED = (Outcome.GATED, Outcome.HELD)  # no agent works on it, and it is not settled
+SETTLED = (Outcome.SATISFIED, Outcome.DEAD)
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,17 @@ class Scheduler:
         self._limit = max_agents
         self._wait_for_review = wait_for_review
         graph = plan.graph()
-        self._dependents = dependents_of(graph)
+        self._dependents = dependents_of({t.id: t.depends_on for t in plan.tasks})
+        # Tasks ordered after another for an overlap (Task.after) wait for it to settle,
+        # whatever its outcome: its failure does not block them.
+        self._followers = dependents_of({t.id: t.after for t in plan.tasks})
         self._priority = critical_path_lengths(graph)
         self._order = {t.id: i for i, t in enumerate(plan.tasks)}
         self._outcome: dict[str, Outcome] = dict(initial or {})
         self._attempts: dict[str, int] = dict(attempts_done or {})
         self._missing = {
             t.id: sum(1 for d in t.depends_on if self._outcome.get(d) is not Outcome.SATISFIED)
+            + sum(1 for a in t.after if self._outcome.get(a) not in SETTLED)
             for t in plan.tasks
         }
         self._ready: list[tuple[float, int, str]] = []
@@ -307,14 +312,23 @@ class Scheduler:
         self._outcome[task_id] = outcome
         if outcome is Outcome.SATISFIED:
             for child in self._dependents[task_id]:
-                self._missing[child] -= 1
-                if self._missing[child] == 0 and child not in self._outcome:
-                    self._enqueue(child)
+                self._one_less(child)
+            self._release_followers(task_id)
         elif outcome is Outcome.DEAD:
             for child in self._dependents[task_id]:
                 if child not in self._outcome:
                     self._block(child, task_id, reason)
+            self._release_followers(task_id)
         self._wake.set()
+
+    def _one_less(self, task_id: str) -> None:
+        self._missing[task_id] -= 1
+        if self._missing[task_id] == 0 and task_id not in self._outcome:
+            self._enqueue(task_id)
+
+    def _release_followers(self, task_id: str) -> None:
+        for follower in self._followers[task_id]:
+            self._one_less(follower)
 
     def _block(self, task_id: str, blocked_by: str, reason: str) -> None:
         """Block a task and everything downstream of it, depth first, without recursion (a
@@ -327,6 +341,7 @@ class Scheduler:
             self._outcome[node] = Outcome.DEAD
             self._bus.emit(ev.TaskBlocked, task=node, blocked_by=blocked_by, reason=reason)
             stack.extend(reversed(self._dependents[node]))
+            self._release_followers(node)
 
     async def _cancel_running(self) -> None:
         for timer in self._backing_off.values():

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from maestro_tui.config import Config
 from maestro_tui.domain.dag import topological_layers
+from maestro_tui.domain.overlaps import arrange_overlaps, overlap_lines
 from maestro_tui.domain.plan import Plan, plan_to_toml, validate_plan
 from maestro_tui.headless.printer import Output
 from maestro_tui.notify.channels import tty_writer
@@ -24,7 +25,7 @@ from maestro_tui.session.lifecycle import (
     start_session,
 )
 from maestro_tui.session.outcome import EXIT_OK, exit_code, next_step
-from maestro_tui.session.plans import make_plan
+from maestro_tui.session.plans import check_planner, make_plan
 from maestro_tui.workspace.repo import Workspace
 
 if TYPE_CHECKING:
@@ -51,10 +52,12 @@ async def run_plan(
 
     `confirm` (None: start at once) shows the plan and asks before anything is recorded.
     """
+    plan = arrange_overlaps(plan, config.plan_overlaps)  # shown as start_session will run it
     workers = check_run_inputs(ws, config, plan, base)
     estimate = forecast(config, plan)
     if estimate:
         out.say(estimate)
+    print_overlaps(plan, out.say)
     if confirm is not None and not confirm(plan):
         print("run not started", file=out.stream)
         return EXIT_OK
@@ -129,6 +132,16 @@ async def print_metrics(session: RunSession, out: Output) -> None:
         out.say("  " + line)
 
 
+def print_overlaps(plan: Plan, say: Callable[[str], None]) -> None:
+    """The tasks that name a common file: the orders added for them, or the conflicts they may
+    bring ([plan] overlaps = "parallel")."""
+    lines = overlap_lines(plan)
+    if lines:
+        say(f"overlaps: {len(lines)} pair(s) of tasks name a common file")
+        for line in lines:
+            say("  " + line)
+
+
 def confirm_on_terminal(plan: Plan) -> bool:
     """Show the plan layer by layer and ask before it runs (`--yes` skips this)."""
     if not sys.stdin.isatty():
@@ -143,12 +156,16 @@ def confirm_on_terminal(plan: Plan) -> bool:
 
 
 async def plan_only(ws: Workspace, config: Config, goal: str, output: Path | None) -> int:
-    """`plan`: the planner's plan, printed or written to a file, with its cost and forecast."""
+    """`plan`: the planner's plan, printed or written to a file, with its cost, forecast and
+    the tasks that name a common file (ordered, or left to run at once: [plan] overlaps)."""
+    check_planner(config, workers=False)
     err = Output(stream=sys.stderr)
     plan, usage = await make_plan(config, goal, ws.root, err.say, err.planning())
     validate_plan(plan, repo_root=ws.root)
+    plan = arrange_overlaps(plan, config.plan_overlaps)
     spent = sum(c.cost_usd or 0.0 for c in usage)
     print(f"planner: {len(usage)} call(s), ${spent:.4f}", file=sys.stderr)
+    print_overlaps(plan, lambda line: print(line, file=sys.stderr))
     estimate = forecast(config, plan)
     if estimate:
         print(estimate, file=sys.stderr)

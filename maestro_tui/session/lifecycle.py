@@ -18,6 +18,7 @@ from maestro_tui.config import Config, load_config
 from maestro_tui.config.snapshot import settings_json
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.attention import NoticeKind
+from maestro_tui.domain.overlaps import arrange_overlaps
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
@@ -116,12 +117,14 @@ async def start_session(
     plan is not approved.
 
     The planner's calls, made before the run existed, are recorded as its first usage; the
-    preflight's test run on the base is what the merge gate knows of the base.
+    preflight's test run on the base is what the merge gate knows of the base. Tasks that
+    name a common file are ordered first under [plan] overlaps = "serialize".
     `before_start` acts on the recorded run before anything runs (a re-run takes tasks over).
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
     _set_up_process()
+    plan = arrange_overlaps(plan, config.plan_overlaps)  # as the review showed it, if it did
     workers = workers or check_run_inputs(ws, config, plan, base)
     ws.set_worktree_root(config.worktree_root)
     run_id = new_run_id()

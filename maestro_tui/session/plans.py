@@ -153,6 +153,7 @@ def prepare_demo(
         default_worker="demo",
         model="demo",
         planner_model="demo",
+        plan_overlaps="parallel",  # its one conflict is on purpose: the merge review's demo
         max_agents=max_agents,
         merge_policy=merge_policy,
         on_conflict=on_conflict,

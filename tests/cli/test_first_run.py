@@ -91,4 +91,8 @@ def test_the_demo_still_plans_and_merges_and_keeps_its_one_conflict(tmp_path: Pa
     )  # fmt: skip
     assert result.returncode == 3, result.stdout[-3000:] + result.stderr  # a merge waits
     assert "run finished: waiting — 10 merged, 0 failed, 1 waiting" in result.stdout
+    # [plan] overlaps = "parallel" for the demo: its conflict is on purpose, and said first.
+    assert "pricing-types and discount-guard may conflict: both name shop/pricing.py" in (
+        result.stdout
+    )
     assert "10/13 tasks succeeded, / (1 + O%/100)" in result.stdout

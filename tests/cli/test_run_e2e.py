@@ -67,7 +67,8 @@ prompt = "@write CHANGELOG.md :: - mul\\\\n- strings"
 
 
 def start_run(project: Path, tmp_path: Path, *extra: str):
-    return run_plan(project, tmp_path, PLAN, "--agents", "4", *extra)
+    """The plan with its two tasks on calc/settings.py left to run at once, and conflict."""
+    return run_plan(project, tmp_path, PLAN, "--agents", "4", "--overlaps", "parallel", *extra)
 
 
 def run_id_of(db: Path) -> str:
@@ -179,3 +180,21 @@ def test_retry_runs_the_conflicting_task_again_on_the_current_branch(project, tm
     assert ("VERSION = 3" if loser == "version-three" else "VERSION = 2") in settings
     unknown = run_cli("retry", run_id, "mul", "--db", str(db), "--headless")
     assert unknown.returncode == 2 and "no merge waiting" in unknown.stderr
+
+
+def test_serialized_overlaps_never_conflict(project: Path, tmp_path: Path):
+    """By default ([plan] overlaps = "serialize") the two tasks naming calc/settings.py run
+    one after the other: the plan says so, nothing conflicts, everything merges."""
+    result, db = run_plan(project, tmp_path, PLAN, "--agents", "4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "version-three runs after version-two: both name calc/settings.py" in result.stdout
+    events = events_of(db)
+    assert not [e for e in events if e["type"] in ("MergeConflict", "MergeWaiting")]
+    assert len([e for e in events if e["type"] == "Merged"]) == 8
+    plan = next(e for e in events if e["type"] == "PlanProposed")["plan"]
+    three = next(t for t in plan["tasks"] if t["id"] == "version-three")
+    assert three["after"] == ["version-two"] and three["depends_on"] == []
+    steps = [(e["type"], e.get("task")) for e in events]
+    assert steps.index(("Merged", "version-two")) < steps.index(("TaskStarted", "version-three"))
+    settings = git(project, "show", f"maestro/{run_id_of(db)}:calc/settings.py")
+    assert "VERSION = 3" in settings  # the later task in plan order, on top of the earlier

@@ -292,3 +292,58 @@ async def test_decisions_before_the_loop_starts_are_kept_for_it() -> None:
     assert ran == ["b"]  # once each: no task is queued twice
     assert [e.task for e in log if isinstance(e, ev.TaskQueued)] == ["b"]
     assert result["d"] is Outcome.DEAD
+
+
+def plan_with_after(spec: dict[str, tuple[list[str], list[str]]]):
+    """task -> (depends_on, after): `after` orders tasks that name a common file."""
+    tasks = [{"id": k, "prompt": "p", "depends_on": d, "after": a} for k, (d, a) in spec.items()]
+    return parse_plan({"tasks": tasks})
+
+
+async def test_a_task_ordered_after_another_waits_for_it_to_settle_but_not_to_succeed() -> None:
+    # b runs after a (a common file); c depends on a. a fails for good: c is blocked, b runs.
+    plan = plan_with_after({"a": ([], []), "b": ([], ["a"]), "c": (["a"], []), "d": ([], [])})
+    bus, log = recording_bus()
+
+    async def attempt(task, n):
+        await asyncio.sleep(0.01)  # long enough for any other ready task to start meanwhile
+        if task.id == "a":
+            raise RuntimeError("red")
+        return Outcome.SATISFIED
+
+    result = await Scheduler(bus, plan, attempt, max_agents=4, policy=RetryPolicy(0)).run()
+    assert result == {
+        "a": Outcome.DEAD, "b": Outcome.SATISFIED, "c": Outcome.DEAD, "d": Outcome.SATISFIED,
+    }  # fmt: skip
+    steps = [(type(e).__name__, getattr(e, "task", "")) for e in log]
+    # Never at once, though four agents were free: b is queued once a has failed.
+    assert steps.index(("TaskFailed", "a")) < steps.index(("TaskQueued", "b"))
+    assert steps.index(("TaskQueued", "d")) < steps.index(("TaskFailed", "a"))
+    assert [e.task for e in log if isinstance(e, ev.TaskBlocked)] == ["c"]
+
+
+async def test_a_held_task_holds_what_runs_after_it_until_it_is_decided() -> None:
+    plan = plan_with_after({"a": ([], []), "b": ([], ["a"]), "blocked": (["x"], []), "x": ([], [])})
+    bus, _ = recording_bus()
+    started: list[str] = []
+
+    async def attempt(task, n):
+        started.append(task.id)
+        return {"a": Outcome.HELD, "x": Outcome.DEAD}.get(task.id, Outcome.SATISFIED)
+
+    sched = Scheduler(bus, plan, attempt, max_agents=4, wait_for_review=True)
+    runner = asyncio.create_task(sched.run())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert "b" not in started and not runner.done()
+    sched.release("a", Outcome.DEAD, "rejected")  # rejected: b may go on all the same
+    result = await runner
+    assert result["b"] is Outcome.SATISFIED and result["blocked"] is Outcome.DEAD
+    # A task blocked for a dependency releases what runs after it too (nothing waits forever).
+    after_blocked = plan_with_after({"x": ([], []), "y": (["x"], []), "z": ([], ["y"])})
+
+    async def x_fails(task, n):
+        return Outcome.DEAD if task.id == "x" else Outcome.SATISFIED
+
+    done = await Scheduler(bus, after_blocked, x_fails).run()
+    assert done == {"x": Outcome.DEAD, "y": Outcome.DEAD, "z": Outcome.SATISFIED}

@@ -122,6 +122,31 @@ async def test_an_invalid_plan_names_its_problems(tmp_path: Path) -> None:
     assert app.results == []
 
 
+async def test_overlaps_are_shown_and_an_added_order_can_be_removed(tmp_path: Path) -> None:
+    from maestro_tui.domain.overlaps import serialize_overlaps
+
+    both = Plan(
+        goal="g",
+        tasks=(
+            Task("hints", "Hints", "Type hints.", files=("app/models.py",)),
+            Task("guard", "Guard", "Reject bad input.", files=("app/models.py",)),
+            Task("check", "Check", "Review.", role="reviewer", files=("app/models.py",)),
+        ),
+    )
+    app = host(serialize_overlaps(both), tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PlanReviewScreen)
+        assert "guard runs after hints: both name app/models.py" in status_text(app)
+        assert "Ready: 3 task(s) in 2 layer(s)" in status_text(app)
+        await pilot.press("down")  # select "guard"
+        await pilot.press("minus", "enter")  # remove what it waits for: hints, the only one
+        assert screen.plan.by_id["guard"].after == ()
+        assert "guard no longer runs after hints" in status_text(app)
+        assert "hints and guard may conflict: both name app/models.py" in status_text(app)
+
+
 def test_snapshot_plan_review(snap_compare, tmp_path: Path) -> None:
     """You should see four tasks in a table (models marked ✘ with docs and api), the prompt of
     models, and a status panel naming the cycle models -> docs -> api -> models."""

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Label, OptionList, Static, TextAr
 from textual.widgets.option_list import Option
 
 from maestro_tui.domain.dag import topological_layers
+from maestro_tui.domain.overlaps import overlap_lines
 from maestro_tui.domain.plan import Plan, PlanError, Task, validate_plan
 from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.widgets.plan_table import PlanTable
@@ -55,7 +56,11 @@ def _without(task: Task, deleted: str) -> Task | None:
     """`task` once `deleted` is gone: None if it is the deleted one, else minus that dependency."""
     if task.id == deleted:
         return None
-    return replace(task, depends_on=tuple(d for d in task.depends_on if d != deleted))
+    return replace(
+        task,
+        depends_on=tuple(d for d in task.depends_on if d != deleted),
+        after=tuple(d for d in task.after if d != deleted),
+    )
 
 
 class PromptEditor(ModalScreen[str | None]):
@@ -175,6 +180,9 @@ class PlanReviewScreen(Screen[Plan | None]):
                 )
             )
             parts.extend(Text(f"{n}. {', '.join(layer)}") for n, layer in enumerate(layers, 1))
+            if overlaps := overlap_lines(self.plan):
+                parts.append(Text("\nOverlaps: tasks that name a common file", "bold"))
+                parts.extend(Text(f"• {line}", "yellow") for line in overlaps)
             parts.append(Text("\na or enter: approve and start", "dim"))
         if self.edits:
             parts.append(Text("\nEdits", "bold"))
@@ -238,7 +246,8 @@ class PlanReviewScreen(Screen[Plan | None]):
         task = self._selected()
         if task is None:
             return
-        deps = [self.plan.by_id.get(d) or Task(d, "(unknown task)", "") for d in task.depends_on]
+        waits = (*task.depends_on, *task.after)
+        deps = [self.plan.by_id.get(d) or Task(d, "(unknown task)", "") for d in waits]
         if not deps:
             self.notify(f"{task.id} depends on nothing", severity="warning")
             return
@@ -246,7 +255,11 @@ class PlanReviewScreen(Screen[Plan | None]):
         def picked(dep: str | None) -> None:
             if dep is not None:
                 kept = tuple(d for d in task.depends_on if d != dep)
-                self._edit_task(f"{task.id} no longer depends on {dep}", task.id, depends_on=kept)
+                after = tuple(d for d in task.after if d != dep)
+                how = "depends on" if dep in task.depends_on else "runs after"
+                self._edit_task(
+                    f"{task.id} no longer {how} {dep}", task.id, depends_on=kept, after=after
+                )
 
         self.app.push_screen(TaskPicker(f"{task.id} no longer depends on…", deps), picked)
 
@@ -254,7 +267,7 @@ class PlanReviewScreen(Screen[Plan | None]):
         task = self._selected()
         if task is None:
             return
-        users = [t.id for t in self.plan.tasks if task.id in t.depends_on]
+        users = [t.id for t in self.plan.tasks if task.id in (*t.depends_on, *t.after)]
         question = f"Delete task [b]{task.id}[/b]?"
         if users:
             question += f" {', '.join(users)} will no longer depend on it."

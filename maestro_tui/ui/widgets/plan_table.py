@@ -54,6 +54,6 @@ class PlanTable(DataTable[str | Text]):
             ident,
             task.role,
             task.title,
-            ", ".join(task.depends_on) or "—",
+            ", ".join([*task.depends_on, *(f"{t} (common file)" for t in task.after)]) or "—",
             ", ".join(task.files) or "—",
         )

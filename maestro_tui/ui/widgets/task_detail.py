@@ -93,8 +93,9 @@ def render_task(
     grid.add_column(overflow="fold")
     grid.add_row("role", f"{view.role}" + (f" · {view.worker}" if view.worker else ""))
     grid.add_row("files", ", ".join(view.files) or "any")
-    if view.depends_on:
-        grid.add_row("after", ", ".join(view.depends_on))
+    if view.depends_on or view.after:
+        overlap = [f"{t} (a common file)" for t in view.after]  # ordered, not a dependency
+        grid.add_row("after", ", ".join([*view.depends_on, *overlap]))
     attempts = str(view.attempts)
     if view.fix_rounds:
         attempts += f" · {view.fix_rounds} fix round{'s' if view.fix_rounds != 1 else ''}"
