@@ -242,17 +242,8 @@ class Projection:
         b.before.append((_DELETE_TASKS, [(e.run_id,)]))
         b.tasks.forget_run(e.run_id)
         for task in e.plan.get("tasks", ()):
-            if not isinstance(task, dict) or not task.get("id"):
-                continue
-            b.tasks.insert(
-                (e.run_id, str(task["id"])),
-                title=str(task.get("title") or task["id"]),
-                role=str(task.get("role") or "coder"),
-                status="pending",
-                attempts=0,
-                reason="",
-                commit=None,
-            )
+            if isinstance(task, dict) and task.get("id"):
+                _insert_task(b, e.run_id, task)
         if e.plan.get("goal"):
             b.runs.update((e.run_id,), goal=str(e.plan["goal"]))
 
@@ -261,15 +252,7 @@ class Projection:
         added = set(e.added)
         for task in e.plan.get("tasks", ()):
             if isinstance(task, dict) and task.get("id") in added:
-                b.tasks.insert(
-                    (e.run_id, str(task["id"])),
-                    title=str(task.get("title") or task["id"]),
-                    role=str(task.get("role") or "coder"),
-                    status="pending",
-                    attempts=0,
-                    reason="",
-                    commit=None,
-                )
+                _insert_task(b, e.run_id, task)
         b.runs.update((e.run_id,), status="running", finished_at=None)
 
     def _run_resumed(self, b: _Batch, e: Any, wall: float) -> None:
@@ -377,3 +360,16 @@ class Projection:
                 e.ts,
             )
         )
+
+
+def _insert_task(b: _Batch, run_id: str, task: dict[str, Any]) -> None:
+    """A task of a plan, pending."""
+    b.tasks.insert(
+        (run_id, str(task["id"])),
+        title=str(task.get("title") or task["id"]),
+        role=str(task.get("role") or "coder"),
+        status="pending",
+        attempts=0,
+        reason="",
+        commit=None,
+    )

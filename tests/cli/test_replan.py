@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import fold
 from maestro_tui.domain.views import TaskStatus
 from maestro_tui.store.db import Store
-from tests.llm.fakeserver import FakeChatServer, Reply
+from tests.llm.fakeserver import FakeChatServer, Reply, serving
 from tests.ui.conftest import git, make_project, task, writes
 
 KEY = "sk-test-replan-0123456789"
@@ -51,13 +52,9 @@ def responder(body: dict[str, Any]) -> Reply:
 
 
 @pytest.fixture
-def server():
-    srv = FakeChatServer().start()
-    srv.responder = responder
-    try:
+def server() -> Iterator[FakeChatServer]:
+    with serving(responder) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def maestro(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -206,6 +206,13 @@ def emit_every_event(bus: EventBus) -> list[ev.Event]:
     bus.emit(ev.SteerSent, task="docs", text="shorter, please", source="cli", delivery="soon")
     bus.emit(ev.SteerDelivered, task="docs", attempt=1, text="shorter, please")
     bus.emit(ev.NotifyFailed, channel="hook", error="exited with code 1")
+    bus.emit(
+        ev.PlanRevised,
+        plan=PLAN,
+        layers=(("cli",), ("tests", "docs")),
+        superseded=("docs",),
+        reason="docs was rejected",
+    )
     bus.emit(ev.RunFinished, status="failed", merged=1, failed=2, waiting=0)
     unsubscribe()
     return seen

@@ -5,6 +5,7 @@ they run and merge in the same run; the settled tasks keep their state."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +17,14 @@ from maestro_tui.domain.views import TaskStatus
 from maestro_tui.session.lifecycle import start_session
 from maestro_tui.workspace.repo import Workspace
 from tests.cli.test_replan import PLAN, responder
-from tests.llm.fakeserver import FakeChatServer
+from tests.llm.fakeserver import FakeChatServer, serving
 from tests.ui.conftest import BusWatch, dashboard_app, git, make_project, notifications, settle
 
 
 @pytest.fixture
-def server():
-    srv = FakeChatServer().start()
-    srv.responder = responder
-    try:
+def server() -> Iterator[FakeChatServer]:
+    with serving(responder) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 async def test_r_replans_what_is_left_and_the_run_goes_on(
