@@ -115,10 +115,10 @@ async def test_question_mark_shows_the_dashboards_keys_first_grouped():
         assert app.screen.query(KeysPanel)
         lines = app.screen.query_one(KeysTable).plain().splitlines()
         # The dashboard's own keys first, + and - on one row, the ten log keys on another…
-        assert lines[:13] == [
+        assert lines[:14] == [
             "[dashboard]", "p  pause", "x  cancel", "s  say", "!  shell", "+ -  agents",
-            "b  budget", "m  merges", "n  needs you", "f  rerun from", "?  keys", "q  quit",
-            "0–9  logs: 0 all agents, 1–9 the Nth running one",
+            "b  budget", "m  merges", "n  needs you", "f  rerun from", "r  re-plan", "?  keys",
+            "q  quit", "0–9  logs: 0 all agents, 1–9 the Nth running one",
         ]  # fmt: skip
         # …then the focused task list's keys, its twelve moves on one row, then the rest.
         task_list = lines.index("[task list]")
