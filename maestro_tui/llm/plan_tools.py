@@ -14,7 +14,7 @@ from typing import Any
 
 from maestro_tui.domain.planning import PlanningProgress
 from maestro_tui.llm.tools import ToolRefused, resolve_inside
-from maestro_tui.workspace.files import list_repo_files, path_matches
+from maestro_tui.workspace.files import list_repo_files, path_matches, size_text
 from maestro_tui.workspace.search import BINARY_PROBE, grep_lines
 
 MAX_LISTED = 200
@@ -167,10 +167,9 @@ class PlanReader:
 
     def _size(self, name: str) -> str:
         try:
-            size = os.stat(os.path.join(self.root, name)).st_size
+            return size_text(os.stat(os.path.join(self.root, name)).st_size)
         except OSError:
             return "?"
-        return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KB"
 
     # --- read_file -------------------------------------------------------------------------
 

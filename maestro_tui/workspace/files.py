@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +12,13 @@ from pathlib import Path, PurePosixPath
 
 MAX_SYMBOLS = 12
 MAX_PARSE_BYTES = 200_000
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+_TOP_PY = re.compile(rb"^(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
+_TOP_JS = re.compile(
+    rb"^export[ \t]+(?:default[ \t]+)?(?:async[ \t]+)?"
+    rb"(function\*?|class|const|let|var|interface|type|enum)[ \t]+(\w+)",
+    re.M,
+)
 
 # Never listed: version control, caches, virtual environments and build output.
 IGNORED_DIRS = frozenset(
@@ -180,25 +187,28 @@ def _excluded(name: str, patterns: set[str]) -> bool:
     return any(path.match(p) or name.startswith(p.rstrip("/") + "/") for p in patterns)
 
 
-def _symbols(path: Path) -> list[str]:
-    try:
-        if path.stat().st_size > MAX_PARSE_BYTES:
-            return []
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+def top_level_names(name: str, source: bytes | None, limit: int = MAX_SYMBOLS) -> list[str]:
+    """A Python file's top-level classes and functions, or a script's exports (`class Cart`,
+    `def total`, `function render`), public ones first, at most `limit` and a count."""
+    if source is None:
         return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            names.append(f"class {node.name}")
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.append(f"def {node.name}")
-    if len(names) > MAX_SYMBOLS:
-        names = names[:MAX_SYMBOLS] + [f"+{len(names) - MAX_SYMBOLS} more"]
-    return names
+    if name.endswith(".py"):
+        found = [
+            ("class " if m.group(0).startswith(b"class") else "def ") + m.group(1).decode()
+            for m in _TOP_PY.finditer(source)
+        ]
+    elif name.endswith(SCRIPT_SUFFIXES):
+        found = [f"{k.decode().rstrip('*')} {n.decode()}" for k, n in _TOP_JS.findall(source)]
+    else:
+        return []
+    found.sort(key=lambda named: named.split(" ", 1)[-1].startswith("_"))
+    if len(found) > limit:
+        found = found[:limit] + [f"+{len(found) - limit} more"]
+    return found
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A file's size as a map shows it: `812 B`, `3.4 KB`."""
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB"
 
 
@@ -215,9 +225,9 @@ def repo_map(root: Path, exclude: Iterable[str] = (), max_files: int = 300) -> s
                 shown_dirs.add(parts[:depth])
                 lines.append("  " * (depth - 1) + parts[depth - 1] + "/")
         path = root / name
-        line = "  " * (len(parts) - 1) + f"{parts[-1]} ({_size(path.stat().st_size)})"
-        if name.endswith(".py"):
-            symbols = _symbols(path)
+        line = "  " * (len(parts) - 1) + f"{parts[-1]} ({size_text(path.stat().st_size)})"
+        if name.endswith(".py") and path.stat().st_size <= MAX_PARSE_BYTES:
+            symbols = top_level_names(name, path.read_bytes())
             if symbols:
                 line += ": " + ", ".join(symbols)
         lines.append(line)

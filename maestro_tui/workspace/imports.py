@@ -8,7 +8,8 @@ import posixpath
 import re
 from collections.abc import Collection, Iterator
 
-SCRIPT_SUFFIXES = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+from maestro_tui.workspace.files import SCRIPT_SUFFIXES
+
 MIN_NAME = 3  # shorter module names match too much text to find importers by
 _JS_IMPORT = re.compile(
     rb"""(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]([^'"\n]{1,300})['"]"""

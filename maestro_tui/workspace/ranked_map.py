@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
-from maestro_tui.workspace.files import GitListing, walk_files
+from maestro_tui.workspace.files import GitListing, size_text, top_level_names, walk_files
 from maestro_tui.workspace.goal_words import GoalWords, Term, goal_words
 from maestro_tui.workspace.imports import (
     ModuleIndex,
@@ -47,12 +47,6 @@ MANIFESTS = frozenset(
      "package.json", "tsconfig.json", "Cargo.toml", "go.mod", "Makefile", "pom.xml"}
 )  # fmt: skip
 Adder = Callable[[str, float, str], None]  # (path, points, reason)
-_SYMBOL_PY = re.compile(rb"^(?:async[ \t]+def|def|class)[ \t]+(\w+)", re.M)
-_SYMBOL_JS = re.compile(
-    rb"^export[ \t]+(?:default[ \t]+)?(?:async[ \t]+)?"
-    rb"(function\*?|class|const|let|var|interface|type|enum)[ \t]+(\w+)",
-    re.M,
-)
 
 
 @dataclass
@@ -349,33 +343,14 @@ def _entry(root: Path, path: str, reasons: list[str], sources: Sources) -> str |
         size = os.stat(os.path.join(root, path)).st_size
     except OSError:
         return None  # deleted from the working tree
-    line = f"{path} ({_size(size)})"
-    symbols = _symbols(path, sources.text(path)) if is_python(path) or is_script(path) else []
+    line = f"{path} ({size_text(size)})"
+    source = sources.text(path) if is_python(path) or is_script(path) else None
+    symbols = top_level_names(path, source, MAX_SYMBOLS)
     if symbols:
         line += ": " + ", ".join(symbols)
     if reasons:
         line += " [" + "; ".join(r[:70] for r in reasons[:MAX_REASONS]) + "]"
     return line
-
-
-def _symbols(path: str, source: bytes | None) -> list[str]:
-    if source is None:
-        return []
-    if is_python(path):
-        found = [
-            ("class " if m.group(0).startswith(b"class") else "def ") + m.group(1).decode()
-            for m in _SYMBOL_PY.finditer(source)
-        ]
-    else:
-        found = [f"{k.decode().rstrip('*')} {n.decode()}" for k, n in _SYMBOL_JS.findall(source)]
-    found.sort(key=lambda name: name.split(" ", 1)[-1].startswith("_"))  # public ones first
-    if len(found) > MAX_SYMBOLS:
-        found = found[:MAX_SYMBOLS] + [f"+{len(found) - MAX_SYMBOLS} more"]
-    return found
-
-
-def _size(n: int) -> str:
-    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KB"
 
 
 def _by_folder(files: Sequence[str], room: int, after_entries: bool) -> list[str]:
