@@ -192,11 +192,11 @@ async def prepare_rerun(db_path: Path, request: RerunRequest) -> PreparedRerun:
         config = with_assignments(config, request.assignments)
     except (ScopeError, ConfigError) as exc:
         raise UserError(str(exc)) from None
-    plan, config = _changed(plan, config, scope, request)
     base = started.base_commit
     scope, takeovers, head = await asyncio.to_thread(
         _take_over, ws, state, plan, scope, base, notes
     )
+    plan, config = _changed(plan, config, scope, request)  # once the scope is final
     return PreparedRerun(
         request, source, ws, config, env, plan, base, scope, takeovers, head, notes
     )
