@@ -73,6 +73,7 @@ def test_claude_code_calls_maestro_consult_and_gets_the_answer(lab: Any, tmp_pat
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (repo / "maestro.toml").write_text('[llm]\nmodel = "demo"\n')  # the demo model answers
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "initial")

@@ -21,6 +21,7 @@ def plain_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "app.py").write_text("def total(items):\n    return sum(items)\n")
+    (root / "maestro.toml").write_text('[llm]\nmodel = "demo"\n')  # named: never by default
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "initial")
