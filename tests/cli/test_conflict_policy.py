@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.cli.conftest import events_of, git, run_cli, run_plan, write_config
 
-# Both edit calc/settings.py from the same base, on neighbouring lines: a genuine conflict.
+# Both edit calc/settings.py from the same base, on neighbouring lines: a genuine conflict
+# (run with --overlaps parallel, or the plan would order them and nothing would conflict).
 # `three` finishes second, so it is the one that conflicts; sent back with the markers, its
 # agent writes the file with both changes kept.
 PLAN = """
@@ -28,6 +29,7 @@ prompt = \"\"\"@first sleep 0.5
 files = ["calc/settings.py"]
 """
 BOTH = "NAME = 'calc'\nVERSION = 2\nDEBUG = True\n"
+AT_ONCE = ("--overlaps", "parallel")
 
 
 def _integration(db: Path) -> str:
@@ -37,7 +39,7 @@ def _integration(db: Path) -> str:
 def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(project, tmp_path):
     write_config(project, tmp_path / "fake-state", '[merge]\non_conflict = "agent"\n')
     git(project, "commit", "-qam", "conflicts go to the agent")
-    result, db = run_plan(project, tmp_path, PLAN, "--agents", "2")
+    result, db = run_plan(project, tmp_path, PLAN, "--agents", "2", *AT_ONCE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[three] CONFLICT in calc/settings.py" in result.stdout
     events = events_of(db)
@@ -51,7 +53,7 @@ def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(project
 def test_on_conflict_retry_runs_the_task_again_on_the_branch(project, tmp_path):
     write_config(project, tmp_path / "fake-state", '[merge]\non_conflict = "retry"\n')
     git(project, "commit", "-qam", "conflicts rerun")
-    result, db = run_plan(project, tmp_path, PLAN.replace("@first ", "@"), "--agents", "2")
+    result, db = run_plan(project, tmp_path, PLAN.replace("@first ", "@"), "--agents", "2", *AT_ONCE)
     events = events_of(db)
     started = [e["attempt"] for e in events if e["type"] == "TaskStarted" and e["task"] == "three"]
     assert started == [1, 2], result.stdout  # run again, from the branch as it was then
@@ -61,7 +63,7 @@ def test_on_conflict_retry_runs_the_task_again_on_the_branch(project, tmp_path):
 
 
 def test_resolve_hands_a_waiting_conflict_to_the_agent(project, tmp_path):
-    result, db = run_plan(project, tmp_path, PLAN, "--agents", "2")
+    result, db = run_plan(project, tmp_path, PLAN, "--agents", "2", *AT_ONCE)
     assert result.returncode == 3, result.stdout + result.stderr  # waits for the human
     run_id = str(events_of(db)[0]["run_id"])
     unknown = run_cli("resolve", run_id, "two", "--db", str(db))
