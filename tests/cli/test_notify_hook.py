@@ -23,6 +23,7 @@ title = "Version three"
 prompt = "@write calc/settings.py :: NAME = 'calc'\\\\nVERSION = 3\\\\nDEBUG = False"
 files = ["calc/settings.py"]
 """
+AT_ONCE = ("--overlaps", "parallel")  # or the plan orders them, and nothing conflicts
 
 
 def test_the_hook_hears_of_the_waiting_merge_and_the_end(project: Path, tmp_path: Path) -> None:
@@ -31,7 +32,7 @@ def test_the_hook_hears_of_the_waiting_merge_and_the_end(project: Path, tmp_path
     argv = json.dumps([sys.executable, "-c", hook])
     extra = f"[notify]\ndesktop = false\ncommand = {argv}\n"
     write_config(project, tmp_path / "fake-state", extra)
-    result, _db = run_plan(project, tmp_path, PLAN, "--agents", "2", "--merge", "auto")
+    result, _db = run_plan(project, tmp_path, PLAN, "--agents", "2", "--merge", "auto", *AT_ONCE)
     assert result.returncode == 3, result.stderr  # the conflict waits for review
     notices = [json.loads(line) for line in got.read_text().splitlines()]
     kinds = [n["kind"] for n in notices]
@@ -43,7 +44,7 @@ def test_the_hook_hears_of_the_waiting_merge_and_the_end(project: Path, tmp_path
 def test_a_broken_hook_is_reported_once_and_the_run_goes_on(project: Path, tmp_path: Path) -> None:
     extra = '[notify]\ndesktop = false\ncommand = ["maestro-no-such-hook"]\n'
     write_config(project, tmp_path / "fake-state", extra)
-    result, _db = run_plan(project, tmp_path, PLAN, "--agents", "2")
+    result, _db = run_plan(project, tmp_path, PLAN, "--agents", "2", *AT_ONCE)
     assert result.returncode == 3, result.stderr
     lines = [line for line in result.stdout.splitlines() if "notifications through" in line]
     assert len(lines) == 1 and "'maestro-no-such-hook' is not installed" in lines[0]

@@ -113,6 +113,9 @@ default_worker = "fake"
 retries = 0
 retry_backoff_s = 0.05
 {tests}
+[plan]
+overlaps = "parallel"  # tasks on one file run at once: the screens under test show conflicts
+
 [workers.fake]
 argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
 env = {{ FAKE_STATE = "{state}" }}

@@ -70,6 +70,9 @@ retries = 0
 [tests]
 command = "{sys.executable} {report}"
 
+[plan]
+overlaps = "parallel"  # left and right run at once and conflict: the review's subject
+
 [workers.fake]
 argv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]
 """
