@@ -119,6 +119,7 @@ FINDINGS = {
     "mul": "calc.ops.mul multiplies ints and floats alike; no rounding",
     "docs": "usage examples live in docs/usage.md and are run by the tests",
 }
+COMMITTED = {"mul": ("calc/ops.py",)}
 CHANGES = {
     "strings": (("calc/strings.py", "added"), ("calc/__init__.py", "modified")),
     "test-mul": (("tests/test_mul.py", "added"),),
@@ -158,7 +159,10 @@ def middle_events(bus: EventBus, clock: CounterClock) -> None:
             task=task,
             attempt=1,
             commit=f"{task[:4]:0<8}" * 5,
-            files=("calc/settings.py",) if "version" in task else (f"{task}.py",),
+            # What each task was to change (mul: calc/ops.py), so the metrics count it done.
+            files=("calc/settings.py",)
+            if "version" in task
+            else COMMITTED.get(task, (f"{task}.py",)),
             insertions=3,
             deletions=1,
         )
