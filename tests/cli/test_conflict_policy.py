@@ -53,7 +53,9 @@ def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(project
 def test_on_conflict_retry_runs_the_task_again_on_the_branch(project, tmp_path):
     write_config(project, tmp_path / "fake-state", '[merge]\non_conflict = "retry"\n')
     git(project, "commit", "-qam", "conflicts rerun")
-    result, db = run_plan(project, tmp_path, PLAN.replace("@first ", "@"), "--agents", "2", *AT_ONCE)
+    result, db = run_plan(
+        project, tmp_path, PLAN.replace("@first ", "@"), "--agents", "2", *AT_ONCE
+    )
     events = events_of(db)
     started = [e["attempt"] for e in events if e["type"] == "TaskStarted" and e["task"] == "three"]
     assert started == [1, 2], result.stdout  # run again, from the branch as it was then
