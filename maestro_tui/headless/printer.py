@@ -136,6 +136,12 @@ _FORMAT: dict[type[ev.Event], Callable[[Any], str]] = {
         + f" ({_short(e.commit)})"
     ),
     ev.MergeTested: lambda e: f"[{', '.join(e.tasks)}] gate: {_gate_verdict(e)}",
+    ev.RunConfigured: lambda e: f"settings recorded ({len(e.workers)} tasks' workers)",
+    ev.RerunOf: lambda e: (
+        f"re-run of {e.source}: {len(e.rerun)} task(s) run again, {len(e.taken_over)} taken"
+        " over" + (f"; changed: {', '.join(e.changes)}" if e.changes else "")
+    ),
+    ev.TaskTakenOver: lambda e: f"[{e.task}] taken over from {e.source} as it merged",
     ev.BaseTested: lambda e: (
         f"base {_short(e.commit)} tested before the run: {'green' if e.passed else 'RED'}"
         + (f" ({e.n_passed} passed, {e.n_failed} failed)" if e.n_passed is not None else "")
