@@ -420,3 +420,13 @@ home_allow = [".claude"]
         "maestro.toml: [sandbox] network must be true or false, got 'off'",
         "maestro.toml: [sandbox] loopback_ports must be a list of port numbers (1-65535), got [0]",
     ]
+
+
+def test_a_planner_that_is_not_a_worker_is_the_litellm_planner_model() -> None:
+    from maestro_tui.config import Config
+
+    replace = dataclasses.replace
+    assert replace(Config(), planner="openai/gpt-4o").effective_planner_model == "openai/gpt-4o"
+    claude = replace(Config(), planner="claude", model="m", planner_model="p")
+    assert claude.effective_planner_model == "p"
+    assert replace(Config(), model="m").effective_planner_model == "m"

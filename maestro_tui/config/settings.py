@@ -152,7 +152,10 @@ class Config:
 
     @property
     def effective_planner_model(self) -> str:
-        """The model that plans: planner_model, or the worker model when that is empty."""
+        """The litellm model that plans: [llm] planner when it names a model rather than a
+        worker (a coding CLI), else planner_model, else the worker model."""
+        if self.planner and self.planner not in self.workers:
+            return self.planner
         return self.planner_model or self.model
 
 
