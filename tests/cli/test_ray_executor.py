@@ -312,7 +312,9 @@ def test_a_conflict_goes_back_to_its_agent_on_the_cluster(
 ) -> None:
     from tests.cli.test_conflict_policy import BOTH, PLAN
 
-    config = '[merge]\non_conflict = "agent"\n[executor]\nkind = "ray"'
+    # The two tasks name one file and must run at once: the conflict is the point.
+    config = '[merge]\non_conflict = "agent"\n[plan]\noverlaps = "parallel"\n'
+    config += '[executor]\nkind = "ray"'
     write_config(project, tmp_path / "fake-state", config)
     git(project, "commit", "-qam", "conflicts go to the agent, on ray")
     result, _, db = run_on(cluster, project, tmp_path, PLAN, "--agents", "2")

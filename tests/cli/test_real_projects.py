@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def init_config(repo: Path, state: Path) -> str:
     done = run_cli("init", "--force", "--repo", str(repo))
     assert done.returncode == 0, done.stderr
     text = (repo / "maestro.toml").read_text()
-    text = text.replace('default_worker = "demo"', 'default_worker = "fake"')
+    text = re.sub(r'(?m)^default_worker = ".*"$', 'default_worker = "fake"', text, count=1)
+    assert 'default_worker = "fake"' in text
     text += (
         f'\n[workers.fake]\nargv = ["{sys.executable}", "{FAKE_AGENT}", "{{prompt}}"]\n'
         f'env = {{ FAKE_STATE = "{state}" }}\n'
