@@ -127,6 +127,15 @@ class Setup:
         ]
 
 
+def most_at_once(log: list[ev.Event]) -> int:
+    """The most merged trees under test at the same time."""
+    running = peak = 0
+    for e in log:
+        running += isinstance(e, ev.MergeTesting) - isinstance(e, ev.MergeTested)
+        peak = max(peak, running)
+    return peak
+
+
 def on_event(bus: EventBus, when: Callable[[ev.Event], bool]) -> asyncio.Event:
     seen = asyncio.Event()
     bus.subscribe(lambda e: seen.set() if when(e) else None)
@@ -284,11 +293,7 @@ async def test_a_serial_gate_tests_one_tree_at_a_time(tmp_path: Path, speculate:
     gate.enqueue(s.item("r"))
     await asyncio.wait_for(owner.all_decided.wait(), 60)
     await gate.aclose()
-    running = peak = 0
-    for e in s.log:
-        running += isinstance(e, ev.MergeTesting) - isinstance(e, ev.MergeTested)
-        peak = max(peak, running)
-    assert peak == 1 and set(owner.heads) == {"p", "q", "r"}
+    assert most_at_once(s.log) == 1 and set(owner.heads) == {"p", "q", "r"}
     assert red_commits(s.repo, "maestro/r1", COMMAND, since=f"{s.base}^") == []
 
 
@@ -303,8 +308,4 @@ async def test_slow_tests_narrow_the_speculation_to_the_cores(tmp_path: Path) ->
     gate.enqueue(s.item("r"))
     await asyncio.wait_for(owner.all_decided.wait(), 60)
     await gate.aclose()
-    running = peak = 0
-    for e in s.log:
-        running += isinstance(e, ev.MergeTesting) - isinstance(e, ev.MergeTested)
-        peak = max(peak, running)
-    assert peak == 1 and set(owner.heads) == {"p", "q", "r"}
+    assert most_at_once(s.log) == 1 and set(owner.heads) == {"p", "q", "r"}
