@@ -65,6 +65,7 @@ class AttemptRunner:
         critic: Critic | None = None,
         judge: Judge | None = None,
         executor: Executor | None = None,
+        preparer: Preparer | None = None,
     ) -> None:
         self.bus = bus
         self.ws = ws
@@ -76,7 +77,7 @@ class AttemptRunner:
         self.env = {**WORKTREE_ENV, **ws.agent_env(), **env}
         self.critic = critic
         self.judge = judge
-        self.preparer = Preparer.from_config(config, ws.root)  # [worktree]
+        self.preparer = preparer or Preparer.from_config(config, ws.root)  # [worktree]
         self.executor = executor or LocalExecutor(ws, self.preparer)  # here, or Ray
         self.steering = Steering(bus)
         self.fixes: dict[str, FixRequest] = {}  # the gate sent these results back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import time
 from collections.abc import Mapping
@@ -76,6 +77,12 @@ class Orchestrator(MergeDecisions):
         self.running = False  # `run` is under way (a revision waits until it is not)
         self._budget_guard: BudgetGuard | None = None
 
+    @functools.cached_property
+    def preparer(self) -> Preparer:
+        """How the run's trees are made like the user's checkout ([worktree]): one for the
+        tasks' worktrees and the gate's trees alike, the environment read once."""
+        return Preparer.from_config(self.config, self.ws.root)
+
     @property
     def merge_queue(self) -> MergeQueue:
         """Made on first use, from the run as recorded: its branch, policy and waiting merges."""
@@ -99,7 +106,7 @@ class Orchestrator(MergeDecisions):
                     c,
                     {**WORKTREE_ENV, **self.setup.env},
                     sandbox,
-                    Preparer.from_config(c, self.ws.root),
+                    self.preparer,
                 ),
                 rounds_used=self._fix_rounds,
             )
@@ -284,6 +291,7 @@ class Orchestrator(MergeDecisions):
             critic=self.setup.critic,
             judge=self.setup.judge,
             executor=self.setup.executor,
+            preparer=self.preparer,
         )
         self.scheduler = Scheduler(
             self.bus,

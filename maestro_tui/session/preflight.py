@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from maestro_tui.config import Config
 from maestro_tui.engine.attempt import WORKTREE_ENV
 from maestro_tui.process import Sandbox, base_env
-from maestro_tui.session.inputs import UserError, check_sandbox
+from maestro_tui.session.inputs import UserError
 from maestro_tui.workspace.preflight import Preflight, PreflightRefused, preflight
 from maestro_tui.workspace.repo import Workspace
 
@@ -40,8 +40,9 @@ async def check_tests(
         return None
     _, commit = ws.resolve_base(base)
     ws.set_worktree_root(config.worktree_root)
-    check_sandbox(ws, config)  # the tests run in it: a sandbox that cannot start says so first
     sandbox = Sandbox.for_run(config, ws.root, ws.common_dir, ws.worktree_roots())
+    if sandbox is not None:
+        sandbox.check()  # the tests run in it: a sandbox that cannot start says so first
     full_env = base_env({**WORKTREE_ENV, **ws.agent_env(), **(env or {})})
     say(f"preflight: trying `{config.test_command}` on the base, prepared like a task's tree …")
     found = await preflight(ws, config, commit, full_env, sandbox, say)

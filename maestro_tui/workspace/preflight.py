@@ -93,12 +93,11 @@ async def preflight(
     path = ws.scratch_path(owner, "base")
     try:
         await asyncio.to_thread(ws.add_scratch_worktree, path, commit)
-        confined = preparer.confine(sandbox and sandbox.for_task(path))
-        prepared = await _prepare(preparer, path, env, confined, say)
-        full_env = {**env, **prepared.env}
-        await _check_imports(ws.root, path, full_env, config)
+        writable = sandbox and sandbox.for_task(path)  # the preparer shows what it needs
+        prepared = await _prepare(preparer, path, env, writable, say)
+        await _check_imports(preparer, path, {**env, **prepared.env}, config)
         result = await preparer.run_tests(
-            config.test_command, prepared, config.test_timeout_s, env, confined
+            config.test_command, prepared, config.test_timeout_s, env, writable
         )
         _refuse_if_cannot_run(config.test_command, result)
         return Preflight(commit, tree, result)
@@ -151,10 +150,11 @@ def _refuse_if_cannot_run(command: str, result: TestResult) -> None:
 
 
 async def _check_imports(
-    checkout: Path, tree: Path, env: Mapping[str, str], config: Config
+    preparer: Preparer, tree: Path, env: Mapping[str, str], config: Config
 ) -> None:
-    """Refuse when the project's packages would be imported from outside `tree`."""
-    found = find_python_env(checkout, os.environ)
+    """Refuse when the project's packages would be imported from outside `tree` (found
+    even where [worktree] python = "off" leaves them alone)."""
+    found = preparer.python or find_python_env(preparer.checkout, os.environ)
     names = list(found.packages) if found else _src_packages(tree)
     python = (found.python if found else None) or shutil.which("python3", path=env.get("PATH"))
     if not names or python is None:
