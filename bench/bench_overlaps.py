@@ -6,7 +6,7 @@ runs through the orchestrator, headless:
 - the demo: its 13 tasks on the sample repository, the offline demo model at pace 0 (six
   pairs name shop/pricing.py; two of them really conflict when run at once);
 - a generated project of MODULES modules with a test each, and a 20-task plan whose tasks
-  rewrite modules with a scripted command worker (tests/fake_agent.py, AGENT_S seconds of
+  rewrite modules with a scripted command worker (tests/support/fake_agent.py, AGENT_S seconds of
   "work" each), OVERLAPS pairs of them rewriting the same module with no order between them.
 
 The three ways, merge review time counted in none:
@@ -42,7 +42,7 @@ MODULES = 36
 AGENTS = 4
 AGENT_S = float(os.environ.get("BENCH_OVERLAPS_AGENT_S", "5.0"))
 DEMO_PACE = os.environ.get("BENCH_OVERLAPS_DEMO_PACE", "0")  # 1: as `maestro-tui demo` shows it
-FAKE_AGENT = Path(__file__).parent.parent / "tests" / "fake_agent.py"
+FAKE_AGENT = Path(__file__).parent.parent / "tests" / "support" / "fake_agent.py"
 # (task, module) rewrites; pairs sharing a module have no order unless DEPENDS says so.
 REWRITES = [
     ("parse-dates", 0), ("parse-times", 0), ("cache-keys", 4), ("cache-ttl", 4),

@@ -58,7 +58,7 @@ def make_repo(root: Path) -> Workspace:
 
 
 async def attempts(ws: Workspace, address: str) -> dict[str, Any]:
-    from maestro_tui.engine.ray_executor import RayCopy, RayExecutor
+    from maestro_tui.engine.executors import RayCopy, RayExecutor
 
     config = with_overrides(Config(), executor_kind="ray", executor_address=address)
     ex = await RayExecutor.connect(ws, config, EventBus("bench"))
@@ -116,7 +116,7 @@ def main() -> int:
         print("  skipped: Ray is not installed (pip install 'maestro-tui[ray]')")
         return 0
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.engine.ray_cluster import running_cluster
+    from tests.support.ray_cluster import running_cluster
 
     with running_cluster(cpus_per_node=1) as cluster, tempfile.TemporaryDirectory() as tmp:
         os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("RAY_")})

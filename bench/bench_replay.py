@@ -26,7 +26,7 @@ from typing import Any
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunState, reduce
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.replayer import Replayer
+from maestro_tui.engine.history import Replayer
 from maestro_tui.store import Store
 
 EVENTS = 1_000_000

@@ -102,7 +102,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_ui import DisplayWatch, p95
-from tests.scale_run import Published, Tally, running, scale_session, tally
+from tests.support.scale_run import Published, Tally, running, scale_session, tally
 
 AGENTS, PACE, RUNS = 200, 4.0, 3
 RSS_TARGET_MB, KEY_TARGET_MS = 300.0, 100.0

@@ -133,7 +133,7 @@ async def main() -> None:
     await dashboard("dashboard-keys", (160, 48), ("question_mark",))
     if have("maestro_tui.ui.screens.merge_review"):
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
-        from tests.ui.review_runs import fake_ensemble_review, fake_review
+        from tests.support.review_runs import fake_ensemble_review, fake_review
 
         await shoot(
             "merge-review", lambda: MergeReviewScreen(fake_review(), "version-three"), (140, 40)

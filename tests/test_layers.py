@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("ui", "headless", "web", "mcp_server"),
     ("session",),
-    ("engine",),
+    ("engine", "sources"),
     ("llm",),
     ("agents",),
     ("workspace", "store", "watch", "notify"),
@@ -33,6 +33,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("",),  # the package itself: its version
 )
 LAYER_OF = {room: depth for depth, rooms in enumerate(LAYERS) for room in rooms}
+
+# The engine's own parts, top to bottom, by the same rule: a part is a sub-package of the engine
+# or one of its top-level modules. A module outside a sub-package imports it through its face,
+# its `__init__`, never a module inside it.
+ENGINE_PARTS: tuple[tuple[str, ...], ...] = (
+    ("orchestrator",),
+    ("attempt",),
+    ("merge", "executors", "history"),
+    ("scheduler", "budget", "steering", "reporter", "context", "selection", "runlock"),
+    ("bus",),
+)
+PART_LAYER = {part: depth for depth, parts in enumerate(ENGINE_PARTS) for part in parts}
+FACES = ("engine.merge", "engine.executors", "engine.history", "sources")
 
 
 def module_name(path: Path) -> str:
@@ -101,6 +114,39 @@ def test_no_upward_or_sideways_import() -> None:
     assert not bad, "imports that go up or sideways:\n" + "\n".join(bad)
 
 
+def part(module: str) -> str | None:
+    """The engine part a module belongs to, None outside the engine or for its face."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "engine" else None
+
+
+def test_every_engine_part_has_a_layer() -> None:
+    parts = {part(m) for m in package_modules()} - {None}
+    assert parts <= set(PART_LAYER), f"put these in ENGINE_PARTS: {sorted(parts - set(PART_LAYER))}"
+
+
+def test_engine_parts_import_only_downward() -> None:
+    bad = []
+    for module, targets in sorted(import_graph().items()):
+        here = part(module)
+        for target in sorted(targets):
+            there = part(target)
+            if here and there and here != there and PART_LAYER[there] <= PART_LAYER[here]:
+                bad.append(f"{module} -> {target}")
+    assert not bad, "engine imports that go up or sideways:\n" + "\n".join(bad)
+
+
+def test_packages_are_entered_through_their_face() -> None:
+    bad = []
+    for module, targets in sorted(import_graph().items()):
+        for face in FACES:
+            inside = f"maestro_tui.{face}."
+            if module.startswith(inside) or module == f"maestro_tui.{face}":
+                continue
+            bad += [f"{module} -> {t}" for t in sorted(targets) if t.startswith(inside)]
+    assert not bad, "import these through the package's __init__:\n" + "\n".join(bad)
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """One cycle of the graph as a path (first node repeated at the end), or None."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
@@ -145,13 +191,13 @@ HEADLESS_MODULES = [
     "maestro_tui.domain.state",
     "maestro_tui.engine.orchestrator",
     "maestro_tui.engine.scheduler",
-    "maestro_tui.engine.merge_queue",
-    "maestro_tui.engine.replayer",
+    "maestro_tui.engine.merge.queue",
+    "maestro_tui.engine.history.replayer",
     "maestro_tui.engine.attempt",
     "maestro_tui.workspace",
     "maestro_tui.store",
     "maestro_tui.agents.command",
-    "maestro_tui.engine.follower",
+    "maestro_tui.engine.history.follower",
     "maestro_tui.watch",
     "maestro_tui.session.lifecycle",
     "maestro_tui.session.plans",

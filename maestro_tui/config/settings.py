@@ -230,7 +230,7 @@ _FIELDS: tuple[tuple[str, str, str, Check], ...] = (
     ("executor", "max_retries", "executor_max_retries", integer(0, 20)),
 )
 _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
-# Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by engine.workflows.
+# Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by sources.workflows.
 _TABLES = {"llm": {"prices"}, "mcp": {"stages"}, "workers": set(), "workflows": set()}
 _SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
 _WORKER_KEYS: dict[str, Check] = {

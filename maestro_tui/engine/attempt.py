@@ -20,9 +20,8 @@ from maestro_tui.domain.plan import Task
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.context import task_context
-from maestro_tui.engine.executor import Executor, LocalExecutor, WorkingCopy
-from maestro_tui.engine.merge_policy import test_detail
-from maestro_tui.engine.merge_queue import Candidate, FixRequest, MergeQueue
+from maestro_tui.engine.executors import Executor, LocalExecutor, WorkingCopy
+from maestro_tui.engine.merge import Candidate, FixRequest, MergeQueue, test_detail
 from maestro_tui.engine.reporter import TaskReporter
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.engine.selection import CandidateResult, Selection, judged, select

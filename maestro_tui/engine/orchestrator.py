@@ -20,12 +20,12 @@ from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
 from maestro_tui.engine.budget import BudgetGuard, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.executor import Executor
-from maestro_tui.engine.merge_decisions import MergeDecisions
-from maestro_tui.engine.merge_queue import (
+from maestro_tui.engine.executors import Executor
+from maestro_tui.engine.merge import (
     Candidate,
     Decision,
     GateSettings,
+    MergeDecisions,
     MergeLimits,
     MergeQueue,
     PendingMerge,

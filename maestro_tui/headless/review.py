@@ -51,7 +51,7 @@ async def decide_merge(
 ) -> int:
     """approve / reject a merge waiting for review, from the command line. An approval is
     tested as merged first; a red one is refused (exit 1) and nothing moves."""
-    from maestro_tui.engine.merge_queue import MergeRefused
+    from maestro_tui.engine.merge import MergeRefused
 
     async with await open_session(db_path, run_ref) as session:
         orch = session.orch

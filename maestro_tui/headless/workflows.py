@@ -12,7 +12,7 @@ def list_workflows(repo: Path, config_path: Path | None, as_json: bool) -> int:
     """Built-in ones, the repository's workflows/*.toml and maestro.toml's [workflows.NAME]
     (a later one of a name replaces an earlier one, as `run --workflow` picks them)."""
     from maestro_tui.config import load_config
-    from maestro_tui.engine.workflows import load_workflows
+    from maestro_tui.sources import load_workflows
     from maestro_tui.workspace.repo import Workspace
 
     ws = Workspace.open(repo)

@@ -200,7 +200,7 @@ class Fleet:
         self, run_ref: str, task: str, decision: str, take: str | None, reason: str
     ) -> dict[str, Any]:
         """approve / reject / retry a waiting merge, in the live run or in a recorded one."""
-        from maestro_tui.engine.merge_queue import MergeNeedsResolution
+        from maestro_tui.engine.merge import MergeNeedsResolution
 
         live = self._live(run_ref)
         try:

@@ -26,7 +26,7 @@ _FENCE = re.compile(r"^```(?:diff|patch)?\s*\n(.*?)\n```\s*$", re.S)
 
 
 @dataclass(frozen=True)
-class Trial:
+class PatchTrial:
     """A diff candidate applied and tested in a scratch worktree."""
 
     index: int
@@ -61,7 +61,7 @@ def _text_id(content: str) -> str:
     return "text:" + hashlib.sha256(normal.encode()).hexdigest()[:16]
 
 
-async def try_patch(session: McpSession, index: int, patch: str, base: str) -> Trial:
+async def try_patch(session: McpSession, index: int, patch: str, base: str) -> PatchTrial:
     """Apply one diff to `base` in a scratch worktree, commit it, run the tests, clean up."""
     ws, config = session.ws, session.config
     tree = await asyncio.to_thread(
@@ -73,15 +73,15 @@ async def try_patch(session: McpSession, index: int, patch: str, base: str) -> T
         )
         if applied.code:
             why = (applied.err or applied.out).strip().splitlines()[:3]
-            return Trial(index, False, detail="does not apply to HEAD: " + " ".join(why))
+            return PatchTrial(index, False, detail="does not apply to HEAD: " + " ".join(why))
         trailers = {"Maestro-Run": session.run_id, "Maestro-Candidate": str(index)}
         commit = await asyncio.to_thread(
             ws.commit_all, tree, base, f"Candidate {index}", "", trailers, config.exclude
         )
         if commit is None:
-            return Trial(index, True, detail="changes nothing")
+            return PatchTrial(index, True, detail="changes nothing")
         sha_tree = (await asyncio.to_thread(ws.rev_parse, f"{commit.sha}^{{tree}}"))[0]
-        trial = Trial(index, True, commit.sha, sha_tree, commit.insertions + commit.deletions)
+        trial = PatchTrial(index, True, commit.sha, sha_tree, commit.insertions + commit.deletions)
         if not config.test_command:
             return trial
         from maestro_tui.workspace.validate import run_tests
@@ -89,7 +89,7 @@ async def try_patch(session: McpSession, index: int, patch: str, base: str) -> T
         env = base_env({"PYTHONDONTWRITEBYTECODE": "1"})
         result = await run_tests(config.test_command, tree, config.test_timeout_s, env=env)
         tail = "\n".join(result.output_tail.strip().splitlines()[-5:])
-        return Trial(
+        return PatchTrial(
             index,
             True,
             commit.sha,
@@ -118,13 +118,13 @@ async def select_best(
         if n > len(candidates):
             raise ToolError(f"test_results names candidate {n}, but there are {len(candidates)}")
     patches = [as_patch(str(c["content"])) for c in candidates]
-    trials: dict[int, Trial] = {}
+    trials: dict[int, PatchTrial] = {}
     run_trials = mode in ("tests_first", "vote") and not given and all(patches)
     if run_trials:
         base = await asyncio.to_thread(session.ws.head_commit)
         gate = asyncio.Semaphore(TRIALS_AT_ONCE)
 
-        async def trial(i: int, patch: str) -> Trial:
+        async def trial(i: int, patch: str) -> PatchTrial:
             async with gate:
                 return await try_patch(session, i, patch, base)
 
@@ -177,7 +177,7 @@ def _result(
     candidate: Mapping[str, Any],
     patch: str | None,
     given: Mapping[str, Any] | None,
-    trial: Trial | None,
+    trial: PatchTrial | None,
 ) -> CandidateResult:
     content = str(candidate["content"])
     if trial is not None:
@@ -197,7 +197,7 @@ def _result(
 
 
 def _row(
-    r: CandidateResult, t: Trial | None, candidates: Sequence[Mapping[str, Any]]
+    r: CandidateResult, t: PatchTrial | None, candidates: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     row: dict[str, Any] = {
         "candidate": r.index,

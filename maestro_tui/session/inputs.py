@@ -26,12 +26,11 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
     from maestro_tui.agents.base import WorkerError
     from maestro_tui.config import ConfigError
     from maestro_tui.domain.plan import PlanError
-    from maestro_tui.engine.executor import ExecutorError
-    from maestro_tui.engine.inbox import InboxError
-    from maestro_tui.engine.merge_queue import MergeNeedsResolution
+    from maestro_tui.engine.executors import ExecutorError
+    from maestro_tui.engine.merge import MergeNeedsResolution
     from maestro_tui.engine.runlock import RunLocked
-    from maestro_tui.engine.workflows import WorkflowError
     from maestro_tui.llm.client import LLMError
+    from maestro_tui.sources import InboxError, WorkflowError
     from maestro_tui.store.db import StoreError
     from maestro_tui.workspace.preflight import PreflightRefused
     from maestro_tui.workspace.repo import WorkspaceError

@@ -22,8 +22,8 @@ from maestro_tui.domain.overlaps import arrange_overlaps
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, RunStatus
 from maestro_tui.engine.bus import EventBus, Subscriber
-from maestro_tui.engine.executor import Executor
-from maestro_tui.engine.merge_queue import Candidate
+from maestro_tui.engine.executors import Executor
+from maestro_tui.engine.merge import Candidate
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
@@ -36,7 +36,7 @@ from maestro_tui.session.inputs import (
     check_run_inputs,
     check_sandbox,
 )
-from maestro_tui.session.relay import start_relay
+from maestro_tui.session.say_delivery import start_relay
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
@@ -197,7 +197,7 @@ async def _executor(
     """The Ray executor when [executor] kind = "ray" (closed with the session); None: here."""
     if config.executor_kind != "ray":
         return None
-    from maestro_tui.engine.ray_executor import RayExecutor  # imports Ray, only now
+    from maestro_tui.engine.executors import RayExecutor
 
     executor = await RayExecutor.connect(ws, config, bus)
     stack.push_async_callback(executor.aclose)

@@ -18,7 +18,7 @@ from maestro_tui.session.lifecycle import MergeHints, UserError
 from maestro_tui.workspace.repo import Workspace
 
 if TYPE_CHECKING:
-    from maestro_tui.engine.merge_queue import Candidate
+    from maestro_tui.engine.merge import Candidate
     from maestro_tui.llm.client import Completion
 
 Say = Callable[[str], None]
@@ -72,7 +72,7 @@ async def inbox_run_plan(
     config: Config, folder: Path, with_model: bool, usage: list[Completion]
 ) -> tuple[Plan, MergeHints]:
     """One task per inbox item, routed to a role; and the review hints for their merges."""
-    from maestro_tui.engine.inbox import classify_with_model, inbox_plan, load_inbox, review_hint
+    from maestro_tui.sources import classify_with_model, inbox_plan, load_inbox, review_hint
 
     items = load_inbox(folder)
     if not items:
@@ -96,7 +96,7 @@ async def inbox_run_plan(
 
 def workflow_plan(config: Config, root: Path, name: str, goal: str) -> tuple[Plan, Config]:
     """A workflow expanded over the repository; its total token budget applies if none is set."""
-    from maestro_tui.engine.workflows import load_workflows
+    from maestro_tui.sources import load_workflows
 
     flows = load_workflows(root, config.workflow_tables)
     if name not in flows:

@@ -2,7 +2,7 @@
 
 `compare` and `stats` read what every task of a run came to (domain/outcomes.py). Reading
 and folding a run's events costs milliseconds; over a history of a thousand runs, seconds.
-So the outcomes are computed when a run finishes (Store keeps them with its metrics), and
+So the outcomes are computed when a run finishes (OutcomeSource keeps them with its metrics), and
 kept with the seq they were computed up to and the version of the definitions, as the
 run_metrics table is: a run with no row, or with a row older than its last event (resumed
 since) or than the definitions, is computed again when next read, and stored.
@@ -24,7 +24,7 @@ from maestro_tui.store.bulk import Statement
 from maestro_tui.store.codec import decode_event
 
 
-class Store(Protocol):
+class OutcomeSource(Protocol):
     """What this module needs of store.db.Store."""
 
     async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
@@ -60,7 +60,9 @@ def _outcome(row: Sequence[Any]) -> TaskOutcome:
     return TaskOutcome(**data)
 
 
-async def stale_runs(store: Store, where: str = "", params: tuple[Any, ...] = ()) -> list[str]:
+async def stale_runs(
+    store: OutcomeSource, where: str = "", params: tuple[Any, ...] = ()
+) -> list[str]:
     """Runs (of those `where` picks, a condition on `r`, the runs table) whose stored outcomes
     are missing or out of date."""
     rows = await store.read(
@@ -73,7 +75,7 @@ async def stale_runs(store: Store, where: str = "", params: tuple[Any, ...] = ()
     return [r[0] for r in rows]
 
 
-async def compute(store: Store, run_id: str) -> tuple[list[TaskOutcome], list[Statement]]:
+async def compute(store: OutcomeSource, run_id: str) -> tuple[list[TaskOutcome], list[Statement]]:
     """A run's outcomes from its committed events, and the statements that store them.
 
     An event this version cannot read leaves the run with no outcomes (it is skipped)."""
@@ -95,7 +97,7 @@ async def compute(store: Store, run_id: str) -> tuple[list[TaskOutcome], list[St
     return outcomes, statements
 
 
-async def refresh(store: Store, run_ids: Sequence[str]) -> None:
+async def refresh(store: OutcomeSource, run_ids: Sequence[str]) -> None:
     """Compute and store the outcomes of these runs, in one transaction."""
     statements: list[Statement] = []
     for run_id in run_ids:
@@ -104,7 +106,7 @@ async def refresh(store: Store, run_ids: Sequence[str]) -> None:
         await store.commit(statements)
 
 
-async def outcomes_of(store: Store, run_ids: Sequence[str]) -> dict[str, list[TaskOutcome]]:
+async def outcomes_of(store: OutcomeSource, run_ids: Sequence[str]) -> dict[str, list[TaskOutcome]]:
     """Each run's task outcomes, stored ones as they are, the others computed and stored."""
     marks = ",".join("?" * len(run_ids))
     await refresh(store, await stale_runs(store, f"r.run_id IN ({marks})", tuple(run_ids)))
@@ -164,7 +166,9 @@ def selection(since: float | None, repo: str | None) -> tuple[str, tuple[Any, ..
     return " AND ".join(where), tuple(params)
 
 
-async def scores(store: Store, since: float | None = None, repo: str | None = None) -> list[Score]:
+async def scores(
+    store: OutcomeSource, since: float | None = None, repo: str | None = None
+) -> list[Score]:
     """The scoreboard of the runs picked (stale outcomes are computed first), no reverts."""
     where, params = selection(since, repo)
     await refresh(store, await stale_runs(store, where, params))
@@ -194,7 +198,7 @@ async def scores(store: Store, since: float | None = None, repo: str | None = No
 
 
 async def repositories(
-    store: Store, since: float | None = None, repo: str | None = None
+    store: OutcomeSource, since: float | None = None, repo: str | None = None
 ) -> list[tuple[str, float]]:
     """(repository, when its first run picked started) of the runs a scoreboard covers."""
     where, params = selection(since, repo)
@@ -203,7 +207,7 @@ async def repositories(
 
 
 async def merged_among(
-    store: Store,
+    store: OutcomeSource,
     since: float | None = None,
     repo: str | None = None,
     *,

@@ -19,8 +19,8 @@ from maestro_tui.store.bulk import Statement
 from maestro_tui.store.codec import decode_event
 
 
-class Store(Protocol):
-    """What this module needs of store.db.Store (which calls it when a run finishes)."""
+class MetricSource(Protocol):
+    """What this module needs of store.db.MetricSource (which calls it when a run finishes)."""
 
     async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
 
@@ -37,7 +37,7 @@ _EVENTS = (
 _STORE = "INSERT OR REPLACE INTO run_metrics (run_id, upto_seq, version, data, computed_at)"
 
 
-async def stored_metrics(store: Store, run_ids: Sequence[str]) -> dict[str, RunMetrics]:
+async def stored_metrics(store: MetricSource, run_ids: Sequence[str]) -> dict[str, RunMetrics]:
     """The runs' stored metrics that are still current (same last event, same definitions)."""
     found: dict[str, RunMetrics] = {}
     for at in range(0, len(run_ids), 500):  # well under SQLite's parameter limit
@@ -56,7 +56,7 @@ async def stored_metrics(store: Store, run_ids: Sequence[str]) -> dict[str, RunM
     return found
 
 
-async def compute_and_store(store: Store, run_id: str) -> RunMetrics | None:
+async def compute_and_store(store: MetricSource, run_id: str) -> RunMetrics | None:
     """Compute a run's metrics from its committed events and store them; None if the run has
     no events or an event this version cannot read."""
     upto, _ = await store.last_position(run_id)
@@ -73,7 +73,7 @@ async def compute_and_store(store: Store, run_id: str) -> RunMetrics | None:
     return metrics
 
 
-async def metrics_of(store: Store, run_ids: Sequence[str]) -> dict[str, RunMetrics]:
+async def metrics_of(store: MetricSource, run_ids: Sequence[str]) -> dict[str, RunMetrics]:
     """Each run's metrics: stored ones as they are, the others computed once and stored.
 
     A run whose events cannot be read is left out.

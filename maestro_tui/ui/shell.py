@@ -16,7 +16,7 @@ from typing import Any
 
 from textual.app import App
 
-from maestro_tui.engine.task_checkout import TaskCheckout
+from maestro_tui.engine.executors import TaskCheckout
 
 _KEYBOARD_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP)
 

@@ -10,10 +10,10 @@ One theme per file (`themes/<name>.toml`)::
     [variables]                  # optional Textual CSS variables, e.g. "footer-key-foreground"
     "block-cursor-foreground" = "#11151c"
 
-Where the themes live: the built-in ones ship inside the package, `maestro_tui/ui/themes/`
-(package data); a user's own go in `user_theme_folder()` (`~/.config/maestro-tui/themes` on
-Linux), loaded after the built-ins so a file of the same name overrides one. Both folders are
-watched, so an edit shows at once.
+Where the themes live: the built-in ones in the top-level `themes/` folder (shipped in the
+wheel as `maestro_tui/themes/`); a user's own go in `user_theme_folder()`
+(`~/.config/maestro-tui/themes` on Linux), loaded after the built-ins so a file of the same
+name overrides one. Both folders are watched, so an edit shows at once.
 
 Start the reloader from the app with one line:
 `app.run_worker(watch_themes(app, folder), exclusive=True, group="themes")`.
@@ -32,7 +32,12 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 from watchfiles import Change, awatch
 
-BUILTIN_THEMES = Path(__file__).with_name("themes")
+# The built-in themes: maestro_tui/themes/ in the wheel (setup.py maps them there), else the
+# top-level themes/ folder of a source checkout, their single home.
+_PACKAGED_THEMES = Path(__file__).parents[1] / "themes"
+BUILTIN_THEMES = (
+    _PACKAGED_THEMES if _PACKAGED_THEMES.is_dir() else Path(__file__).parents[2] / "themes"
+)
 COLORS = (
     "primary", "secondary", "accent", "foreground", "background", "surface", "panel", "boost",
     "success", "warning", "error",

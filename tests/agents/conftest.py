@@ -12,7 +12,7 @@ import pytest
 
 from maestro_tui.agents.base import WorkerJob
 from maestro_tui.domain.plan import Task
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 
 @pytest.fixture

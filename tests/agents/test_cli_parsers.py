@@ -12,7 +12,7 @@ import pytest
 from maestro_tui.agents.coding_cli import DIALECTS
 from maestro_tui.agents.readiness import Endpoint
 from maestro_tui.agents.stream import CliStream, RunOutcome
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 WORKTREE = "/srv/task-worktree"

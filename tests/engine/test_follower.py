@@ -13,7 +13,7 @@ import pytest
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import fold
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.follower import PROC_LOCKS, Follower, lock_holder
+from maestro_tui.engine.history import PROC_LOCKS, Follower, lock_holder
 from maestro_tui.engine.runlock import run_lock
 from maestro_tui.store import Store, StoreError
 from tests.engine.test_replayer import RUN, Clock, emit_run, expected_tails

@@ -13,12 +13,11 @@ import pytest
 
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.gate import Gate, GateItem
-from maestro_tui.engine.trials import Trials
+from maestro_tui.engine.merge import CommitTests, Gate, GateItem
 from maestro_tui.workspace.merge import MergeSource, SourceConflicts
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult
-from tests.green import first_parents, red_commits
+from tests.support.green import first_parents, red_commits
 from tests.workspace.conftest import commit_file, git, make_repo
 
 # The project's "test suite": every file under items/ must not say "bad". An "a" without a "b"
@@ -106,7 +105,7 @@ class Setup:
         return GateItem(name, f"add {name}", MergeSource(sha))
 
     def gate(self, owner: Owner, speculate: int, retest_red: bool = False) -> Gate:
-        trials = Trials(self.bus, self.ws, COMMAND, 60, self.env)
+        trials = CommitTests(self.bus, self.ws, COMMAND, 60, self.env)
         return Gate(
             self.bus,
             self.ws,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maestro_tui.engine.gate_pipeline import GateItem, Pipeline, Segment
+from maestro_tui.engine.merge import GateItem, Pipeline, Segment
 from maestro_tui.workspace.merge import MergedSources, MergeSource
 
 

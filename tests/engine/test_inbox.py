@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from maestro_tui.engine.inbox import (
+from maestro_tui.llm.client import Completion, LLMClient, LLMError, ToolCall
+from maestro_tui.sources.inbox import (
     Classification,
     InboxError,
     InboxItem,
@@ -19,7 +20,6 @@ from maestro_tui.engine.inbox import (
     load_inbox,
     review_hint,
 )
-from maestro_tui.llm.client import Completion, LLMClient, LLMError, ToolCall
 
 GITHUB_EXPORT = [
     {

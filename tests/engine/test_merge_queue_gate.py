@@ -12,7 +12,7 @@ import pytest
 
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.merge_queue import (
+from maestro_tui.engine.merge import (
     Candidate,
     Decision,
     GateSettings,

@@ -4,7 +4,7 @@ anything else is one clear error at once.
 The real proxy's failures (the session server it forks dies in gRPC's fork handlers, or exits
 before the proxy looks at it) are races on the head that cannot be caused on demand, so Ray is
 a recorder here; the real cluster is joined through Ray Client in
-tests/cli/test_ray_executor.py.
+tests/e2e/test_ray_executor.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from maestro_tui.engine import ray_join
-from maestro_tui.engine.executor import ExecutorError
+from maestro_tui.engine.executors import ExecutorError, ray_join
 
 START_FAILED = (
     "Initialization failure from server:\nTraceback (most recent call last):\n"

@@ -11,7 +11,7 @@ import pytest
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus, fold
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.replayer import Replayer, decode_rows, last_lines, read_rows
+from maestro_tui.engine.history import Replayer, decode_rows, last_lines, read_rows
 from maestro_tui.store import Store
 from maestro_tui.store.codec import decode_event
 from tests.store.store_events import emit_every_event

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from maestro_tui.engine.paths import glob_regex, module_name, path_slug
-from maestro_tui.engine.workflows import WorkflowError, load_workflows, parse_workflow
+from maestro_tui.sources import WorkflowError, load_workflows, parse_workflow
+from maestro_tui.sources.paths import glob_regex, module_name, path_slug
 
 BUILT_INS = {"bugfix", "docstrings-everywhere", "fix-lint", "tests-for-every-module"}
 

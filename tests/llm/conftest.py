@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.llm.fakeserver import FakeChatServer
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 API_KEY = "sk-test-4f1c2a9be0d7secret"
 GIT_ID = ["-c", "user.name=test", "-c", "user.email=test@localhost"]

@@ -7,7 +7,7 @@ from maestro_tui.llm.client import LLMClient
 from maestro_tui.llm.critic import LLMCritic, LLMJudge
 from tests.llm.conftest import API_KEY
 from tests.llm.fakeserver import FakeChatServer, Reply
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 TASK = Task(id="guard", title="Reject bad discounts", prompt="Raise on percent > 100.")
 DIFF = "--- a/p.py\n+++ b/p.py\n@@ -1 +1,2 @@\n def f(p):\n+    if p > 100: raise ValueError\n"

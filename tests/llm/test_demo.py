@@ -20,7 +20,7 @@ from maestro_tui.llm.planner import plan_goal
 from maestro_tui.llm.roles import ROLE_PROMPTS
 from maestro_tui.llm.worker import LLMWorker
 from tests.llm.conftest import child_env, git
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from maestro_tui.llm.tools import TOOL_NAMES, TOOL_SCHEMAS, ToolBox
 from maestro_tui.workspace.files import list_repo_files
 from tests.llm.conftest import child_env
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 
 def snapshot(*roots: Path) -> dict[str, bytes | str]:

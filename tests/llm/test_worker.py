@@ -16,7 +16,7 @@ from maestro_tui.llm.worker import LineBuffer, LLMWorker
 from maestro_tui.process import Sandbox
 from tests.llm.conftest import API_KEY, child_env, git
 from tests.llm.fakeserver import FakeChatServer, Reply
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 
 def make_worker(server: FakeChatServer, **kwargs: Any) -> LLMWorker:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from tests.cli.conftest import FAKE_AGENT, git
+from tests.e2e.conftest import FAKE_AGENT, git
 from tests.llm.fakeserver import FakeChatServer, Reply
 
 KEY = "sk-test-mcp-5e4d3c2b1a09f8e7"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 from tests.llm.fakeserver import FakeChatServer
 from tests.mcp_server.conftest import call, cost, events_of, mcp_client, refused, session_id
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 
 harness = pytest.importorskip(
     "tests.agents.cli_harness", reason="the CLI lab's harness (tests/agents/) is not here yet"

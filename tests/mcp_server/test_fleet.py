@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mcp import ClientSession
 
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 from tests.mcp_server.conftest import call, mcp_client
 
 pytestmark = pytest.mark.slow

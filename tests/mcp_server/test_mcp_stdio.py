@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.mcp_server.schemas import TOOLS
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 from tests.llm.fakeserver import FakeChatServer
 from tests.mcp_server.conftest import (
     ADVISOR,

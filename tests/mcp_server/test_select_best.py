@@ -13,7 +13,7 @@ from maestro_tui.mcp_server.fleet import Fleet
 from maestro_tui.mcp_server.selecting import as_patch
 from maestro_tui.mcp_server.session import McpSession
 from maestro_tui.mcp_server.tools import Tools
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 
 BREAKS = """\
 diff --git a/calc/ops.py b/calc/ops.py

@@ -11,7 +11,7 @@ from maestro_tui.domain.state import RunStatus, TaskStatus
 from maestro_tui.mcp_server.fleet import Fleet
 from maestro_tui.mcp_server.session import McpSession
 from maestro_tui.mcp_server.tools import Tools
-from tests.cli.conftest import git
+from tests.e2e.conftest import git
 from tests.ui.test_replay import ReplayApp, loaded
 
 

@@ -23,7 +23,7 @@ from maestro_tui.domain.plan import Task
 from maestro_tui.process import DISPLAY_CHARS, run_streaming
 from maestro_tui.process.lines import LineSplitter
 from maestro_tui.process.running import EXIT_GRACE_S
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 FIVE_MB = 5 * 1024 * 1024
 

@@ -18,7 +18,7 @@ import pytest
 
 from maestro_tui.llm.tools import ToolBox
 from maestro_tui.process import Sandbox, SandboxUnavailable, base_env, run_streaming
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None, reason="bubblewrap is not installed: apt-get install bubblewrap"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.domain import events as ev
-from tests.scale_run import Published, scale_session, tally
+from tests.support.scale_run import Published, scale_session, tally
 
 AGENTS = 30
 pytestmark = pytest.mark.slow  # 30 worktrees, their git and test commands: ~10 s

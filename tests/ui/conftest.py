@@ -1,7 +1,8 @@
 """What the UI tests share: one way to let the app settle, git projects run by
-tests/fake_agent.py, the dashboard's fixtures and bus waiters, and reading what a screen shows.
+tests/support/fake_agent.py, the dashboard's fixtures and bus waiters, and reading what a
+screen shows.
 
-Helpers for particular screens' runs live beside their tests: review_runs.py (a held merge
+Helpers for particular screens' runs: tests/support/review_runs.py (a held merge
 with conflicts, fixed fakes for the review screens), ensemble_runs.py (an ensemble held for
 review).
 """
@@ -32,7 +33,7 @@ from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.workspace.repo import Workspace
 
-FAKE_AGENT = Path(__file__).parent.parent / "fake_agent.py"
+FAKE_AGENT = Path(__file__).parent.parent / "support" / "fake_agent.py"
 GIT_ID = [
     "-c", "user.name=Test User", "-c", "user.email=test@example.invalid",
     "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false",
@@ -96,7 +97,7 @@ def commit_all(repo: Path) -> Path:
 
 
 def make_project(root: Path, *, test_command: str = "") -> Path:
-    """A tiny committed Python project whose maestro.toml runs tests/fake_agent.py."""
+    """A tiny committed Python project whose maestro.toml runs tests/support/fake_agent.py."""
     repo = root / "project"
     (repo / "calc").mkdir(parents=True)
     (repo / "calc" / "__init__.py").write_text("")

@@ -1,6 +1,6 @@
 """A real ensemble run held for review: three candidates on a temp git repo, tests deciding.
 
-Like tests/cli/test_ensembles.py: each candidate reads its number from its worktree's name;
+Like tests/e2e/test_ensembles.py: each candidate reads its number from its worktree's name;
 1 breaks the tests, 2 is correct but long, 3 is correct and small (tests_first picks 3).
 """
 

@@ -16,7 +16,7 @@ from maestro_tui.session.outcome import EXIT_REVIEW
 from maestro_tui.store import Store
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.follow import FollowScreen
-from tests.demo_run import WAIT_S, driven_demo, recorded_run_id
+from tests.support.demo_run import WAIT_S, driven_demo, recorded_run_id
 from tests.ui.conftest import screen_text
 
 pytestmark = pytest.mark.slow

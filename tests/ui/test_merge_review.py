@@ -20,8 +20,7 @@ from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.screens.modals import TextModal
 from maestro_tui.ui.widgets.conflict_view import ConflictView, hunk_context
 from maestro_tui.ui.widgets.diff_view import DiffView, _split_rows, parse_diff
-from tests.ui.conftest import git, notifications, settle
-from tests.ui.review_runs import (
+from tests.support.review_runs import (
     SIDES,
     SNAP_SETTINGS,
     ConflictRun,
@@ -32,6 +31,7 @@ from tests.ui.review_runs import (
     names,
     settings,
 )
+from tests.ui.conftest import git, notifications, settle
 
 SIZE = (160, 48)
 

@@ -15,9 +15,9 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.widgets.candidates import CandidateExtra, CandidatesPane, render_candidates
+from tests.support.review_runs import ReviewHost, fake_ensemble_review, fake_review
 from tests.ui.conftest import screen_text, settle
 from tests.ui.ensemble_runs import ensemble_run
-from tests.ui.review_runs import ReviewHost, fake_ensemble_review, fake_review
 
 SIZE = (160, 48)
 

@@ -10,8 +10,8 @@ from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.screens.plan_review import PlanReviewScreen, PromptEditor, TaskPicker
 from maestro_tui.ui.widgets.plan_table import PlanTable
+from tests.support.review_runs import ReviewHost
 from tests.ui.conftest import notifications
-from tests.ui.review_runs import ReviewHost
 
 SIZE = (160, 48)
 

@@ -16,7 +16,7 @@ from maestro_tui.domain.plan import parse_plan
 from maestro_tui.domain.views import TaskStatus
 from maestro_tui.session.lifecycle import start_session
 from maestro_tui.workspace.repo import Workspace
-from tests.cli.test_replan import PLAN, responder
+from tests.e2e.test_replan import PLAN, responder
 from tests.llm.fakeserver import FakeChatServer, serving
 from tests.ui.conftest import BusWatch, dashboard_app, git, make_project, notifications, settle
 

@@ -15,8 +15,8 @@ from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.session.lifecycle import start_session
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.workspace.repo import Workspace
+from tests.support.review_runs import _write, make_project, names, settings
 from tests.ui.conftest import WAIT_S, BusWatch, dashboard_app, screen_text, shown
-from tests.ui.review_runs import _write, make_project, names, settings
 
 SIZE = (160, 48)
 

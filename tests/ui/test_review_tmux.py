@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import events_of
+from tests.e2e.conftest import events_of
 from tests.ui.test_tui_tmux import ROOT, Tmux, tmux  # noqa: F401 (the fixture)
 
 pytestmark = [

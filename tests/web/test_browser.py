@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.demo_run import driven_demo, recorded_run_id
+from tests.support.demo_run import driven_demo, recorded_run_id
 from tests.web.cdp import Browser, Page, chromium_path, launch
 from tests.web.conftest import WAIT_S, assert_nothing_without_the_token, serving
 

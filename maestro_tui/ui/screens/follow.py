@@ -19,8 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from maestro_tui.engine.follower import Follower, lock_holder
-from maestro_tui.engine.replayer import TAIL_LINES
+from maestro_tui.engine.history import TAIL_LINES, Follower, lock_holder
 from maestro_tui.session.outcome import exit_code
 from maestro_tui.store import Store, StoreError
 from maestro_tui.ui.app import MaestroApp

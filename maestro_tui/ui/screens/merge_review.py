@@ -16,8 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from maestro_tui.domain.state import RunState, TaskView
-from maestro_tui.engine.merge_policy import Resolution
-from maestro_tui.engine.merge_queue import MergeNeedsResolution, MergeRefused, Trial
+from maestro_tui.engine.merge import MergeNeedsResolution, MergeRefused, Resolution, TrialMerge
 from maestro_tui.ui.resolutions import TrialOutcome, resolution_for
 from maestro_tui.ui.screens.conflict_review import ConflictReviewScreen, ReviewOutcome, merged_count
 from maestro_tui.ui.screens.modals import TextModal
@@ -52,7 +51,7 @@ class ReviewTarget(Protocol):
 
     def pick_candidate(self, task_id: str, candidate: int) -> None: ...
 
-    async def trial(self, task_id: str, resolution: Resolution = None) -> Trial: ...
+    async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge: ...
 
     async def resolve_with_agent(self, task_id: str) -> None: ...
 

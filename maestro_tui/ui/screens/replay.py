@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
-from maestro_tui.engine.replayer import TAIL_LINES, Replayer
+from maestro_tui.engine.history import TAIL_LINES, Replayer
 from maestro_tui.store import Store, StoreError
 from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.keys_panel import toggle_keys_panel

@@ -177,7 +177,7 @@ class RunScreen(RunControls):
     @work(group="earlier-logs", exit_on_error=False, name="earlier logs")
     async def _load_earlier_logs(self) -> None:
         """The log tails the run had when it stopped, read from the store beside the run."""
-        from maestro_tui.engine.replayer import TAIL_LINES, output_tails
+        from maestro_tui.engine.history import TAIL_LINES, output_tails
 
         assert self.session is not None
         earlier = await output_tails(self.session.store, self.orch.state.run_id, TAIL_LINES)

@@ -13,8 +13,8 @@ from textual.screen import Screen
 from maestro_tui.config.settings import MAX_AGENTS
 from maestro_tui.domain.attention import NoticeKind, needs_you
 from maestro_tui.domain.state import TaskStatus
+from maestro_tui.engine.executors import NothingToSee, checkout_for, release
 from maestro_tui.engine.steering import SteerRefused
-from maestro_tui.engine.task_checkout import NothingToSee, checkout_for, release
 from maestro_tui.ui.bridge import RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
 from maestro_tui.ui.shell import run_shell

@@ -19,7 +19,7 @@ from tests.agents.cli.helpers import big_text, gaps, programs_in_netns
 from tests.agents.cli_harness import Lab
 from tests.agents.servers.core import Turn
 from tests.agents.servers.openai_chat import whole_edit
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 pytestmark = pytest.mark.cli
 

@@ -17,7 +17,7 @@ from maestro_tui.domain.plan import Task
 from tests.agents.cli.helpers import big_text, gaps, programs_in_netns
 from tests.agents.cli_harness import Lab
 from tests.agents.servers.core import RecordedRequest, ToolCall, Turn
-from tests.recording import RecordingReporter
+from tests.support.recording import RecordingReporter
 
 pytestmark = pytest.mark.cli
 

@@ -1,1 +1,0 @@
-"""Built-in workflows (TOML, one per file); the format is documented in engine.workflows."""

@@ -1,0 +1,1 @@
+"""Built-in workflows (TOML, one per file); the format is documented in sources.workflows."""
