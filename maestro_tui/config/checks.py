@@ -109,7 +109,7 @@ def optional(check: Check) -> Check:
 
 
 def command_line(value: Any) -> str:
-    text = string()(value)
+    text: str = string()(value)
     try:
         shlex.split(text)
     except ValueError as exc:
@@ -118,7 +118,7 @@ def command_line(value: Any) -> str:
 
 
 def repo_path(value: Any) -> str:
-    text = string(non_empty=True)(value)
+    text: str = string(non_empty=True)(value)
     path = PurePosixPath(text)
     if path.is_absolute() or text.startswith("~") or ".." in path.parts:
         raise Bad("must be a path inside the repository, relative to its root")
@@ -136,7 +136,7 @@ def command_lines(value: Any) -> tuple[str, ...]:
 
 
 def url(value: Any) -> str:
-    text = string()(value)
+    text: str = string()(value)
     if not re.match(r"https?://[^\s/]+", text):
         raise Bad("must be an http:// or https:// URL")
     return text
@@ -167,7 +167,7 @@ def resource_amounts(value: Any) -> dict[str, float]:
 
 def ray_address(value: Any) -> str:
     """Where the Ray cluster is: "auto", "local", "ray://host:port" or "host:port"."""
-    text = string(non_empty=True)(value)
+    text: str = string(non_empty=True)(value)
     if text in ("auto", "local") or re.fullmatch(r"(ray://)?[^\s/:]+:\d{1,5}", text):
         return text
     raise Bad('must be "auto", "local", "ray://HOST:PORT" (Ray Client) or "HOST:PORT" (its GCS)')

@@ -36,7 +36,9 @@ def slot_init(cls: type) -> Callable[..., None]:
     """An `__init__` (keyword-only) equal to the frozen dataclass's, or the class's own when
     the class has a default factory, a non-init field or `__post_init__`."""
     if not _plain(cls, init=True):
-        return cls.__init__  # type: ignore[misc]
+        # mypy calls reading __init__ off a class unsound (a subclass may differ): wanted here.
+        own: Callable[..., None] = cls.__init__  # type: ignore[misc]
+        return own
     fields = dataclasses.fields(cls)
     scope: dict[str, Any] = {f"_set_{f.name}": getattr(cls, f.name).__set__ for f in fields}
     params = []

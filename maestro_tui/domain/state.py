@@ -13,7 +13,12 @@ from typing import Any
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.frozen import replace
-from maestro_tui.domain.views import ModelUsage, RunStatus, TaskStatus, TaskView
+
+# Re-exported: the statuses and views are imported from here, beside the state they make up.
+from maestro_tui.domain.views import ModelUsage as ModelUsage
+from maestro_tui.domain.views import RunStatus as RunStatus
+from maestro_tui.domain.views import TaskStatus as TaskStatus
+from maestro_tui.domain.views import TaskView as TaskView
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -321,7 +321,7 @@ def looked_at(tool: str, args: str) -> str | None:
     """What a tool call of a CLI (as its parser reports it: a name, `key=value, …`) looked
     at: `src/x.py`, `src/x.py:10-49`, `grep def total src`, a shell command; None when the
     tool is not one that reads."""
-    values = dict(_ARG.findall(args))
+    values: dict[str, str] = dict(_ARG.findall(args))
     if tool in _READS:
         what = values.get(_READS[tool], args)
         start, limit = values.get("offset", ""), values.get("limit", "")

@@ -50,7 +50,7 @@ def _make_encode_json() -> Callable[[Any], str]:
 
 
 encode_json: Callable[[Any], str] = _make_encode_json()
-_escape: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_escape: Callable[[str], str] = json.encoder.encode_basestring
 ROW_BUILDERS: dict[
     type[Event], RowBuilder
 ] = {}  # filled by row_builder(); read directly on the hot path
@@ -62,7 +62,8 @@ def _payload_names(cls: type[Event]) -> tuple[str, ...]:
 
 def encode_payload(event: Event) -> str:
     """The event's own fields (not run id, seq or ts) as a compact JSON object."""
-    return row_builder(type(event))(event, 0.0)[6]
+    payload: str = row_builder(type(event))(event, 0.0)[6]
+    return payload
 
 
 def _slow_payload(event: Event) -> str:

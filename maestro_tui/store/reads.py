@@ -64,7 +64,7 @@ class Reads:
     ) -> list[tuple[int, float, str, str, str | None]]:
         """Raw (seq, ts, type, data, task_id) rows of a range, for readers that decode lazily."""
         rows = await self._fetchall(_SELECT_EVENT_ROWS, (run_id, after_seq, limit))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
     async def iter_event_batches(
         self, run_id: str, batch: int = 20000

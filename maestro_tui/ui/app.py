@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.screen import Screen
@@ -29,7 +30,7 @@ class MaestroApp(App[int]):
 
     def __init__(
         self,
-        first_screen: Callable[[], Screen],
+        first_screen: Callable[[], Screen[Any]],
         *,
         watch_themes: bool = True,
         theme: str | None = DEFAULT_THEME,
@@ -43,7 +44,7 @@ class MaestroApp(App[int]):
         if theme in self.available_themes:
             self.theme = theme  # before the first frame, so nothing flashes
 
-    def get_default_screen(self) -> Screen:
+    def get_default_screen(self) -> Screen[Any]:
         return self._first_screen()
 
     def on_mount(self) -> None:

@@ -349,7 +349,7 @@ def _make_handler_class(litellm: Any) -> type:
             usage=litellm.Usage(**_usage(messages, tools, turn)),
         )
 
-    class DemoProvider(litellm.CustomLLM):  # type: ignore[misc, name-defined]
+    class DemoProvider(litellm.CustomLLM):  # type: ignore[misc]
         """The demo model, served through litellm's own call path."""
 
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
