@@ -172,6 +172,18 @@ class _CountingReporter:
     def finding(self, text: str) -> None:
         return
 
+    def file_changed(self, path: str, change: str = "modified") -> None:
+        return
+
+    def session(self, session_id: str, resumed: bool = False) -> None:
+        return
+
+    def waiting(self, reason: str, retry_in_s: float) -> None:
+        return
+
+    def stalled(self, silent_s: float) -> None:
+        return
+
 
 async def _many_workers(root: Path) -> dict[str, float]:
     from maestro_tui.agents.base import WorkerJob

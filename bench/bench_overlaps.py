@@ -120,7 +120,9 @@ def project_config(policy: str, on_conflict: str) -> Any:
     )
 
 
-async def run_plan(repo: Path, config: Any, plan_data: dict[str, Any], env: dict) -> Result:
+async def run_plan(
+    repo: Path, config: Any, plan_data: dict[str, Any], env: dict[str, str]
+) -> Result:
     """One headless run of the plan, arranged as `config` says; timed until it ends."""
     from maestro_tui.domain import events as ev
     from maestro_tui.domain.overlaps import arrange_overlaps

@@ -312,7 +312,10 @@ def verdict(runs: list[dict[str, Any]], litellm: float) -> list[str]:
         r["published"] == r["stored"] and not r["differ_by_type"] and r["statuses_equal"]
         for r in runs
     )
-    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
+
+    def ok(good: bool) -> str:
+        return "ok" if good else "MISSED"
+
     return [
         f"orchestrator RSS peak {both:.0f} MB with its store's writer process, {peak:.0f} MB"
         f" without (target < {RSS_TARGET_MB:.0f}, judged with) {ok(both < RSS_TARGET_MB)}"

@@ -198,13 +198,13 @@ class BareRichLog(App[None]):
 
 async def richlog_run() -> dict[str, float]:
     app = BareRichLog()
-    app.mark = 0  # type: ignore[attr-defined]
+    app.mark = 0
     async with app.run_test(size=SIZE) as pilot:
         log = app.query_one(RichLog)
         watch = DisplayWatch(app)
         start = time.perf_counter()
         stop_at = start + SECONDS
-        keys = [(k, (lambda n=int(k): app.mark == n)) for k in "1230"]  # type: ignore[attr-defined]
+        keys = [(k, (lambda n=int(k): app.mark == n)) for k in "1230"]
         produced, latencies = await asyncio.gather(
             produce(lambda n, line: log.write(line), stop_at),
             press_keys(pilot, watch, keys, stop_at),

@@ -151,7 +151,10 @@ def main() -> None:
         bare = best_of(3, [python, str(probes["bare"])], "PAINTED")
     help_s = best_of(3, [python, "-m", "maestro_tui", "--help"])
     bare_py = best_of(3, [python, "-c", "pass"])
-    ok = lambda s: "ok" if s <= TARGET_S else "ABOVE TARGET"  # noqa: E731
+
+    def ok(s: float) -> str:
+        return "ok" if s <= TARGET_S else "ABOVE TARGET"
+
     print(f"(c) first paint in a fresh process, headless, best of 5 (target ≤ {TARGET_S} s)")
     print(f"    maestro-tui run --plan FILE: dashboard {run:.3f} s {ok(run)} · {run / bare:.2f}×"
           f" a bare Textual app ({bare:.3f} s) · the session opens after it")  # fmt: skip

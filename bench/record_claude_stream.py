@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.agents.cli_harness import CLIS, Lab
 from tests.agents.netns import NetNamespace
-from tests.agents.servers.core import RecordedRequest, ToolCall, Turn
+from tests.agents.servers.core import RecordedRequest, Step, ToolCall, Turn
 
 OUT = Path(__file__).parent / "data" / "claude-stream.jsonl.xz"
 TURNS = 306
@@ -27,7 +27,7 @@ PROSE = (
 )
 
 
-def turn(n: int) -> object:
+def turn(n: int) -> Step:
     def step(request: RecordedRequest) -> Turn:
         path = f"{request.workdir}/src/module_{n % 7}.py"
         text = f"Step {n}. " + PROSE * (3 + n % 4)
@@ -55,7 +55,7 @@ def main() -> None:
         (work / "src").mkdir(parents=True)
         for i in range(7):
             (work / "src" / f"module_{i}.py").write_text("def f1(x):\n    return x * 1\n")
-        script = [turn(n) for n in range(TURNS)] + [Turn(text="All done.")]
+        script: list[Step] = [turn(n) for n in range(TURNS)] + [Turn(text="All done.")]
         server = cli.server(script).start(ns)
         lab = Lab(cli, ns, server, root / "lab")
         try:
