@@ -3,9 +3,12 @@ costs one request to the writer process, in statements SQLite has prepared befor
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -69,18 +72,23 @@ def test_batches_of_any_size_reuse_a_few_statement_texts() -> None:
     assert len(texts) <= 8  # 128, 64, … 1 rows (7 × 128 ≤ 1024 parameters)
 
 
-async def test_a_batch_is_one_request_and_no_trip_to_a_thread(tmp_path: Path, monkeypatch) -> None:
+async def test_a_batch_is_one_request_and_no_trip_to_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = await Store.open(tmp_path / "trips.db", flush_interval=3600)
     trips = 0  # to aiosqlite's thread: a thread waits for the GIL while the loop is busy
     requests: list[str] = []
-    execute, send = aiosqlite.Connection._execute, WriterHandle.send
+    execute: Callable[..., Awaitable[Any]] = aiosqlite.Connection._execute  # unannotated there
+    send = WriterHandle.send
 
-    async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(
+        self: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         nonlocal trips
         trips += 1
         return await execute(self, fn, *args, **kwargs)
 
-    def sent(self, kind, body):  # type: ignore[no-untyped-def]
+    def sent(self: WriterHandle, kind: str, body: Any) -> asyncio.Future[Any]:
         requests.append(kind)
         return send(self, kind, body)
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import maestro_tui
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import fold
+from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store, StoreError
 from tests.store.store_events import start_run, table
 
@@ -128,14 +130,18 @@ async def test_kill_9_leaves_a_gapless_prefix_and_consistent_tables(tmp_path: Pa
         started = sum(isinstance(e, ev.TaskStarted) for e in events)
         assert table(db, "SELECT count(*) FROM attempts") == [(started,)]
         merge_status = {ev.MergeQueued: "queued", ev.MergeWaiting: "waiting", ev.Merged: "merged"}
-        last_merge = {e.task: merge_status[type(e)] for e in events if type(e) in merge_status}
+        last_merge = {
+            e.task: merge_status[type(e)]
+            for e in events
+            if isinstance(e, ev.MergeQueued | ev.MergeWaiting | ev.Merged)
+        }
         assert {m.task_id: m.status for m in await store.merges("crash-run")} == last_merge
     finally:
         await store.close()
 
 
 async def test_writer_death_surfaces_on_flush_append_and_not_again_on_close(
-    store: Store, bus_for
+    store: Store, bus_for: Callable[..., EventBus]
 ) -> None:
     bus = bus_for(store)
     start_run(bus)
@@ -154,7 +160,9 @@ async def test_writer_death_surfaces_on_flush_append_and_not_again_on_close(
     assert [e.seq for e in await store.load_events(bus.run_id)] == [1, 2, 3]
 
 
-async def test_writer_death_nobody_saw_is_raised_by_close(tmp_path: Path, bus_for) -> None:
+async def test_writer_death_nobody_saw_is_raised_by_close(
+    tmp_path: Path, bus_for: Callable[..., EventBus]
+) -> None:
     store = await Store.open(tmp_path / "maestro.db")
     bus = bus_for(store)
     store.append(bus.emit(ev.PlanApproved))
@@ -162,7 +170,9 @@ async def test_writer_death_nobody_saw_is_raised_by_close(tmp_path: Path, bus_fo
         await store.close()
 
 
-async def test_an_event_that_is_not_json_stops_the_log(store: Store, bus_for) -> None:
+async def test_an_event_that_is_not_json_stops_the_log(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store)
     start_run(bus)
     with pytest.raises(StoreError, match=r"PlanProposed #4 cannot be stored as JSON.*Path"):

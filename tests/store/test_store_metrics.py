@@ -4,6 +4,7 @@ runs recorded before the table (or resumed since) are computed once, then stored
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_metrics_are_stored_when_a_run_finishes(
-    store: Store, bus_for, monkeypatch: pytest.MonkeyPatch
+    store: Store, bus_for: Callable[..., EventBus], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = finished_run(bus_for(store, "run-done"))
     await store.flush()
@@ -62,7 +63,7 @@ async def test_metrics_are_stored_when_a_run_finishes(
 
 
 async def test_runs_without_stored_metrics_are_computed_once(
-    store: Store, bus_for, monkeypatch: pytest.MonkeyPatch
+    store: Store, bus_for: Callable[..., EventBus], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unfinished = open_run(bus_for(store, "run-open"))
     done = finished_run(bus_for(store, "run-done"))
@@ -79,7 +80,7 @@ async def test_runs_without_stored_metrics_are_computed_once(
 
 
 async def test_a_run_resumed_since_or_older_definitions_are_computed_again(
-    store: Store, bus_for, monkeypatch: pytest.MonkeyPatch
+    store: Store, bus_for: Callable[..., EventBus], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bus = bus_for(store, "run-done")
     finished_run(bus)
@@ -94,10 +95,12 @@ async def test_a_run_resumed_since_or_older_definitions_are_computed_again(
     assert after.model_calls == before.model_calls + 1
     monkeypatch.setattr(run_metrics_module, "METRICS_VERSION", 10**6)
     calls: list[int] = []
-    compute = run_metrics_module.compute_metrics
-    monkeypatch.setattr(
-        run_metrics_module, "compute_metrics", lambda e: calls.append(1) or compute(e)
-    )
+
+    def counted(events: list[ev.Event]) -> domain_metrics.RunMetrics:
+        calls.append(1)
+        return compute_metrics(events)
+
+    monkeypatch.setattr(run_metrics_module, "compute_metrics", counted)
     assert await metrics_of(store, ["run-done"]) == {"run-done": after} and calls == [1]
 
 

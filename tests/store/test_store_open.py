@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from maestro_tui.domain import events as ev
+from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store, StoreError, default_db_path
 from maestro_tui.store.schema import SCHEMA_VERSION
 from tests.store.store_events import start_run
@@ -18,7 +20,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-async def test_new_database_is_private(tmp_path: Path, bus_for) -> None:
+async def test_new_database_is_private(tmp_path: Path, bus_for: Callable[..., EventBus]) -> None:
     db = tmp_path / "deep" / "dir" / "maestro.db"
     store = await Store.open(db)
     start_run(bus_for(store))
@@ -39,7 +41,9 @@ async def test_existing_wider_database_is_narrowed(tmp_path: Path) -> None:
     assert mode(db) == 0o600
 
 
-async def test_reopening_keeps_schema_and_data(tmp_path: Path, bus_for) -> None:
+async def test_reopening_keeps_schema_and_data(
+    tmp_path: Path, bus_for: Callable[..., EventBus]
+) -> None:
     db = tmp_path / "maestro.db"
     store = await Store.open(db)
     start_run(bus_for(store))
@@ -84,20 +88,25 @@ async def test_a_directory_is_refused(tmp_path: Path) -> None:
         await Store.open(tmp_path)
 
 
-def test_default_path_honours_the_environment(monkeypatch, tmp_path: Path) -> None:
+def test_default_path_honours_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MAESTRO_TUI_DB", str(tmp_path / "x.db"))
     assert default_db_path() == tmp_path / "x.db"
     monkeypatch.delenv("MAESTRO_TUI_DB")
     assert default_db_path().parts[-2:] == ("maestro-tui", "maestro.db")
 
 
-async def test_get_run_by_id_or_unique_prefix(store: Store, bus_for) -> None:
+async def test_get_run_by_id_or_unique_prefix(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     for run_id in ("20250301-1200-aa11", "20250301-1200-ab22", "20250302-0900-cc33"):
         start_run(bus_for(store, run_id))
     await store.flush()
 
-    assert (await store.get_run("20250301-1200-aa11")).run_id == "20250301-1200-aa11"
-    assert (await store.get_run("20250302")).run_id == "20250302-0900-cc33"
+    by_id, by_prefix = await store.get_run("20250301-1200-aa11"), await store.get_run("20250302")
+    assert by_id is not None and by_id.run_id == "20250301-1200-aa11"
+    assert by_prefix is not None and by_prefix.run_id == "20250302-0900-cc33"
     assert await store.get_run("2026") is None
     assert await store.get_run("") is None
     with pytest.raises(StoreError, match="ambiguous.*aa11.*ab22.*more characters"):
@@ -112,7 +121,9 @@ async def test_append_after_close_is_an_error(tmp_path: Path) -> None:
         store.append(ev.PlanApproved(run_id="r", seq=1, ts=0.0))
 
 
-async def test_a_run_has_a_kind_and_version_1_databases_gain_it(tmp_path: Path, bus_for) -> None:
+async def test_a_run_has_a_kind_and_version_1_databases_gain_it(
+    tmp_path: Path, bus_for: Callable[..., EventBus]
+) -> None:
     from maestro_tui.store.schema import MIGRATIONS
 
     db = tmp_path / "v1.db"

@@ -4,11 +4,12 @@ aggregate over them, equal to counting the outcomes one by one."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.outcomes import OUTCOMES_VERSION, task_outcomes
+from maestro_tui.domain.outcomes import OUTCOMES_VERSION, TaskOutcome, task_outcomes
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store
 from maestro_tui.store import outcomes as outcomes_module
@@ -47,7 +48,7 @@ def ensemble_run(bus: EventBus) -> list[ev.Event]:
 
 
 async def test_outcomes_are_stored_when_a_run_finishes_and_read_back_equal(
-    store: Store, bus_for, monkeypatch: pytest.MonkeyPatch
+    store: Store, bus_for: Callable[..., EventBus], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = ensemble_run(bus_for(store, "run-e"))
     await store.flush()
@@ -62,7 +63,9 @@ async def test_outcomes_are_stored_when_a_run_finishes_and_read_back_equal(
     assert stored == task_outcomes(events)  # in plan order, candidates after their task
 
 
-async def test_a_run_resumed_since_is_computed_again(store: Store, bus_for) -> None:
+async def test_a_run_resumed_since_is_computed_again(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store, "run-e")
     ensemble_run(bus)
     await store.flush()
@@ -73,12 +76,14 @@ async def test_a_run_resumed_since_is_computed_again(store: Store, bus_for) -> N
     assert await stale_runs(store) == []
 
 
-async def test_the_scoreboard_equals_counting_the_outcomes(store: Store, bus_for) -> None:
+async def test_the_scoreboard_equals_counting_the_outcomes(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     ensemble_run(bus_for(store, "run-e"))
     finished_run(bus_for(store, "run-busy"))
     await store.flush()
     found = {(s.worker, s.model, s.role): s for s in await scores(store)}
-    expected: dict[tuple[str, str, str], list] = defaultdict(list)
+    expected: dict[tuple[str, str, str], list[TaskOutcome]] = defaultdict(list)
     for outcomes in (await outcomes_of(store, ["run-e", "run-busy"])).values():
         ensembles = {o.task_id for o in outcomes if o.candidate}
         for o in outcomes:
@@ -102,7 +107,9 @@ async def test_the_scoreboard_equals_counting_the_outcomes(store: Store, bus_for
     assert found[("claude", "opus", "coder")].green_first == 0
 
 
-async def test_a_rerun_is_linked_and_its_taken_over_tasks_projected(store: Store, bus_for) -> None:
+async def test_a_rerun_is_linked_and_its_taken_over_tasks_projected(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store, "run-2")
     start_run(bus)
     bus.emit(ev.RerunOf, source="run-1", base_branch="release", taken_over=("cli",))

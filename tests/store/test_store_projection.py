@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from maestro_tui.store import MergeRecord, Store, bulk
 from tests.store.store_events import PLAN, emit_every_event, start_run, table
 
 
-def tasks_table(db: Path, run_id: str) -> dict[str, tuple]:
+def tasks_table(db: Path, run_id: str) -> dict[str, tuple[Any, ...]]:
     rows = table(
         db,
         'SELECT task_id, status, attempts, reason, "commit" FROM tasks WHERE run_id = ?',
@@ -22,7 +24,7 @@ def tasks_table(db: Path, run_id: str) -> dict[str, tuple]:
     return {r[0]: r[1:] for r in rows}
 
 
-def tasks_replayed(events: list[ev.Event]) -> dict[str, tuple]:
+def tasks_replayed(events: list[ev.Event]) -> dict[str, tuple[Any, ...]]:
     state = fold(events)
     return {t.id: (t.status.value, t.attempts, t.reason, t.commit) for t in state.tasks.values()}
 
@@ -84,13 +86,13 @@ PROJECTED = (
     ids=["wide-statements", "narrow-statements", "old-sqlite-updates"],
 )
 async def test_tables_agree_with_the_reducer_wherever_batches_are_cut(
-    tmp_path: Path, monkeypatch, max_vars: int, update_from: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_vars: int, update_from: bool
 ) -> None:
     # Narrow statements split every multi-row INSERT/UPDATE into many; old SQLite (< 3.33)
     # has no UPDATE ... FROM and updates a row per step.
     monkeypatch.setattr(bulk, "UPDATE_FROM", update_from and bulk.UPDATE_FROM)
     events = all_events()
-    seen: dict[int, list[list[tuple]]] = {}
+    seen: dict[int, list[list[tuple[Any, ...]]]] = {}
     for batch in (1, 2, 3, 7, 10_000):
         store = await Store.open(tmp_path / f"batch{batch}.db", max_vars=max_vars)
         try:
@@ -109,7 +111,7 @@ async def test_tables_agree_with_the_reducer_wherever_batches_are_cut(
         assert tables == seen[1], f"batches of {batch} give other rows than batches of 1"
 
 
-async def test_run_summary_numbers(store: Store, bus_for) -> None:
+async def test_run_summary_numbers(store: Store, bus_for: Callable[..., EventBus]) -> None:
     busy_run(bus_for(store, "run-sum"))
     await store.flush()
 
@@ -127,7 +129,9 @@ async def test_run_summary_numbers(store: Store, bus_for) -> None:
     )
 
 
-async def test_list_runs_newest_first_with_limit(store: Store, bus_for) -> None:
+async def test_list_runs_newest_first_with_limit(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     for n in range(5):
         start_run(bus_for(store, f"run-{n}"))
         await store.flush()  # separate batches: distinct created_at
@@ -137,7 +141,7 @@ async def test_list_runs_newest_first_with_limit(store: Store, bus_for) -> None:
     assert runs[0].tasks_total == 3 and runs[0].cost_usd == 0.0
 
 
-async def test_merges_by_status(store: Store, bus_for) -> None:
+async def test_merges_by_status(store: Store, bus_for: Callable[..., EventBus]) -> None:
     busy_run(bus_for(store, "run-m"))
     await store.flush()
 
@@ -160,7 +164,7 @@ async def test_merges_by_status(store: Store, bus_for) -> None:
     assert await store.merges("run-m", status="queued") == []
 
 
-async def test_requeued_merge_starts_clean(store: Store, bus_for) -> None:
+async def test_requeued_merge_starts_clean(store: Store, bus_for: Callable[..., EventBus]) -> None:
     bus = bus_for(store, "run-rq")
     start_run(bus)
     bus.emit(ev.MergeQueued, task="cli", commit="c1")
@@ -173,7 +177,7 @@ async def test_requeued_merge_starts_clean(store: Store, bus_for) -> None:
     ]
 
 
-async def test_attempts_record_each_try(store: Store, bus_for) -> None:
+async def test_attempts_record_each_try(store: Store, bus_for: Callable[..., EventBus]) -> None:
     busy_run(bus_for(store, "run-a"))
     bus = bus_for(store, "run-c")
     start_run(bus)
@@ -201,7 +205,9 @@ async def test_attempts_record_each_try(store: Store, bus_for) -> None:
     ) == [("cancelled",)]
 
 
-async def test_resume_reopens_the_run_and_interrupts_open_attempts(store: Store, bus_for) -> None:
+async def test_resume_reopens_the_run_and_interrupts_open_attempts(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store, "run-r")
     start_run(bus)
     bus.emit(ev.TaskStarted, task="cli", attempt=1, worker="llm")
@@ -219,7 +225,9 @@ async def test_resume_reopens_the_run_and_interrupts_open_attempts(store: Store,
     ]
 
 
-async def test_a_new_plan_replaces_the_tasks(store: Store, bus_for) -> None:
+async def test_a_new_plan_replaces_the_tasks(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store, "run-p")
     start_run(bus)
     bus.emit(ev.TaskQueued, task="cli")
@@ -229,7 +237,7 @@ async def test_a_new_plan_replaces_the_tasks(store: Store, bus_for) -> None:
     assert tasks_table(store.path, "run-p") == {"only": ("queued", 0, "", None)}
 
 
-async def test_llm_calls_rows(store: Store, bus_for) -> None:
+async def test_llm_calls_rows(store: Store, bus_for: Callable[..., EventBus]) -> None:
     busy_run(bus_for(store, "run-l"))
     await store.flush()
     calls = await store.llm_calls("run-l")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from maestro_tui.domain import events as ev
@@ -11,7 +12,9 @@ from maestro_tui.store import Store
 from tests.store.store_events import emit_every_event, start_run
 
 
-async def test_every_event_type_round_trips_in_order(store: Store, bus_for) -> None:
+async def test_every_event_type_round_trips_in_order(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     emitted = emit_every_event(bus_for(store))
     await store.flush()
 
@@ -23,7 +26,9 @@ async def test_every_event_type_round_trips_in_order(store: Store, bus_for) -> N
     assert isinstance(plan.plan, dict) and plan.layers == (("cli",), ("tests", "docs"))
 
 
-async def test_load_after_seq_batches_and_last_position(store: Store, bus_for) -> None:
+async def test_load_after_seq_batches_and_last_position(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     emitted = emit_every_event(bus_for(store))
     await store.flush()
     run_id = emitted[0].run_id
@@ -43,7 +48,7 @@ async def test_unknown_run_has_no_events(store: Store) -> None:
     assert await store.last_position("nope") == (0, 0.0)
 
 
-async def test_runs_do_not_mix(store: Store, bus_for) -> None:
+async def test_runs_do_not_mix(store: Store, bus_for: Callable[..., EventBus]) -> None:
     one, two = bus_for(store, "run-one"), bus_for(store, "run-two")
     start_run(one)
     start_run(two)

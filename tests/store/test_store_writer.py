@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,13 @@ import pytest
 from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.store import Store, StoreError, bulk
-from maestro_tui.store.codec import row_builder
+from maestro_tui.store.codec import Row, row_builder
 from maestro_tui.store.schema import MIGRATIONS
 from maestro_tui.store.writer import Writer
 from tests.store.store_events import start_run, table
 
 
-def rows_of(bus: EventBus, count: int, task: str = "cli") -> list[tuple]:
+def rows_of(bus: EventBus, count: int, task: str = "cli") -> list[Row]:
     events = [
         bus.emit(ev.AgentOutput, task=task, attempt=1, text=f"line {n}") for n in range(count)
     ]
@@ -70,7 +72,9 @@ async def test_a_failure_in_a_pipelined_batch_stops_the_log_there(tmp_path: Path
     await store.close()  # flush() reported the error: close() does not raise it again
 
 
-async def test_the_writer_ignores_ctrl_c_and_hang_up(store: Store, bus_for) -> None:
+async def test_the_writer_ignores_ctrl_c_and_hang_up(
+    store: Store, bus_for: Callable[..., EventBus]
+) -> None:
     bus = bus_for(store)
     start_run(bus)
     await store.flush()
@@ -84,7 +88,9 @@ async def test_the_writer_ignores_ctrl_c_and_hang_up(store: Store, bus_for) -> N
     assert [e.seq for e in await store.load_events(bus.run_id)] == [1, 2, 3, 4]
 
 
-async def test_a_killed_writer_is_reported_with_how_it_died(tmp_path: Path, bus_for) -> None:
+async def test_a_killed_writer_is_reported_with_how_it_died(
+    tmp_path: Path, bus_for: Callable[..., EventBus]
+) -> None:
     store = await Store.open(tmp_path / "k.db")
     bus = bus_for(store)
     start_run(bus)
@@ -109,7 +115,9 @@ async def _events(path: Path, run_id: str) -> list[ev.Event]:
         await reader.close()
 
 
-async def test_reading_stores_start_no_writer(tmp_path: Path, bus_for) -> None:
+async def test_reading_stores_start_no_writer(
+    tmp_path: Path, bus_for: Callable[..., EventBus]
+) -> None:
     store = await Store.open(tmp_path / "r.db")
     try:
         await store.list_runs()
@@ -122,11 +130,10 @@ async def test_reading_stores_start_no_writer(tmp_path: Path, bus_for) -> None:
 
 
 async def test_a_writer_that_cannot_start_names_the_first_event_not_saved(
-    tmp_path: Path, bus_for, monkeypatch
+    tmp_path: Path, bus_for: Callable[..., EventBus], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import maestro_tui.store.writer_handle as handle
-
-    monkeypatch.setattr(handle.sys, "executable", str(tmp_path / "no-python"))
+    # The handle starts the writer with sys.executable.
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
     store = await Store.open(tmp_path / "s.db")
     bus = bus_for(store, "run-s")
     start_run(bus)
