@@ -72,7 +72,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
         return await run_replay(db, args.run_id)
     if cmd == "watch":
-        from maestro_tui.ui.screens.follow import run_watch
+        from maestro_tui.ui.entry import run_watch
 
         return await run_watch(db, args.run_id, stay=args.stay)
     if cmd == "serve":

@@ -1,4 +1,4 @@
-"""Front-end entry points the CLI calls: a new run, a resume, the launcher, a replay.
+"""Front-end entry points the CLI calls: a new run, a resume, the launcher, a replay, a watch.
 
 All are coroutines: the run's store and git work belong to the caller's event loop, and the
 Textual app runs in that same loop (no threads between the engine and the screen).
@@ -339,3 +339,27 @@ async def run_replay(db_path: Path, run_id: str) -> int:
     from maestro_tui.ui.screens.replay import ReplayScreen
 
     return await _run_app(MaestroApp(lambda: ReplayScreen(db_path, run_id)))
+
+
+async def run_watch(
+    db_path: Path, run_id: str, *, stay: bool = False, watch_themes: bool = True
+) -> int:
+    """`maestro-tui watch RUN`: the run's exit code once it ends, 0 if closed before."""
+    from maestro_tui.store import Store, StoreError
+    from maestro_tui.ui.screens.follow import FollowScreen
+
+    store = await Store.open_read_only(db_path)
+    try:
+        summary = await store.get_run(run_id)
+        if summary is None:
+            raise StoreError(f"no run '{run_id}' in {store.path}: see maestro-tui runs --db FILE")
+        app = MaestroApp(
+            lambda: FollowScreen(store, db_path, summary.run_id, stay=stay),
+            watch_themes=watch_themes,
+        )
+        result = await app.run_async()
+    finally:
+        await store.close()
+    if isinstance(result, int):
+        return result
+    return app.return_code or 0

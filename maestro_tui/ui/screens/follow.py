@@ -22,7 +22,6 @@ from textual.widgets import Footer, Static
 from maestro_tui.engine.history import TAIL_LINES, Follower, lock_holder
 from maestro_tui.session.outcome import exit_code
 from maestro_tui.store import Store, StoreError
-from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.widgets.dashboard import Dashboard
 from maestro_tui.ui.widgets.keys_panel import first_stop, toggle_keys_panel
 
@@ -145,24 +144,3 @@ class FollowScreen(Screen[None]):
     def action_close(self) -> None:
         """Stop watching; the run goes on in its own process."""
         self.app.exit(0)
-
-
-async def run_watch(
-    db_path: Path, run_id: str, *, stay: bool = False, watch_themes: bool = True
-) -> int:
-    """`maestro-tui watch RUN`: the run's exit code once it ends, 0 if closed before."""
-    store = await Store.open_read_only(db_path)
-    try:
-        summary = await store.get_run(run_id)
-        if summary is None:
-            raise StoreError(f"no run '{run_id}' in {store.path}: see maestro-tui runs --db FILE")
-        app = MaestroApp(
-            lambda: FollowScreen(store, db_path, summary.run_id, stay=stay),
-            watch_themes=watch_themes,
-        )
-        result = await app.run_async()
-    finally:
-        await store.close()
-    if isinstance(result, int):
-        return result
-    return app.return_code or 0
