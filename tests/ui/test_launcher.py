@@ -180,7 +180,8 @@ async def test_history_lists_runs_newest_first_and_opens_or_resumes_them(db: Pat
         history = await history_loaded(pilot)
         table = history.query_one(DataTable)
         goals = [table.get_row_at(n)[0] for n in range(table.row_count)]
-        assert goals == ["rename Basket to Cart everywhere", "speed up the cart totals",
+        # cut to make room for the status: "stopped — resumable" in full
+        assert goals == ["rename Basket to Cart ever…", "speed up the cart totals",
                          "add a --json flag to report"]  # fmt: skip
         assert [str(c) for c in table.get_row_at(2)[1:4]] == ["yesterday 14:00", "1m58s", "3 / 0"]
         assert [str(table.get_row_at(n)[5]) for n in range(3)] == [
@@ -209,9 +210,9 @@ async def test_no_runs_shows_how_to_start_one(tmp_path: Path) -> None:
 def test_launcher_snapshot(snap_compare, db: Path) -> None:
     """You should see the "start" form (goal, an empty model field whose grey hint reads
     "none set: e.g. openai/gpt-4o", agents 4, empty budget, Start) on the left and three
-    past runs on the right, newest first: the rename that never
-    finished (today 14:50, 31m02s, "running" in blue), the failed cart speed-up (today 13:00,
-    1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, green), its cost
+    past runs on the right, newest first: the rename that never finished (today 14:50, 31m02s,
+    "stopped — resumable" in yellow: no process drives it), the failed cart speed-up (today
+    13:00, 1 / 1, red) and yesterday's succeeded --json flag (3 / 0, 14.7k tokens, green), its cost
     "$0.04 sim" with "sim" in italic yellow: the demo model's simulated prices. Every column,
     status included, fits."""
 
@@ -239,7 +240,7 @@ async def test_an_mcp_session_shows_its_kind_replays_and_is_not_resumed(tmp_path
     app = LauncherApp(path)
     async with app.run_test(size=(140, 30), message_hook=messages.append) as pilot:
         table = (await history_loaded(pilot)).query_one(DataTable)
-        assert table.get_row_at(0)[0] == "mcp · MCP session of claude-code"
+        assert table.get_row_at(0)[0] == "mcp · MCP session of claud…"
         table.focus()
         await pilot.press("u")  # nothing to resume in a session: a notice, nothing posted
         await pilot.press("enter")  # replay it

@@ -14,22 +14,24 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+from maestro_tui.session.liveness import STOPPED, truthful
 from maestro_tui.store import RunSummary, Store, StoreError
 
-# "running"/"planning" in the store: live elsewhere, or killed without a word. Resuming a
-# live run fails on its run lock with a clear message, so both are offered.
-RESUMABLE = frozenset({"interrupted", "waiting", "running", "planning"})
+# A run the store calls running but no process drives reads STOPPED (session/liveness.py);
+# one that is driven can be attached to (Enter) and is not offered for resuming.
+RESUMABLE = frozenset({"interrupted", "waiting", STOPPED})
 STATUS_COLOUR = {  # theme variables
     "succeeded": "text-success",
     "running": "text-primary",
     "planning": "text-primary",
     "waiting": "text-warning",
     "interrupted": "text-warning",
+    STOPPED: "text-warning",
     "failed": "text-error",
     "unchanged": "text-error",  # its agents changed none of the files they were to change
     "cancelled": "text-error",
 }
-GOAL_WIDTH = 36
+GOAL_WIDTH = 27
 EMPTY = (
     "No runs yet.\n\n"
     "Type a goal in the form and press Start (or Enter) to begin one. From a shell:\n"
@@ -176,7 +178,7 @@ class RunHistory(Vertical):
             self.show([])
             return
         try:
-            runs = await store.list_runs()
+            runs = truthful(await store.list_runs(), self.db_path)  # running: only while driven
         finally:
             await store.close()
         self.show(runs)
