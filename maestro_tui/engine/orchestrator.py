@@ -109,9 +109,9 @@ class Orchestrator(MergeDecisions):
                     self.preparer,
                 ),
                 rounds_used=self._fix_rounds,
+                on_decided=self._decided,
+                summary_of=self._summary_of,
             )
-            self._merge_queue.on_decided = self._decided
-            self._merge_queue.summary_of = self._summary_of
         return self._merge_queue
 
     def _fix_rounds(self, task_id: str) -> int:

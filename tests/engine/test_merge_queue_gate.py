@@ -48,9 +48,10 @@ class Setup:
         self.log: list[ev.Event] = []
         self.bus.subscribe(self.log.append)
         settings = GateSettings(command=f"{sys.executable} check.py", timeout_s=60, on_red="review")
-        self.queue = MergeQueue(self.bus, self.ws, "maestro/r1", gate=settings)
         self.decided: dict[str, asyncio.Future[Decision]] = {}
-        self.queue.on_decided = self._decided
+        self.queue = MergeQueue(
+            self.bus, self.ws, "maestro/r1", gate=settings, on_decided=self._decided
+        )
 
     def _decided(self, decision: Decision) -> None:
         future = self.decided.setdefault(decision.task_id, asyncio.Future())

@@ -1,17 +1,20 @@
-"""What becomes of a result the merge queue could not simply land: what the gate reports
-back (landed, red, conflicting, broken), and conflicts routed per `[merge] on_conflict` (held
-for the human, handed to the task's agent with the hunks, or the task run again).
+"""What becomes of a result the merge queue could not simply land: held for the human,
+approved into the gate, or reported back by it (landed, red, conflicting, broken); and
+conflicts routed per `[merge] on_conflict` (held for the human, handed to the task's agent
+with the hunks, or the task run again).
 
-A part of MergeQueue, kept in a module of its own.
+The merge queue owns one `MergeOutcomes` and the gate reports to it (it is the GateOwner).
+The queue reads and changes the book through `waiting` and `approving`, and decides the rest
+of a held result's fate (approve, reject, swap, withdraw) itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 from maestro_tui.domain import events as ev
+from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.merge.gate import GateItem
 from maestro_tui.engine.merge.policy import (
     WITHDRAWN,
@@ -27,51 +30,72 @@ from maestro_tui.engine.merge.policy import (
 )
 from maestro_tui.engine.scheduler import Outcome
 from maestro_tui.workspace.merge import ConflictFile, SourceConflicts, check_merge
+from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult
 
-if TYPE_CHECKING:
-    from maestro_tui.engine.bus import EventBus
-    from maestro_tui.workspace.repo import Workspace
+
+def branch_head(ws: Workspace, branch: str) -> str:
+    """The integration branch's head; it must exist while the run does."""
+    head = ws.branch_head(branch)
+    if head is None:
+        raise RuntimeError(f"integration branch {branch} is missing")
+    return head
 
 
 class MergeOutcomes:
-    """Mixed into MergeQueue, which provides these attributes and helpers."""
+    """The book of results that wait (for the human, or in the gate as approved) and the
+    gate's verdicts on them; every decision goes out through `decide` (the queue's)."""
 
-    _bus: EventBus
-    _ws: Workspace
-    _branch: str
-    _settings: GateSettings
-    _pending: dict[str, PendingMerge]
-    _approving: dict[str, GateItem]
-    _handing: set[asyncio.Task[None]]
-    _rounds_used: Callable[[str], int]
-    summary_of: Callable[[str], str]
+    def __init__(
+        self,
+        bus: EventBus,
+        ws: Workspace,
+        branch: str,
+        settings: GateSettings,
+        *,
+        waiting: Mapping[str, PendingMerge],
+        rounds_used: Callable[[str], int],
+        summary_of: Callable[[str], str],
+        decide: Callable[[Decision], None],
+    ) -> None:
+        self._bus = bus
+        self._ws = ws
+        self._branch = branch
+        self._settings = settings
+        self._rounds_used = rounds_used
+        self._summary_of = summary_of  # for the agent that resolves a conflict with its work
+        self._decide = decide
+        self.waiting: dict[str, PendingMerge] = dict(waiting)  # held for the human, by task
+        self.approving: dict[str, GateItem] = {}  # approved, in the gate until it lands
+        self._handing: set[asyncio.Task[None]] = set()  # conflicts on their way to an agent
 
-    def _decide(self, decision: Decision) -> None:
-        raise NotImplementedError
+    def get(self, task_id: str) -> PendingMerge:
+        """The merge waiting for the human for this task; KeyError saying what waits."""
+        try:
+            return self.waiting[task_id]
+        except KeyError:
+            waiting = ", ".join(sorted(self.waiting)) or "none"
+            raise KeyError(
+                f"task '{task_id}' has no merge waiting for review (waiting: {waiting})"
+            ) from None
 
-    def _hold(self, pending: PendingMerge, reasons: list[str]) -> None:
-        raise NotImplementedError
+    def hold(self, pending: PendingMerge, reasons: list[str]) -> None:
+        """Hold a result for the human, saying why."""
+        self.waiting[pending.task_id] = pending
+        self._bus.emit(ev.MergeWaiting, task=pending.task_id, reasons=tuple(reasons))
+        self._decide(Decision(pending.task_id, Outcome.HELD))
 
-    def _hold_item(self, item: GateItem, reason: str) -> None:
-        raise NotImplementedError
+    def stop_approval(self, task_id: str, why: str) -> bool:
+        """Fail an approval still in the gate (the approver is told why); False if none was.
+        Taking it out of the gate is the queue's."""
+        item = self.approving.pop(task_id, None)
+        if item is None:
+            return False
+        if item.landed is not None and not item.landed.done():
+            item.landed.set_exception(MergeRefused(task_id, f"not merged: {why}"))
+        return True
 
-    def _refuse(self, item: GateItem, why: str, error: Exception) -> None:
-        raise NotImplementedError
-
-    def _stop_approval(self, task_id: str, why: str) -> None:
-        raise NotImplementedError
-
-    def _get(self, task_id: str) -> PendingMerge:
-        raise NotImplementedError
-
-    def _head(self) -> str:
-        raise NotImplementedError
-
-    async def conflicts(self, task_id: str) -> tuple[ConflictFile, ...]:
-        raise NotImplementedError
-
-    async def _conflict_elsewhere(
+    async def conflict_elsewhere(
         self, pending: PendingMerge, conflicts: tuple[ConflictFile, ...]
     ) -> bool:
         """Per `on_conflict`, send a conflicting result back to its agent or run its task
@@ -86,40 +110,25 @@ class MergeOutcomes:
         used = self._rounds_used(pending.task_id)
         if s.on_conflict != "agent" or used >= max(1, s.fix_attempts):
             return False
-        self._decide(
-            Decision(
-                pending.task_id, None, fix=await self._resolve_request(pending, conflicts, used)
-            )
-        )
+        fix = await self.fix_request(pending, conflicts, used)
+        self._decide(Decision(pending.task_id, None, fix=fix))
         return True
 
-    async def _resolve_request(
+    async def fix_request(
         self, pending: PendingMerge, conflicts: tuple[ConflictFile, ...], used: int
     ) -> FixRequest:
         """What the agent gets to resolve a conflict: the hunks and the other tasks' work."""
         paths = [c.path for c in conflicts]
         base = f"{pending.commit}^"
         others = await asyncio.to_thread(self._ws.merged_task_ids, self._branch, base, paths)
-        summaries = [(task, self.summary_of(task)) for task in others]
+        summaries = [(task, self._summary_of(task)) for task in others]
         return FixRequest(pending.commit, conflict_feedback(conflicts, summaries), used + 1)
-
-    async def hand_to_agent(self, task_id: str) -> None:
-        """The reviewer hands a waiting conflict to the task's agent (it counts as a fix round;
-        the resolution comes back through the queue like any result)."""
-        pending = self._get(task_id)
-        self._stop_approval(task_id, "handed to the agent")
-        conflicts = await self.conflicts(task_id)
-        if not conflicts:
-            raise ValueError(f"task '{task_id}' does not conflict: approve, reject or retry it")
-        fix = await self._resolve_request(pending, conflicts, self._rounds_used(task_id))
-        del self._pending[task_id]  # it waits no more: the agent's new result will come
-        self._decide(Decision(task_id, None, fix=fix))
 
     # --- what the gate reports (GateOwner) ---------------------------------------------------
 
     def landed(self, item: GateItem, head: str) -> None:
-        self._pending.pop(item.task_id, None)
-        self._approving.pop(item.task_id, None)
+        self.waiting.pop(item.task_id, None)
+        self.approving.pop(item.task_id, None)
         if item.approved:
             self._bus.emit(ev.MergeApproved, task=item.task_id, resolution=item.resolution)
         self._bus.emit(ev.Merged, task=item.task_id, commit=head, auto=not item.approved)
@@ -170,8 +179,9 @@ class MergeOutcomes:
     async def _conflicted_later(self, item: GateItem, why: str) -> None:
         """A conflict the gate found (with work that landed ahead of it), per `on_conflict`."""
         pending = PendingMerge(item.task_id, item.title, item.source.commit, item.summary)
-        check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
-        if check.clean or not await self._conflict_elsewhere(pending, check.conflicts):
+        head = branch_head(self._ws, self._branch)
+        check = await asyncio.to_thread(check_merge, self._ws, head, pending.commit)
+        if check.clean or not await self.conflict_elsewhere(pending, check.conflicts):
             self._hold_item(item, why)
 
     def broken(self, item: GateItem, reason: str) -> None:
@@ -179,3 +189,16 @@ class MergeOutcomes:
             self._refuse(item, reason, MergeRefused(item.task_id, reason))
         else:
             self._hold_item(item, reason)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _hold_item(self, item: GateItem, reason: str) -> None:
+        pending = PendingMerge(item.task_id, item.title, item.source.commit, item.summary)
+        self.hold(pending, [reason])
+
+    def _refuse(self, item: GateItem, why: str, error: Exception) -> None:
+        """An approval that did not land: the task keeps waiting, the approver is told why."""
+        self.approving.pop(item.task_id, None)
+        self._bus.emit(ev.MergeWaiting, task=item.task_id, reasons=(why,))
+        if item.landed is not None and not item.landed.done():
+            item.landed.set_exception(error)

@@ -7,8 +7,8 @@ everything else waits for the human. Without a test command (or with `[merge] sp
 there is nothing to test, so results merge at once, as they always did, and the run says so
 once (GateSkipped).
 
-**The API the merge review screen builds on** (all on `MergeQueue`, mirrored by
-`Orchestrator`):
+**The API the merge review screen builds on** (all on `MergeQueue`, mirrored by the
+orchestrator's `merges`, engine/merge/decisions.py):
 
 - `await approve(task_id, resolution=None) -> str`: lands a waiting result through the gate
   and returns the branch's new head. `resolution` settles conflicts: `"ours"`/`"theirs"` takes
@@ -40,7 +40,7 @@ from maestro_tui.domain import events as ev
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.merge.commit_tests import CommitTests
 from maestro_tui.engine.merge.gate import Gate, GateItem, merge_message
-from maestro_tui.engine.merge.outcomes import MergeOutcomes
+from maestro_tui.engine.merge.outcomes import MergeOutcomes, branch_head
 from maestro_tui.engine.merge.policy import (
     RESOLUTIONS,
     WITHDRAWN,
@@ -93,8 +93,9 @@ class TrialMerge:
     result: TestResult
 
 
-class MergeQueue(MergeOutcomes):
-    """Judges each result, sends it through the gate or holds it for the human."""
+class MergeQueue:
+    """Judges each result, sends it through the gate or holds it for the human; what becomes
+    of what it holds, and the gate's verdicts, are its MergeOutcomes'."""
 
     def __init__(
         self,
@@ -107,37 +108,39 @@ class MergeQueue(MergeOutcomes):
         pending: Mapping[str, PendingMerge] | None = None,
         gate: GateSettings | None = None,
         rounds_used: Callable[[str], int] = lambda task_id: 0,
+        on_decided: Callable[[Decision], None] = lambda decision: None,
+        summary_of: Callable[[str], str] = lambda task_id: "",
     ) -> None:
         self._bus = bus
         self._ws = ws
         self._branch = integration_branch
         self._policy = policy
         self._limits = limits or MergeLimits()
-        self._pending: dict[str, PendingMerge] = dict(pending or {})
         self._settings = gate or GateSettings()
         self._rounds_used = rounds_used
+        self._decide = on_decided
         self._lock = asyncio.Lock()
-        self._approving: dict[str, GateItem] = {}
-        self._handing: set[asyncio.Task[None]] = set()  # conflicts on their way to an agent
         self._said_off = False
         # More reasons to hold a result for the human (an inbox item's labels, say).
         self.extra_reasons: Callable[[Candidate], list[str]] | None = None
-        self.on_decided: Callable[[Decision], None] | None = None
-        # A task's summary, for the agent that resolves a conflict with that task's work.
-        self.summary_of: Callable[[str], str] = lambda task_id: ""
+        self._outcomes = MergeOutcomes(
+            bus, ws, integration_branch, self._settings,
+            waiting=pending or {}, rounds_used=rounds_used, summary_of=summary_of,
+            decide=on_decided,
+        )  # fmt: skip
         s = self._settings
         self.trials: CommitTests | None = None
         self._gate: Gate | None = None
         if not s.off_reason:
             self.trials = CommitTests(bus, ws, s.command, s.timeout_s, s.env, s.sandbox, s.preparer)
             self._gate = Gate(
-                bus, ws, integration_branch, self.trials, self,
+                bus, ws, integration_branch, self.trials, self._outcomes,
                 speculate=s.speculate, max_batch=s.max_batch, retest_red=s.retest_red,
             )  # fmt: skip
 
     @property
     def waiting(self) -> list[PendingMerge]:
-        return list(self._pending.values())
+        return list(self._outcomes.waiting.values())
 
     @property
     def gated(self) -> bool:
@@ -181,24 +184,24 @@ class MergeQueue(MergeOutcomes):
         if not check.clean:
             files = check.conflicted_paths
             self._bus.emit(ev.MergeConflict, task=c.task_id, files=files)
-            if await self._conflict_elsewhere(pending, check.conflicts):
+            if await self._outcomes.conflict_elsewhere(pending, check.conflicts):
                 return Outcome.GATED
             reasons.insert(0, f"conflicts with the integration branch in {', '.join(files)}")
         if reasons:
-            self._hold(pending, reasons)
+            self._outcomes.hold(pending, reasons)
             return Outcome.HELD
         return None
 
     async def conflicts(self, task_id: str) -> tuple[ConflictFile, ...]:
         """The conflicts a waiting merge has against the integration branch as it is now."""
-        pending = self._get(task_id)
+        pending = self._outcomes.get(task_id)
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
         return check.conflicts
 
     async def approve(self, task_id: str, resolution: Resolution = None) -> str:
         """Land a waiting result through the gate; see the module docstring for the contract."""
-        pending = self._get(task_id)
-        if task_id in self._approving:
+        pending = self._outcomes.get(task_id)
+        if task_id in self._outcomes.approving:
             raise ValueError(f"task '{task_id}' is already approved: its merge is being tested")
         if self._gate is None:
             async with self._lock:
@@ -211,13 +214,13 @@ class MergeQueue(MergeOutcomes):
             task_id, pending.title, source, pending.summary,
             approved=True, resolution=label, landed=landed,
         )  # fmt: skip
-        self._approving[task_id] = item
+        self._outcomes.approving[task_id] = item
         self._gate.enqueue(item)
         return await asyncio.shield(landed)  # a caller that gives up leaves the approval in
 
     async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge:
         """Test a waiting merge as resolved, on the branch as it is now; nothing lands."""
-        pending = self._get(task_id)
+        pending = self._outcomes.get(task_id)
         if self.trials is None:
             raise ValueError(f"nothing to test the merge with: {self._settings.off_reason}")
         head = self._head()
@@ -232,7 +235,7 @@ class MergeQueue(MergeOutcomes):
 
     async def _approve_now(self, task_id: str, resolution: Resolution) -> str:
         """No gate: merge the approved result at once, as resolved."""
-        pending = self._get(task_id)
+        pending = self._outcomes.get(task_id)
         check = await asyncio.to_thread(check_merge, self._ws, self._head(), pending.commit)
         resolved: Mapping[str, str | None] | None = None
         label = ""
@@ -246,38 +249,51 @@ class MergeQueue(MergeOutcomes):
         head = await self._merge_now(
             task_id, pending.title, pending.commit, pending.summary, resolved, label
         )
-        del self._pending[task_id]
+        del self._outcomes.waiting[task_id]
         self._decide(Decision(task_id, Outcome.SATISFIED))
         return head
 
     async def reject(self, task_id: str, reason: str = "") -> None:
-        self._get(task_id)
+        self._outcomes.get(task_id)
         self._stop_approval(task_id, "it was rejected")
-        del self._pending[task_id]
+        del self._outcomes.waiting[task_id]
         self._bus.emit(ev.MergeRejected, task=task_id, reason=reason or "rejected by the reviewer")
         self._decide(Decision(task_id, Outcome.DEAD, reason=f"dependency '{task_id}' was rejected"))
 
     def swap(self, task_id: str, commit: str) -> None:
         """Hold another result for the same task instead (the human picked another candidate)."""
-        pending = self._get(task_id)
+        pending = self._outcomes.get(task_id)
         self._stop_approval(task_id, "another candidate was picked")
-        self._pending[task_id] = PendingMerge(task_id, pending.title, commit, pending.summary)
+        waiting = PendingMerge(task_id, pending.title, commit, pending.summary)
+        self._outcomes.waiting[task_id] = waiting
         self._bus.emit(ev.MergeQueued, task=task_id, commit=commit)
         self._bus.emit(ev.MergeWaiting, task=task_id, reasons=("candidate picked by the reviewer",))
 
     def withdraw(self, task_id: str) -> None:
         """Drop a waiting result so its task can run again on the current integration branch."""
-        self._get(task_id)
+        self._outcomes.get(task_id)
         self._stop_approval(task_id, "it was withdrawn to run again")
-        del self._pending[task_id]
+        del self._outcomes.waiting[task_id]
         self._bus.emit(
             ev.MergeRejected, task=task_id, reason=f"{WITHDRAWN}: retrying on the current branch"
         )
 
+    async def hand_to_agent(self, task_id: str) -> None:
+        """The reviewer hands a waiting conflict to the task's agent (it counts as a fix round;
+        the resolution comes back through the queue like any result)."""
+        pending = self._outcomes.get(task_id)
+        self._stop_approval(task_id, "handed to the agent")
+        conflicts = await self.conflicts(task_id)
+        if not conflicts:
+            raise ValueError(f"task '{task_id}' does not conflict: approve, reject or retry it")
+        fix = await self._outcomes.fix_request(pending, conflicts, self._rounds_used(task_id))
+        del self._outcomes.waiting[task_id]  # it waits no more: the agent's new result will come
+        self._decide(Decision(task_id, None, fix=fix))
+
     def drop(self, task_id: str) -> None:
         """Forget a task's result wherever it is (its task was cancelled)."""
         self._stop_approval(task_id, "its task was cancelled")
-        self._pending.pop(task_id, None)
+        self._outcomes.waiting.pop(task_id, None)
         if self._gate is not None:
             self._gate.remove(task_id)
 
@@ -285,39 +301,14 @@ class MergeQueue(MergeOutcomes):
         """Stop the gate's test runs; results still in it are tested again on resume."""
         if self._gate is not None:
             await self._gate.aclose()  # and its trials
-        for task_id in list(self._approving):
+        for task_id in list(self._outcomes.approving):
             self._stop_approval(task_id, "the run was closed")
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _decide(self, decision: Decision) -> None:
-        if self.on_decided is not None:
-            self.on_decided(decision)
-
-    def _hold(self, pending: PendingMerge, reasons: list[str]) -> None:
-        self._pending[pending.task_id] = pending
-        self._bus.emit(ev.MergeWaiting, task=pending.task_id, reasons=tuple(reasons))
-        self._decide(Decision(pending.task_id, Outcome.HELD))
-
-    def _hold_item(self, item: GateItem, reason: str) -> None:
-        pending = PendingMerge(item.task_id, item.title, item.source.commit, item.summary)
-        self._hold(pending, [reason])
-
-    def _refuse(self, item: GateItem, why: str, error: Exception) -> None:
-        """An approval that did not land: the task keeps waiting, the approver is told why."""
-        self._approving.pop(item.task_id, None)
-        self._bus.emit(ev.MergeWaiting, task=item.task_id, reasons=(why,))
-        if item.landed is not None and not item.landed.done():
-            item.landed.set_exception(error)
-
     def _stop_approval(self, task_id: str, why: str) -> None:
-        item = self._approving.pop(task_id, None)
-        if item is None:
-            return
-        if self._gate is not None:
+        if self._outcomes.stop_approval(task_id, why) and self._gate is not None:
             self._gate.remove(task_id)
-        if item.landed is not None and not item.landed.done():
-            item.landed.set_exception(MergeRefused(task_id, f"not merged: {why}"))
 
     async def _merge_now(
         self,
@@ -335,23 +326,11 @@ class MergeQueue(MergeOutcomes):
         item = GateItem(task_id, title, MergeSource(commit), summary)
         message = merge_message(self._bus.run_id, [item])
         head = await asyncio.to_thread(merge_into, self._ws, self._branch, commit, message, files)
-        approved = task_id in self._pending
+        approved = task_id in self._outcomes.waiting
         if approved:
             self._bus.emit(ev.MergeApproved, task=task_id, resolution=resolution)
         self._bus.emit(ev.Merged, task=task_id, commit=head, auto=not approved)
         return head
 
-    def _get(self, task_id: str) -> PendingMerge:
-        try:
-            return self._pending[task_id]
-        except KeyError:
-            waiting = ", ".join(sorted(self._pending)) or "none"
-            raise KeyError(
-                f"task '{task_id}' has no merge waiting for review (waiting: {waiting})"
-            ) from None
-
     def _head(self) -> str:
-        head = self._ws.branch_head(self._branch)
-        if head is None:
-            raise RuntimeError(f"integration branch {self._branch} is missing")
-        return head
+        return branch_head(self._ws, self._branch)
