@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RAY_STAMP := $(VENV)/.ray-installed
 
-.PHONY: demo test bench check lint clean agent-clis clean-agent-clis
+.PHONY: demo test bench check lint docs clean agent-clis clean-agent-clis
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "maestro-tui needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -41,6 +41,11 @@ lint: $(STAMP) $(RAY_STAMP)
 	$(VENV)/bin/mypy
 
 check: lint test
+
+# The documentation site, offline (no plugin fetches anything), into the git-ignored site/.
+# --strict: a broken link, a missing page or a bad generated part fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) build *.egg-info
