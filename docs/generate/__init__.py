@@ -1,0 +1,1 @@
+"""The reference pages' generated parts, written at build time from the code they describe."""
