@@ -115,59 +115,79 @@ def parse_plan(data: Mapping[str, Any], goal: str | None = None) -> Plan:
         raise PlanError(["the plan has no tasks: give a non-empty 'tasks' list"])
     tasks: list[Task] = []
     for n, raw in enumerate(raw_tasks, start=1):
-        if not isinstance(raw, Mapping):
-            problems.append(f"task #{n}: must be an object, got {type(raw).__name__}")
-            continue
-        task_id = raw.get("id")
-        where = f"task '{task_id}'" if isinstance(task_id, str) and task_id else f"task #{n}"
-        if not isinstance(task_id, str) or not task_id.strip():
-            problems.append(f"{where}: missing 'id'")
-            continue
-        unknown = sorted(set(raw) - TASK_KEYS)
-        if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
-        prompt = raw.get("prompt", "")
-        if not isinstance(prompt, str):
-            problems.append(f"{where}: 'prompt' must be a string")
-            prompt = ""
-        title = raw.get("title") or task_id
-        role = raw.get("role") or "coder"
-        worker = raw.get("worker")
-        if not isinstance(title, str) or not isinstance(role, str):
-            problems.append(f"{where}: 'title' and 'role' must be strings")
-            title, role = str(title), str(role)
-        if worker is not None and not isinstance(worker, str):
-            problems.append(f"{where}: 'worker' must be a string")
-            worker = None
-        candidates = raw.get("candidates", 1)
-        if not isinstance(candidates, int) or isinstance(candidates, bool):
-            problems.append(f"{where}: 'candidates' must be a whole number")
-            candidates = 1
-        select = raw.get("select", "tests_first")
-        budget = raw.get("budget_tokens")
-        if budget is not None and (not isinstance(budget, int) or budget < 1):
-            problems.append(f"{where}: 'budget_tokens' must be a positive whole number")
-            budget = None
-        tasks.append(
-            Task(
-                id=task_id.strip(),
-                title=title,
-                prompt=prompt,
-                role=role,
-                files=_str_list(raw.get("files"), where, "files", problems),
-                depends_on=_str_list(raw.get("depends_on"), where, "depends_on", problems),
-                after=_str_list(raw.get("after"), where, "after", problems),
-                worker=worker,
-                candidates=candidates,
-                models=_str_list(raw.get("models"), where, "models", problems),
-                select=str(select),
-                budget_tokens=budget,
-            )
-        )
+        task = _parse_task(raw, n, problems)
+        if task is not None:
+            tasks.append(task)
     if problems:
         raise PlanError(problems)
     plan_goal = goal if goal is not None else data.get("goal", "")
     return Plan(goal=str(plan_goal or ""), tasks=tuple(tasks))
+
+
+def _parse_task(raw: Any, n: int, problems: list[str]) -> Task | None:
+    """The plan's task number `n`; what is wrong with it goes to `problems` (None: no task)."""
+    if not isinstance(raw, Mapping):
+        problems.append(f"task #{n}: must be an object, got {type(raw).__name__}")
+        return None
+    task_id = raw.get("id")
+    where = f"task '{task_id}'" if isinstance(task_id, str) and task_id else f"task #{n}"
+    if not isinstance(task_id, str) or not task_id.strip():
+        problems.append(f"{where}: missing 'id'")
+        return None
+    unknown = sorted(set(raw) - TASK_KEYS)
+    if unknown:
+        problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
+    prompt, title, role, worker = _text_fields(raw, task_id, where, problems)
+    candidates, budget = _count_fields(raw, where, problems)
+    return Task(
+        id=task_id.strip(),
+        title=title,
+        prompt=prompt,
+        role=role,
+        files=_str_list(raw.get("files"), where, "files", problems),
+        depends_on=_str_list(raw.get("depends_on"), where, "depends_on", problems),
+        after=_str_list(raw.get("after"), where, "after", problems),
+        worker=worker,
+        candidates=candidates,
+        models=_str_list(raw.get("models"), where, "models", problems),
+        select=str(raw.get("select", "tests_first")),
+        budget_tokens=budget,
+    )
+
+
+def _text_fields(
+    raw: Mapping[str, Any], task_id: str, where: str, problems: list[str]
+) -> tuple[str, str, str, str | None]:
+    """A task's prompt, title, role and worker; a wrong type is a problem, and a default."""
+    prompt = raw.get("prompt", "")
+    if not isinstance(prompt, str):
+        problems.append(f"{where}: 'prompt' must be a string")
+        prompt = ""
+    title = raw.get("title") or task_id
+    role = raw.get("role") or "coder"
+    worker = raw.get("worker")
+    if not isinstance(title, str) or not isinstance(role, str):
+        problems.append(f"{where}: 'title' and 'role' must be strings")
+        title, role = str(title), str(role)
+    if worker is not None and not isinstance(worker, str):
+        problems.append(f"{where}: 'worker' must be a string")
+        worker = None
+    return prompt, title, role, worker
+
+
+def _count_fields(
+    raw: Mapping[str, Any], where: str, problems: list[str]
+) -> tuple[int, int | None]:
+    """A task's number of candidates and its own token budget, checked as _text_fields."""
+    candidates = raw.get("candidates", 1)
+    if not isinstance(candidates, int) or isinstance(candidates, bool):
+        problems.append(f"{where}: 'candidates' must be a whole number")
+        candidates = 1
+    budget = raw.get("budget_tokens")
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        problems.append(f"{where}: 'budget_tokens' must be a positive whole number")
+        budget = None
+    return candidates, budget
 
 
 def validate_plan(plan: Plan, repo_root: Path | None = None) -> Plan:
