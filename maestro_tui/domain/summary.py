@@ -45,6 +45,29 @@ def pull_request_body(events: Iterable[ev.Event]) -> str:
     """The body of a pull request for the run these events describe."""
     events = list(events)
     state = fold(events)
+    models, decided = _models_and_decisions(events)
+    lines = ["## Goal", "", state.goal.strip() or "(none given)", "", "## Tasks", ""]
+    lines += ["| task | agent | model | tests | cost | outcome |", "|---|---|---|---|---|---|"]
+    lines += [_task_row(task, models.get(task.id, []), state) for task in state.tasks.values()]
+    if decided:
+        lines += ["", "## Decided by a human", "", *decided]
+    lines += [
+        "",
+        "## Cost",
+        "",
+        _cost_line(state),
+        "",
+        "## Replay",
+        "",
+        f"Run `{state.run_id}` started on `{state.base_branch}` and merged into"
+        f" `{state.integration_branch}`. Every event is recorded: `maestro-tui replay"
+        f" {state.run_id}` shows it again as it happened.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _models_and_decisions(events: list[ev.Event]) -> tuple[dict[str, list[str]], list[str]]:
+    """The models each task used (in order of first use), and the merges a human decided."""
     models: dict[str, list[str]] = defaultdict(list)
     decided: list[str] = []
     for e in events:
@@ -56,29 +79,27 @@ def pull_request_body(events: Iterable[ev.Event]) -> str:
             decided.append(f"- `{e.task}`: approved by the reviewer{how}")
         elif isinstance(e, ev.MergeRejected) and not e.reason.startswith("withdrawn"):
             decided.append(f"- `{e.task}`: rejected: {e.reason}")
-    lines = ["## Goal", "", state.goal.strip() or "(none given)", "", "## Tasks", ""]
-    lines += ["| task | agent | model | tests | cost | outcome |", "|---|---|---|---|---|---|"]
-    for task in state.tasks.values():
-        outcome = "merged" if task.status is TaskStatus.MERGED else task.status.value
-        if task.status is TaskStatus.DONE:
-            outcome = "done, no changes"
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(x)
-                for x in (
-                    f"`{task.id}` {task.title}",
-                    task.worker,
-                    ", ".join(models.get(task.id, [])),
-                    _tests(task),
-                    _money(task.cost_usd, state.cost_simulated) if task.cost_usd else "–",
-                    outcome,
-                )
-            )
-            + " |"
-        )
-    if decided:
-        lines += ["", "## Decided by a human", "", *decided]
+    return models, decided
+
+
+def _task_row(task: TaskView, models: list[str], state: RunState) -> str:
+    """A task's row of the Tasks table."""
+    outcome = "merged" if task.status is TaskStatus.MERGED else task.status.value
+    if task.status is TaskStatus.DONE:
+        outcome = "done, no changes"
+    cells = (
+        f"`{task.id}` {task.title}",
+        task.worker,
+        ", ".join(models),
+        _tests(task),
+        _money(task.cost_usd, state.cost_simulated) if task.cost_usd else "–",
+        outcome,
+    )
+    return "| " + " | ".join(_cell(x) for x in cells) + " |"
+
+
+def _cost_line(state: RunState) -> str:
+    """What the run spent, on how many calls and tokens, and how many tasks merged."""
     merged = state.count(TaskStatus.MERGED)
     calls = sum(m.calls for m in state.models.values())
     cost = _money(state.cost_usd, state.cost_simulated)
@@ -90,16 +111,4 @@ def pull_request_body(events: Iterable[ev.Event]) -> str:
         if calls
         else "No model usage was recorded"
     )
-    lines += [
-        "",
-        "## Cost",
-        "",
-        f"{spent}; {merged} of {len(state.tasks)} task(s) merged.",
-        "",
-        "## Replay",
-        "",
-        f"Run `{state.run_id}` started on `{state.base_branch}` and merged into"
-        f" `{state.integration_branch}`. Every event is recorded: `maestro-tui replay"
-        f" {state.run_id}` shows it again as it happened.",
-    ]
-    return "\n".join(lines) + "\n"
+    return f"{spent}; {merged} of {len(state.tasks)} task(s) merged."
