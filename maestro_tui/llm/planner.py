@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ NO_TOOL = (
     "No tool call: read more with list_files, read_file or search_code, or call submit_plan "
     "with the plan."
 )
+NO_SUBMIT = "no submit_plan call: answer by calling the tool submit_plan"
 SUBMIT_NOW = "Your reading budget is spent ({why}): call submit_plan now, with the whole plan."
 FORCED = {"type": "function", "function": {"name": "submit_plan"}}
 
@@ -165,59 +166,93 @@ async def plan_goal(
         context_window(client.model), max_turns, max_tokens, map_tokens
     )
     messages = await asyncio.to_thread(planner_messages, goal, root, roles, budget, exclude)
-    reader = PlanReader(root, exclude, progress, budget.result_chars)
+    talk = _Conversation(messages, PlanReader(root, exclude, progress, budget.result_chars))
     tools = [*READ_TOOLS, SUBMIT_PLAN]
-    turns = tokens = attempts = last_prompt = 0
-    forced = False
-    problems: list[str] = []
-    while attempts < max_attempts:
-        if not forced and (why := budget.spent(turns, tokens, last_prompt)):
-            forced = True
-            _tell(messages, SUBMIT_NOW.format(why=why))
-        completion = await _ask(client, messages, tools, forced, progress)
-        turns += 1
-        tokens += completion.tokens_in + completion.tokens_out
-        last_prompt = completion.tokens_in
-        assistant: dict[str, Any] = {"role": "assistant", "content": completion.text or None}
+    while talk.attempts < max_attempts:
+        if not talk.forced and (why := budget.spent(talk.turns, talk.tokens, talk.last_prompt)):
+            talk.force(why)
+        completion = await _ask(client, messages, tools, talk.forced, progress)
+        talk.count(completion)
         if not completion.tool_calls:
-            messages.append({**assistant, "content": completion.text or "(no answer)"})
-            if forced:
-                attempts += 1
-                problems = ["no submit_plan call: answer by calling the tool submit_plan"]
-            messages.append({"role": "user", "content": problems[0] if forced else NO_TOOL})
+            talk.no_tool_call(completion)
             continue
-        assistant["tool_calls"] = [_as_message(call) for call in completion.tool_calls]
-        messages.append(assistant)
-        submitted = next((c for c in completion.tool_calls if c.name == "submit_plan"), None)
+        plan = await talk.tool_calls(completion, lambda a: check_answer(a, goal, root, roles))
+        if plan is not None:
+            return plan
+    raise PlannerError(f"no valid plan after {max_attempts} attempts", talk.problems)
+
+
+class _Conversation:
+    """The planner's messages so far, what it has spent, and the plans it has got wrong."""
+
+    def __init__(self, messages: list[dict[str, Any]], reader: PlanReader) -> None:
+        self.messages = messages
+        self.reader = reader
+        self.turns = self.tokens = self.attempts = self.last_prompt = 0
+        self.forced = False  # the reading budget is spent: only submit_plan is allowed
+        self.problems: list[str] = []
+
+    def force(self, why: str) -> None:
+        self.forced = True
+        _tell(self.messages, SUBMIT_NOW.format(why=why))
+
+    def count(self, completion: Completion) -> None:
+        self.turns += 1
+        self.tokens += completion.tokens_in + completion.tokens_out
+        self.last_prompt = completion.tokens_in
+
+    def no_tool_call(self, completion: Completion) -> None:
+        """A plain answer: asked to use its tools (once forced, that counts as an attempt)."""
+        self.messages.append({"role": "assistant", "content": completion.text or "(no answer)"})
+        if self.forced:
+            self.attempts += 1
+            self.problems = [NO_SUBMIT]
+        note = self.problems[0] if self.forced else NO_TOOL
+        self.messages.append({"role": "user", "content": note})
+
+    async def tool_calls(
+        self, completion: Completion, check: Callable[[Mapping[str, Any] | str], Plan]
+    ) -> Plan | None:
+        """The plan submitted, if `check` finds it valid; else every call answered."""
+        calls = completion.tool_calls
+        self.messages.append(
+            {
+                "role": "assistant",
+                "content": completion.text or None,
+                "tool_calls": [_as_message(call) for call in calls],
+            }
+        )
+        submitted = next((c for c in calls if c.name == "submit_plan"), None)
         results: dict[str, str] = {}
         if submitted is not None:
             try:
-                return check_answer(submitted.arguments, goal, root, roles)
+                return check(submitted.arguments)
             except PlanError as exc:
-                problems = exc.problems
-            attempts += 1
+                self.problems = exc.problems
+            self.attempts += 1
             results[submitted.id] = (
                 "The plan was rejected:\n- "
-                + "\n- ".join(problems)
+                + "\n- ".join(self.problems)
                 + "\nFix these problems and call submit_plan again with the whole plan."
             )
-        elif forced:
-            attempts += 1
-            problems = ["no submit_plan call: answer by calling the tool submit_plan"]
-        for call in completion.tool_calls:
-            if call.id in results:
-                continue
-            if call.name == "submit_plan":
-                results[call.id] = "error: one submit_plan at a time"
-            elif forced:
-                results[call.id] = "error: " + SUBMIT_NOW.format(why="no more reading")
-            else:
-                results[call.id] = await reader.execute(call.name, call.arguments)
-        messages += [
-            {"role": "tool", "tool_call_id": call.id, "content": results[call.id]}
-            for call in completion.tool_calls
+        elif self.forced:
+            self.attempts += 1
+            self.problems = [NO_SUBMIT]
+        for call in calls:
+            if call.id not in results:
+                results[call.id] = await self._result(call)
+        self.messages += [
+            {"role": "tool", "tool_call_id": call.id, "content": results[call.id]} for call in calls
         ]
-    raise PlannerError(f"no valid plan after {max_attempts} attempts", problems)
+        return None
+
+    async def _result(self, call: ToolCall) -> str:
+        """What a call other than the one submit_plan is answered."""
+        if call.name == "submit_plan":
+            return "error: one submit_plan at a time"
+        if self.forced:
+            return "error: " + SUBMIT_NOW.format(why="no more reading")
+        return await self.reader.execute(call.name, call.arguments)
 
 
 async def _ask(
