@@ -119,37 +119,15 @@ async def select_best(
             raise ToolError(f"test_results names candidate {n}, but there are {len(candidates)}")
     patches = [as_patch(str(c["content"])) for c in candidates]
     trials: dict[int, PatchTrial] = {}
-    run_trials = mode in ("tests_first", "vote") and not given and all(patches)
-    if run_trials:
-        base = await asyncio.to_thread(session.ws.head_commit)
-        gate = asyncio.Semaphore(TRIALS_AT_ONCE)
-
-        async def trial(i: int, patch: str) -> PatchTrial:
-            async with gate:
-                return await try_patch(session, i, patch, base)
-
-        done = await asyncio.gather(*(trial(i, p or "") for i, p in enumerate(patches, 1)))
-        trials = {t.index: t for t in done}
+    if mode in ("tests_first", "vote") and not given and all(patches):
+        trials = await _try_patches(session, [p or "" for p in patches])
     results = [
         _result(i, c, patches[i - 1], given.get(i), trials.get(i))
         for i, c in enumerate(candidates, start=1)
     ]
     report = session.reporter("judge")
     for r in results:
-        t = trials.get(r.index)
-        n_failed = t.n_failed if t else (given.get(r.index) or {}).get("n_failed")
-        session.bus.emit(
-            ev.CandidateFinished,
-            task=session.stage.value,
-            candidate=r.index,
-            commit=t.commit if t else None,
-            tests_passed=r.tests_passed,
-            n_passed=r.n_passed,
-            n_failed=n_failed,
-            lines_changed=r.lines_changed,
-            model=str(candidates[r.index - 1].get("label", "")),
-            error=t.detail if t and not t.applied else "",
-        )
+        _record_candidate(session, r, trials.get(r.index), given.get(r.index), candidates)
     chosen, pool = select(results, mode)
     if pool and mode != "vote":
         chosen = await _judge(session, chosen, pool, candidates, criteria, task, mode, report)
@@ -170,6 +148,42 @@ async def select_best(
         "backed_by_tests": chosen.backed_by_tests,
         "candidates": [_row(r, trials.get(r.index), candidates) for r in results],
     }
+
+
+async def _try_patches(session: McpSession, patches: Sequence[str]) -> dict[int, PatchTrial]:
+    """Every diff tried on HEAD, TRIALS_AT_ONCE at a time, by candidate number (from 1)."""
+    base = await asyncio.to_thread(session.ws.head_commit)
+    gate = asyncio.Semaphore(TRIALS_AT_ONCE)
+
+    async def trial(i: int, patch: str) -> PatchTrial:
+        async with gate:
+            return await try_patch(session, i, patch, base)
+
+    done = await asyncio.gather(*(trial(i, p) for i, p in enumerate(patches, 1)))
+    return {t.index: t for t in done}
+
+
+def _record_candidate(
+    session: McpSession,
+    r: CandidateResult,
+    t: PatchTrial | None,
+    given: Mapping[str, Any] | None,
+    candidates: Sequence[Mapping[str, Any]],
+) -> None:
+    """A candidate's result, as the stage's CandidateFinished event."""
+    n_failed = t.n_failed if t else (given or {}).get("n_failed")
+    session.bus.emit(
+        ev.CandidateFinished,
+        task=session.stage.value,
+        candidate=r.index,
+        commit=t.commit if t else None,
+        tests_passed=r.tests_passed,
+        n_passed=r.n_passed,
+        n_failed=n_failed,
+        lines_changed=r.lines_changed,
+        model=str(candidates[r.index - 1].get("label", "")),
+        error=t.detail if t and not t.applied else "",
+    )
 
 
 def _result(
