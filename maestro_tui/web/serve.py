@@ -9,9 +9,13 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maestro_tui.session.outcome import EXIT_BAD_INPUT, EXIT_OK
 from maestro_tui.web.access import TOKEN_ENV, ServeRefused, choose_token, is_loopback
+
+if TYPE_CHECKING:
+    from maestro_tui.web.server import GuardedServer
 
 SHUTDOWN_S = 15.0  # for open connections to close once the server is asked to stop
 
@@ -41,12 +45,9 @@ async def serve(
     `parser` is the CLI's: the served command is checked before anything listens.
     """
     args = app_args[1:] if app_args[:1] == ["--"] else list(app_args)
-    if args[:1] == ["serve"]:
-        return _fail("serve cannot serve itself: give another command after --, or none")
-    if args:
-        parser.parse_args(args)  # a typo is an error here, not a blank browser tab later
-    if not 0 <= port <= 65535:
-        return _fail(f"--port must be from 0 to 65535, got {port}")
+    refused = _refusal(args, port, parser)
+    if refused:
+        return _fail(refused)
     # Read once and dropped, so the app processes (and any agent they start) never see it.
     from_env = os.environ.pop(TOKEN_ENV, None)
     try:
@@ -58,8 +59,6 @@ async def serve(
         from maestro_tui.web.server import GuardedServer
     except ImportError as exc:
         return _fail(f"serve needs textual-serve ({exc}): pip install 'maestro-tui[serve]'")
-    from aiohttp import web
-
     server = GuardedServer(
         app_argv(args),
         token=secret,
@@ -68,6 +67,24 @@ async def serve(
         host=host,
         port=port,
     )
+    return await _listen(server, args, host, port, secret)
+
+
+def _refusal(args: list[str], port: int, parser: argparse.ArgumentParser) -> str | None:
+    """Why the command line cannot be served, if it cannot (an argparse error exits)."""
+    if args[:1] == ["serve"]:
+        return "serve cannot serve itself: give another command after --, or none"
+    if args:
+        parser.parse_args(args)  # a typo is an error here, not a blank browser tab later
+    if not 0 <= port <= 65535:
+        return f"--port must be from 0 to 65535, got {port}"
+    return None
+
+
+async def _listen(server: GuardedServer, args: list[str], host: str, port: int, secret: str) -> int:
+    """Listen, say where, and serve until stopped; then end every app the server started."""
+    from aiohttp import web
+
     runner = web.AppRunner(
         server.make_app(), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_S
     )
