@@ -163,64 +163,82 @@ def pack_context(
     does not fit at all, or cannot be read (outside the repository, missing, binary), is
     listed in `left_out` with the reason.
     """
-    room = budget_tokens * CHARS_PER_TOKEN
-    parts: list[str] = []
-    whole: list[str] = []
-    clipped: list[str] = []
-    left_out: list[str] = []
-
-    def add(text: str) -> None:
-        nonlocal room
-        if text:
-            parts.append(text)
-            room -= len(text) + 2  # and the blank line that joins it
-
-    add(_cut(heading.strip(), room))
+    packing = _Packing(budget_tokens)
+    packing.add(_cut(heading.strip(), packing.room))
     if errors:
         body = "\n\n".join(_cut(e.strip(), ERROR_LIMIT, keep_tail=True) for e in errors)
-        add(_cut("## Errors\n" + body, room, keep_tail=True))
-    add(_cut(run_context.strip(), room))
-    ranked = rank_files(files, errors)
+        packing.add(_cut("## Errors\n" + body, packing.room, keep_tail=True))
+    packing.add(_cut(run_context.strip(), packing.room))
     texts: dict[str, str] = {}
     sizes: dict[str, int] = {}
-    for name in ranked:
+    for name in rank_files(files, errors):
         try:
             texts[name], sizes[name] = _read_inside(root, name, budget_tokens * CHARS_PER_TOKEN)
         except (ValueError, OSError) as exc:
-            left_out.append(f"{name}: {exc}")
-    readable = [n for n in ranked if n in texts]
-    for i, name in enumerate(readable):
-        share = room - (len(readable) - i - 1) * FILE_GLIMPSE
-        body = texts[name] if texts[name].endswith("\n") else texts[name] + "\n"
-        block = f"## {name}\n```\n{body}```"
-        read_all = sizes[name] == len(texts[name].encode("utf-8", "replace"))
-        if read_all and len(block) <= share:
-            add(block)
-            whole.append(name)
-            continue
-        head = f"## {name} (cut to fit)\n```\n"
-        length = "" if read_all else f"{sizes[name]} bytes in all"
-        kept = _cut(body, share - len(head) - 5, whole=length)
-        if kept:
-            add(f"{head}{kept}```")
-            clipped.append(name)
-        else:
-            left_out.append(f"{name}: no room left in {budget_tokens} tokens")
+            packing.left_out.append(f"{name}: {exc}")
+    packing.add_files(texts, sizes)
     if repo_map_text:
+        packing.add_map(repo_map_text)
+    return packing.packed()
+
+
+class _Packing:
+    """A context being packed: its parts so far, the room left (in characters), and what
+    went in whole, cut, or not at all."""
+
+    def __init__(self, budget_tokens: int) -> None:
+        self.budget_tokens = budget_tokens
+        self.room = budget_tokens * CHARS_PER_TOKEN
+        self.parts: list[str] = []
+        self.whole: list[str] = []
+        self.clipped: list[str] = []
+        self.left_out: list[str] = []
+
+    def add(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.room -= len(text) + 2  # and the blank line that joins it
+
+    def add_files(self, texts: dict[str, str], sizes: dict[str, int]) -> None:
+        """The files read (in their order), each whole if it fits, else cut to leave a
+        glimpse of each later one, else left out."""
+        readable = list(texts)
+        for i, name in enumerate(readable):
+            share = self.room - (len(readable) - i - 1) * FILE_GLIMPSE
+            body = texts[name] if texts[name].endswith("\n") else texts[name] + "\n"
+            block = f"## {name}\n```\n{body}```"
+            read_all = sizes[name] == len(texts[name].encode("utf-8", "replace"))
+            if read_all and len(block) <= share:
+                self.add(block)
+                self.whole.append(name)
+                continue
+            head = f"## {name} (cut to fit)\n```\n"
+            length = "" if read_all else f"{sizes[name]} bytes in all"
+            kept = _cut(body, share - len(head) - 5, whole=length)
+            if kept:
+                self.add(f"{head}{kept}```")
+                self.clipped.append(name)
+            else:
+                self.left_out.append(f"{name}: no room left in {self.budget_tokens} tokens")
+
+    def add_map(self, repo_map_text: str) -> None:
+        """As much of the repository map as the room left holds."""
         head = "## Repository map\n"
-        kept = _cut(repo_map_text, room - len(head))
+        kept = _cut(repo_map_text, self.room - len(head))
         if kept:
-            add(head + kept)
+            self.add(head + kept)
             if kept != repo_map_text:
-                clipped.append("repository map")
+                self.clipped.append("repository map")
         else:
-            left_out.append(f"repository map: no room left in {budget_tokens} tokens")
-    text = "\n\n".join(parts)
-    return PackedContext(
-        text,
-        estimate_tokens(text),
-        budget_tokens,
-        tuple(whole),
-        tuple(clipped),
-        tuple(left_out),
-    )
+            self.left_out.append(f"repository map: no room left in {self.budget_tokens} tokens")
+
+    def packed(self) -> PackedContext:
+        text = "\n\n".join(self.parts)
+        return PackedContext(
+            text,
+            estimate_tokens(text),
+            self.budget_tokens,
+            tuple(self.whole),
+            tuple(self.clipped),
+            tuple(self.left_out),
+        )
