@@ -235,3 +235,53 @@ def test_the_mcp_server_loads_without_textual_or_litellm() -> None:
     assert "mcp" in loaded
     assert "textual" not in loaded
     assert "litellm" not in loaded  # until the first model call
+
+
+# --- how long a function may be ---------------------------------------------------------------
+
+MAX_FUNCTION_LINES = 60
+# The demo model's script (its worker turn plays the scripted steps in order): exempt.
+LONG_FUNCTIONS_ALLOWED = {"maestro_tui.llm.demo.model"}
+
+
+def long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> Iterator[tuple[str, int, int]]:
+    """(qualified name, first line, length) of each function in `path` over `limit` lines,
+    counted from its `def` to its last line."""
+
+    def walk(node: ast.AST, prefix: str) -> Iterator[tuple[str, int, int]]:
+        for child in ast.iter_child_nodes(node):
+            name = prefix
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}."
+                length = (child.end_lineno or child.lineno) - child.lineno + 1
+                if not isinstance(child, ast.ClassDef) and length > limit:
+                    yield name[:-1], child.lineno, length
+            yield from walk(child, name)
+
+    yield from walk(ast.parse(path.read_text(encoding="utf-8")), "")
+
+
+def test_no_function_is_over_60_lines() -> None:
+    too_long = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} {name} ({length} lines)"
+        for module, path in sorted(package_modules().items())
+        if module not in LONG_FUNCTIONS_ALLOWED
+        for name, line, length in long_functions(path)
+    ]
+    assert not too_long, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(too_long)
+
+
+def test_long_functions_are_found_nested_and_named(tmp_path: Path) -> None:
+    body = "".join(f"x{n} = {n}\n" for n in range(60))  # with its `def`: 61 lines
+    indented = {
+        depth: "".join(" " * depth + line for line in body.splitlines(True)) for depth in (4, 8)
+    }
+    source = (
+        "class A:\n    def short(self):\n        pass\n\n"
+        f"    def long(self):\n{indented[8]}\n"
+        f"def outer():\n    def inner():\n{indented[8]}{indented[4]}"
+    )
+    path = tmp_path / "probe.py"
+    path.write_text(source, encoding="utf-8")
+    found = {name: length for name, _line, length in long_functions(path)}
+    assert found == {"A.long": 61, "outer": 122, "outer.inner": 61}
