@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.plan import Plan
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 
@@ -17,6 +18,26 @@ class TaskLimits:
     usd: float | None = None
     tokens: int | None = None
     tokens_by_task: Mapping[str, int] = field(default_factory=dict)  # the plan's own limits
+
+
+class PlanBudgets(Mapping[str, int]):
+    """Each task's own token budget (`Task.budget_tokens`) in the plan as it is now: the
+    budget guard lives as long as the run, through revisions of its plan."""
+
+    def __init__(self, plan: Callable[[], Plan]) -> None:
+        self._plan = plan
+
+    def __getitem__(self, task_id: str) -> int:
+        task = self._plan().by_id.get(task_id)
+        if task is None or not task.budget_tokens:
+            raise KeyError(task_id)
+        return task.budget_tokens
+
+    def __iter__(self) -> Iterator[str]:
+        return (t.id for t in self._plan().tasks if t.budget_tokens)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def run_usage(state: RunState) -> dict[str, tuple[float, float]]:

@@ -14,25 +14,16 @@ from maestro_tui.agents.reviewers import Critic, Judge
 from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.dag import topological_layers
-from maestro_tui.domain.plan import Plan, parse_plan, validate_plan
+from maestro_tui.domain.plan import Plan, validate_plan
 from maestro_tui.domain.replan import NOT_STARTED, Revision
-from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, fold, reduce
 from maestro_tui.engine.attempt import WORKTREE_ENV, AttemptRunner
-from maestro_tui.engine.budget import BudgetGuard, TaskLimits
+from maestro_tui.engine.budget import BudgetGuard, PlanBudgets, TaskLimits
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.executors import Executor
-from maestro_tui.engine.merge import (
-    Candidate,
-    Decision,
-    GateSettings,
-    MergeDecisions,
-    MergeLimits,
-    MergeQueue,
-    PendingMerge,
-)
+from maestro_tui.engine.merge import Candidate, Decision, MergeDecisions, MergeQueue
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 from maestro_tui.engine.steering import SteerRefused
-from maestro_tui.process import Sandbox
 from maestro_tui.workspace.prepare import Preparer
 from maestro_tui.workspace.repo import Workspace
 
@@ -56,89 +47,100 @@ class RunSetup:
     judge: Judge | None = None
     # Where attempts work: None is a worktree here; the session may give a Ray executor.
     executor: Executor | None = None
+    # How many agents at once in this process; None: as the run recorded it.
+    max_agents: int | None = None
 
 
-class Orchestrator(MergeDecisions):
-    """Drives one run. Commands from a front end are methods; what happens comes back as events."""
+class Orchestrator:
+    """Drives one run. Commands from a front end are methods (the human's decisions on
+    waiting merges are on `merges`); what happens comes back as events.
+
+    Everything a run needs is made with it: a revision's new tasks run in the next `run`.
+    """
 
     def __init__(self, setup: RunSetup, plan: Plan, state: RunState) -> None:
         self.setup = setup
         self.plan = plan
         self.state = state
         self.bus = setup.bus
-        self.config = setup.config
+        self.config = c = setup.config
         self.ws = setup.ws
         self.bus.subscribe(self._follow)
-        self._merge_queue: MergeQueue | None = None
-        self.scheduler: Scheduler | None = None
-        self._attempt: AttemptRunner | None = None
-        self._early: list[Decision] = []  # the merge queue decided before the scheduler existed
-        self._pending_max_agents = state.max_agents
         self.running = False  # `run` is under way (a revision waits until it is not)
-        self._budget_guard: BudgetGuard | None = None
+        # How the run's trees are made like the user's checkout ([worktree]): one for the
+        # tasks' worktrees and the gate's trees alike, the environment read once.
+        self.preparer = Preparer.from_config(c, self.ws.root)
+        self.merges = MergeDecisions(
+            lambda: self.merge_queue, self.ws, self.bus, lambda: self.state, self._decided
+        )
+        self.attempts = AttemptRunner(
+            bus=self.bus,
+            ws=self.ws,
+            config=c,
+            workers=setup.workers,
+            state=lambda: self.state,
+            merge_queue=lambda: self.merge_queue,
+            goal=plan.goal,
+            env=dict(setup.env),
+            critic=setup.critic,
+            judge=setup.judge,
+            executor=setup.executor,
+            preparer=self.preparer,
+        )
+        policy = RetryPolicy(c.retries, c.retry_backoff_s, timeout_s=c.task_timeout_s)
+        initial, attempts = self._where_tasks_stand()
+        self.scheduler = Scheduler(
+            self.bus,
+            plan,
+            self.attempts,
+            max_agents=setup.max_agents or state.max_agents,
+            policy=policy,
+            initial=initial,
+            attempts_done=attempts,
+        )
+        self.budget = BudgetGuard(
+            self.bus,
+            lambda: self.state,
+            on_exhausted=self._budget_exhausted,
+            on_restored=self.scheduler.allow_dispatch,
+            on_task_over=self.scheduler.abort,
+            task_limits=TaskLimits(
+                c.task_budget_usd, c.task_budget_tokens, PlanBudgets(lambda: self.plan)
+            ),
+        )
+        self._budget_watched = False  # from the first run on (see `_watch_budget`)
 
     @functools.cached_property
-    def preparer(self) -> Preparer:
-        """How the run's trees are made like the user's checkout ([worktree]): one for the
-        tasks' worktrees and the gate's trees alike, the environment read once."""
-        return Preparer.from_config(self.config, self.ws.root)
-
-    @property
     def merge_queue(self) -> MergeQueue:
-        """Made on first use, from the run as recorded: its branch, policy and waiting merges."""
-        if self._merge_queue is None:
-            s, c = self.state, self.config
-            roots = self.ws.worktree_roots()
-            sandbox = Sandbox.for_run(c, self.ws.root, self.ws.common_dir, roots)
-            pending = {
-                t.id: PendingMerge(t.id, t.title, t.commit, t.summary)
-                for t in s.waiting_merges
-                if t.commit
-            }
-            self._merge_queue = MergeQueue(
-                self.bus,
-                self.ws,
-                s.integration_branch,
-                policy=s.merge_policy,
-                limits=MergeLimits(c.max_diff_lines, c.max_diff_files),
-                pending=pending,
-                gate=GateSettings.from_config(
-                    c,
-                    {**WORKTREE_ENV, **self.setup.env},
-                    sandbox,
-                    self.preparer,
-                ),
-                rounds_used=self._fix_rounds,
-                on_decided=self._decided,
-                summary_of=self._summary_of,
-            )
-        return self._merge_queue
-
-    def _fix_rounds(self, task_id: str) -> int:
-        task = self.state.tasks.get(task_id)
-        return task.fix_rounds if task else 0
-
-    def _summary_of(self, task_id: str) -> str:
-        task = self.state.tasks.get(task_id)
-        return task.summary if task else ""
+        """The merge queue of the run as recorded when it is first needed (after `resume`
+        found what git merged)."""
+        env = {**WORKTREE_ENV, **self.setup.env}
+        return MergeQueue.for_run(
+            self.bus,
+            self.ws,
+            self.config,
+            lambda: self.state,
+            env=env,
+            preparer=self.preparer,
+            on_decided=self._decided,
+        )
 
     def _decided(self, decision: Decision) -> None:
-        """The merge queue decided a task: free it in the scheduler, or run it again to fix."""
-        if self.scheduler is None or self._attempt is None:
-            self._early.append(decision)
-            return
+        """The merge queue (or the human) decided a task: free it in the scheduler, or run it
+        again, to fix it or from scratch. Outside a run there is nothing to tell: the next
+        run starts from the state as recorded, and from the fix kept here."""
         if decision.fix is not None:
-            self._attempt.fixes[decision.task_id] = decision.fix
-            self.scheduler.retry(decision.task_id)
-        elif decision.outcome is None:  # run it again from scratch, on the branch as it is
+            self.attempts.fixes[decision.task_id] = decision.fix
+        if not self.running:
+            return
+        if decision.outcome is None:  # on the branch as it is now
             self.scheduler.retry(decision.task_id)
         else:
             self.scheduler.release(decision.task_id, decision.outcome, decision.reason)
 
     async def aclose(self) -> None:
         """Stop the merge gate's test runs (what was in it is tested again on resume)."""
-        if self._merge_queue is not None:
-            await asyncio.shield(self._merge_queue.aclose())
+        await asyncio.shield(self.merge_queue.aclose())
 
     def _follow(self, event: ev.Event) -> None:
         self.state = reduce(self.state, event)
@@ -162,8 +164,7 @@ class Orchestrator(MergeDecisions):
         if ws.is_checked_out(base_branch):  # the agents start from its last commit, not the tree
             ws.check_clean_for(f for t in plan.tasks for f in t.files)
         branch = ws.create_integration_branch(bus.run_id, base_commit)
-        orch = cls(setup, plan, RunState())
-        bus.emit(
+        started = bus.emit(
             ev.RunStarted,
             goal=plan.goal,
             repo=str(ws.root),
@@ -176,9 +177,8 @@ class Orchestrator(MergeDecisions):
             budget_tokens=setup.config.budget_tokens,
         )
         layers = tuple(tuple(layer) for layer in topological_layers(plan.graph()))
-        bus.emit(ev.PlanProposed, plan=plan.to_dict(), layers=layers)
-        orch._pending_max_agents = max_agents
-        return orch
+        proposed = bus.emit(ev.PlanProposed, plan=plan.to_dict(), layers=layers)
+        return cls(setup, plan, fold([started, proposed]))
 
     def revise_plan(self, plan: Plan) -> None:
         """Replace the plan before it is approved (the human edited it); validated first."""
@@ -214,19 +214,6 @@ class Orchestrator(MergeDecisions):
         if not self.state.plan_approved:
             self.bus.emit(ev.PlanApproved)
 
-    @classmethod
-    def restore(cls, setup: RunSetup, events: list[ev.Event]) -> Orchestrator:
-        """Rebuild a run from its stored events (for resume, approve and reject)."""
-        state = RunState()
-        plan_data = None
-        for event in events:
-            state = reduce(state, event)
-            if isinstance(event, ev.PlanProposed | ev.PlanRevised):
-                plan_data = event.plan
-        if plan_data is None:
-            raise ValueError(f"run {setup.bus.run_id} has no plan recorded: nothing to resume")
-        return cls(setup, parse_plan(plan_data, goal=state.goal), state)
-
     def resume(self) -> list[str]:
         """After a crash or a quit: record merges git has but the events missed, remove the
         worktrees the run left, and send interrupted tasks back to the queue.
@@ -256,64 +243,25 @@ class Orchestrator(MergeDecisions):
         After a revision it runs again: the new tasks."""
         self.running = True
         try:
-            return await self._run(wait_for_review)
+            await self._start_run()
+            return await self._drive(wait_for_review)
         finally:
             self.running = False
 
-    async def _run(self, wait_for_review: bool) -> RunState:
+    async def _start_run(self) -> None:
+        """The plan approved; the scheduler given the plan as it is now and where each task
+        stands; results a crash left on their way to the merge queue sent through it."""
         self.approve_plan()
-        initial, attempts = self._initial_outcomes()
-        initial.update(await self._remerge_finished())
-        early, self._early = self._early, []
-        if self._budget_guard is None:  # once: a run after a revision has it already
-            self._budget_guard = BudgetGuard(
-                self.bus,
-                lambda: self.state,
-                on_exhausted=self._budget_exhausted,
-                on_restored=self._budget_restored,
-                on_task_over=self._task_over_budget,
-                task_limits=TaskLimits(
-                    self.config.task_budget_usd,
-                    self.config.task_budget_tokens,
-                    {t.id: t.budget_tokens for t in self.plan.tasks if t.budget_tokens},
-                ),
-            )
-            self.bus.subscribe(self._budget_guard)
-        attempt = AttemptRunner(
-            bus=self.bus,
-            ws=self.ws,
-            config=self.config,
-            workers=self.setup.workers,
-            state=lambda: self.state,
-            merge_queue=lambda: self.merge_queue,
-            goal=self.plan.goal,
-            env=dict(self.setup.env),
-            critic=self.setup.critic,
-            judge=self.setup.judge,
-            executor=self.setup.executor,
-            preparer=self.preparer,
-        )
-        self.scheduler = Scheduler(
-            self.bus,
-            self.plan,
-            attempt,
-            max_agents=self._pending_max_agents,
-            policy=RetryPolicy(
-                retries=self.config.retries,
-                backoff_s=self.config.retry_backoff_s,
-                timeout_s=self.config.task_timeout_s,
-            ),
-            initial=initial,
-            attempts_done=attempts,
-            wait_for_review=wait_for_review,
-        )
-        self._attempt = attempt
-        for decision in early:  # recorded before the loop starts: run() enqueues what is ready
-            self._decided(decision)
+        initial, attempts = self._where_tasks_stand()
+        self.scheduler.load(self.plan, initial, attempts)
+        await self._remerge_finished([t for t, o in initial.items() if o is Outcome.GATED])
+        self._watch_budget()
         if self.state.budget_exceeded:
             self.scheduler.stop_dispatch()
+
+    async def _drive(self, wait_for_review: bool) -> RunState:
         try:
-            await self.scheduler.run()
+            await self.scheduler.run(wait_for_review=wait_for_review)
         except asyncio.CancelledError:
             try:
                 await self.aclose()
@@ -336,54 +284,59 @@ class Orchestrator(MergeDecisions):
             waiting=s.count(TaskStatus.WAITING),
         )
 
-    def _initial_outcomes(self) -> tuple[dict[str, Outcome], dict[str, int]]:
-        """Where each task stands for the scheduler: settled, held, or still to run."""
+    def _where_tasks_stand(self) -> tuple[dict[str, Outcome], dict[str, int]]:
+        """Where each task stands for the scheduler: settled, held, finished but not through
+        the merge queue (gated: a crash left it so, `_remerge_finished` sends it), or still
+        to run (so is a task with a fix waiting, whatever its last state says)."""
         initial: dict[str, Outcome] = {}
         for task in self.state.tasks.values():
+            if task.id in self.attempts.fixes:
+                continue
             if task.status.satisfied:
                 initial[task.id] = Outcome.SATISFIED
             elif task.status is TaskStatus.WAITING:
                 initial[task.id] = Outcome.HELD
             elif task.status.settled:
                 initial[task.id] = Outcome.DEAD
+            elif task.status is TaskStatus.MERGING and task.commit:
+                initial[task.id] = Outcome.GATED
         attempts = {t.id: t.attempts for t in self.state.tasks.values()}
         return initial, attempts
 
-    async def _remerge_finished(self) -> dict[str, Outcome]:
-        """Results finished before a crash but not yet through the merge queue go through it now."""
-        out: dict[str, Outcome] = {}
-        for task in list(self.state.tasks.values()):
-            if task.status is TaskStatus.MERGING and task.commit:
-                out[task.id] = await self.merge_queue.submit(
-                    Candidate(
-                        task_id=task.id,
-                        title=task.title,
-                        commit=task.commit,
-                        summary=task.summary,
-                        files_changed=len(task.files_changed),
-                        lines_changed=task.insertions + task.deletions,
-                        tests_passed=task.tests_passed,
-                        attempt=task.attempts,
-                    )
+    async def _remerge_finished(self, task_ids: list[str]) -> None:
+        """Results finished before a crash but not yet through the merge queue go through it
+        now; the scheduler has them as gated until the queue says otherwise."""
+        for task_id in task_ids:
+            task = self.state.tasks[task_id]
+            assert task.commit  # gated only with one
+            outcome = await self.merge_queue.submit(
+                Candidate(
+                    task_id=task.id,
+                    title=task.title,
+                    commit=task.commit,
+                    summary=task.summary,
+                    files_changed=len(task.files_changed),
+                    lines_changed=task.insertions + task.deletions,
+                    tests_passed=task.tests_passed,
+                    attempt=task.attempts,
                 )
-        return out
+            )
+            if outcome is not Outcome.GATED:  # merged at once, or held (already said)
+                self.scheduler.release(task_id, outcome)
+
+    def _watch_budget(self) -> None:
+        """The budget guard follows the bus from the first run on: what was spent before
+        (the planner's calls) is judged with the run's first own spending."""
+        if not self._budget_watched:
+            self.bus.subscribe(self.budget)
+            self._budget_watched = True
 
     # --- commands from the human -----------------------------------------------------------
 
     def _budget_exhausted(self) -> None:
-        if self.scheduler is None:
-            return
         self.scheduler.stop_dispatch()
         if self.config.on_budget_exceeded == "cancel":
             self.scheduler.interrupt_running("stopped: the run's budget is spent")
-
-    def _task_over_budget(self, task_id: str, reason: str) -> None:
-        if self.scheduler is not None:
-            self.scheduler.abort(task_id, reason)
-
-    def _budget_restored(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.allow_dispatch()
 
     def raise_budget(self, kind: str, limit: float) -> None:
         """Set a new run budget ("usd" or "tokens"); dispatch goes on if it is no longer spent."""
@@ -393,41 +346,43 @@ class Orchestrator(MergeDecisions):
             raise ValueError("a budget must be more than zero")
         self.bus.emit(ev.BudgetRaised, kind=kind, limit=float(limit))
 
+    def use_executor(self, executor: Executor) -> None:
+        """Attempts work there from now on (a resumed run joins its cluster only when it goes
+        on: reviewing or landing it does not need one)."""
+        self.setup.executor = executor
+        self.attempts.executor = executor
+
     def steer_delivery(self, task_id: str) -> str | None:
         """How a message to the task's agent would reach it now; None when it cannot."""
-        return self._attempt.steering.delivery(task_id) if self._attempt else None
+        return self.attempts.steering.delivery(task_id)
 
     def steer(self, task_id: str, text: str, source: str = "tui") -> str:
         """Say something to a running task's agent; returns how it will reach it, or raises
         SteerRefused saying why it cannot."""
         if task_id not in self.state.tasks:
             raise SteerRefused(f"no task '{task_id}' in run {self.bus.run_id}")
-        if self._attempt is None:
+        if not self.running:
             raise SteerRefused(f"run {self.bus.run_id} is not running")
-        return self._attempt.steering.steer(task_id, text, source)
+        return self.attempts.steering.steer(task_id, text, source)
 
     def pause(self) -> None:
-        if self.scheduler:
-            self.scheduler.pause()
+        """Start no new task (running ones go on) until `resume_dispatch`."""
+        self.scheduler.pause()
 
     def resume_dispatch(self) -> None:
-        if self.scheduler:
-            self.scheduler.resume()
+        self.scheduler.resume()
 
     def set_max_agents(self, n: int) -> None:
-        self._pending_max_agents = n
-        if self.scheduler:
-            self.scheduler.set_max_agents(n)
+        self.scheduler.set_max_agents(n)
 
     def cancel_task(self, task_id: str) -> bool:
-        if not self.scheduler or not self.scheduler.cancel_task(task_id):
+        if not self.scheduler.cancel_task(task_id):
             return False
         self.merge_queue.drop(task_id)
         return True
 
     def cancel(self) -> None:
-        if self.scheduler:
-            self.scheduler.cancel_all()
-            for task in self.state.tasks.values():
-                if task.status is TaskStatus.CANCELLED:
-                    self.merge_queue.drop(task.id)
+        self.scheduler.cancel_all()
+        for task in self.state.tasks.values():
+            if task.status is TaskStatus.CANCELLED:
+                self.merge_queue.drop(task.id)

@@ -59,14 +59,25 @@ class Scheduler:
         policy: RetryPolicy | None = None,
         initial: Mapping[str, Outcome] | None = None,
         attempts_done: Mapping[str, int] | None = None,
-        wait_for_review: bool = False,
     ) -> None:
         self._bus = bus
-        self._plan = plan
         self._attempt_fn = attempt
         self._policy = policy or RetryPolicy()
         self._limit = max_agents
-        self._wait_for_review = wait_for_review
+        self._wait_for_review = False  # each run says
+        self._wake = asyncio.Event()
+        self.load(plan, initial, attempts_done)
+
+    def load(
+        self,
+        plan: Plan,
+        initial: Mapping[str, Outcome] | None = None,
+        attempts_done: Mapping[str, int] | None = None,
+    ) -> None:
+        """Take the plan of the next `run` and where its tasks stand (a run goes on after a
+        revision with the new plan): what an earlier run left is forgotten, and dispatch is
+        neither paused nor stopped."""
+        self._plan = plan
         graph = plan.graph()
         self._dependents = dependents_of({t.id: t.depends_on for t in plan.tasks})
         # Tasks ordered after another for an overlap (Task.after) wait for it to settle,
@@ -91,7 +102,6 @@ class Scheduler:
         self._started = False  # before run(), decisions only record outcomes; run() enqueues
         # Decided (released or sent back) before its attempt had returned GATED: done after.
         self._early: dict[str, Callable[[], None]] = {}
-        self._wake = asyncio.Event()
 
     # --- commands (come back as events) ------------------------------------------------------
 
@@ -198,9 +208,10 @@ class Scheduler:
 
     # --- the loop --------------------------------------------------------------------------
 
-    async def run(self) -> Mapping[str, Outcome]:
+    async def run(self, *, wait_for_review: bool = False) -> Mapping[str, Outcome]:
         """Run until every task is settled, or only held tasks remain (unless waiting for them);
         gated tasks are always waited for."""
+        self._wait_for_review = wait_for_review
         self._started = True
         for task in self._plan.tasks:
             if task.id in self._outcome:

@@ -57,13 +57,13 @@ async def decide_merge(
         orch = session.orch
         try:
             if approve:
-                head = await orch.approve(task_id, take)
+                head = await orch.merges.approve(task_id, take)
                 print(
                     f"merged {task_id} into {orch.state.integration_branch} → {head[:9]}",
                     file=out.stream,
                 )
             else:
-                await orch.reject(task_id, reason)
+                await orch.merges.reject(task_id, reason)
                 print(f"rejected {task_id}; its branch is kept for inspection", file=out.stream)
         except KeyError as exc:
             raise UserError(exc.args[0]) from None

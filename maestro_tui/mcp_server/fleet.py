@@ -207,11 +207,11 @@ class Fleet:
             if live is not None:
                 orch = live.session.orch
                 if decision == "approve":
-                    await orch.approve(task, take)
+                    await orch.merges.approve(task, take)
                 elif decision == "reject":
-                    await orch.reject(task, reason)
+                    await orch.merges.reject(task, reason)
                 else:
-                    orch.retry(task)
+                    orch.merges.retry(task)
                 return describe(live.state, live)
             return await self._decide_recorded(run_ref, task, decision, take, reason)
         except MergeNeedsResolution as exc:
@@ -235,9 +235,9 @@ class Fleet:
         async with await open_session(db, run_ref) as session:
             orch = session.orch
             if decision == "approve":
-                await orch.approve(task, take)
+                await orch.merges.approve(task, take)
             else:
-                await orch.reject(task, reason)
+                await orch.merges.reject(task, reason)
             state = orch.state
             if state.settled:
                 orch.finish(state.outcome())

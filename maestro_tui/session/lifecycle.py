@@ -19,8 +19,8 @@ from maestro_tui.config.snapshot import settings_json
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.overlaps import arrange_overlaps
-from maestro_tui.domain.plan import Plan, Task
-from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.domain.plan import Plan, Task, parse_plan
+from maestro_tui.domain.state import RunState, RunStatus, fold
 from maestro_tui.engine.bus import EventBus, Subscriber
 from maestro_tui.engine.executors import Executor
 from maestro_tui.engine.merge import Candidate
@@ -244,8 +244,11 @@ async def open_session(
     run_ref: str,
     subscribers: Sequence[Subscriber] = (),
     terminal: TerminalWriter | None = None,
+    *,
+    max_agents: int | None = None,
 ) -> RunSession:
-    """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock."""
+    """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock;
+    `max_agents`: how many agents at once if it runs here, when not as it was recorded."""
     from maestro_tui.llm import models
 
     _set_up_process()
@@ -268,6 +271,7 @@ async def open_session(
         ws.set_worktree_root(config.worktree_root)
         await asyncio.to_thread(check_sandbox, ws, config)
         events = await store.load_events(summary.run_id)
+        plan, state = recorded_run(summary.run_id, events)
         last = events[-1] if events else None
         bus = EventBus(
             summary.run_id,
@@ -276,15 +280,26 @@ async def open_session(
         )
         _bus(bus, config, store, subscribers)
         notifier = _notifier(config, bus, terminal, stack)
-        setup = RunSetup(ws, config, WorkerPool(config), bus, critic=models.make_critic(config))
-        orch = Orchestrator.restore(setup, events)
+        critic, judge = models.make_critic(config), models.make_judge(config, plan)
+        setup = RunSetup(
+            ws, config, WorkerPool(config), bus, critic=critic, judge=judge, max_agents=max_agents
+        )
+        orch = Orchestrator(setup, plan, state)
         stack.push_async_callback(orch.aclose)
-        setup.judge = models.make_judge(config, orch.plan)
         start_relay(stack, store, orch)
     except BaseException:
         await stack.aclose()
         raise
     return RunSession(orch, store, stack, notifier)
+
+
+def recorded_run(run_id: str, events: Sequence[ev.Event]) -> tuple[Plan, RunState]:
+    """A run's plan and state from its stored events; ValueError when it has no plan."""
+    plans = [e.plan for e in events if isinstance(e, ev.PlanProposed | ev.PlanRevised)]
+    if not plans:
+        raise ValueError(f"run {run_id} has no plan recorded: nothing to resume")
+    state = fold(events)
+    return parse_plan(plans[-1], goal=state.goal), state
 
 
 async def resume(
@@ -304,17 +319,17 @@ async def resume(
     Returns the session and whether there is anything to run; a run with nothing left can
     still be shown (its waiting merges reviewed, say).
     """
-    session = await open_session(db_path, run_ref, subscribers, terminal)
+    session = await open_session(db_path, run_ref, subscribers, terminal, max_agents=max_agents)
     try:
         orch = session.orch
         if retry_task:
             try:
-                orch.requeue(retry_task)
+                orch.merges.requeue(retry_task)
             except KeyError as exc:
                 raise UserError(exc.args[0]) from None
         if resolve_task:
             try:
-                await orch.resolve_with_agent(resolve_task)
+                await orch.merges.resolve_with_agent(resolve_task)
             except (KeyError, ValueError) as exc:
                 raise UserError(exc.args[0] if isinstance(exc, KeyError) else str(exc)) from None
         for kind, limit in (budgets or {}).items():
@@ -324,10 +339,10 @@ async def resume(
         if state.settled and state.status is not RunStatus.INTERRUPTED:
             return session, False
         # Only a run that goes on needs the cluster: reviewing or landing one does not.
-        orch.setup.executor = await _executor(orch.ws, orch.config, orch.bus, session._stack)
+        executor = await _executor(orch.ws, orch.config, orch.bus, session._stack)
+        if executor is not None:
+            orch.use_executor(executor)
         orch.resume()
-        if max_agents:
-            orch.set_max_agents(max_agents)
     except BaseException:
         await session.aclose()
         raise

@@ -160,7 +160,7 @@ def preview_text(res: FileResolution) -> str:
 
 
 def resolution_for(files: Sequence[FileResolution]) -> str | dict[str, str]:
-    """What `Orchestrator.approve` takes: "ours"/"theirs" if every hunk took that side,
+    """What `Orchestrator.merges.approve` takes: "ours"/"theirs" if every hunk took that side,
     else path -> resolved text (so the event log records the simplest true answer)."""
     picks = {c for f in files for c in f.choices}
     if len(picks) == 1 and picks <= {"ours", "theirs"} and all(f.manual is None for f in files):

@@ -93,13 +93,13 @@ async def test_llm_judge_decides_among_results(project: Path, tmp_path: Path):
 async def test_the_human_overrides_the_pick_while_the_merge_waits(project: Path, tmp_path: Path):
     orch, state, log = await run(project, tmp_path, "tests_first", policy="review")
     assert state.tasks["t"].status is TaskStatus.WAITING
-    orch.pick_candidate("t", 2)
-    await orch.approve("t")
+    orch.merges.pick_candidate("t", 2)
+    await orch.merges.approve("t")
     assert "total = total + b" in git(project, "show", "maestro/r-ens:calc/ops.py")
     picks = [(e.candidate, e.method) for e in log if isinstance(e, ev.CandidateSelected)]
     assert picks[-1] == (2, "human")
     with pytest.raises(KeyError):
-        orch.pick_candidate("t", 1)  # nothing waits any more
+        orch.merges.pick_candidate("t", 1)  # nothing waits any more
 
 
 def test_selection_rules() -> None:

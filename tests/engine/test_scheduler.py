@@ -112,8 +112,8 @@ async def test_held_task_waits_and_release_unblocks_dependents() -> None:
             return Outcome.HELD
         return Outcome.SATISFIED
 
-    sched = Scheduler(bus, plan, attempt, wait_for_review=True)
-    runner = asyncio.create_task(sched.run())
+    sched = Scheduler(bus, plan, attempt)
+    runner = asyncio.create_task(sched.run(wait_for_review=True))
     await held.wait()
     for _ in range(5):  # let the scheduler settle "a" as held and go back to waiting
         await asyncio.sleep(0)
@@ -294,6 +294,25 @@ async def test_decisions_before_the_loop_starts_are_kept_for_it() -> None:
     assert result["d"] is Outcome.DEAD
 
 
+async def test_a_second_run_takes_the_revised_plan_and_forgets_the_first() -> None:
+    plan = make_plan({"a": [], "b": ["a"]})
+    bus, log = recording_bus()
+    ran: list[str] = []
+
+    async def attempt(task, n):
+        ran.append(task.id)
+        return Outcome.DEAD if task.id == "a" else Outcome.SATISFIED
+
+    sched = Scheduler(bus, plan, attempt)
+    assert await sched.run() == {"a": Outcome.DEAD, "b": Outcome.DEAD}  # b blocked
+    sched.pause()  # paused as the run ended: the next run dispatches all the same
+    revised = make_plan({"a": [], "b": ["a"], "a2": [], "b2": ["a2"]})
+    sched.load(revised, {"a": Outcome.DEAD, "b": Outcome.DEAD})
+    assert not sched.paused
+    result = await sched.run()
+    assert ran == ["a", "a2", "b2"] and result["b2"] is Outcome.SATISFIED
+
+
 def plan_with_after(spec: dict[str, tuple[list[str], list[str]]]):
     """task -> (depends_on, after): `after` orders tasks that name a common file."""
     tasks = [{"id": k, "prompt": "p", "depends_on": d, "after": a} for k, (d, a) in spec.items()]
@@ -331,8 +350,8 @@ async def test_a_held_task_holds_what_runs_after_it_until_it_is_decided() -> Non
         started.append(task.id)
         return {"a": Outcome.HELD, "x": Outcome.DEAD}.get(task.id, Outcome.SATISFIED)
 
-    sched = Scheduler(bus, plan, attempt, max_agents=4, wait_for_review=True)
-    runner = asyncio.create_task(sched.run())
+    sched = Scheduler(bus, plan, attempt, max_agents=4)
+    runner = asyncio.create_task(sched.run(wait_for_review=True))
     for _ in range(20):
         await asyncio.sleep(0)
     assert "b" not in started and not runner.done()

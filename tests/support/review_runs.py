@@ -218,10 +218,9 @@ def conflict_file(path: str, text: str) -> ConflictFile:
 
 
 @dataclass
-class FakeReview:
-    """Answers like an Orchestrator holding one conflicting merge, with fixed texts."""
+class FakeMerges:
+    """Answers like `Orchestrator.merges` for one conflicting merge, with fixed texts."""
 
-    state: RunState
     diff: str = SNAP_DIFF
     conflicts: tuple[ConflictFile, ...] = ()
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -246,6 +245,14 @@ class FakeReview:
         self.calls.append(("pick", candidate))
 
 
+@dataclass
+class FakeReview:
+    """Answers like an Orchestrator holding one conflicting merge."""
+
+    state: RunState
+    merges: FakeMerges = field(default_factory=FakeMerges)
+
+
 def fake_review() -> FakeReview:
     task = TaskView(
         id="version-three", title="Bump the version to 3", role="coder", prompt="",
@@ -258,7 +265,8 @@ def fake_review() -> FakeReview:
         wait_reasons=("conflicts with the integration branch in calc/settings.py",),
     )  # fmt: skip
     state = RunState(run_id="snapshot", tasks={task.id: task})
-    return FakeReview(state, conflicts=(conflict_file("calc/settings.py", SNAP_SETTINGS),))
+    conflicts = (conflict_file("calc/settings.py", SNAP_SETTINGS),)
+    return FakeReview(state, FakeMerges(conflicts=conflicts))
 
 
 def fake_ensemble_review() -> FakeReview:
@@ -272,5 +280,5 @@ def fake_ensemble_review() -> FakeReview:
         wait_reasons=("merge policy is review",),
     )
     review.state = RunState(run_id="snapshot", tasks={task.id: task})
-    review.conflicts = ()
+    review.merges.conflicts = ()
     return review

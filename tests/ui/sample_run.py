@@ -244,7 +244,7 @@ class FakeOrchestrator:
     state: RunState
     plan: Plan = field(default_factory=lambda: parse_plan(PLAN))
     ws: FakeWorkspace = field(default_factory=FakeWorkspace)
-    scheduler: None = None
+    running: bool = False  # it never runs
 
     def __post_init__(self) -> None:
         self.bus.subscribe(self._follow)

@@ -215,7 +215,7 @@ def test_snapshot_merge_review(snap_compare) -> None:
 
 async def test_a_clean_merge_is_approved_without_choices() -> None:
     engine = fake_review()
-    engine.conflicts = ()  # held for failing tests or size, not for conflicts
+    engine.merges.conflicts = ()  # held for failing tests or size, not for conflicts
     app = ReviewHost(lambda: MergeReviewScreen(engine, "version-three"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -225,7 +225,7 @@ async def test_a_clean_merge_is_approved_without_choices() -> None:
         await pilot.press("o")  # ignored
         await pilot.press("a")  # approve
         await settle(pilot)
-    assert engine.calls == [("approve", None)] and app.results == ["approved"]
+    assert engine.merges.calls == [("approve", None)] and app.results == ["approved"]
 
 
 async def test_engine_errors_become_notifications() -> None:
@@ -234,7 +234,7 @@ async def test_engine_errors_become_notifications() -> None:
     async def refuse(task_id: str, resolution: object = None) -> str:
         raise KeyError("task 'version-three' has no merge waiting for review (waiting: none)")
 
-    engine.approve = refuse  # type: ignore[method-assign]
+    engine.merges.approve = refuse  # type: ignore[method-assign]
     app = ReviewHost(lambda: MergeReviewScreen(engine, "version-three"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -327,7 +327,7 @@ async def test_h_hands_the_conflict_to_the_tasks_agent(tmp_path: Path) -> None:
             await settle(pilot)
             assert app.results == ["handed to its agent"]
         assert run.held not in {p.task_id for p in run.orch.merge_queue.waiting}
-        fix = run.orch._attempt.fixes[run.held]  # what its next attempt is told
+        fix = run.orch.attempts.fixes[run.held]  # what its next attempt is told
         assert fix.round == 1
         assert "calc/settings.py, conflict 1" in fix.feedback
         assert f"- {run.merged}: " in fix.feedback  # what landed meanwhile, by which task

@@ -57,10 +57,10 @@ async def test_picking_the_chosen_or_a_missing_candidate_changes_nothing() -> No
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         await pilot.press("3")  # already the chosen one: a notice, no call
-        assert review.calls == []
+        assert review.merges.calls == []
         await pilot.press("2")  # another: the engine is asked
         await settle(pilot)
-        assert review.calls == [("pick", 2)]
+        assert review.merges.calls == [("pick", 2)]
 
 
 async def test_a_single_agent_task_has_no_candidates_pane_and_no_pick_keys() -> None:
@@ -70,7 +70,7 @@ async def test_a_single_agent_task_has_no_candidates_pane_and_no_pick_keys() -> 
         await settle(pilot)
         assert not app.screen.query_one(CandidatesPane).display
         await pilot.press("1")  # nothing to pick: the key does nothing
-        assert review.calls == []
+        assert review.merges.calls == []
         assert "Pick candidate" not in screen_text(app)
 
 

@@ -36,7 +36,9 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from maestro_tui.config import Config
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.state import RunState
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.merge.commit_tests import CommitTests
 from maestro_tui.engine.merge.gate import Gate, GateItem, merge_message
@@ -58,6 +60,7 @@ from maestro_tui.engine.merge.policy import (
     take_side,
 )
 from maestro_tui.engine.scheduler import Outcome
+from maestro_tui.process import Sandbox
 from maestro_tui.workspace.merge import (
     ConflictFile,
     MergeSource,
@@ -66,6 +69,7 @@ from maestro_tui.workspace.merge import (
     merge_into,
     merge_sources,
 )
+from maestro_tui.workspace.prepare import Preparer
 from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult
 
@@ -137,6 +141,49 @@ class MergeQueue:
                 bus, ws, integration_branch, self.trials, self._outcomes,
                 speculate=s.speculate, max_batch=s.max_batch, retest_red=s.retest_red,
             )  # fmt: skip
+
+    @classmethod
+    def for_run(
+        cls,
+        bus: EventBus,
+        ws: Workspace,
+        config: Config,
+        state: Callable[[], RunState],
+        *,
+        env: Mapping[str, str],
+        preparer: Preparer,
+        on_decided: Callable[[Decision], None],
+    ) -> MergeQueue:
+        """The queue of a run as recorded now: its branch, policy and waiting merges; its gate
+        as [tests] and [merge] say, confined like the run's agents ([sandbox])."""
+        s, c = state(), config
+        sandbox = Sandbox.for_run(c, ws.root, ws.common_dir, ws.worktree_roots())
+        pending = {
+            t.id: PendingMerge(t.id, t.title, t.commit, t.summary)
+            for t in s.waiting_merges
+            if t.commit
+        }
+
+        def fix_rounds(task_id: str) -> int:
+            task = state().tasks.get(task_id)
+            return task.fix_rounds if task else 0
+
+        def summary_of(task_id: str) -> str:
+            task = state().tasks.get(task_id)
+            return task.summary if task else ""
+
+        return cls(
+            bus,
+            ws,
+            s.integration_branch,
+            policy=s.merge_policy,
+            limits=MergeLimits(c.max_diff_lines, c.max_diff_files),
+            pending=pending,
+            gate=GateSettings.from_config(c, env, sandbox, preparer),
+            rounds_used=fix_rounds,
+            on_decided=on_decided,
+            summary_of=summary_of,
+        )
 
     @property
     def waiting(self) -> list[PendingMerge]:

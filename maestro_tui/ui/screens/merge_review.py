@@ -28,14 +28,12 @@ from maestro_tui.ui.widgets.review_panel import render_review_panel
 from maestro_tui.workspace.merge import ConflictFile
 from maestro_tui.workspace.repo import WorkspaceError
 
-__all__ = ["MergeReviewScreen", "ReviewOutcome", "ReviewTarget"]
+__all__ = ["MergeReviewScreen", "ReviewDecisions", "ReviewOutcome", "ReviewTarget"]
 BRANCH_CHECK_S = 0.5
 
 
-class ReviewTarget(Protocol):
-    """What the screen needs of the engine; `Orchestrator` provides all of it."""
-
-    state: RunState
+class ReviewDecisions(Protocol):
+    """The decisions the screen takes on a waiting merge; `Orchestrator.merges` takes them."""
 
     async def diff_for(self, task_id: str) -> str: ...
 
@@ -54,6 +52,16 @@ class ReviewTarget(Protocol):
     async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge: ...
 
     async def resolve_with_agent(self, task_id: str) -> None: ...
+
+
+class ReviewTarget(Protocol):
+    """What the screen needs of the engine: the run as it is now, and the decisions on its
+    merges; `Orchestrator` provides both."""
+
+    state: RunState
+
+    @property
+    def merges(self) -> ReviewDecisions: ...
 
 
 class MergeReviewScreen(ConflictReviewScreen):
@@ -125,8 +133,8 @@ class MergeReviewScreen(ConflictReviewScreen):
             self.notify(f"no task '{self.task_id}' in this run", severity="error")
             return
         try:
-            self.show_diff(await self.orch.diff_for(self.task_id))
-            conflicts = await self.orch.conflicts_for(self.task_id)
+            self.show_diff(await self.orch.merges.diff_for(self.task_id))
+            conflicts = await self.orch.merges.conflicts_for(self.task_id)
         except KeyError as exc:  # not waiting any more (merged or rejected elsewhere)
             self.notify(str(exc.args[0]), severity="warning")
             conflicts = ()
@@ -207,7 +215,7 @@ class MergeReviewScreen(ConflictReviewScreen):
             self.notify(f"candidate {candidate} is already the one under review")
             return
         try:
-            self.orch.pick_candidate(self.task_id, candidate)
+            self.orch.merges.pick_candidate(self.task_id, candidate)
         except (KeyError, ValueError) as exc:
             self.notify(str(exc.args[0]), title="Not picked", severity="warning")
             return
@@ -270,7 +278,7 @@ class MergeReviewScreen(ConflictReviewScreen):
             )
             return False
         if self.resolutions:
-            fresh = await self.orch.conflicts_for(self.task_id)
+            fresh = await self.orch.merges.conflicts_for(self.task_id)
             if fresh != tuple(r.conflict for r in self.resolutions):
                 await self.show_conflicts(fresh)
                 missing = self.first_undecided()
@@ -278,9 +286,9 @@ class MergeReviewScreen(ConflictReviewScreen):
                     await self.jump_to(*missing)
                     return False
             if self.resolutions:
-                await self.orch.approve(self.task_id, resolution_for(self.resolutions))
+                await self.orch.merges.approve(self.task_id, resolution_for(self.resolutions))
                 return True
-        await self.orch.approve(self.task_id)
+        await self.orch.merges.approve(self.task_id)
         return True
 
     def action_reject(self) -> None:
@@ -295,7 +303,7 @@ class MergeReviewScreen(ConflictReviewScreen):
         self.app.push_screen(TextModal(question), rejected)
 
     async def _reject(self, reason: str) -> bool:
-        await self.orch.reject(self.task_id, reason)
+        await self.orch.merges.reject(self.task_id, reason)
         return True
 
     def action_test_resolution(self) -> None:
@@ -311,7 +319,7 @@ class MergeReviewScreen(ConflictReviewScreen):
     async def _run_trial(self) -> None:
         resolution = resolution_for(self.resolutions) if self.resolutions else None
         try:
-            trial = await self.orch.trial(self.task_id, resolution)
+            trial = await self.orch.merges.trial(self.task_id, resolution)
         except (KeyError, ValueError, WorkspaceError, MergeNeedsResolution) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
             self.notify(str(message), title="Not tested", severity="error")
@@ -333,13 +341,13 @@ class MergeReviewScreen(ConflictReviewScreen):
         self._decide(self._hand_over, "handed to its agent")
 
     async def _hand_over(self) -> bool:
-        await self.orch.resolve_with_agent(self.task_id)
+        await self.orch.merges.resolve_with_agent(self.task_id)
         return True
 
     def action_retry(self) -> None:
         """Drop this result; the task runs again on the integration branch as it is now."""
         try:
-            self.orch.retry(self.task_id)
+            self.orch.merges.retry(self.task_id)
         except KeyError as exc:
             self.notify(str(exc.args[0]), severity="error")
             return
@@ -355,7 +363,7 @@ class MergeReviewScreen(ConflictReviewScreen):
             done = await step()
         except MergeNeedsResolution as exc:
             self.notify(str(exc), severity="warning")
-            await self.show_conflicts(await self.orch.conflicts_for(self.task_id))
+            await self.show_conflicts(await self.orch.merges.conflicts_for(self.task_id))
             return
         except (KeyError, ValueError, WorkspaceError, MergeRefused) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)

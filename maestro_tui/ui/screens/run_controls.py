@@ -131,7 +131,7 @@ class RunControls(Screen[None]):
         if self.session is None:
             self.notify(f"cannot {what}: the run is still opening", severity="warning")
             return False
-        if self.orch.scheduler is None or not self.run_active:
+        if not (self.orch.running and self.run_active):
             self.notify(f"cannot {what}: the run is not running", severity="warning")
             return False
         return True
