@@ -366,11 +366,11 @@ class Orchestrator:
         return self.attempts.steering.steer(task_id, text, source)
 
     def pause(self) -> None:
-        """Start no new task (running ones go on) until `resume_dispatch`."""
+        """Start no new task (running ones go on) until `unpause`."""
         self.scheduler.pause()
 
-    def resume_dispatch(self) -> None:
-        self.scheduler.resume()
+    def unpause(self) -> None:
+        self.scheduler.unpause()
 
     def set_max_agents(self, n: int) -> None:
         self.scheduler.set_max_agents(n)

@@ -125,7 +125,7 @@ class Scheduler:
             self._paused = True
             self._bus.emit(ev.DispatchPaused)
 
-    def resume(self) -> None:
+    def unpause(self) -> None:
         if self._paused:
             self._paused = False
             self._bus.emit(ev.DispatchResumed)

@@ -1,4 +1,5 @@
-"""Budgets: warn at 80 %, nothing new at 100 %, raising resumes, a task over its limit fails."""
+"""Budgets: warn at 80 %, nothing new at 100 %, raising it lets dispatch go on, a task over
+its limit fails."""
 
 from __future__ import annotations
 

@@ -185,7 +185,7 @@ async def test_pause_holds_dispatch_and_concurrency_changes_live() -> None:
     await asyncio.sleep(0)
     assert running == 0
     sched.set_max_agents(3)
-    sched.resume()
+    sched.unpause()
     await three_running.wait()
     release.set()
     await runner

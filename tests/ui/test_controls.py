@@ -83,7 +83,7 @@ def test_the_palette_is_built_from_the_screens_bindings():
     offered = {action: (name, help_text) for name, help_text, action in screen_commands(screen)}
     shown = {b.action for b in Binding.make_bindings(RunScreen.BINDINGS) if b.show}
     assert shown <= set(offered)  # every key of the footer can be found by name
-    assert offered["toggle_pause"][0] == "Pause / resume dispatch"
+    assert offered["toggle_pause"][0] == "Pause / continue dispatch"
     assert offered["toggle_pause"][1].endswith("(p)")  # the help names the key
     assert "show_agent(0)" in offered and "show_agent(1)" not in offered
 
@@ -95,7 +95,7 @@ async def test_palette_offers_the_dashboard_commands():
         await pilot.press("ctrl+p")  # open the command palette
         await pilot.press(*"pause")  # search
         await settle(pilot)  # the palette's search worker
-        assert "Pause / resume dispatch" in screen_text(app)
+        assert "Pause / continue dispatch" in screen_text(app)
         await pilot.press("enter")  # run it
         await pilot.pause()
     # Nothing runs in this test, so the dashboard says it cannot pause.

@@ -23,7 +23,7 @@ from tests.ui.conftest import (
 SIZE = (160, 48)
 
 
-async def test_pause_stops_dispatch_and_resume_starts_it_again(slow_run):
+async def test_pause_stops_dispatch_and_unpause_starts_it_again(slow_run):
     session, watch = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -32,7 +32,7 @@ async def test_pause_stops_dispatch_and_resume_starts_it_again(slow_run):
         await watch.wait_for(ev.DispatchPaused)
         await shown(pilot)
         assert "dispatch paused" in screen_text(app).splitlines()[0]
-        await pilot.press("p")  # resume dispatch
+        await pilot.press("p")  # unpause: dispatch goes on
         await watch.wait_for(ev.DispatchResumed)
         await shown(pilot)
         assert "dispatch paused" not in screen_text(app).splitlines()[0]

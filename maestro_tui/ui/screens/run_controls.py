@@ -56,7 +56,7 @@ class RunControls(Screen[None]):
     DEFAULT_CSS = "RunControls { layers: default keys; }"  # the keys panel over the rest
     BINDING_GROUP_TITLE = "dashboard"
     BINDINGS = [
-        Binding("p", "toggle_pause", "pause", tooltip="pause / resume dispatch"),
+        Binding("p", "toggle_pause", "pause", tooltip="pause / continue dispatch"),
         Binding("x", "cancel_task", "cancel", tooltip="cancel the selected task"),
         Binding("s", "steer", "say", tooltip="say something to the selected agent"),
         Binding(
@@ -141,7 +141,7 @@ class RunControls(Screen[None]):
         if not self._needs_run("pause"):
             return
         if self.orch.state.paused:
-            self.orch.resume_dispatch()
+            self.orch.unpause()
         else:
             self.orch.pause()
 
