@@ -17,40 +17,42 @@ from typing import TYPE_CHECKING
 from maestro_tui.config import Config, load_config
 from maestro_tui.config.snapshot import settings_json
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.overlaps import arrange_overlaps
 from maestro_tui.domain.plan import Plan, Task, parse_plan
 from maestro_tui.domain.state import RunState, RunStatus, fold
 from maestro_tui.engine.bus import EventBus, Subscriber
-from maestro_tui.engine.executors import Executor
 from maestro_tui.engine.merge import Candidate
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup, new_run_id
 from maestro_tui.engine.runlock import run_lock
-from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
-from maestro_tui.notify.notifier import Notifier
-from maestro_tui.process.malloc import limit_malloc_arenas
-from maestro_tui.process.priority import use_background_executor
 from maestro_tui.session.inputs import (
     UserError,
     bad_input_errors,
     check_run_inputs,
     check_sandbox,
 )
-from maestro_tui.session.say_delivery import start_relay
+from maestro_tui.session.setup import (
+    RunSession,
+    TerminalWriter,
+    assemble,
+    connect_executor,
+    open_store,
+    set_up_process,
+)
 from maestro_tui.session.workers import WorkerPool
 from maestro_tui.store.db import Store
 from maestro_tui.workspace.repo import Workspace
 
 if TYPE_CHECKING:
     from maestro_tui.llm.client import Completion
+    from maestro_tui.store.records import RunSummary
     from maestro_tui.workspace.preflight import Preflight
 
 MergeHints = Callable[[Candidate], list[str]]
-TerminalWriter = Callable[[str], None]  # writes escape sequences to the run's terminal
 
 __all__ = [
     "MergeHints",
     "RunSession",
+    "TerminalWriter",
     "UserError",
     "bad_input_errors",
     "check_run_inputs",
@@ -59,40 +61,6 @@ __all__ = [
     "resume",
     "start_session",
 ]
-
-
-class RunSession:
-    """An orchestrator together with its store, run lock and notifier; closing it sends what
-    the notifier still holds, then releases the rest."""
-
-    def __init__(
-        self, orch: Orchestrator, store: Store, stack: AsyncExitStack, notifier: Notifier
-    ) -> None:
-        self.orch = orch
-        self.store = store
-        self.notifier = notifier
-        self._stack = stack
-
-    @property
-    def state(self) -> RunState:
-        return self.orch.state
-
-    async def aclose(self) -> None:
-        await self._stack.aclose()
-
-    async def __aenter__(self) -> RunSession:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-def _set_up_process() -> None:
-    """Before a run's work starts in this process: git work below the event loop's priority
-    (process/priority.py), and the threads to come sharing two malloc arenas
-    (process/malloc.py)."""
-    use_background_executor()
-    limit_malloc_arenas()
 
 
 async def start_session(
@@ -123,59 +91,48 @@ async def start_session(
     """
     from maestro_tui.llm import models  # the model wiring; not needed for --help
 
-    _set_up_process()
+    set_up_process()
     plan = arrange_overlaps(plan, config.plan_overlaps)  # as the review showed it, if it did
     workers = workers or check_run_inputs(ws, config, plan, base)
     ws.set_worktree_root(config.worktree_root)
-    run_id = new_run_id()
     stack = AsyncExitStack()
     try:
-        bus = EventBus(run_id)
-        executor = await _executor(ws, config, bus, stack)  # a bad cluster: before any write
-        store = await Store.open(db_path)
-        stack.push_async_callback(store.close)
-        stack.enter_context(run_lock(db_path, run_id))
-        _bus(bus, config, store, subscribers)
-        notifier = _notifier(config, bus, terminal, stack)
-        setup = RunSetup(
-            ws=ws,
-            config=config,
-            workers=workers,
-            bus=bus,
-            env=dict(env or {}),
-            critic=models.make_critic(config),
-            judge=models.make_judge(config, plan),
-            executor=executor,
-        )
-        orch = Orchestrator.start(
-            setup,
-            plan,
-            merge_policy=merge_policy or config.merge_policy,
-            max_agents=max_agents or config.max_agents,
-            base=base,
-        )
-        stack.push_async_callback(orch.aclose)  # the merge gate's test runs stop first
-        bus.emit(
-            ev.RunConfigured,
-            settings=settings_json(config, env or {}),
-            workers={t.id: workers(t).name for t in plan.tasks},
-        )
+        bus = EventBus(new_run_id())
+        executor = await connect_executor(ws, config, bus, stack)  # a bad cluster: before any write
+        store = await open_store(db_path, stack)
+        stack.enter_context(run_lock(db_path, bus.run_id))
+        critic, judge = models.make_critic(config), models.make_judge(config, plan)
+        setup = RunSetup(ws, config, workers, bus, dict(env or {}), critic, judge, executor)
+        policy, agents = merge_policy or config.merge_policy, max_agents or config.max_agents
+
+        def record(setup: RunSetup) -> Orchestrator:
+            return Orchestrator.start(
+                setup, plan, merge_policy=policy, max_agents=agents, base=base
+            )
+
+        session = assemble(stack, store, setup, record, subscribers, terminal)
+        orch = session.orch
+        named = {t.id: workers(t).name for t in plan.tasks}
+        bus.emit(ev.RunConfigured, settings=settings_json(config, env or {}), workers=named)
         if before_start is not None:
             before_start(orch)
         if merge_hints is not None:
             orch.merge_queue.extra_reasons = merge_hints
-        record_usage(bus, planner_usage)
-        if preflight is not None:
-            _seed(bus, orch, preflight)
-        start_relay(stack, store, orch)
+        _first_usage(bus, orch, planner_usage, preflight)
     except BaseException:
         await stack.aclose()
         raise
-    return RunSession(orch, store, stack, notifier)
+    return session
 
 
-def _seed(bus: EventBus, orch: Orchestrator, preflight: Preflight) -> None:
-    """The preflight's test run on the base, recorded, and known to the merge gate."""
+def _first_usage(
+    bus: EventBus, orch: Orchestrator, usage: Sequence[Completion], preflight: Preflight | None
+) -> None:
+    """The planner's calls, recorded as the run's; and the preflight's test run on the base,
+    recorded, and known to the merge gate."""
+    record_usage(bus, usage)
+    if preflight is None:
+        return
     r = preflight.result
     bus.emit(
         ev.BaseTested,
@@ -191,54 +148,6 @@ def _seed(bus: EventBus, orch: Orchestrator, preflight: Preflight) -> None:
         trials.seed(preflight.commit, preflight.tree, r, "preflight")
 
 
-async def _executor(
-    ws: Workspace, config: Config, bus: EventBus, stack: AsyncExitStack
-) -> Executor | None:
-    """The Ray executor when [executor] kind = "ray" (closed with the session); None: here."""
-    if config.executor_kind != "ray":
-        return None
-    from maestro_tui.engine.executors import RayExecutor
-
-    executor = await RayExecutor.connect(ws, config, bus)
-    stack.push_async_callback(executor.aclose)
-    return executor
-
-
-def _notifier(
-    config: Config, bus: EventBus, terminal: TerminalWriter | None, stack: AsyncExitStack
-) -> Notifier:
-    """The notifier of [notify], subscribed after the store; closed (queue sent) before it."""
-    channels: list[Channel] = []
-    if config.notify_bell or config.notify_osc:
-        channels.append(
-            TerminalChannel(bell=config.notify_bell, osc=config.notify_osc, write=terminal)
-        )
-    if config.notify_desktop and (desktop := DesktopChannel()).program:
-        channels.append(desktop)
-    if config.notify_command:
-        channels.append(HookChannel(config.notify_command))
-
-    def failed(channel: str, error: str) -> None:
-        bus.emit(ev.NotifyFailed, channel=channel, error=error)
-
-    notifier = Notifier(channels, [NoticeKind(k) for k in config.notify_about], failed)
-    bus.subscribe(notifier)
-    stack.push_async_callback(notifier.aclose)
-    return notifier
-
-
-def _bus(
-    bus: EventBus, config: Config, store: Store, subscribers: Sequence[Subscriber]
-) -> EventBus:
-    from maestro_tui.llm.models import secrets_in_environment
-
-    bus.redact(secrets_in_environment(config))
-    bus.subscribe(store.append)
-    for subscriber in subscribers:
-        bus.subscribe(subscriber)
-    return bus
-
-
 async def open_session(
     db_path: Path,
     run_ref: str,
@@ -251,20 +160,11 @@ async def open_session(
     `max_agents`: how many agents at once if it runs here, when not as it was recorded."""
     from maestro_tui.llm import models
 
-    _set_up_process()
+    set_up_process()
     stack = AsyncExitStack()
     try:
-        store = await Store.open(db_path)
-        stack.push_async_callback(store.close)
-        summary = await store.get_run(run_ref)
-        if summary is None:
-            raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
-        if summary.kind != "run":
-            raise UserError(
-                f"run {summary.run_id} is an MCP session (an agent calling maestro's tools):"
-                f" it has no tasks to resume, merge or land; replay it with"
-                f" `maestro-tui replay {summary.run_id}`"
-            )
+        store = await open_store(db_path, stack)
+        summary = await _recorded(store, db_path, run_ref)
         stack.enter_context(run_lock(db_path, summary.run_id))
         ws = Workspace.open(Path(summary.repo))
         config = load_config(ws.root)
@@ -278,19 +178,32 @@ async def open_session(
             next_seq=(last.seq + 1) if last else 1,
             start_ts=last.ts if last else 0.0,
         )
-        _bus(bus, config, store, subscribers)
-        notifier = _notifier(config, bus, terminal, stack)
         critic, judge = models.make_critic(config), models.make_judge(config, plan)
         setup = RunSetup(
             ws, config, WorkerPool(config), bus, critic=critic, judge=judge, max_agents=max_agents
         )
-        orch = Orchestrator(setup, plan, state)
-        stack.push_async_callback(orch.aclose)
-        start_relay(stack, store, orch)
+
+        def reopen(setup: RunSetup) -> Orchestrator:
+            return Orchestrator(setup, plan, state)
+
+        return assemble(stack, store, setup, reopen, subscribers, terminal)
     except BaseException:
         await stack.aclose()
         raise
-    return RunSession(orch, store, stack, notifier)
+
+
+async def _recorded(store: Store, db_path: Path, run_ref: str) -> RunSummary:
+    """The recorded run `run_ref` names, if it is a run (not an MCP session)."""
+    summary = await store.get_run(run_ref)
+    if summary is None:
+        raise UserError(f"no run '{run_ref}' in {db_path}: see `maestro-tui runs`")
+    if summary.kind != "run":
+        raise UserError(
+            f"run {summary.run_id} is an MCP session (an agent calling maestro's tools):"
+            f" it has no tasks to resume, merge or land; replay it with"
+            f" `maestro-tui replay {summary.run_id}`"
+        )
+    return summary
 
 
 def recorded_run(run_id: str, events: Sequence[ev.Event]) -> tuple[Plan, RunState]:
@@ -339,7 +252,7 @@ async def resume(
         if state.settled and state.status is not RunStatus.INTERRUPTED:
             return session, False
         # Only a run that goes on needs the cluster: reviewing or landing one does not.
-        executor = await _executor(orch.ws, orch.config, orch.bus, session._stack)
+        executor = await connect_executor(orch.ws, orch.config, orch.bus, session._stack)
         if executor is not None:
             orch.use_executor(executor)
         orch.resume()
