@@ -8,7 +8,7 @@ import asyncio
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
-from maestro_tui.engine.budget import BudgetGuard, TaskLimits
+from maestro_tui.engine.budget import BudgetGuard, PlanBudgets, TaskLimits
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.scheduler import Outcome, Scheduler
 
@@ -132,3 +132,12 @@ async def test_a_task_over_its_own_budget_fails_for_good() -> None:
     assert result["a"] is Outcome.DEAD and result["b"] is Outcome.DEAD
     failed = [e for e in h.log if isinstance(e, ev.TaskFailed)]
     assert failed[0].retry_in_s is None and "over its budget" in failed[0].reason
+
+
+def test_plan_budgets_read_the_plan_as_it_is_now() -> None:
+    plans = [parse_plan({"tasks": [{"id": "a", "prompt": "p", "budget_tokens": 500}]})]
+    budgets = PlanBudgets(lambda: plans[-1])
+    assert dict(budgets) == {"a": 500} and budgets.get("b") is None
+    revised = [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "p", "budget_tokens": 900}]
+    plans.append(parse_plan({"tasks": revised}))  # a revision: a's own budget is gone
+    assert dict(budgets) == {"b": 900} and budgets.get("a", 1000) == 1000
