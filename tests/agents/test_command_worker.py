@@ -6,17 +6,20 @@ import asyncio
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
-from maestro_tui.agents.base import Worker, WorkerError
+from maestro_tui.agents.base import Worker, WorkerError, WorkerJob
 from maestro_tui.agents.command import CommandWorker, WorkerConfigError, build_prompt, summarize
 from maestro_tui.config import ConfigError, WorkerSpec
 from maestro_tui.config.presets import EVERY_SCRATCH, PRESETS, is_scratch, scratch_of
 from maestro_tui.watch import watching
+from tests.support.recording import RecordingReporter
 
 ECHO_ARGS = """
 import json, sys
@@ -33,14 +36,24 @@ def pwned_files(*dirs: Path) -> list[str]:
     return [p.name for d in dirs for p in d.iterdir() if p.name.startswith("pwned")]
 
 
-async def argv_seen(script, make_job, reporter, template: list[str], **job_fields) -> list[str]:
+async def argv_seen(
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    template: list[str],
+    **job_fields: Any,
+) -> list[str]:
     spec = WorkerSpec(name="echo", argv=(*script(ECHO_ARGS), *template))
     await CommandWorker(spec).run(make_job(**job_fields), reporter)
-    return json.loads(reporter.stdout()[-1])
+    argv: list[str] = json.loads(reporter.stdout()[-1])
+    return argv
 
 
 async def test_placeholders_are_substituted_inside_each_argument(
-    script, make_job, reporter, worktree: Path
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    worktree: Path,
 ) -> None:
     template = ["{prompt}", "--id={task_id}", "{title}", "{worktree}", "{run_id}#{attempt}"]
     template += ["{files}", "all: {files}", "{{literal}}"]
@@ -59,13 +72,19 @@ async def test_placeholders_are_substituted_inside_each_argument(
 
 
 async def test_a_lone_files_placeholder_vanishes_when_the_task_has_no_files(
-    script, make_job, reporter
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
 ) -> None:
     assert await argv_seen(script, make_job, reporter, ["x", "{files}", "y"]) == ["x", "y"]
 
 
 async def test_shell_metacharacters_arrive_verbatim_and_run_nothing(
-    script, make_job, reporter, worktree: Path, tmp_path: Path
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    worktree: Path,
+    tmp_path: Path,
 ) -> None:
     (worktree / "x").write_text("keep me")
     nasty_title = "; rm -rf x"
@@ -78,7 +97,9 @@ async def test_shell_metacharacters_arrive_verbatim_and_run_nothing(
     assert pwned_files(worktree, tmp_path) == []
 
 
-def test_the_prompt_carries_context_and_feedback_under_headings(make_job) -> None:
+def test_the_prompt_carries_context_and_feedback_under_headings(
+    make_job: Callable[..., WorkerJob],
+) -> None:
     assert build_prompt(make_job()) == "Write hello.py"
     prompt = build_prompt(make_job(context="Use tabs.", feedback="test_hello failed"))
     assert prompt == (
@@ -88,7 +109,10 @@ def test_the_prompt_carries_context_and_feedback_under_headings(make_job) -> Non
 
 
 async def test_the_environment_is_explicit(
-    script, make_job, reporter, monkeypatch: pytest.MonkeyPatch
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MAESTRO_TEST_SECRET", "do-not-leak")
     monkeypatch.setenv("MAESTRO_TEST_PASSED", "passed-through")
@@ -107,7 +131,9 @@ async def test_the_environment_is_explicit(
 
 
 async def test_output_streams_to_the_reporter_in_order_and_ends_in_the_summary(
-    script, make_job, reporter
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
 ) -> None:
     argv = script("""
         import sys
@@ -135,14 +161,20 @@ def test_the_summary_is_bounded_and_has_a_fallback() -> None:
     assert summarize(["y" * 5000], "w") == "…" + "y" * 999
 
 
-async def test_a_quiet_command_summarizes_as_finished(script, make_job, reporter) -> None:
+async def test_a_quiet_command_summarizes_as_finished(
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+) -> None:
     spec = WorkerSpec(name="quiet", argv=tuple(script("pass")))
     result = await CommandWorker(spec).run(make_job(), reporter)
     assert result.summary == "quiet finished"
 
 
 async def test_a_non_zero_exit_reports_the_code_and_the_last_lines(
-    script, make_job, reporter
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
 ) -> None:
     argv = script("""
         import sys
@@ -158,7 +190,10 @@ async def test_a_non_zero_exit_reports_the_code_and_the_last_lines(
 
 
 async def test_a_timeout_kills_the_whole_process_group(
-    script, make_job, reporter, worktree: Path
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    worktree: Path,
 ) -> None:
     argv = script("""
         import pathlib, subprocess, sys, time
@@ -175,7 +210,12 @@ async def test_a_timeout_kills_the_whole_process_group(
     assert not psutil.pid_exists(pid)  # stopped and reaped by the reaper, not left to init
 
 
-async def test_cancelling_the_run_kills_the_process(script, make_job, reporter) -> None:
+async def test_cancelling_the_run_kills_the_process(
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     ready = asyncio.Event()
     pids: list[int] = []
 
@@ -183,7 +223,7 @@ async def test_cancelling_the_run_kills_the_process(script, make_job, reporter) 
         pids.append(int(text))
         ready.set()
 
-    reporter.output = output
+    monkeypatch.setattr(reporter, "output", output)
     argv = script("import os, time; print(os.getpid(), flush=True); time.sleep(120)")
     running = asyncio.create_task(
         CommandWorker(WorkerSpec(name="c", argv=tuple(argv))).run(make_job(), reporter)
@@ -196,7 +236,9 @@ async def test_cancelling_the_run_kills_the_process(script, make_job, reporter) 
 
 
 async def test_the_worker_timeout_is_used_before_the_run_wide_one(
-    script, make_job, reporter
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
 ) -> None:
     argv = script("import time; time.sleep(120)")
     worker = CommandWorker(WorkerSpec(name="slow", argv=tuple(argv), timeout_s=0.5))
@@ -214,7 +256,12 @@ async def test_the_worker_timeout_is_used_before_the_run_wide_one(
     ],
 )
 async def test_a_missing_program_says_how_to_install_it(
-    preset: str, how: str, make_job, reporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    preset: str,
+    how: str,
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(WorkerError) as caught:
@@ -226,7 +273,10 @@ async def test_a_missing_program_says_how_to_install_it(
 
 
 async def test_an_unknown_program_gets_a_generic_hint(
-    make_job, reporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(WorkerError, match="'my-agent' is not installed or not on PATH: install"):
@@ -278,7 +328,10 @@ def track(worktree: Path, name: str) -> None:
 
 
 async def test_a_workers_scratch_is_neither_reported_nor_left_for_the_commit(
-    script, make_job, reporter, worktree: Path
+    script: Callable[[str], list[str]],
+    make_job: Callable[..., WorkerJob],
+    reporter: RecordingReporter,
+    worktree: Path,
 ) -> None:
     """One declaration, two uses: the watcher leaves the preset's scratch out, and the worker
     removes it once its program ends, but for what the project keeps in git."""

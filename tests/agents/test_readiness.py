@@ -72,7 +72,7 @@ def by_what(findings: list[Finding]) -> dict[str, tuple[bool, str]]:
     return {f.what: (f.ok, f.detail) for f in findings}
 
 
-def test_a_missing_cli_says_how_to_install_it_and_what_else_is_missing(env) -> None:
+def test_a_missing_cli_says_how_to_install_it_and_what_else_is_missing(env: dict[str, str]) -> None:
     found = by_what(check_worker(PRESETS["claude"], env))
     assert found == {
         "claude: program not found": (
@@ -88,7 +88,9 @@ def test_a_missing_cli_says_how_to_install_it_and_what_else_is_missing(env) -> N
     }
 
 
-def test_a_command_worker_is_checked_for_its_program_only(env, tmp_path: Path) -> None:
+def test_a_command_worker_is_checked_for_its_program_only(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     spec = WorkerSpec(name="mine", argv=("sh", "-c", "{prompt}"))
     assert check_worker(spec, env) == [
         Finding(True, "mine: program found", str(tmp_path / "bin" / "sh"))
@@ -101,7 +103,7 @@ def test_a_command_worker_is_checked_for_its_program_only(env, tmp_path: Path) -
 
 
 def test_the_endpoint_a_base_url_names_is_probed_and_a_refusal_says_what_to_check(
-    env, server: str, closed_port: int
+    env: dict[str, str], server: str, closed_port: int
 ) -> None:
     live = by_what(check_worker(PRESETS["claude"], {**env, "ANTHROPIC_BASE_URL": server}))
     assert live["claude: model endpoint reachable"] == (True, f"{server} answered HTTP 404")
@@ -114,7 +116,7 @@ def test_the_endpoint_a_base_url_names_is_probed_and_a_refusal_says_what_to_chec
     )
 
 
-def test_no_base_url_no_probe(env) -> None:
+def test_no_base_url_no_probe(env: dict[str, str]) -> None:
     assert not [f for f in check_worker(PRESETS["gemini"], env) if "endpoint" in f.what]
 
 
@@ -129,7 +131,7 @@ def test_a_server_that_accepts_and_never_answers_is_unreachable_within_the_timeo
 
 
 def test_unreachable_endpoints_names_each_worker_and_probes_each_url_once(
-    env, server: str, closed_port: int
+    env: dict[str, str], server: str, closed_port: int
 ) -> None:
     dead = f"http://127.0.0.1:{closed_port}"
     user = {**env, "GOOGLE_GEMINI_BASE_URL": dead, "OPENAI_API_BASE": dead + "/v1"}
@@ -144,7 +146,7 @@ def test_unreachable_endpoints_names_each_worker_and_probes_each_url_once(
     assert unreachable_endpoints(specs, env) == []  # nothing named: nothing probed
 
 
-def test_a_login_file_counts_as_a_key(env) -> None:
+def test_a_login_file_counts_as_a_key(env: dict[str, str]) -> None:
     home = Path(env["HOME"])
     (home / ".claude").mkdir()
     (home / ".claude" / ".credentials.json").write_text("{}")
@@ -161,7 +163,7 @@ def test_a_login_file_counts_as_a_key(env) -> None:
     )
 
 
-def test_a_key_counts_only_when_the_worker_passes_it_through(env) -> None:
+def test_a_key_counts_only_when_the_worker_passes_it_through(env: dict[str, str]) -> None:
     user = {**env, "ANTHROPIC_API_KEY": "sk-ant-never-shown"}
     assert by_what(check_worker(PRESETS["claude"], user))["claude: a key or login is present"] == (
         True,
@@ -177,7 +179,7 @@ def test_a_key_counts_only_when_the_worker_passes_it_through(env) -> None:
 
 
 def test_codex_on_another_endpoint_reads_openai_api_key_and_aider_on_ollama_needs_none(
-    env, server: str
+    env: dict[str, str], server: str
 ) -> None:
     codex = {**env, "CODEX_API_KEY": "k", "OPENAI_BASE_URL": server}
     assert by_what(check_worker(PRESETS["codex"], codex))["codex: no key or login"][0] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, fold, reduce
 from maestro_tui.engine.bus import EventBus
 
-SAMPLES: dict[type[ev.Event], dict] = {
+SAMPLES: dict[type[ev.Event], dict[str, Any]] = {
     ev.RunStarted: dict(
         goal="g",
         repo="/r",
@@ -68,7 +69,10 @@ def test_every_event_type_is_registered_and_frozen() -> None:
         event.seq = 9  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("cls", sorted(set(ev.EVENT_TYPES.values()), key=lambda c: c.__name__))
+EVENT_CLASSES: list[type[ev.Event]] = sorted(set(ev.EVENT_TYPES.values()), key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", EVENT_CLASSES)
 def test_events_built_through_their_slots_behave_as_frozen_dataclasses(cls: type) -> None:
     fields = dataclasses.fields(cls)
     params = inspect.signature(cls).parameters
@@ -193,5 +197,6 @@ def test_bus_redacts_secrets_from_every_text_field() -> None:
     bus.subscribe(seen.append)
     bus.emit(ev.AgentOutput, task="a", attempt=1, text="key=sk-live-0123456789abcdef ok short")
     bus.emit(ev.TaskFailed, task="a", attempt=1, reason="401 for sk-live-0123456789abcdef")
+    assert isinstance(seen[0], ev.AgentOutput)
     assert seen[0].text == "key=[redacted] ok short"  # too-short values are not treated as keys
     assert "sk-live" not in seen[1].to_json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def _task() -> TaskView:
         (ModelUsage(calls=1), {"simulated": True}),
     ],
 )
-def test_replace_equals_the_dataclass_replace(obj: object, changes: dict) -> None:
+def test_replace_equals_the_dataclass_replace(obj: object, changes: dict[str, Any]) -> None:
     fast = frozen.replace(obj, **changes)
     assert fast == dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     assert type(fast) is type(obj) and fast is not obj

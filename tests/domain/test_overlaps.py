@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,15 +16,22 @@ from maestro_tui.domain.overlaps import (
     overlap_lines,
     serialize_overlaps,
 )
-from maestro_tui.domain.plan import PlanError, load_plan, parse_plan, plan_to_toml, validate_plan
+from maestro_tui.domain.plan import (
+    Plan,
+    PlanError,
+    load_plan,
+    parse_plan,
+    plan_to_toml,
+    validate_plan,
+)
 from maestro_tui.llm.demo.script import CONFLICTING_TASKS, demo_plan
 
 
-def plan(*tasks: dict):
+def plan(*tasks: dict[str, Any]) -> Plan:
     return parse_plan({"goal": "g", "tasks": [{"prompt": "p", **t} for t in tasks]})
 
 
-def pairs(p) -> list[tuple[str, str]]:
+def pairs(p: Plan) -> list[tuple[str, str]]:
     return [(o.first, o.second) for o in find_overlaps(p)]
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from maestro_tui.domain.plan import PlanError, load_plan, parse_plan, plan_to_toml, validate_plan
 
 
-def tasks(*specs: dict) -> dict:
+def tasks(*specs: dict[str, Any]) -> dict[str, Any]:
     return {"goal": "g", "tasks": list(specs)}
 
 
-def problems_of(data: dict, root: Path | None = None) -> list[str]:
+def problems_of(data: dict[str, Any], root: Path | None = None) -> list[str]:
     with pytest.raises(PlanError) as info:
         validate_plan(parse_plan(data), repo_root=root)
     return info.value.problems

@@ -25,7 +25,7 @@ def events() -> list[ev.Event]:
     seq = iter(range(1, 100))
 
     def e(cls: type[ev.Event], **fields: object) -> ev.Event:
-        return cls(run_id="r", seq=next(seq), ts=0.0, **fields)  # type: ignore[call-arg]
+        return cls(run_id="r", seq=next(seq), ts=0.0, **fields)
 
     return [
         e(ev.RunStarted, goal="three files", repo="/r", base_branch="main", base_commit="0",

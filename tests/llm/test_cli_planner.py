@@ -103,7 +103,8 @@ def test_what_a_tool_call_looked_at(tool: str, args: str, what: str | None) -> N
 
 
 def test_the_report_turns_usage_into_completions_and_reads_into_progress() -> None:
-    log, used = PlanningLog(), []
+    log = PlanningLog()
+    used: list[Completion] = []
     report = PlanningReport(log, used.append)
     report.output("Reading the cart.", "llm")
     report.output("Claude Code 2.1 on claude-sonnet-4-5, session s1", "stderr")  # not its words

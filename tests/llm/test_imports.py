@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 MODULES = [
     "maestro_tui.llm.client",
@@ -30,7 +31,7 @@ def test_llm_modules_import_without_litellm_or_textual() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_importing_litellm_loads_no_dotenv_file(tmp_path) -> None:
+def test_importing_litellm_loads_no_dotenv_file(tmp_path: Path) -> None:
     # In its default mode litellm loads the first `.env` upwards from its own install into
     # os.environ on import: keys nobody gave maestro-tui, unknown to the event scrubber.
     code = (

@@ -4,6 +4,7 @@ its stages are the tasks, its consults and answers the logs, its cost the meters
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ async def record_session(repo: Path, db: Path) -> str:
     session.client = "claude-code"
     fleet = Fleet(session)
     tools = Tools(session, fleet)
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("maestro_consult", {"question": "Why is total slow?", "files": ["app.py"]}),
         ("maestro_run_stage", {"stage": "hypothesize", "input": "sum is slow", "summary": "ok"}),
         ("maestro_select_best", {"candidates": [{"content": "a"}, {"content": "b b"}]}),

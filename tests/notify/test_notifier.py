@@ -85,17 +85,16 @@ async def test_a_failing_hook_is_reported_once_and_never_stops_the_run(tmp_path:
     bus = EventBus("r1")
     bus.subscribe(
         lambda e: reported.append((e.channel, e.error)) if type(e) is ev.NotifyFailed else None
-    )  # type: ignore[attr-defined]
+    )
     failing = HookChannel(
         [sys.executable, "-c", "import sys; print('no webhook', file=sys.stderr); sys.exit(3)"]
     )
     missing = HookChannel(["maestro-no-such-program"])
-    notifier = Notifier(
-        [failing, missing],
-        ALL,
-        lambda channel, error: bus.emit(ev.NotifyFailed, channel=channel, error=error),
-        coalesce_s=0.01,
-    )
+
+    def failed(channel: str, error: str) -> None:
+        bus.emit(ev.NotifyFailed, channel=channel, error=error)
+
+    notifier = Notifier([failing, missing], ALL, failed, coalesce_s=0.01)
     bus.subscribe(notifier)
     for task in ("a", "b"):
         bus.emit(ev.MergeWaiting, task=task, reasons=("review",))
@@ -106,7 +105,9 @@ async def test_a_failing_hook_is_reported_once_and_never_stops_the_run(tmp_path:
     assert "exited with code 3: no webhook" in reported[0][1]
 
 
-async def test_a_hanging_hook_does_not_block_the_bus(tmp_path: Path, monkeypatch) -> None:
+async def test_a_hanging_hook_does_not_block_the_bus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import maestro_tui.notify.notifier as notifier_module
 
     monkeypatch.setattr(notifier_module, "CLOSE_TIMEOUT_S", 0.5)

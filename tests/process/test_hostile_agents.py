@@ -34,7 +34,8 @@ def python(source: str) -> list[str]:
 
 def gone(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        zombie: bool = psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return zombie
     except psutil.NoSuchProcess:
         return True
 

@@ -17,7 +17,13 @@ import psutil
 import pytest
 
 from maestro_tui.llm.tools import ToolBox
-from maestro_tui.process import Sandbox, SandboxUnavailable, base_env, run_streaming
+from maestro_tui.process import (
+    ProcessResult,
+    Sandbox,
+    SandboxUnavailable,
+    base_env,
+    run_streaming,
+)
 from tests.support.recording import RecordingReporter
 
 needs_bwrap = pytest.mark.skipif(
@@ -51,7 +57,9 @@ def sandbox_for(place: dict[str, Path], network: bool = True) -> Sandbox:
     )
 
 
-async def run_python(sandbox: Sandbox, cwd: Path, home: Path, source: str, limit_s: float = 60):
+async def run_python(
+    sandbox: Sandbox, cwd: Path, home: Path, source: str, limit_s: float = 60
+) -> tuple[ProcessResult, str]:
     lines: list[str] = []
     result = await run_streaming(
         [sys.executable, "-c", textwrap.dedent(source)],

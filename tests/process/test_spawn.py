@@ -4,6 +4,7 @@ process behind."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -14,7 +15,6 @@ from typing import Any
 import psutil
 import pytest
 
-from maestro_tui.process import spawn as spawn_module
 from maestro_tui.process.spawn import spawn
 from tests.process.test_hostile_agents import gone
 
@@ -34,7 +34,7 @@ def slow_starts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
         started.append((proc.pid, threading.current_thread().name))
         return proc
 
-    monkeypatch.setattr(spawn_module.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)  # what spawn starts its children with
     return started
 
 
@@ -129,7 +129,7 @@ async def test_without_pidfds_a_thread_sees_the_exit(
     def no_pidfd(pid: int) -> int:
         raise OSError(38, "Function not implemented")  # a kernel older than 5.3
 
-    monkeypatch.setattr(spawn_module.os, "pidfd_open", no_pidfd)
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)  # what spawn waits on its children with
     child = await spawn(["sh", "-c", "exit 5"], cwd=tmp_path, env=None, stdin=False)
     assert await asyncio.wait_for(child.wait(), 10) == 5
     child.close()

@@ -30,7 +30,9 @@ class AtOnce:
             self.now -= 1
 
 
-async def test_thirty_agents_at_once_lose_no_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+async def test_thirty_agents_at_once_lose_no_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Slow enough that every agent is still working when the last one starts.
     monkeypatch.setenv("MAESTRO_DEMO_PACE", "0.2")
     published = Published()

@@ -42,7 +42,8 @@ class Served:
 
     def apps(self, recursive: bool = True) -> list[psutil.Process]:
         """The app processes the server has started (one per browser connection), and theirs."""
-        return psutil.Process(self.proc.pid).children(recursive=recursive)
+        children: list[psutil.Process] = psutil.Process(self.proc.pid).children(recursive=recursive)
+        return children
 
     async def wait_for_app(self) -> psutil.Process:
         server = psutil.Process(self.proc.pid).cmdline()

@@ -91,7 +91,8 @@ async def wait_for_text(page: Page, *words: str) -> str:
     """The terminal's text once it shows every one of `words`."""
     try:
         async with asyncio.timeout(WAIT_S):
-            return await page.evaluate(XTERM_WAIT.replace("WORDS", json.dumps(words)))
+            text: str = await page.evaluate(XTERM_WAIT.replace("WORDS", json.dumps(words)))
+            return text
     except TimeoutError:
         raise AssertionError(f"never saw {words}:\n{await page.evaluate(XTERM_NOW)}") from None
 

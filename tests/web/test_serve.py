@@ -25,7 +25,7 @@ from maestro_tui.web.access import (
 from tests.web.conftest import WAIT_S, assert_nothing_without_the_token, serving
 
 
-def maestro(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def maestro(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "maestro_tui", *args],
         capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,

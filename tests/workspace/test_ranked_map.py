@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from maestro_tui.workspace import search
+from maestro_tui.workspace.goal_words import goal_words
 from maestro_tui.workspace.imports import ModuleIndex, imports_of
-from maestro_tui.workspace.ranked_map import goal_words, rank_files, ranked_map
+from maestro_tui.workspace.ranked_map import rank_files, ranked_map
 from tests.workspace.conftest import IDENTITY, git
 
 jinja2 = pytest.importorskip("jinja2")

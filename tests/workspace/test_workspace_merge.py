@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from maestro_tui.workspace import (
     merge_into,
     resolve_text,
 )
-from maestro_tui.workspace._git import Git
+from maestro_tui.workspace._git import Git, GitResult
 from maestro_tui.workspace.merge import parse_hunks
 from tests.workspace.conftest import APP, commit_file, edit_line, git
 
@@ -139,7 +140,7 @@ def test_merge_into_resolution_can_delete(ws: Workspace) -> None:
 class MovesBranchBeforeCommit(Git):
     """A real git runner, plus another writer that moves the branch mid-merge."""
 
-    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, *args: str, **kwargs: Any) -> GitResult:
         if "commit-tree" in args:
             commit_file(self.root, "maestro/r1", "racer.txt", "I was first\n")
         return super().__call__(*args, **kwargs)
@@ -151,6 +152,7 @@ def test_merge_into_raced(ws: Workspace) -> None:
     with pytest.raises(MergeRaced, match="moved while merging"):
         merge_into(ws, "maestro/r1", "task-a", "Merge a")
     head = ws.branch_head("maestro/r1")
+    assert head is not None
     assert git(ws.root, "log", "-1", "--format=%s", head) == "edit\n"  # the racer's commit
 
 

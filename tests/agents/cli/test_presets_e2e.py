@@ -28,6 +28,7 @@ from tests.agents.cli.e2e import (
     Finished,
     Moves,
     Router,
+    Step,
     claude_env,
     codex_env,
     plan_toml,
@@ -118,7 +119,7 @@ CASES = {
 }
 
 
-def everyday(case: Case) -> tuple[str, Mapping[str, list]]:
+def everyday(case: Case) -> tuple[str, Mapping[str, list[Step]]]:
     m = Moves(case.cli)
     tasks = [
         {"id": "notes", "title": "Add notes", "files": ["notes.txt"]},
@@ -133,9 +134,9 @@ def everyday(case: Case) -> tuple[str, Mapping[str, list]]:
     return plan_toml([{**t, "worker": case.cli} for t in tasks]), scripts
 
 
-def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
+def trouble(case: Case) -> tuple[str, str, Mapping[str, list[Step]]]:
     m = Moves(case.cli)
-    tasks = [
+    tasks: list[dict[str, object]] = [
         {"id": "refused", "title": "Write outside", "files": ["outside.txt"]},
         {"id": "limited", "title": "Add limited.txt", "files": ["limited.txt"]},
         {"id": "stalled", "title": "Add stalled.txt", "files": ["stalled.txt"]},
@@ -166,7 +167,7 @@ def trouble(case: Case) -> tuple[str, str, Mapping[str, list]]:
 
 
 def _run(
-    case: Case, root: Path, plan: str, scripts: Mapping[str, list], config: str = ""
+    case: Case, root: Path, plan: str, scripts: Mapping[str, list[Step]], config: str = ""
 ) -> Finished:
     root.mkdir()
     cli = CLIS[case.cli]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from maestro_tui.domain import events as ev
 from tests.agents import netns
 from tests.agents.cli.e2e import KEY, Moves, Router, plan_toml, read_events, sample_repo
 from tests.agents.cli_harness import CLIS, base_env
@@ -94,9 +95,9 @@ def test_a_message_to_a_claude_agent_becomes_a_follow_up_turn(tmp_path: Path) ->
             server.stop()
     assert driver.returncode == 0, out + err
     events = read_events(db)
-    delivered = [e for e in events if e.type == "SteerDelivered"]
+    delivered = [e for e in events if isinstance(e, ev.SteerDelivered)]
     assert [(e.task, e.text) for e in delivered] == [("steer", MESSAGE)]
-    sessions = [e for e in events if e.type == "AgentSession"]
+    sessions = [e for e in events if isinstance(e, ev.AgentSession)]
     assert [s.resumed for s in sessions] == [False, True]
     assert sessions[0].session_id == sessions[1].session_id
     assert "» delivered to the agent: use tabs, not spaces" in out
@@ -106,5 +107,5 @@ def test_a_message_to_a_claude_agent_becomes_a_follow_up_turn(tmp_path: Path) ->
         ["git", "show", f"maestro/{run_id}:second.txt"], cwd=repo, capture_output=True, text=True
     )
     assert shown.stdout == "two\n"
-    last = [e for e in events if e.type == "TaskFinished"][-1]
+    last = [e for e in events if isinstance(e, ev.TaskFinished)][-1]
     assert last.summary == "Wrote second.txt, with tabs."
