@@ -117,3 +117,20 @@ async def test_a_resolution_goes_stale_when_a_merge_ahead_changes_its_files(
     assert git(s.repo, "show", "maestro/r1:shared.txt") == "from d\n"  # d landed, b did not
     assert [w.task_id for w in s.queue.waiting] == ["b"]
     await s.queue.aclose()
+
+
+async def test_two_approvals_at_once_land_one_merge(tmp_path: Path) -> None:
+    """Two front ends (two attached TUIs, a TUI and `approve`) approve the same merge at the
+    same moment: it is decided once, and the second is told why."""
+    s = Setup(tmp_path)
+    assert await s.queue.submit(s.result("a", "from a\n")) is Outcome.GATED
+    assert (await s.decision("a")).outcome is Outcome.SATISFIED
+    assert await s.queue.submit(s.result("b", "from b\n")) is Outcome.HELD
+    first, second = await asyncio.gather(
+        s.queue.approve("b", "theirs"), s.queue.approve("b", "theirs"), return_exceptions=True
+    )
+    assert isinstance(first, str) and first == s.head()
+    assert isinstance(second, ValueError) and "already approved" in str(second)
+    approved = [e for e in s.log if isinstance(e, ev.MergeApproved)]
+    assert [e.task for e in approved] == ["b"]
+    await s.queue.aclose()

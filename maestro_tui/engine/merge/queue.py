@@ -124,6 +124,7 @@ class MergeQueue:
         self._rounds_used = rounds_used
         self._decide = on_decided
         self._lock = asyncio.Lock()
+        self._checking: set[str] = set()  # approvals being checked, not yet in the gate
         self._said_off = False
         # More reasons to hold a result for the human (an inbox item's labels, say).
         self.extra_reasons: Callable[[Candidate], list[str]] | None = None
@@ -248,14 +249,18 @@ class MergeQueue:
     async def approve(self, task_id: str, resolution: Resolution = None) -> str:
         """Land a waiting result through the gate; see the module docstring for the contract."""
         pending = self._outcomes.get(task_id)
-        if task_id in self._outcomes.approving:
+        if task_id in self._outcomes.approving or task_id in self._checking:
             raise ValueError(f"task '{task_id}' is already approved: its merge is being tested")
         if self._gate is None:
             async with self._lock:
                 return await self._approve_now(task_id, resolution)
         head = self._head()
-        check = await asyncio.to_thread(check_merge, self._ws, head, pending.commit)
-        source, label = resolved_source(task_id, pending.commit, check, head, resolution)
+        self._checking.add(task_id)  # a second approval meanwhile (another client) is refused
+        try:
+            check = await asyncio.to_thread(check_merge, self._ws, head, pending.commit)
+            source, label = resolved_source(task_id, pending.commit, check, head, resolution)
+        finally:
+            self._checking.discard(task_id)
         landed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         item = GateItem(
             task_id, pending.title, source, pending.summary,
