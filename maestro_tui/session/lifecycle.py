@@ -60,6 +60,7 @@ __all__ = [
     "open_session",
     "resume",
     "start_session",
+    "take_over",
 ]
 
 
@@ -155,9 +156,12 @@ async def open_session(
     terminal: TerminalWriter | None = None,
     *,
     max_agents: int | None = None,
+    as_recorded: bool = False,
 ) -> RunSession:
     """Reopen a recorded run (to resume it, decide a merge or land it), holding its lock;
-    `max_agents`: how many agents at once if it runs here, when not as it was recorded."""
+    `max_agents`: how many agents at once if it runs here, when not as it was recorded;
+    `as_recorded`: with the settings the run recorded (its flags, the demo's environment),
+    not maestro.toml as it is now."""
     from maestro_tui.llm import models
 
     set_up_process()
@@ -167,10 +171,10 @@ async def open_session(
         summary = await _recorded(store, db_path, run_ref)
         stack.enter_context(run_lock(db_path, summary.run_id))
         ws = Workspace.open(Path(summary.repo))
-        config = load_config(ws.root)
+        events = await store.load_events(summary.run_id)
+        config, env = _settings(ws, events, as_recorded)
         ws.set_worktree_root(config.worktree_root)
         await asyncio.to_thread(check_sandbox, ws, config)
-        events = await store.load_events(summary.run_id)
         plan, state = recorded_run(summary.run_id, events)
         last = events[-1] if events else None
         bus = EventBus(
@@ -180,8 +184,9 @@ async def open_session(
         )
         critic, judge = models.make_critic(config), models.make_judge(config, plan)
         setup = RunSetup(
-            ws, config, WorkerPool(config), bus, critic=critic, judge=judge, max_agents=max_agents
-        )
+            ws, config, WorkerPool(config), bus, env=env, critic=critic, judge=judge,
+            max_agents=max_agents,
+        )  # fmt: skip
 
         def reopen(setup: RunSetup) -> Orchestrator:
             return Orchestrator(setup, plan, state)
@@ -190,6 +195,35 @@ async def open_session(
     except BaseException:
         await stack.aclose()
         raise
+
+
+def _settings(
+    ws: Workspace, events: Sequence[ev.Event], as_recorded: bool
+) -> tuple[Config, dict[str, str]]:
+    """maestro.toml as it is now, or the run's recorded settings (RunConfigured)."""
+    from maestro_tui.config.snapshot import settings_from_json
+
+    recorded = [e for e in events if isinstance(e, ev.RunConfigured)]
+    if as_recorded and recorded:
+        return settings_from_json(recorded[-1].settings)
+    return load_config(ws.root), {}
+
+
+async def take_over(
+    db_path: Path, run_ref: str, subscribers: Sequence[Subscriber] = ()
+) -> RunSession:
+    """A run a front end has just recorded and hands to this process, its engine: opened
+    with its recorded settings, on its cluster if it runs on one."""
+    session = await open_session(db_path, run_ref, subscribers, as_recorded=True)
+    try:
+        orch = session.orch
+        executor = await connect_executor(orch.ws, orch.config, orch.bus, session._stack)
+        if executor is not None:
+            orch.use_executor(executor)
+    except BaseException:
+        await session.aclose()
+        raise
+    return session
 
 
 async def _recorded(store: Store, db_path: Path, run_ref: str) -> RunSummary:

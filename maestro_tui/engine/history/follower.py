@@ -57,6 +57,11 @@ class Follower:
         self._apply(rows[-1][0] if rows else self.seq, len(rows), events)
         return events
 
+    def apply(self, events: list[ev.Event]) -> None:
+        """Events had another way (the engine pushed them), applied as if read here."""
+        if events:
+            self._apply(events[-1].seq, len(events), events)
+
     def _apply(self, seq: int, count: int, events: list[ev.Event]) -> None:
         self.state = fold(events, self.state)
         self.seq = seq

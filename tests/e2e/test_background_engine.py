@@ -1,0 +1,140 @@
+"""A run's engine in a process of its own (issue 21), driven by real processes on the demo:
+two clients at once, a merge decided once, stop from anywhere, SIGKILL shown at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from maestro_tui.domain import events as ev
+from maestro_tui.domain.state import TaskStatus
+from maestro_tui.engine.merge import MergeRefused
+from maestro_tui.session import background
+from maestro_tui.session.attached import AttachedRun
+from maestro_tui.session.liveness import STOPPED, driver_pid, truthful
+from maestro_tui.store import RunSummary, Store
+
+pytestmark = pytest.mark.slow
+
+WAIT_S = 120.0
+
+
+@dataclass
+class Engine:
+    db: Path
+    run_id: str
+    repo: Path
+    pid: int
+
+
+async def _record_demo(tmp_path: Path, db: Path) -> tuple[str, Path]:
+    """The demo planned and recorded (plan not approved), as the TUI does before it hands the
+    run to its engine."""
+    from maestro_tui.llm.demo import DEMO_GOAL
+    from maestro_tui.session import plans
+    from maestro_tui.session.lifecycle import start_session
+    from maestro_tui.session.preparing import Outlet, plan_run
+
+    demo = plans.prepare_demo(
+        dest=tmp_path / "shop", db_path=db, max_agents=4, merge_policy="review"
+    )
+    prepared = await plan_run(demo.ws, demo.config, DEMO_GOAL, Outlet(lambda s: None), env=demo.env)
+    session = await start_session(db_path=db, **prepared.session_inputs())
+    run_id = session.state.run_id
+    await session.aclose()
+    return run_id, demo.ws.root
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Engine]:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("MAESTRO_DEMO_PACE", "0.3")
+    db = tmp_path / "runs.db"
+    run_id, repo = await _record_demo(tmp_path, db)
+    pid = await background.spawn(db, run_id, repo, background.engine_options(new=True))
+    yield Engine(db, run_id, repo, pid)
+    if background.alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+async def _until(check: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+async def test_two_clients_see_the_same_run_and_a_merge_is_decided_once(engine: Engine) -> None:
+    first = await AttachedRun.attach(engine.db, engine.run_id)
+    second = await AttachedRun.attach(engine.db, engine.run_id)
+    seen: list[ev.Event] = []
+    second.subscribe(seen.append)
+    try:
+        assert not first.state.plan_approved and first.plan.tasks
+        await first.send("start")
+        await _until(lambda: second.state.waiting_merges, "a merge waiting for review")
+        task = second.state.waiting_merges[0].id
+        decided = await asyncio.gather(
+            first.send("approve", task=task, resolution="theirs"),
+            second.send("approve", task=task, resolution="theirs"),
+            return_exceptions=True,
+        )
+        refused = [d for d in decided if isinstance(d, Exception)]
+        assert len(refused) == 1, decided  # decided once; the other is told why
+        assert isinstance(refused[0], KeyError | MergeRefused | ValueError)
+        await _until(lambda: first.state.tasks[task].status.satisfied, "the approved merge")
+        approvals = [e for e in seen if isinstance(e, ev.MergeApproved) and e.task == task]
+        assert len(approvals) == 1
+        assert first.state.tasks[task].status == second.state.tasks[task].status
+        await first.stop()
+        assert second.gone.is_set() or await asyncio.wait_for(second.gone.wait(), 10)
+    finally:
+        await first.aclose()
+        await second.aclose()
+    await _until(lambda: driver_pid(engine.db, engine.run_id) is None, "the engine to end")
+    store = await Store.open_read_only(engine.db)
+    summary = await store.get_run(engine.run_id)
+    await store.close()
+    assert summary is not None and summary.status == "interrupted"
+
+
+async def test_an_engine_killed_with_sigkill_reads_stopped_within_a_second(
+    engine: Engine,
+) -> None:
+    run = await AttachedRun.attach(engine.db, engine.run_id)
+    try:
+        await run.send("start")
+        await _until(lambda: run.state.count(TaskStatus.RUNNING) > 0, "agents at work")
+        os.kill(engine.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        await asyncio.wait_for(run.gone.wait(), 1.0)  # the client knows at once
+        await _until(lambda: driver_pid(engine.db, engine.run_id) is None, "the lock dropped")
+        store = await Store.open_read_only(engine.db)
+        try:
+            assert (await _listed(store, engine))[0].status == STOPPED
+        finally:
+            await store.close()
+        assert time.monotonic() - killed < 1.0
+    finally:
+        await run.aclose()
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "maestro_tui", "runs", "--db", str(engine.db)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(line for line in listed.stdout.splitlines() if engine.run_id in line)
+    assert STOPPED in line and "running" not in line
+
+
+async def _listed(store: Store, engine: Engine) -> list[RunSummary]:
+    runs = truthful(await store.list_runs(), engine.db)
+    return [r for r in runs if r.run_id == engine.run_id]
