@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
+from typing import Any
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 
-def screen_commands(screen: Screen[object]) -> Iterator[tuple[str, str, str]]:
+def screen_commands(screen: Screen[Any]) -> Iterator[tuple[str, str, str]]:
     """(name, help, action) for each binding of `screen` worth offering: shown in the footer, or
     given a tooltip to be found by name."""
     seen: set[str] = set()

@@ -21,6 +21,7 @@ from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
+from maestro_tui.engine.merge import Resolution, TrialMerge
 from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.workspace.merge import ConflictFile, parse_hunks
 from maestro_tui.workspace.repo import Workspace
@@ -243,6 +244,12 @@ class FakeMerges:
 
     def pick_candidate(self, task_id: str, candidate: int) -> None:
         self.calls.append(("pick", candidate))
+
+    async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge:
+        raise AssertionError("the fake reviews never test a merge")
+
+    async def resolve_with_agent(self, task_id: str) -> None:
+        raise AssertionError("the fake reviews never hand a conflict to an agent")
 
 
 @dataclass

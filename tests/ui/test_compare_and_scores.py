@@ -13,6 +13,7 @@ from maestro_tui.domain.scoreboard import rate_text
 from maestro_tui.ui.screens.compare import TOTAL, CompareScreen
 from maestro_tui.ui.screens.launcher import LauncherScreen
 from maestro_tui.ui.widgets.scoreboard import Scoreboard
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import freeze_cursors, notifications, screen_text, settle
 from tests.ui.test_launcher import LauncherApp, db, history_loaded, posted  # noqa: F401
 
@@ -76,7 +77,7 @@ async def test_compare_screen_lines_up_tasks_and_totals(db: Path) -> None:  # no
         await pilot.press("q")
 
 
-def test_compare_screen_snapshot(snap_compare, db: Path) -> None:  # noqa: F811
+def test_compare_screen_snapshot(snap_compare: SnapCompare, db: Path) -> None:  # noqa: F811
     """You should see two runs named A and B at the top, then a table of the tasks api, cli
     and docs with A's figures and B's side by side (outcome, tests as merged, fix rounds,
     human decisions, diff, tokens, cost, time), cli merged in A and failed in B, docs never
@@ -90,7 +91,7 @@ def test_compare_screen_snapshot(snap_compare, db: Path) -> None:  # noqa: F811
     assert snap_compare(CompareApp(db), terminal_size=(150, 24), run_before=run_before)
 
 
-def test_scoreboard_tab_snapshot(snap_compare, db: Path) -> None:  # noqa: F811
+def test_scoreboard_tab_snapshot(snap_compare: SnapCompare, db: Path) -> None:  # noqa: F811
     """You should see the launcher with its "scoreboard" tab chosen: one row for worker llm,
     model demo, role coder: 6 tasks, merged "5/6 [44–97 %]" (counts and an interval, no
     bare percentage for so few), first-try green "–" (no tests ran), cost per merged task

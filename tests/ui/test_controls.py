@@ -27,7 +27,7 @@ class Host(App[None]):
         self.push_screen(self.modal, self.results.append)
 
 
-async def test_confirm_answers_from_the_keyboard():
+async def test_confirm_answers_from_the_keyboard() -> None:
     for key, answer in (("y", True), ("n", False), ("escape", False)):
         app = Host(ConfirmModal("Really?"))
         async with app.run_test() as pilot:
@@ -35,7 +35,7 @@ async def test_confirm_answers_from_the_keyboard():
         assert app.results == [answer]
 
 
-async def test_number_modal_refuses_too_small_then_accepts():
+async def test_number_modal_refuses_too_small_then_accepts() -> None:
     app = Host(NumberModal("New budget", value=2.0, minimum=1.5))
     async with app.run_test() as pilot:
         app.screen.query_one(Input).value = "1"
@@ -47,7 +47,7 @@ async def test_number_modal_refuses_too_small_then_accepts():
     assert app.results == [3.25]
 
 
-async def test_text_modal_escape_backs_out():
+async def test_text_modal_escape_backs_out() -> None:
     app = Host(TextModal("Why?", optional=False))
     async with app.run_test() as pilot:
         await pilot.press("enter")  # empty is not allowed
@@ -56,7 +56,7 @@ async def test_text_modal_escape_backs_out():
     assert app.results == [None]
 
 
-async def test_raise_budget_asks_for_a_number_and_calls_the_engine():
+async def test_raise_budget_asks_for_a_number_and_calls_the_engine() -> None:
     session, bus, clock = sample_session()
     raised: list[tuple[str, float]] = []
     session.orch.raise_budget = lambda kind, value: raised.append((kind, value))  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ async def test_raise_budget_asks_for_a_number_and_calls_the_engine():
     assert raised == [("usd", 2.0)]
 
 
-def test_the_palette_is_built_from_the_screens_bindings():
+def test_the_palette_is_built_from_the_screens_bindings() -> None:
     from textual.binding import Binding
 
     from maestro_tui.ui.palette import screen_commands
@@ -88,7 +88,7 @@ def test_the_palette_is_built_from_the_screens_bindings():
     assert "show_agent(0)" in offered and "show_agent(1)" not in offered
 
 
-async def test_palette_offers_the_dashboard_commands():
+async def test_palette_offers_the_dashboard_commands() -> None:
     session, _, _ = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -102,7 +102,7 @@ async def test_palette_offers_the_dashboard_commands():
     assert any("cannot pause" in n for n in notifications(app))
 
 
-async def test_question_mark_shows_the_dashboards_keys_first_grouped():
+async def test_question_mark_shows_the_dashboards_keys_first_grouped() -> None:
     from maestro_tui.ui.widgets.keys_panel import KeysPanel, KeysTable
 
     session, _, _ = sample_session()
@@ -132,7 +132,7 @@ async def test_question_mark_shows_the_dashboards_keys_first_grouped():
         assert not app.screen.query(KeysPanel)
 
 
-async def test_quit_when_nothing_runs_closes_the_session_without_asking():
+async def test_quit_when_nothing_runs_closes_the_session_without_asking() -> None:
     session, _, _ = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:

@@ -6,11 +6,14 @@ from __future__ import annotations
 from textual import messages
 
 from maestro_tui.domain import events as ev
+from maestro_tui.session.lifecycle import RunSession
 from maestro_tui.store import Store
-from tests.ui.conftest import dashboard_app
+from tests.ui.conftest import BusWatch, dashboard_app
 
 
-async def test_an_exit_under_a_live_run_records_it_interrupted(slow_run) -> None:
+async def test_an_exit_under_a_live_run_records_it_interrupted(
+    slow_run: tuple[RunSession, BusWatch],
+) -> None:
     session, watch = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=(160, 48)):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import pytest
+from rich.text import Text
+from textual.widgets.data_table import ColumnKey, RowKey
+
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.state import fold
+from maestro_tui.domain.state import RunState, fold
 from maestro_tui.ui.bridge import RunBridge
 from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.ui.widgets.task_graph import TaskGraph
@@ -11,7 +17,7 @@ from tests.ui.conftest import dashboard_app, screen_text, shown
 from tests.ui.sample_run import RUN_ID, middle_events, sample_events, sample_session
 
 
-async def test_feed_shows_statuses_logs_meters_and_the_waiting_merge():
+async def test_feed_shows_statuses_logs_meters_and_the_waiting_merge() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -33,7 +39,7 @@ async def test_feed_shows_statuses_logs_meters_and_the_waiting_merge():
         assert "[mul] mul: step 4 of the work" in screen.dashboard.logs.tail()
 
 
-async def test_unchanged_tasks_are_not_redrawn():
+async def test_unchanged_tasks_are_not_redrawn(monkeypatch: pytest.MonkeyPatch) -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -42,10 +48,14 @@ async def test_unchanged_tasks_are_not_redrawn():
         graph = app.screen.query_one(TaskGraph)
         updates: list[tuple[object, object]] = []
         original = graph.update_cell
-        graph.update_cell = lambda row, col, *a, **k: (  # type: ignore[method-assign]
-            updates.append((row, col)),
-            original(row, col, *a, **k),
-        )[1]
+
+        def update_cell(
+            row: RowKey | str, col: ColumnKey | str, value: Text, *, update_width: bool = False
+        ) -> None:
+            updates.append((row, col))
+            original(row, col, value, update_width=update_width)
+
+        monkeypatch.setattr(graph, "update_cell", update_cell)
         bus.emit(ev.AgentOutput, task="strings", attempt=1, text="more output")
         bus.emit(ev.TaskFailed, task="strings", attempt=1, reason="boom")
         await shown(pilot)
@@ -53,12 +63,13 @@ async def test_unchanged_tasks_are_not_redrawn():
         assert "more output" in screen_text(app)
 
 
-async def test_number_keys_switch_agent_logs_and_zero_shows_all():
+async def test_number_keys_switch_agent_logs_and_zero_shows_all() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
         middle_events(bus, clock)
         await shown(pilot)
+        assert isinstance(app.screen, RunScreen)
         logs = app.screen.dashboard.logs
         await pilot.press("1")  # the first running agent (strings started first)
         assert logs.current == "strings"
@@ -74,7 +85,7 @@ async def test_number_keys_switch_agent_logs_and_zero_shows_all():
         assert logs.current == app.screen.dashboard.graph.selected_task_id
 
 
-async def test_logs_stay_bounded_and_reset_replaces_everything():
+async def test_logs_stay_bounded_and_reset_replaces_everything() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -97,14 +108,16 @@ async def test_logs_stay_bounded_and_reset_replaces_everything():
         assert "· pending    version-two" in screen_text(app)
 
 
-def test_the_bridge_only_buffers_until_flushed():
+def test_the_bridge_only_buffers_until_flushed() -> None:
     fed: list[tuple[int, object]] = []
 
     class Target:
-        def feed(self, events, state):
+        def feed(self, events: Sequence[ev.Event], state: RunState) -> None:
             fed.append((len(events), state))
 
-        def reset(self, state, log_tails):  # pragma: no cover - not used here
+        def reset(  # pragma: no cover - not used here
+            self, state: RunState, log_tails: Mapping[str, Sequence[str]]
+        ) -> None:
             raise AssertionError
 
     bridge = RunBridge(Target())

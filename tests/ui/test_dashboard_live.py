@@ -6,12 +6,13 @@ from pathlib import Path
 
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunStatus, TaskStatus
-from maestro_tui.session.lifecycle import resume
+from maestro_tui.session.lifecycle import RunSession, resume
 from maestro_tui.session.outcome import EXIT_INTERRUPTED
 from maestro_tui.ui.screens.modals import ConfirmModal
 from maestro_tui.ui.screens.run import RunScreen
 from tests.ui.conftest import (
     CONFLICT_PLAN,
+    BusWatch,
     dashboard_app,
     notifications,
     row_text,
@@ -23,7 +24,9 @@ from tests.ui.conftest import (
 SIZE = (160, 48)
 
 
-async def test_pause_stops_dispatch_and_unpause_starts_it_again(slow_run):
+async def test_pause_stops_dispatch_and_unpause_starts_it_again(
+    slow_run: tuple[RunSession, BusWatch],
+) -> None:
     session, watch = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -45,7 +48,9 @@ async def test_pause_stops_dispatch_and_unpause_starts_it_again(slow_run):
     assert app.return_code == EXIT_INTERRUPTED
 
 
-async def test_cancel_a_running_task_blocks_its_dependents_on_screen(slow_run):
+async def test_cancel_a_running_task_blocks_its_dependents_on_screen(
+    slow_run: tuple[RunSession, BusWatch],
+) -> None:
     session, watch = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,7 +80,7 @@ async def test_cancel_a_running_task_blocks_its_dependents_on_screen(slow_run):
     assert session.orch.state.tasks["other"].status is TaskStatus.MERGED
 
 
-async def test_plus_and_minus_change_the_concurrency(slow_run):
+async def test_plus_and_minus_change_the_concurrency(slow_run: tuple[RunSession, BusWatch]) -> None:
     session, watch = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=SIZE) as pilot:
@@ -94,7 +99,7 @@ async def test_plus_and_minus_change_the_concurrency(slow_run):
         await watch.wait_for(ev.RunFinished)
 
 
-async def test_quit_mid_run_leaves_it_resumable(ui_project: Path, tmp_path: Path):
+async def test_quit_mid_run_leaves_it_resumable(ui_project: Path, tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     session, watch = await start(ui_project, db, CONFLICT_PLAN.replace("0.3", "2"), agents=4)
     run_id = session.orch.state.run_id
@@ -122,13 +127,16 @@ async def test_quit_mid_run_leaves_it_resumable(ui_project: Path, tmp_path: Path
     assert state.tasks["strings"].status is TaskStatus.MERGED
 
 
-async def test_a_conflict_waits_in_the_merge_queue_and_m_opens_its_review(ui_project, tmp_path):
+async def test_a_conflict_waits_in_the_merge_queue_and_m_opens_its_review(
+    ui_project: Path, tmp_path: Path
+) -> None:
     session, watch = await start(ui_project, tmp_path / "runs.db", CONFLICT_PLAN, agents=4)
     app = dashboard_app(session)
     try:
         async with app.run_test(size=SIZE) as pilot:
             waiting = await watch.wait_for(ev.MergeWaiting)
             await shown(pilot)
+            assert isinstance(app.screen, RunScreen)
             merges = app.screen.dashboard.merges
             assert merges.border_title == "merge queue · 1 waiting"
             assert merges.get_row(waiting.task)[0].plain == f"⚑ {waiting.task}"

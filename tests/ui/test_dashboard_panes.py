@@ -12,7 +12,7 @@ from tests.ui.conftest import dashboard_app, screen_text, shown
 from tests.ui.sample_run import middle_events, sample_events, sample_session
 
 
-async def test_findings_newest_first_and_bounded_files_in_their_tab():
+async def test_findings_newest_first_and_bounded_files_in_their_tab() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -35,7 +35,7 @@ async def test_findings_newest_first_and_bounded_files_in_their_tab():
         assert "+calc/strings.py" in screen_text(app)
 
 
-async def test_task_detail_shows_fix_rounds_the_critic_and_who_chose_the_candidate():
+async def test_task_detail_shows_fix_rounds_the_critic_and_who_chose_the_candidate() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -50,7 +50,7 @@ async def test_task_detail_shows_fix_rounds_the_critic_and_who_chose_the_candida
         assert "candidate 1 of 2 chosen by human" in screen_text(app)
 
 
-async def test_words_keep_their_spaces_between_styled_pieces():
+async def test_words_keep_their_spaces_between_styled_pieces() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -62,7 +62,7 @@ async def test_words_keep_their_spaces_between_styled_pieces():
         assert "$0.0560 of $0.50" in text
 
 
-async def test_metrics_keep_only_what_they_read_and_recompute_at_most_once_a_second():
+async def test_metrics_keep_only_what_they_read_and_recompute_at_most_once_a_second() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -88,7 +88,7 @@ async def test_metrics_keep_only_what_they_read_and_recompute_at_most_once_a_sec
         assert "merged 100% (>=80%) ok" in screen_text(app)
 
 
-def test_metrics_colour_ok_green_and_miss_red():
+def test_metrics_colour_ok_green_and_miss_red() -> None:
     from maestro_tui.domain.metrics import compute_metrics
 
     text = render_metrics(compute_metrics(sample_events()))
@@ -96,7 +96,7 @@ def test_metrics_colour_ok_green_and_miss_red():
     assert styles[" ok"] == "green" and styles[" miss"] == "bold red"
 
 
-def test_metrics_read_n_a_not_miss_until_a_task_finishes():
+def test_metrics_read_n_a_not_miss_until_a_task_finishes() -> None:
     from maestro_tui.domain.metrics import compute_metrics
     from tests.domain.test_metrics import running_run
 
@@ -106,7 +106,7 @@ def test_metrics_read_n_a_not_miss_until_a_task_finishes():
     assert "Ec 0.00 (>0.4) miss" in render_metrics(compute_metrics(failed.events)).plain
 
 
-async def test_condensed_layout_hides_the_activity_tabs_and_metrics():
+async def test_condensed_layout_hides_the_activity_tabs_and_metrics() -> None:
     session, bus, clock = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -8,6 +8,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import dashboard_app, ready, shown
 from tests.ui.sample_run import middle_events, sample_session
 
@@ -24,7 +25,7 @@ def _mid_run_app() -> Any:
     return app, run_before
 
 
-def test_dashboard_mid_run(snap_compare):
+def test_dashboard_mid_run(snap_compare: SnapCompare) -> None:
     """You should see the run's status line; eight tasks in four layers (three merged, one
     waiting, two running, two pending); the first task's detail with "1 fix round",
     "candidate 2 of 2 chosen by tests_first" and the critic's approval; every agent's log with
@@ -36,14 +37,14 @@ def test_dashboard_mid_run(snap_compare):
     assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
 
 
-def test_dashboard_condensed_at_80_by_24(snap_compare):
+def test_dashboard_condensed_at_80_by_24(snap_compare: SnapCompare) -> None:
     """You should see the panes stacked: the task graph, then the combined log, then the
     usage summary beside the merge queue; no task detail, model table or sparkline."""
     app, run_before = _mid_run_app()
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-def test_cancel_confirmation(snap_compare):
+def test_cancel_confirmation(snap_compare: SnapCompare) -> None:
     """You should see a dialog over the dashboard asking to cancel 'strings', with Keep [n]
     and Cancel task [y] buttons."""
     app, fill = _mid_run_app()
@@ -57,7 +58,7 @@ def test_cancel_confirmation(snap_compare):
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 
 
-def test_budget_dialog(snap_compare):
+def test_budget_dialog(snap_compare: SnapCompare) -> None:
     """You should see a dialog asking for a new budget in US$, holding 1.75, with OK and
     Cancel buttons (the cursor does not blink)."""
     app, fill = _mid_run_app()

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from maestro_tui import cli
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import RunStatus
@@ -34,7 +36,7 @@ QUICK_PLAN = (
 )
 
 
-async def test_an_edited_plan_is_revised_then_run(ui_project: Path, tmp_path: Path):
+async def test_an_edited_plan_is_revised_then_run(ui_project: Path, tmp_path: Path) -> None:
     session, watch = await start(ui_project, tmp_path / "runs.db", QUICK_PLAN, agents=2)
     app = dashboard_app(session, review_plan=True)
     try:
@@ -55,7 +57,9 @@ async def test_an_edited_plan_is_revised_then_run(ui_project: Path, tmp_path: Pa
     assert finished.status == RunStatus.SUCCEEDED and app.return_code == 0
 
 
-async def test_backing_out_of_the_plan_review_runs_nothing(ui_project: Path, tmp_path: Path):
+async def test_backing_out_of_the_plan_review_runs_nothing(
+    ui_project: Path, tmp_path: Path
+) -> None:
     session, watch = await start(ui_project, tmp_path / "runs.db", QUICK_PLAN, agents=2)
     app = dashboard_app(session, review_plan=True)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -67,7 +71,7 @@ async def test_backing_out_of_the_plan_review_runs_nothing(ui_project: Path, tmp
     assert app.return_code == 0
 
 
-async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_path: Path):
+async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_path: Path) -> None:
     import tomllib
 
     from maestro_tui.config import load_config
@@ -81,7 +85,9 @@ async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_
     db = tmp_path / "runs.db"
     asked: list[tuple[str, str, int, float | None]] = []
 
-    async def plan(goal: str, model: str, agents: int, budget: float | None, outlet: Outlet):
+    async def plan(
+        goal: str, model: str, agents: int, budget: float | None, outlet: Outlet
+    ) -> Prepared:
         asked.append((goal, model, agents, budget))
         assert isinstance(outlet.progress, PlanningFeed)  # the planning screen shows it
         ws = Workspace.open(ui_project)
@@ -108,13 +114,13 @@ async def test_the_launcher_starts_a_run_on_the_dashboard(ui_project: Path, tmp_
     assert asked == [("two steps", "demo", 3, 1.5)]
 
 
-def test_the_app_registers_the_shipped_themes():
+def test_the_app_registers_the_shipped_themes() -> None:
     app = MaestroApp(lambda: RunScreen.__new__(RunScreen), watch_themes=False)
     assert {"maestro-dark", "maestro-light"} <= set(app.available_themes)
     assert app.theme == "maestro-dark"
 
 
-def test_the_ui_starts_without_litellm():
+def test_the_ui_starts_without_litellm() -> None:
     import subprocess
     import sys
 
@@ -132,7 +138,9 @@ def opening_app(opener: Any, **kwargs: Any) -> MaestroApp:
     )
 
 
-async def test_the_dashboard_shows_before_its_session_opens(ui_project: Path, tmp_path: Path):
+async def test_the_dashboard_shows_before_its_session_opens(
+    ui_project: Path, tmp_path: Path
+) -> None:
     gate = asyncio.Event()
     opened: list[tuple[RunSession, BusWatch]] = []
 
@@ -166,7 +174,7 @@ async def test_the_dashboard_shows_before_its_session_opens(ui_project: Path, tm
     assert finished.status == RunStatus.SUCCEEDED and app.return_code == 0
 
 
-async def test_quitting_while_the_run_opens_opens_nothing(ui_project: Path, tmp_path: Path):
+async def test_quitting_while_the_run_opens_opens_nothing(ui_project: Path, tmp_path: Path) -> None:
     never = asyncio.Event()
 
     async def stuck() -> tuple[RunSession, bool]:
@@ -182,8 +190,11 @@ async def test_quitting_while_the_run_opens_opens_nothing(ui_project: Path, tmp_
 
 
 def test_bad_input_found_opening_the_run_is_reported_as_before(
-    ui_project: Path, tmp_path: Path, monkeypatch, capsys
-):
+    ui_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """On a terminal, `run` shows the dashboard first; a database that is not ours is found
     when the run is recorded behind it, and is still bad input: the message, exit code 2,
     and nothing written (no branch, no rows)."""
@@ -208,7 +219,7 @@ def test_bad_input_found_opening_the_run_is_reported_as_before(
     assert not_ours.read_text().startswith("my notes")
 
 
-async def test_a_resumed_run_shows_its_earlier_log_lines(ui_project: Path, tmp_path: Path):
+async def test_a_resumed_run_shows_its_earlier_log_lines(ui_project: Path, tmp_path: Path) -> None:
     from maestro_tui.session.lifecycle import resume
     from maestro_tui.ui.entry import Opening
 

@@ -14,7 +14,7 @@ from tests.ui.conftest import dashboard_app
 from tests.ui.sample_run import sample_session
 
 
-async def test_keys_act_while_the_focused_task_list_is_busy():
+async def test_keys_act_while_the_focused_task_list_is_busy() -> None:
     """A key sent on to the task list would wait behind whatever the list is doing (with 200
     agents, its queue and every container's on the way back up): these act at once."""
     session, _, _ = sample_session()
@@ -50,7 +50,7 @@ async def test_keys_act_while_the_focused_task_list_is_busy():
         assert logs.current == chosen  # the choice reached the log pane once the list was free
 
 
-async def test_the_keys_panel_covers_the_side_without_resizing_the_dashboard():
+async def test_the_keys_panel_covers_the_side_without_resizing_the_dashboard() -> None:
     session, _, _ = sample_session()
     app = dashboard_app(session, start=False)
     async with app.run_test(size=(160, 48)) as pilot:

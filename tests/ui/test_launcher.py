@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.launcher import FormError, LauncherScreen, parse_form
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from maestro_tui.ui.widgets.run_history import RunHistory
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import freeze_cursors, settle
 
 NOW = datetime(2025, 3, 2, 15, 0, tzinfo=UTC)  # "today" for the history's dates
@@ -57,7 +58,7 @@ def record_run(
 async def fill_store(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three runs on fixed dates with fixed run clocks: ok yesterday, failed today, interrupted."""
     store = await Store.open(path)
-    runs = [
+    runs: list[tuple[str, float, str, dict[str, type[ev.Event]], str | None, float]] = [
         ("run-a", NOW.timestamp() - 86400 - 3600, "add a --json flag to report",
          {"api": ev.Merged, "cli": ev.Merged, "docs": ev.Merged}, "succeeded", 95.0),
         ("run-b", NOW.timestamp() - 7200, "speed up the cart totals",
@@ -69,7 +70,11 @@ async def fill_store(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         for run_id, wall, goal, outcome, status, length in runs:
             monkeypatch.setattr(time, "time", lambda wall=wall: wall)
             ticks = iter(range(10**6))
-            bus = EventBus(run_id, clock=lambda t=ticks, n=length: next(t) * n / 12)
+
+            def clock(t: Iterator[int] = ticks, n: float = length) -> float:
+                return next(t) * n / 12
+
+            bus = EventBus(run_id, clock=clock)
             bus.subscribe(store.append)
             record_run(bus, goal, outcome, status, simulated=run_id == "run-a")
             await store.flush()
@@ -207,7 +212,7 @@ async def test_no_runs_shows_how_to_start_one(tmp_path: Path) -> None:
         assert "No runs yet" in str(history.query_one("#history-empty", Static).render())
 
 
-def test_launcher_snapshot(snap_compare, db: Path) -> None:
+def test_launcher_snapshot(snap_compare: SnapCompare, db: Path) -> None:
     """You should see the "start" form (goal, an empty model field whose grey hint reads
     "none set: e.g. openai/gpt-4o", agents 4, empty budget, Start) on the left and three
     past runs on the right, newest first: the rename that never finished (today 14:50, 31m02s,

@@ -9,8 +9,10 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from maestro_tui.domain import events as ev
@@ -31,6 +33,7 @@ from tests.support.review_runs import (
     names,
     settings,
 )
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import git, notifications, settle
 
 SIZE = (160, 48)
@@ -151,16 +154,16 @@ async def test_views_and_navigation_keys(tmp_path: Path) -> None:
             await pilot.press("left_square_bracket")  # previous file
             assert screen.conflict_index == 0
             await pilot.press("d")  # show the task's diff
-            assert screen.pane == "diff" and diff.diff_layout == "unified"
+            assert screen.pane == "diff" and layout(diff) == "unified"
             assert [f.path for f in diff.files] == ["calc/names.py", "calc/settings.py"]
             await pilot.press("right_square_bracket")  # next file of the diff
             assert diff.file_index == 1 and "calc/settings.py" in bar_text(screen)
             await pilot.press("s")  # side by side
-            assert diff.diff_layout == "split" and "split" in bar_text(screen)
+            assert layout(diff) == "split" and "split" in bar_text(screen)
             await pilot.press("n")  # next hunk (the only one)
             assert diff.hunk_index == 0
             await pilot.press("s")  # back to unified
-            assert diff.diff_layout == "unified"
+            assert layout(diff) == "unified"
             await pilot.press("left_square_bracket")  # previous file
             assert diff.file_index == 0
             await pilot.press("d")  # back to the conflicts
@@ -197,16 +200,22 @@ async def test_editor_resolution_is_refused_with_markers_then_merged(
         assert [e.resolution for e in run.of_type(ev.MergeApproved)] == ["manual"]
 
 
+def layout(diff: DiffView) -> str:
+    """The diff's layout, read afresh: mypy would carry an earlier comparison's narrowing
+    past the key press that changes it."""
+    return diff.diff_layout
+
+
 def bar_text(screen: MergeReviewScreen) -> str:
     return str(screen.query_one("#file-bar", Static).content)
 
 
-def test_snapshot_merge_review(snap_compare) -> None:
+def test_snapshot_merge_review(snap_compare: SnapCompare) -> None:
     """You should see hunk 1 of calc/settings.py decided "ours" (✔ over the ours column),
     hunk 2 current and undecided, and the task's summary, wait reason and 12 passing tests."""
     app = ReviewHost(lambda: MergeReviewScreen(fake_review(), "version-three"))
 
-    async def decide_first_hunk(pilot) -> None:
+    async def decide_first_hunk(pilot: Pilot[Any]) -> None:
         await settle(pilot)
         await pilot.press("o")  # hunk 1: ours; hunk 2 becomes current
 

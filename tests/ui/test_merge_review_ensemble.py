@@ -16,6 +16,7 @@ from maestro_tui.domain.state import TaskStatus
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.widgets.candidates import CandidateExtra, CandidatesPane, render_candidates
 from tests.support.review_runs import ReviewHost, fake_ensemble_review, fake_review
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import screen_text, settle
 from tests.ui.ensemble_runs import ensemble_run
 
@@ -85,7 +86,7 @@ def test_candidate_columns_show_tests_lines_model_and_the_pick() -> None:
     assert cells[2] == ["✓", "4 lines changed", ""]
 
 
-def test_snapshot_merge_review_with_candidates(snap_compare) -> None:
+def test_snapshot_merge_review_with_candidates(snap_compare: SnapCompare) -> None:
     """You should see, above the diff, a "candidates · 1-3 to pick" pane with three columns:
     1 failing tests (✗) with 2 lines, 2 passing with 9 lines, 3 passing with 4 lines marked
     "★ chosen"; below, candidate 3's diff; no conflicts (o/t/b/e/d shown disabled)."""

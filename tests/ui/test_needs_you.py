@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maestro_tui.domain import events as ev
+from maestro_tui.ui.screens.run import RunScreen
 from tests.ui.conftest import (
     CONFLICT_PLAN,
     dashboard_app,
@@ -29,6 +30,7 @@ async def test_n_jumps_to_the_merge_that_waits_for_you(tmp_path: Path) -> None:
             await watch.wait_for(ev.Merged, lambda e: e.task == "strings")
             await shown(pilot)
             screen = app.screen
+            assert isinstance(screen, RunScreen)
             assert "⚑ 1 needs you · n" in screen_text(app)  # the count, in the status bar
             assert f"◆ waiting ⚑ {waiting.task} coder" in row_text(pilot, waiting.task)
             assert "⚑" not in row_text(pilot, "docs")

@@ -22,6 +22,7 @@ from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.entry import planned_run_app
 from maestro_tui.ui.screens.planning import Planning, PlanningScreen
 from maestro_tui.workspace.repo import Workspace
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import BusWatch, git, make_project, screen_text, settle, task, writes
 from tests.ui.scripted_planner import FakePreflight, ScriptedPlanner
 
@@ -199,7 +200,7 @@ def test_bad_input_found_while_planning_is_reported_after_the_app(
             assert conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
 
 
-def test_planning_snapshot(snap_compare: Any) -> None:
+def test_planning_snapshot(snap_compare: SnapCompare) -> None:
     """You should see "Planning" and the goal at the top; on the left, in a rounded "planner"
     box, two dim status lines (the preflight, green, and "planning with scripted/planner …"),
     the planner's two finished sentences and three cyan "→ read" lines between them; on the

@@ -28,7 +28,7 @@ def server() -> Iterator[FakeChatServer]:
 
 
 async def test_r_replans_what_is_left_and_the_run_goes_on(
-    tmp_path: Path, server, monkeypatch
+    tmp_path: Path, server: FakeChatServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_LLM_KEY", "sk-test-replan-key")
     project = make_project(tmp_path)

@@ -18,6 +18,7 @@ from maestro_tui.store import Store
 from maestro_tui.ui.screens.replay import ReplayScreen
 from maestro_tui.ui.theming import BUILTIN_THEMES, load_themes
 from tests.engine.test_replayer import RUN, Clock, emit_run
+from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import settle
 
 
@@ -61,10 +62,11 @@ def clock_text(screen: ReplayScreen) -> str:
     return str(screen.query_one("#replay-clock", Static).render())
 
 
-async def test_play_at_a_speed_then_pause(recorded) -> None:
+async def test_play_at_a_speed_then_pause(recorded: tuple[Path, list[ev.Event]]) -> None:
     db, events = recorded
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
+        assert screen.replayer is not None
         assert len(events) == 385 and screen.replayer.count == 385
         assert screen.dashboard.state == fold([])
         await pilot.press("space")  # play at 1×
@@ -83,10 +85,13 @@ async def test_play_at_a_speed_then_pause(recorded) -> None:
                         and e.task == "cli"]  # fmt: skip
 
 
-async def test_a_replay_opens_playing_and_says_how_to_pause(recorded) -> None:
+async def test_a_replay_opens_playing_and_says_how_to_pause(
+    recorded: tuple[Path, list[ev.Event]],
+) -> None:
     db, events = recorded
     async with ReplayApp(db, play=True).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
+        assert screen.replayer is not None
         assert screen.playing and screen.speed == 1  # the run shows at once, at its own pace
         assert "▶ 1× · space pauses" in str(screen.query_one("#replay-state", Static).render())
         await screen.tick(1.0)
@@ -97,10 +102,13 @@ async def test_a_replay_opens_playing_and_says_how_to_pause(recorded) -> None:
         )
 
 
-async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(recorded) -> None:
+async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(
+    recorded: tuple[Path, list[ev.Event]],
+) -> None:
     db, events = recorded
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
+        assert screen.replayer is not None
         await pilot.press("full_stop", "full_stop", "full_stop")  # three events forward
         assert screen.replayer.index == 3 and screen.dashboard.state == fold(events[:3])
         await pilot.press("comma")  # one back
@@ -118,10 +126,11 @@ async def test_step_and_seek_reset_the_dashboard_to_a_fresh_reduce(recorded) -> 
         assert screen.replayer.index == 0 and screen.dashboard.state == fold([])
 
 
-async def test_max_speed_plays_to_the_end_and_stops(recorded) -> None:
+async def test_max_speed_plays_to_the_end_and_stops(recorded: tuple[Path, list[ev.Event]]) -> None:
     db, events = recorded
     async with ReplayApp(db).run_test(size=(160, 48)) as pilot:
         screen = await loaded(pilot)
+        assert screen.replayer is not None
         await pilot.press("m", "space")  # max speed, play
         await screen.tick(0.0)  # one batch holds the whole run
         assert screen.replayer.at_end and not screen.playing
@@ -137,7 +146,7 @@ async def test_an_unknown_run_says_so(tmp_path: Path) -> None:
         assert "cannot replay: no run 'nope'" in state
 
 
-def test_replay_snapshot(snap_compare, recorded) -> None:
+def test_replay_snapshot(snap_compare: SnapCompare, recorded: tuple[Path, list[ev.Event]]) -> None:
     """You should see the REPLAY badge, "⏸ paused · 1× · space plays", the position bar at
     about half, the clock "0:20 / 0:38 · event 201 of 385", and the dashboard as the run
     stood then: three running tasks, each with its log lines up to that point."""
@@ -145,6 +154,7 @@ def test_replay_snapshot(snap_compare, recorded) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = await loaded(pilot)
+        assert screen.replayer is not None
         await pilot.press(*["right"] * 4)  # seek to 20 s
         assert screen.replayer.index == 201
         await pilot.pause()

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from textual.widgets import Input, Static
 
-from maestro_tui.session.lifecycle import drive
+from maestro_tui.session.lifecycle import RunSession, drive
 from maestro_tui.ui.app import MaestroApp
 from maestro_tui.ui.screens.replay import ReplayScreen
 from maestro_tui.ui.screens.rerun import RerunModal
 from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.ui.widgets.keys_panel import KeysTable
 from tests.ui.conftest import (
+    BusWatch,
     dashboard_app,
     notifications,
     ready,
@@ -41,7 +42,9 @@ async def finished_run(repo: Path, db: Path) -> str:
     return state.run_id
 
 
-async def test_f_in_a_replay_reruns_from_the_selected_task(ui_project: Path, tmp_path: Path):
+async def test_f_in_a_replay_reruns_from_the_selected_task(
+    ui_project: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "runs.db"
     first = await finished_run(ui_project, db)
     app = MaestroApp(lambda: ReplayScreen(db, first, tick_s=None, play=False), watch_themes=False)
@@ -90,7 +93,7 @@ async def test_f_in_a_replay_reruns_from_the_selected_task(ui_project: Path, tmp
     assert taken == [("other",)] and sorted(ran) == [("docs",), ("strings",)]
 
 
-async def test_f_while_the_run_goes_on_says_to_wait(slow_run) -> None:
+async def test_f_while_the_run_goes_on_says_to_wait(slow_run: tuple[RunSession, BusWatch]) -> None:
     session, _ = slow_run
     app = dashboard_app(session)
     async with app.run_test(size=(160, 48)) as pilot:

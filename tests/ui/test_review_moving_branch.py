@@ -14,6 +14,7 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.session.lifecycle import start_session
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
+from maestro_tui.ui.screens.run import RunScreen
 from maestro_tui.workspace.repo import Workspace
 from tests.support.review_runs import _write, make_project, names, settings
 from tests.ui.conftest import WAIT_S, BusWatch, dashboard_app, screen_text, shown
@@ -61,6 +62,7 @@ async def test_decisions_survive_merges_that_land_during_the_review(tmp_path: Pa
         async with app.run_test(size=SIZE) as pilot:
             await watch.wait_for(ev.MergeWaiting, lambda e: e.task == "right")
             await shown(pilot)
+            assert isinstance(app.screen, RunScreen)
             app.screen.open_review("right")
             await pilot.pause()
             review = app.screen

@@ -15,7 +15,7 @@ class OneStatic(App[None]):
         yield Static("one\ntwo", id="text")
 
 
-async def test_the_height_follows_the_content_and_same_height_skips_the_layout():
+async def test_the_height_follows_the_content_and_same_height_skips_the_layout() -> None:
     app = OneStatic()
     async with app.run_test(size=(40, 10)) as pilot:
         static = app.query_one("#text", Static)

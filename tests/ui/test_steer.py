@@ -12,6 +12,7 @@ from textual.widgets import Input
 
 from maestro_tui.domain import events as ev
 from maestro_tui.ui.screens.modals import TextModal
+from maestro_tui.ui.screens.run import RunScreen
 from tests.llm.fakeserver import FakeChatServer, Reply
 from tests.ui.conftest import SLOW_PLAN, dashboard_app, git, make_project, notifications, start
 
@@ -75,6 +76,7 @@ async def test_s_on_an_agent_that_cannot_listen_says_so(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await watch.wait_for(ev.TaskStarted, lambda e: e.task == "slow")
             await pilot.pause()
+            assert isinstance(app.screen, RunScreen)
             app.screen.dashboard.graph.select_task("slow")  # a plain command worker
             await pilot.press("s")
             await pilot.pause()

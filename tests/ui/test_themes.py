@@ -61,7 +61,9 @@ def test_shipped_themes_load_and_their_status_colours_are_readable() -> None:
             assert contrast(status, theme.background) >= 4.5, (theme.name, status)
 
 
-def test_user_themes_load_after_the_built_in_ones(tmp_path: Path, monkeypatch) -> None:
+def test_user_themes_load_after_the_built_in_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert theme_folders() == [BUILTIN_THEMES]  # no folder of the user's yet
     user_theme_folder().mkdir(parents=True)

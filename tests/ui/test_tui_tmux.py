@@ -57,7 +57,9 @@ def tmux() -> Iterator[Tmux]:
         subprocess.run([*t.base, "kill-server"], capture_output=True)
 
 
-def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(tmux: Tmux, tmp_path: Path):
+def test_a_run_in_the_terminal_shows_tasks_and_the_waiting_merge(
+    tmux: Tmux, tmp_path: Path
+) -> None:
     repo = make_project(tmp_path)
     plan = tmp_path / "plan.toml"
     plan.write_text(CONFLICT_PLAN)
