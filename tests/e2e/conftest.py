@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ def project(tmp_path: Path) -> Path:
 
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 180, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **(env or {})}
     env.pop("MAESTRO_TUI_DB", None)
     return subprocess.run(
@@ -97,7 +98,7 @@ def run_cli(
 
 def run_plan(
     project: Path, tmp_path: Path, plan_text: str, *extra: str
-) -> tuple[subprocess.CompletedProcess, Path]:
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Write a plan file and run it headless, reviewed with --yes, into tmp_path/runs.db."""
     plan = tmp_path / "plan.toml"
     plan.write_text(plan_text)
@@ -117,7 +118,7 @@ def run_plan(
     return result, db
 
 
-def events_of(db: Path, run_id: str | None = None) -> list[dict]:
+def events_of(db: Path, run_id: str | None = None) -> list[dict[str, Any]]:
     con = sqlite3.connect(db)
     try:
         if run_id is None:

@@ -36,7 +36,9 @@ def _integration(db: Path) -> str:
     return str(events_of(db)[0]["integration_branch"])
 
 
-def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(project, tmp_path):
+def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(
+    project: Path, tmp_path: Path
+) -> None:
     write_config(project, tmp_path / "fake-state", '[merge]\non_conflict = "agent"\n')
     git(project, "commit", "-qam", "conflicts go to the agent")
     result, db = run_plan(project, tmp_path, PLAN, "--agents", "2", *AT_ONCE)
@@ -50,7 +52,7 @@ def test_on_conflict_agent_sends_the_conflict_back_and_both_changes_land(project
     assert git(project, "show", f"{_integration(db)}:calc/settings.py") + "\n" == BOTH
 
 
-def test_on_conflict_retry_runs_the_task_again_on_the_branch(project, tmp_path):
+def test_on_conflict_retry_runs_the_task_again_on_the_branch(project: Path, tmp_path: Path) -> None:
     write_config(project, tmp_path / "fake-state", '[merge]\non_conflict = "retry"\n')
     git(project, "commit", "-qam", "conflicts rerun")
     result, db = run_plan(
@@ -64,7 +66,7 @@ def test_on_conflict_retry_runs_the_task_again_on_the_branch(project, tmp_path):
     assert [e["reason"] for e in withdrawn] == ["withdrawn: it conflicted"]
 
 
-def test_resolve_hands_a_waiting_conflict_to_the_agent(project, tmp_path):
+def test_resolve_hands_a_waiting_conflict_to_the_agent(project: Path, tmp_path: Path) -> None:
     result, db = run_plan(project, tmp_path, PLAN, "--agents", "2", *AT_ONCE)
     assert result.returncode == 3, result.stdout + result.stderr  # waits for the human
     run_id = str(events_of(db)[0]["run_id"])

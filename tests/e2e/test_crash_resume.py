@@ -31,14 +31,15 @@ def count(db: Path, sql: str) -> int:
         return 0
     con = sqlite3.connect(db)
     try:
-        return con.execute(sql).fetchone()[0]
+        found: int = con.execute(sql).fetchone()[0]
+        return found
     except sqlite3.OperationalError:
         return 0
     finally:
         con.close()
 
 
-def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_path: Path):
+def test_sigkill_mid_run_then_resume_finishes_consistently(project: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.toml"
     plan.write_text(crash_plan())
     db = tmp_path / "runs.db"

@@ -3,12 +3,13 @@ and nothing left behind."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import git, run_cli, worktrees
 
 
-def doctor(project: Path, tmp_path: Path):
+def doctor(project: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return run_cli("doctor", "--repo", str(project), "--db", str(tmp_path / "runs.db"))
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from maestro_tui.agents.base import Reporter
+from maestro_tui.agents.reviewers import Judge
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Task, parse_plan
-from maestro_tui.domain.state import TaskStatus
+from maestro_tui.domain.state import RunState, TaskStatus
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
 from maestro_tui.engine.selection import CandidateResult, select_by_vote, select_tests_first
@@ -38,12 +40,16 @@ class FirstJudge:
     def __init__(self) -> None:
         self.asked: list[list[int]] = []
 
-    async def choose(self, task: Task, diffs, report: Reporter) -> tuple[int, str]:
+    async def choose(
+        self, task: Task, diffs: Mapping[int, str], report: Reporter
+    ) -> tuple[int, str]:
         self.asked.append(sorted(diffs))
         return max(diffs), "the last one reads best"
 
 
-async def run(project: Path, tmp_path: Path, select: str, judge=None, policy="auto"):
+async def run(
+    project: Path, tmp_path: Path, select: str, judge: Judge | None = None, policy: str = "auto"
+) -> tuple[Orchestrator, RunState, list[ev.Event]]:
     script = tmp_path / "cand.py"
     script.write_text(SCRIPT)
     config = load_config(project)
@@ -65,7 +71,9 @@ async def run(project: Path, tmp_path: Path, select: str, judge=None, policy="au
     return orch, state, log
 
 
-async def test_tests_first_picks_the_smallest_passing_candidate(project: Path, tmp_path: Path):
+async def test_tests_first_picks_the_smallest_passing_candidate(
+    project: Path, tmp_path: Path
+) -> None:
     orch, state, log = await run(project, tmp_path, "tests_first")
     finished = {e.candidate: e for e in log if isinstance(e, ev.CandidateFinished)}
     assert set(finished) == {1, 2, 3}
@@ -82,7 +90,7 @@ async def test_tests_first_picks_the_smallest_passing_candidate(project: Path, t
         assert f"Maestro-Candidate: {n}" in git(project, "log", "-1", "--format=%B", branch)
 
 
-async def test_llm_judge_decides_among_results(project: Path, tmp_path: Path):
+async def test_llm_judge_decides_among_results(project: Path, tmp_path: Path) -> None:
     judge = FirstJudge()
     _orch, state, log = await run(project, tmp_path, "llm_judge", judge=judge)
     assert judge.asked == [[1, 2, 3]]
@@ -90,7 +98,9 @@ async def test_llm_judge_decides_among_results(project: Path, tmp_path: Path):
     assert chosen.candidate == 3 and chosen.method == "llm_judge"
 
 
-async def test_the_human_overrides_the_pick_while_the_merge_waits(project: Path, tmp_path: Path):
+async def test_the_human_overrides_the_pick_while_the_merge_waits(
+    project: Path, tmp_path: Path
+) -> None:
     orch, state, log = await run(project, tmp_path, "tests_first", policy="review")
     assert state.tasks["t"].status is TaskStatus.WAITING
     orch.merges.pick_candidate("t", 2)

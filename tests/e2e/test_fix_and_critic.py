@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from maestro_tui.agents.base import Reporter
-from maestro_tui.agents.reviewers import Verdict
+from maestro_tui.agents.reviewers import Critic, Verdict
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Task, parse_plan
-from maestro_tui.domain.state import RunStatus, TaskStatus
+from maestro_tui.domain.state import RunState, RunStatus, TaskStatus
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
 from maestro_tui.session.workers import WorkerPool
@@ -34,7 +35,9 @@ class ScriptedCritic:
         return self.verdicts.pop(0)
 
 
-async def run(project: Path, prompt: str, critic=None, **config_changes):
+async def run(
+    project: Path, prompt: str, critic: Critic | None = None, **config_changes: Any
+) -> tuple[RunState, list[ev.Event]]:
     config = replace(load_config(project), **config_changes)
     bus = EventBus("r-fix")
     log: list[ev.Event] = []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import events_of, git, run_cli
 
 
-def test_inbox_items_become_routed_tasks_and_risky_ones_wait(project: Path, tmp_path: Path):
+def test_inbox_items_become_routed_tasks_and_risky_ones_wait(project: Path, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "fix-sub.md").write_text(
@@ -34,7 +36,7 @@ def test_inbox_items_become_routed_tasks_and_risky_ones_wait(project: Path, tmp_
     assert "coordination metrics:" in result.stdout and "test-signal" in result.stdout
 
 
-def test_a_workflow_expands_over_files(project: Path, tmp_path: Path):
+def test_a_workflow_expands_over_files(project: Path, tmp_path: Path) -> None:
     with (project / "maestro.toml").open("a") as fh:
         fh.write(
             '\n[workflows.stamp]\nmatch = ["calc/*.py"]\nexclude = ["**/__init__.py"]\n'
@@ -57,7 +59,7 @@ def test_a_workflow_expands_over_files(project: Path, tmp_path: Path):
     assert runs["metrics"]["tasks_succeeded"] == 2
 
 
-def test_unknown_workflow_and_empty_inbox_are_bad_input(project: Path, tmp_path: Path):
+def test_unknown_workflow_and_empty_inbox_are_bad_input(project: Path, tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     result = run_cli(
         "run", "--workflow", "nope", "--repo", str(project), "--yes", "--headless", "--db", str(db)
@@ -73,7 +75,9 @@ def test_unknown_workflow_and_empty_inbox_are_bad_input(project: Path, tmp_path:
     assert not db.exists()
 
 
-def test_workflows_lists_each_with_where_it_comes_from(project: Path, capsys):
+def test_workflows_lists_each_with_where_it_comes_from(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from maestro_tui import cli
 
     (project / "workflows").mkdir()

@@ -39,7 +39,9 @@ def _feature_branch(project: Path) -> str:
     return git(project, "rev-parse", "feature")
 
 
-def test_a_run_from_another_branch_builds_on_it_and_lands_there(project: Path, tmp_path: Path):
+def test_a_run_from_another_branch_builds_on_it_and_lands_there(
+    project: Path, tmp_path: Path
+) -> None:
     feature = _feature_branch(project)
     (project / "calc" / "ops.py").write_text("# an edit in progress on main\n")  # dirty main
     result, db = run_plan(project, tmp_path, PLAN, "--base", "feature")
@@ -58,14 +60,14 @@ def test_a_run_from_another_branch_builds_on_it_and_lands_there(project: Path, t
     assert git(project, "rev-parse", "main") != git(project, "rev-parse", "feature")
 
 
-def test_an_unknown_base_is_bad_input_and_writes_nothing(project: Path, tmp_path: Path):
+def test_an_unknown_base_is_bad_input_and_writes_nothing(project: Path, tmp_path: Path) -> None:
     result, db = run_plan(project, tmp_path, PLAN, "--base", "no-such-branch")
     assert result.returncode == 2
     assert "--base no-such-branch: no such branch, tag or commit" in result.stderr
     assert not db.exists() and "maestro/" not in git(project, "branch", "--list", "maestro/*")
 
 
-def test_land_pushes_to_a_bare_remote_and_prints_the_body(project: Path, tmp_path: Path):
+def test_land_pushes_to_a_bare_remote_and_prints_the_body(project: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(project, "remote", "add", "origin", str(remote))
@@ -95,7 +97,7 @@ def test_land_pushes_to_a_bare_remote_and_prints_the_body(project: Path, tmp_pat
     assert git(project, "rev-parse", "main") != head  # pushing never touched the user's branch
 
 
-def test_the_pr_goes_through_gh_with_the_body_on_stdin(project: Path, tmp_path: Path):
+def test_the_pr_goes_through_gh_with_the_body_on_stdin(project: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(project, "remote", "add", "origin", str(remote))

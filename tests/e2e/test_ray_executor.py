@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,7 +103,7 @@ def one_plan(*tasks: tuple[str, str]) -> str:
     )
 
 
-def placed(events: list[dict], task: str) -> list[dict]:
+def placed(events: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == "AttemptPlaced" and e["task"] == task]
 
 
@@ -160,7 +161,7 @@ def test_through_ray_client_from_outside_the_cluster(
     assert [e["task"] for e in events if e["type"] == "Merged"] == ["a"]
 
 
-def _events_so_far(db: Path, kind: str, task: str) -> list[dict]:
+def _events_so_far(db: Path, kind: str, task: str) -> list[dict[str, Any]]:
     """The events of `kind` for `task` that the running process has committed so far."""
     if not db.exists():
         return []
@@ -172,7 +173,7 @@ def _events_so_far(db: Path, kind: str, task: str) -> list[dict]:
     return [e for e in (json.loads(d) for (d,) in rows) if e.get("task") == task]
 
 
-def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict:
+def _wait_for_event(db: Path, kind: str, task: str, n: int = 1) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         found = _events_so_far(db, kind, task)
@@ -365,6 +366,7 @@ async def test_the_executor_itself_runs_a_test_command_of_its_own_in_the_clone(
         monkeypatch.setenv(name, value)
     from maestro_tui.agents.command import CommandWorker
     from maestro_tui.config import Config, WorkerSpec, with_overrides
+    from maestro_tui.domain import events as ev
     from maestro_tui.domain.plan import Task
     from maestro_tui.engine.bus import EventBus
     from maestro_tui.engine.executors import RayExecutor
@@ -372,8 +374,14 @@ async def test_the_executor_itself_runs_a_test_command_of_its_own_in_the_clone(
 
     ws = Workspace.open(project)
     config = with_overrides(Config(), executor_kind="ray", test_command="")
-    bus, placed_events = EventBus("r"), []
-    bus.subscribe(lambda e: placed_events.append(e) if type(e).__name__ == "AttemptPlaced" else 0)
+    bus = EventBus("r")
+    placed_events: list[ev.AttemptPlaced] = []
+
+    def keep_placed(e: ev.Event) -> None:
+        if isinstance(e, ev.AttemptPlaced):
+            placed_events.append(e)
+
+    bus.subscribe(keep_placed)
     ex = await RayExecutor.connect(ws, config, bus)
     try:
         base = ws.head_commit()

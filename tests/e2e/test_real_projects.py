@@ -119,7 +119,9 @@ def activated(venv: Path) -> dict[str, str]:
     return {"VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
 
-def run(repo: Path, tmp: Path, plan: str, env: dict[str, str], *extra: str):
+def run(
+    repo: Path, tmp: Path, plan: str, env: dict[str, str], *extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     (tmp / "plan.toml").write_text(plan)
     db = tmp / "runs.db"
     result = run_cli(
@@ -135,7 +137,8 @@ def merged_tasks(db: Path) -> set[str]:
 
 def integration_branch(db: Path) -> str:
     started = next(e for e in events_of(db) if e["type"] == "RunStarted")
-    return started["integration_branch"]
+    branch: str = started["integration_branch"]
+    return branch
 
 
 def green_by_hand(repo: Path, branch: str, command: list[str], env: dict[str, str]) -> str:

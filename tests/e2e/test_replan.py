@@ -75,7 +75,9 @@ def stored_events(db: Path, run_id: str) -> list[ev.Event]:
     return asyncio.run(load())
 
 
-def test_a_failed_task_is_replanned_and_the_new_tasks_merge(tmp_path: Path, server) -> None:
+def test_a_failed_task_is_replanned_and_the_new_tasks_merge(
+    tmp_path: Path, server: FakeChatServer
+) -> None:
     project = make_project(tmp_path)
     model = "openai/fake-planner"
     with (project / "maestro.toml").open("a") as toml:

@@ -47,7 +47,10 @@ def rerun(demo: tuple[Path, Path, str]) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     with sqlite3.connect(db) as con:
-        (second,) = con.execute("SELECT run_id FROM runs WHERE rerun_of = ?", (first,)).fetchone()
+        row: tuple[str] = con.execute(
+            "SELECT run_id FROM runs WHERE rerun_of = ?", (first,)
+        ).fetchone()
+    (second,) = row
     assert f"compare them: maestro-tui compare {first} {second}" in done.stdout
     return second
 

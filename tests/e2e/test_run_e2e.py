@@ -7,6 +7,7 @@ calc/settings.py start from the same base and really conflict.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import events_of, git, run_cli, run_plan, worktrees
@@ -66,16 +67,21 @@ prompt = "@write CHANGELOG.md :: - mul\\\\n- strings"
 """
 
 
-def start_run(project: Path, tmp_path: Path, *extra: str):
+def start_run(
+    project: Path, tmp_path: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The plan with its two tasks on calc/settings.py left to run at once, and conflict."""
     return run_plan(project, tmp_path, PLAN, "--agents", "4", "--overlaps", "parallel", *extra)
 
 
 def run_id_of(db: Path) -> str:
-    return events_of(db)[0]["run_id"]
+    run_id: str = events_of(db)[0]["run_id"]
+    return run_id
 
 
-def test_clean_tasks_merge_and_the_conflict_waits_then_approve(project: Path, tmp_path: Path):
+def test_clean_tasks_merge_and_the_conflict_waits_then_approve(
+    project: Path, tmp_path: Path
+) -> None:
     head_before = git(project, "rev-parse", "HEAD")
     result, db = start_run(project, tmp_path)
     assert result.returncode == 3, result.stdout + result.stderr
@@ -140,7 +146,9 @@ def test_clean_tasks_merge_and_the_conflict_waits_then_approve(project: Path, tm
     assert git(project, "status", "--porcelain") == ""
 
 
-def test_reject_keeps_the_branch_and_review_policy_holds_everything(project, tmp_path):
+def test_reject_keeps_the_branch_and_review_policy_holds_everything(
+    project: Path, tmp_path: Path
+) -> None:
     result, db = start_run(project, tmp_path, "--merge", "review")
     assert result.returncode == 3
     run_id = run_id_of(db)
@@ -157,7 +165,7 @@ def test_reject_keeps_the_branch_and_review_policy_holds_everything(project, tmp
     assert unknown.returncode == 2 and "no merge waiting" in unknown.stderr
 
 
-def test_json_output_is_one_event_per_line(project, tmp_path):
+def test_json_output_is_one_event_per_line(project: Path, tmp_path: Path) -> None:
     result, db = start_run(project, tmp_path, "--json")
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines[0]["type"] == "RunStarted"
@@ -165,7 +173,9 @@ def test_json_output_is_one_event_per_line(project, tmp_path):
     assert [x["seq"] for x in lines] == list(range(1, len(lines) + 1))
 
 
-def test_retry_runs_the_conflicting_task_again_on_the_current_branch(project, tmp_path):
+def test_retry_runs_the_conflicting_task_again_on_the_current_branch(
+    project: Path, tmp_path: Path
+) -> None:
     result, db = start_run(project, tmp_path)
     assert result.returncode == 3
     run_id = run_id_of(db)
@@ -182,7 +192,7 @@ def test_retry_runs_the_conflicting_task_again_on_the_current_branch(project, tm
     assert unknown.returncode == 2 and "no merge waiting" in unknown.stderr
 
 
-def test_serialized_overlaps_never_conflict(project: Path, tmp_path: Path):
+def test_serialized_overlaps_never_conflict(project: Path, tmp_path: Path) -> None:
     """By default ([plan] overlaps = "serialize") the two tasks naming calc/settings.py run
     one after the other: the plan says so, nothing conflicts, everything merges."""
     result, db = run_plan(project, tmp_path, PLAN, "--agents", "4")

@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def responder(body: dict[str, Any]) -> Reply:
 
 
 @pytest.fixture
-def server():
+def server() -> Iterator[FakeChatServer]:
     srv = FakeChatServer().start()
     srv.responder = responder
     try:
@@ -80,7 +81,9 @@ def server():
         srv.stop()
 
 
-def test_goal_to_merged_work_with_exact_costs(project: Path, tmp_path: Path, server) -> None:
+def test_goal_to_merged_work_with_exact_costs(
+    project: Path, tmp_path: Path, server: FakeChatServer
+) -> None:
     model = "openai/fake-coder"
     (project / "maestro.toml").write_text(f"""
 [run]

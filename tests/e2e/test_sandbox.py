@@ -8,6 +8,7 @@ passes its tests and merges.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def fake_home(tmp_path: Path) -> Path:
     return home
 
 
-def run_sandboxed(project: Path, tmp_path: Path, plan: str, home: Path, *extra: str):
+def run_sandboxed(
+    project: Path, tmp_path: Path, plan: str, home: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     (tmp_path / "plan.toml").write_text(plan)
     db = tmp_path / "runs.db"
     result = run_cli(
