@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,7 +271,12 @@ def test_the_template_of_every_detected_toolchain_loads(tmp_path: Path, toolchai
     assert loaded.test_command == project.test_command
     assert (loaded.worktree_copy, loaded.worktree_setup) == (project.copy, project.setup)
     assert loaded.worktree_copy == (".env",)
-    reset = {"path": None, "test_command": "", "worktree_copy": (), "worktree_setup": ()}
+    reset: dict[str, Any] = {
+        "path": None,
+        "test_command": "",
+        "worktree_copy": (),
+        "worktree_setup": (),
+    }
     assert dataclasses.replace(loaded, **reset) == Config()  # the rest stays at its default
     # Why, on top, as comments; the commented examples stay below the detected lines.
     head = text.split("\n[run]\n", 1)[0]

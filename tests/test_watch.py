@@ -130,7 +130,7 @@ async def test_file_activity_lists_each_agents_latest_files() -> None:
         assert activity.files("cli") == []
 
 
-async def test_a_worktree_inside_a_git_folder_is_still_watched(tmp_path) -> None:
+async def test_a_worktree_inside_a_git_folder_is_still_watched(tmp_path: Path) -> None:
     import asyncio
 
     from maestro_tui.watch import watch_worktree

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.plan import parse_plan
+from maestro_tui.domain.plan import Task, parse_plan
 from maestro_tui.domain.state import RunState, RunStatus, TaskStatus, reduce
 from maestro_tui.engine.budget import BudgetGuard, PlanBudgets, TaskLimits
 from maestro_tui.engine.bus import EventBus
-from maestro_tui.engine.scheduler import Outcome, Scheduler
+from maestro_tui.engine.scheduler import AttemptFn, Outcome, Scheduler
 
 
 class Harness:
@@ -39,7 +39,9 @@ class Harness:
         self.log.append(e)
         self.state = reduce(self.state, e)
 
-    def guard(self, sched: Scheduler, limits: TaskLimits | None = None, cancel=False):
+    def guard(
+        self, sched: Scheduler, limits: TaskLimits | None = None, cancel: bool = False
+    ) -> None:
         def exhausted() -> None:
             sched.stop_dispatch()
             if cancel:
@@ -56,8 +58,8 @@ class Harness:
         self.bus.subscribe(g)
 
 
-def spending(h: Harness, usd: float):
-    async def attempt(task, n):
+def spending(h: Harness, usd: float) -> AttemptFn:
+    async def attempt(task: Task, n: int) -> Outcome:
         h.bus.emit(ev.LLMUsage, task=task.id, model="m", tokens_in=1, tokens_out=1, cost_usd=usd)
         return Outcome.SATISFIED
 
@@ -84,7 +86,7 @@ async def test_warning_at_80_percent_then_nothing_new_starts_at_100() -> None:
 async def test_raising_the_budget_while_running_lets_dispatch_go_on() -> None:
     h = Harness({"a": [], "b": []}, budget_usd=0.1)
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         h.bus.emit(ev.LLMUsage, task=task.id, model="m", tokens_in=1, tokens_out=1, cost_usd=0.2)
         if task.id == "a":
             h.bus.emit(ev.BudgetRaised, kind="usd", limit=5.0)
@@ -100,7 +102,7 @@ async def test_cancel_policy_requeues_running_attempts() -> None:
     h = Harness({"a": [], "b": []}, budget_usd=1.0)
     gate = asyncio.Event()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         if task.id == "a":
             await gate.wait()  # still running when b spends the budget
             return Outcome.SATISFIED
@@ -118,7 +120,7 @@ async def test_cancel_policy_requeues_running_attempts() -> None:
 async def test_a_task_over_its_own_budget_fails_for_good() -> None:
     h = Harness({"a": [], "b": ["a"]}, budget_usd=100.0)
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         for _ in range(10):
             h.bus.emit(
                 ev.LLMUsage, task=task.id, model="m", tokens_in=500, tokens_out=0, cost_usd=0.01

@@ -87,7 +87,9 @@ def expected_tails(events: list[ev.Event], upto: int, lines: int) -> dict[str, l
     return {task: got[-lines:] for task, got in tails.items()}
 
 
-async def test_load_knows_count_duration_and_starts_at_zero(stored) -> None:
+async def test_load_knows_count_duration_and_starts_at_zero(
+    stored: tuple[Store, list[ev.Event]],
+) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     assert (r.count, r.index, r.position, r.elapsed_s) == (len(events), 0, 0, 0.0)
@@ -95,7 +97,7 @@ async def test_load_knows_count_duration_and_starts_at_zero(stored) -> None:
     assert r.state == fold([]) and not r.at_end
 
 
-async def test_step_returns_events_and_moves_position(stored) -> None:
+async def test_step_returns_events_and_moves_position(stored: tuple[Store, list[ev.Event]]) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     assert await r.step() == events[:1]
@@ -107,7 +109,9 @@ async def test_step_returns_events_and_moves_position(stored) -> None:
     assert r.state.tasks["cli"].status is TaskStatus.MERGED
 
 
-async def test_advance_to_plays_events_up_to_a_virtual_time(stored) -> None:
+async def test_advance_to_plays_events_up_to_a_virtual_time(
+    stored: tuple[Store, list[ev.Event]],
+) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     got = await r.advance_to(2.0)  # the first 21 events: 0.0, 0.1, … 2.0 s after the first
@@ -118,7 +122,9 @@ async def test_advance_to_plays_events_up_to_a_virtual_time(stored) -> None:
 
 
 @pytest.mark.parametrize("every", [1, 7, 50, 5000])
-async def test_seek_anywhere_equals_a_fresh_reduce(stored, every: int) -> None:
+async def test_seek_anywhere_equals_a_fresh_reduce(
+    stored: tuple[Store, list[ev.Event]], every: int
+) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=every, tail_lines=5)
     for target in (300, 17, 0, len(events), 201, 200, 3):  # forward and backward
@@ -127,7 +133,9 @@ async def test_seek_anywhere_equals_a_fresh_reduce(stored, every: int) -> None:
         assert tails == expected_tails(events, target, 5)
 
 
-async def test_seek_by_seq_and_time_then_step_continues(stored) -> None:
+async def test_seek_by_seq_and_time_then_step_continues(
+    stored: tuple[Store, list[ev.Event]],
+) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN, checkpoint_every=50)
     state, _ = await r.seek(seq=events[99].seq)
@@ -143,7 +151,9 @@ async def test_seek_by_seq_and_time_then_step_continues(stored) -> None:
         await r.seek()
 
 
-async def test_step_with_lines_skips_only_output_a_log_pane_would_lose(stored) -> None:
+async def test_step_with_lines_skips_only_output_a_log_pane_would_lose(
+    stored: tuple[Store, list[ev.Event]],
+) -> None:
     store, events = stored
     r = await Replayer.load(store, RUN)
     got = await r.step(len(events), lines=4)
@@ -153,7 +163,9 @@ async def test_step_with_lines_skips_only_output_a_log_pane_would_lose(stored) -
     assert all(e in got for e in events if not isinstance(e, ev.AgentOutput))
 
 
-async def test_an_empty_or_unknown_run_replays_as_nothing(stored) -> None:
+async def test_an_empty_or_unknown_run_replays_as_nothing(
+    stored: tuple[Store, list[ev.Event]],
+) -> None:
     store, _ = stored
     r = await Replayer.load(store, "no-such-run")
     assert (r.count, r.duration_s) == (0, 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,7 +134,7 @@ def test_repo_files_and_config_tables_override_built_ins(repo: Path) -> None:
         ),
     ],
 )
-def test_bad_tables_are_refused_naming_source_and_key(table: dict, message: str) -> None:
+def test_bad_tables_are_refused_naming_source_and_key(table: dict[str, Any], message: str) -> None:
     with pytest.raises(WorkflowError) as info:
         parse_workflow("w", table, "maestro.toml [workflows.w]")
     assert message in str(info.value)
