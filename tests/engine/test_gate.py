@@ -8,6 +8,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -19,6 +20,8 @@ from maestro_tui.workspace.repo import Workspace
 from maestro_tui.workspace.validate import TestResult
 from tests.support.green import first_parents, red_commits
 from tests.workspace.conftest import commit_file, git, make_repo
+
+E = TypeVar("E", bound=ev.Event)
 
 # The project's "test suite": every file under items/ must not say "bad". An "a" without a "b"
 # waits for $GATE_RELEASE (so a test decides when that tree's run ends); "flaky" fails the
@@ -116,7 +119,7 @@ class Setup:
             retest_red=retest_red,
         )
 
-    def of(self, cls: type[ev.Event]) -> list:
+    def of(self, cls: type[E]) -> list[E]:
         return [e for e in self.log if isinstance(e, cls)]
 
     def moves(self) -> list[str]:

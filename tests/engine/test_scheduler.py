@@ -7,13 +7,13 @@ import asyncio
 import pytest
 
 from maestro_tui.domain import events as ev
-from maestro_tui.domain.plan import parse_plan
+from maestro_tui.domain.plan import Plan, Task, parse_plan
 from maestro_tui.domain.state import TaskStatus, fold
 from maestro_tui.engine.bus import EventBus
 from maestro_tui.engine.scheduler import Outcome, RetryPolicy, Scheduler
 
 
-def make_plan(spec: dict[str, list[str]]):
+def make_plan(spec: dict[str, list[str]]) -> Plan:
     return parse_plan(
         {"tasks": [{"id": k, "prompt": f"do {k}", "depends_on": v} for k, v in spec.items()]}
     )
@@ -31,7 +31,7 @@ async def test_dependencies_run_in_order_within_the_limit() -> None:
     bus, log = recording_bus()
     running, peak, order = 0, 0, []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
@@ -54,7 +54,7 @@ async def test_critical_path_goes_first() -> None:
     bus, log = recording_bus()
     started = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         started.append(task.id)
         return Outcome.SATISFIED
 
@@ -67,7 +67,7 @@ async def test_retry_with_backoff_then_fail_blocks_dependents() -> None:
     bus, log = recording_bus()
     calls = {"a": 0}
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         if task.id == "a":
             calls["a"] += 1
             raise RuntimeError("tests exploded")
@@ -89,7 +89,7 @@ async def test_timeout_fails_the_attempt() -> None:
     plan = make_plan({"slow": []})
     bus, log = recording_bus()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         await asyncio.Event().wait()
         return Outcome.SATISFIED
 
@@ -106,7 +106,7 @@ async def test_held_task_waits_and_release_unblocks_dependents() -> None:
 
     held = asyncio.Event()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         if task.id == "a":
             held.set()
             return Outcome.HELD
@@ -127,7 +127,7 @@ async def test_without_waiting_the_run_returns_with_held_tasks() -> None:
     plan = make_plan({"a": [], "b": ["a"]})
     bus, _ = recording_bus()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         return Outcome.HELD
 
     result = await Scheduler(bus, plan, attempt).run()
@@ -140,7 +140,7 @@ async def test_cancel_running_task_blocks_dependents() -> None:
     gate = asyncio.Event()
     cancelled = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         if task.id == "a":
             try:
                 gate.set()
@@ -169,7 +169,7 @@ async def test_pause_holds_dispatch_and_concurrency_changes_live() -> None:
 
     three_running = asyncio.Event()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
@@ -202,7 +202,7 @@ async def test_reducer_follows_scheduler_events() -> None:
     bus, log = recording_bus()
     bus.emit(ev.PlanProposed, plan=plan.to_dict())
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         if task.id == "a":
             raise RuntimeError("boom")
         return Outcome.SATISFIED
@@ -218,7 +218,7 @@ async def test_a_failure_at_the_head_of_a_long_chain_blocks_all_of_it() -> None:
     plan = make_plan({f"t{i}": [f"t{i - 1}"] if i else [] for i in range(3000)})
     bus, log = recording_bus()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         raise RuntimeError("head failed")
 
     result = await Scheduler(bus, plan, attempt, policy=RetryPolicy(retries=0)).run()
@@ -233,7 +233,7 @@ async def test_a_gated_task_frees_its_slot_and_the_run_waits_for_its_verdict() -
     started: list[str] = []
     c_started = asyncio.Event()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         started.append(task.id)
         if task.id == "c":
             c_started.set()
@@ -255,7 +255,7 @@ async def test_the_gate_can_hold_a_task_or_send_it_back_to_run_again() -> None:
     bus, log = recording_bus()
     attempts: list[tuple[str, int]] = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         attempts.append((task.id, n))
         if task.id == "a" and n == 1:
             sched.retry("a")  # decided while its attempt is still returning: applied after
@@ -280,7 +280,7 @@ async def test_decisions_before_the_loop_starts_are_kept_for_it() -> None:
     bus, log = recording_bus()
     ran: list[str] = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         ran.append(task.id)
         return Outcome.SATISFIED
 
@@ -299,7 +299,7 @@ async def test_a_second_run_takes_the_revised_plan_and_forgets_the_first() -> No
     bus, log = recording_bus()
     ran: list[str] = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         ran.append(task.id)
         return Outcome.DEAD if task.id == "a" else Outcome.SATISFIED
 
@@ -313,7 +313,7 @@ async def test_a_second_run_takes_the_revised_plan_and_forgets_the_first() -> No
     assert ran == ["a", "a2", "b2"] and result["b2"] is Outcome.SATISFIED
 
 
-def plan_with_after(spec: dict[str, tuple[list[str], list[str]]]):
+def plan_with_after(spec: dict[str, tuple[list[str], list[str]]]) -> Plan:
     """task -> (depends_on, after): `after` orders tasks that name a common file."""
     tasks = [{"id": k, "prompt": "p", "depends_on": d, "after": a} for k, (d, a) in spec.items()]
     return parse_plan({"tasks": tasks})
@@ -324,7 +324,7 @@ async def test_a_task_ordered_after_another_waits_for_it_to_settle_but_not_to_su
     plan = plan_with_after({"a": ([], []), "b": ([], ["a"]), "c": (["a"], []), "d": ([], [])})
     bus, log = recording_bus()
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         await asyncio.sleep(0.01)  # long enough for any other ready task to start meanwhile
         if task.id == "a":
             raise RuntimeError("red")
@@ -346,7 +346,7 @@ async def test_a_held_task_holds_what_runs_after_it_until_it_is_decided() -> Non
     bus, _ = recording_bus()
     started: list[str] = []
 
-    async def attempt(task, n):
+    async def attempt(task: Task, n: int) -> Outcome:
         started.append(task.id)
         return {"a": Outcome.HELD, "x": Outcome.DEAD}.get(task.id, Outcome.SATISFIED)
 
@@ -361,7 +361,7 @@ async def test_a_held_task_holds_what_runs_after_it_until_it_is_decided() -> Non
     # A task blocked for a dependency releases what runs after it too (nothing waits forever).
     after_blocked = plan_with_after({"x": ([], []), "y": (["x"], []), "z": ([], ["y"])})
 
-    async def x_fails(task, n):
+    async def x_fails(task: Task, n: int) -> Outcome:
         return Outcome.DEAD if task.id == "x" else Outcome.SATISFIED
 
     done = await Scheduler(bus, after_blocked, x_fails).run()
