@@ -43,7 +43,8 @@ class RetryPolicy:
     timeout_s: float | None = None
 
     def delay(self, attempt: int) -> float:
-        return min(self.backoff_cap_s, self.backoff_s * 2 ** (attempt - 1))
+        doubled: float = self.backoff_s * 2 ** (attempt - 1)  # mypy: int ** int is Any
+        return min(self.backoff_cap_s, doubled)
 
 
 class Scheduler:

@@ -202,7 +202,9 @@ async def prepare_rerun(db_path: Path, request: RerunRequest) -> PreparedRerun:
     )
 
 
-def _settings(ws: Workspace, events: Sequence[ev.Event], notes: list[str]) -> tuple[Config, dict]:
+def _settings(
+    ws: Workspace, events: Sequence[ev.Event], notes: list[str]
+) -> tuple[Config, dict[str, str]]:
     recorded = next((e for e in events if isinstance(e, ev.RunConfigured)), None)
     if recorded is not None:
         try:
