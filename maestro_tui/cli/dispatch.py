@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= args.agents <= MAX_AGENTS:
             return fail(f"--agents must be from 1 to {MAX_AGENTS}, got {args.agents}")
     try:
-        return asyncio.run(args.handler(args))
+        code: int = asyncio.run(args.handler(args))  # each handler returns the exit code
+        return code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
