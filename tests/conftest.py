@@ -1,5 +1,7 @@
-"""Suite-wide: task worktrees go to a temporary cache folder, never the real ~/.cache; and
-every run ends by saying what it skipped, and why."""
+"""Suite-wide: task worktrees go to a temporary cache folder, never the real ~/.cache, and
+background engines log to a temporary state folder, never the real ~/.local/state (any engine a
+test left going is ended with the suite); and every run ends by saying what it skipped, and
+why."""
 
 from __future__ import annotations
 
@@ -23,6 +25,35 @@ def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # Engines started in the background (`run`, `demo` in a terminal) keep their logs there.
+    state = tmp_path_factory.mktemp("xdg-state")
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(state)
+    yield state
+    _end_engines_logging_to(state)
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
+def _end_engines_logging_to(state: Path) -> None:
+    """Kill the background engines this suite started that are still going."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "maestro_tui" not in cmdline or "engine" not in cmdline:
+            continue
+        try:
+            if proc.environ().get("XDG_STATE_HOME") == str(state):
+                proc.kill()
+        except psutil.Error:
+            continue
 
 
 def skips_by_reason(

@@ -78,6 +78,15 @@ def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-base", help="OpenAI-compatible server, e.g. http://localhost:11434")
 
 
+def foreground_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--foreground",
+        action="store_true",
+        help="drive the run in this process (in a terminal, it otherwise runs in the"
+        " background and the dashboard attaches to it; closing the terminal then stops it)",
+    )
+
+
 def budget_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--budget-usd", type=float, help="stop starting tasks once this is spent")
     p.add_argument("--budget-tokens", type=int, help="stop starting tasks after this many tokens")
@@ -100,6 +109,11 @@ def output(args: argparse.Namespace) -> Any:
     return Output(
         as_json=getattr(args, "json", False), show_output=not getattr(args, "quiet", False)
     )
+
+
+def detached(args: argparse.Namespace) -> bool:
+    """In the TUI, the run's engine in a process of its own unless --foreground."""
+    return not getattr(args, "foreground", False)
 
 
 def wants_tui(args: argparse.Namespace) -> bool:

@@ -11,6 +11,8 @@ from maestro_tui.cli.command import (
     budget_args,
     db_arg,
     db_path,
+    detached,
+    foreground_arg,
     output,
     output_args,
     wants_tui,
@@ -36,7 +38,7 @@ async def _reopen(
     if wants_tui(args):
         from maestro_tui.ui.entry import run_resume
 
-        return await run_resume(db, args.run_id, **first)
+        return await run_resume(db, args.run_id, detach=detached(args), **first)
     from maestro_tui.headless.run import resume_run
 
     return await resume_run(db, args.run_id, output(args), **first)
@@ -47,6 +49,7 @@ def _resume_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agents", type=int)
     budget_args(p)
     p.add_argument("--headless", action="store_true")
+    foreground_arg(p)
     db_arg(p)
     output_args(p)
 
@@ -64,6 +67,7 @@ def _waiting_task_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id")
     p.add_argument("task")
     p.add_argument("--headless", action="store_true")
+    foreground_arg(p)
     db_arg(p)
     output_args(p)
 

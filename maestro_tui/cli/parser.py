@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from maestro_tui import __version__
-from maestro_tui.cli import continuing, history, repository, reviewing, starting
+from maestro_tui.cli import background, continuing, history, repository, reviewing, starting
 from maestro_tui.cli.command import Command, db_arg, db_path
 
 DESCRIPTION = """maestro-tui: run many AI coding agents in parallel on one git repository.
@@ -21,15 +21,16 @@ Exit codes: 0 all merged, 1 a task failed, 2 bad input, 3 merges wait for review
 HELP_ORDER = (
     "init", "doctor", "run", "plan", "workflows", "demo", "runs", "rerun", "compare", "stats",
     "merges", "approve", "reject", "retry", "resolve", "say", "resume", "replan", "replay",
-    "watch", "serve", "land", "mcp", "gc",
+    "watch", "attach", "stop", "serve", "land", "mcp", "gc", "engine",
 )  # fmt: skip
 
 
 async def _launcher(args: argparse.Namespace) -> int:
-    """No command: the launcher, a goal form beside the history of past runs."""
+    """No command: the launcher, a goal form beside the history of past runs; the runs it
+    starts go on in the background."""
     from maestro_tui.ui.entry import run_launcher
 
-    return await run_launcher(db_path(args), Path(os.getcwd()))
+    return await run_launcher(db_path(args), Path(os.getcwd()), detach=True)
 
 
 def _serve_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,6 +66,7 @@ GROUPS = (
     history.COMMANDS,
     reviewing.COMMANDS,
     continuing.COMMANDS,
+    background.COMMANDS,
     (SERVE,),
 )
 

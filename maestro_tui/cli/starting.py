@@ -12,7 +12,9 @@ from maestro_tui.cli.command import (
     budget_args,
     db_arg,
     db_path,
+    detached,
     executor_arg,
+    foreground_arg,
     model_args,
     output,
     output_args,
@@ -35,6 +37,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", type=Path, help="maestro.toml to use (default: REPO/maestro.toml)")
     p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
+    foreground_arg(p)
     p.add_argument("--agents", type=int, help="how many agents run at once")
     p.add_argument("--merge", choices=("auto", "review"), help="merge policy")
     p.add_argument("--yes", "-y", action="store_true", help="start without reviewing the plan")
@@ -89,6 +92,7 @@ async def _run(args: argparse.Namespace) -> int:
         merge_hints=hints,
         base=args.base,
         preflight=found,
+        detach=detached(args),
     )
 
 
@@ -109,20 +113,30 @@ async def _run_goal(args: argparse.Namespace, tui: bool, ws: Any, config: Any, o
     simulated = config.effective_planner_model == "demo" and not config.planner
     return await _plan_and_start(
         tui, prepare, out, goal=args.goal, review=not args.yes, db=db_path(args),
-        simulated=simulated,
+        simulated=simulated, detach=detached(args),
     )  # fmt: skip
 
 
 async def _plan_and_start(
-    tui: bool, prepare: Any, out: Any, *, goal: str, review: bool, db: Path, simulated: bool
+    tui: bool,
+    prepare: Any,
+    out: Any,
+    *,
+    goal: str,
+    review: bool,
+    db: Path,
+    simulated: bool,
+    detach: bool,
 ) -> int:
-    """A run planned on the planning screen, then shown; or planned and run, printed."""
+    """A run planned on the planning screen, then shown (its engine in the background with
+    `detach`); or planned and run, printed."""
     if tui:
         from maestro_tui.ui.entry import run_planned
 
         return await run_planned(
-            prepare, goal=goal, db_path=db, review_plan=review, simulated=simulated
-        )
+            prepare, goal=goal, db_path=db, review_plan=review, simulated=simulated,
+            detach=detach,
+        )  # fmt: skip
     from maestro_tui.session.preparing import Outlet
 
     prepared = await prepare(Outlet(out.say, out.planning()))
@@ -137,12 +151,13 @@ async def _preflight(ws: Any, config: Any, base: str | None, env: Any, out: Any,
     return await check_tests(ws, config, base, env, out.say, red_base_question(tui))
 
 
-async def _start(tui: bool, review: bool, out: Any, **run: Any) -> int:
-    """A new run, in the dashboard or printed: the same inputs, checked the same way."""
+async def _start(tui: bool, review: bool, out: Any, detach: bool = False, **run: Any) -> int:
+    """A new run, in the dashboard (its engine in the background with `detach`) or printed:
+    the same inputs, checked the same way."""
     if tui:
         from maestro_tui.ui.entry import run_new
 
-        return await run_new(review_plan=review, **run)
+        return await run_new(review_plan=review, detach=detach, **run)
     from maestro_tui.headless.run import confirm_on_terminal, run_plan
 
     return await run_plan(out=out, confirm=confirm_on_terminal if review else None, **run)
@@ -195,6 +210,7 @@ PLAN = Command(
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", type=Path, help="where to copy the sample repo (default: a new dir)")
     p.add_argument("--headless", action="store_true")
+    foreground_arg(p)
     p.add_argument("--agents", type=int, default=4)
     p.add_argument("--merge", choices=("auto", "review"), default="auto")
     p.add_argument("--pace", type=float, help="demo model speed: 1 = human-watchable, 0 = instant")
@@ -239,7 +255,7 @@ async def _demo(args: argparse.Namespace) -> int:
 
     return await _plan_and_start(
         wants_tui(args), prepare, output(args), goal=DEMO_GOAL, review=False, db=db_path(args),
-        simulated=True,
+        simulated=True, detach=detached(args),
     )  # fmt: skip
 
 
@@ -280,6 +296,7 @@ def _rerun_arguments(p: argparse.ArgumentParser) -> None:
         help="a maestro.toml setting for the re-run, e.g. merge.policy=review (repeatable)",
     )
     p.add_argument("--headless", action="store_true", help="print events instead of the TUI")
+    foreground_arg(p)
     db_arg(p)
     output_args(p)
 
@@ -301,7 +318,10 @@ async def _rerun(args: argparse.Namespace) -> int:
     if tui:
         from maestro_tui.ui.entry import run_new
 
-        return await run_new(review_plan=False, preflight=found, **prepared.session_inputs(db))
+        return await run_new(
+            review_plan=False, preflight=found, detach=detached(args),
+            **prepared.session_inputs(db),
+        )  # fmt: skip
     from maestro_tui.headless.rerun import run_rerun
 
     return await run_rerun(db, prepared, found, out)

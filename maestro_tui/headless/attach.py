@@ -14,35 +14,25 @@ import os
 import signal
 from pathlib import Path
 
+from maestro_tui.domain.state import fold
 from maestro_tui.headless.printer import Output
 from maestro_tui.session.attached import AttachedRun
 from maestro_tui.session.client import ControlClient, EngineGone
 from maestro_tui.session.control import control_path
-from maestro_tui.session.finding import Found, find_run
+from maestro_tui.session.finding import FINAL, Found, find_run, not_attachable
 from maestro_tui.session.inputs import UserError
 from maestro_tui.session.liveness import driver_pid
 from maestro_tui.session.outcome import EXIT_OK, exit_code
+from maestro_tui.store import Store
 
 STOP_WAIT_S = 30.0  # for the run to record that it stopped
-
-
-def not_attachable(found: Found) -> UserError:
-    """Why `attach` cannot join this run, and what to do instead."""
-    run_id = found.run.run_id
-    if found.pid is None:
-        return UserError(
-            f"run {run_id} is {found.run.status}: no process drives it."
-            f" Go on with it: maestro-tui resume {run_id}"
-        )
-    return UserError(
-        f"run {run_id} is driven in the foreground by pid {found.pid} (started with"
-        f" --foreground or --headless): watch it with `maestro-tui watch {run_id}`"
-    )
 
 
 async def attach_printing(db_path: Path, run_ref: str | None, repo: Path, out: Output) -> int:
     """Follow a background run's events, printed, until it ends (Ctrl-C only detaches)."""
     found = await find_run(db_path, run_ref, repo)
+    if found.pid is None and found.run.status in FINAL:
+        return await _finished(db_path, found, out)
     if not found.engine:
         raise not_attachable(found)
     try:
@@ -61,6 +51,22 @@ async def attach_printing(db_path: Path, run_ref: str | None, repo: Path, out: O
     finally:
         unsubscribe()
         await run.aclose()
+    return exit_code(state)
+
+
+async def _finished(db_path: Path, found: Found, out: Output) -> int:
+    """A run that has ended: how, and its exit code, as if its run had just ended here."""
+    r = found.run
+    out.say(
+        f"run {r.run_id} has finished: {r.status}, {r.tasks_ok}/{r.tasks_failed}/"
+        f"{r.tasks_waiting} of {r.tasks_total} tasks (ok/failed/waiting);"
+        f" replay it: maestro-tui replay {r.run_id}"
+    )
+    store = await Store.open_read_only(db_path)
+    try:
+        state = fold(await store.load_events(r.run_id))
+    finally:
+        await store.close()
     return exit_code(state)
 
 

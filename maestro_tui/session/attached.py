@@ -13,16 +13,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from maestro_tui.config import ConfigError
+from maestro_tui.config.snapshot import settings_from_json
 from maestro_tui.domain import events as ev
+from maestro_tui.domain.attention import NoticeKind
 from maestro_tui.domain.plan import Plan, parse_plan
 from maestro_tui.domain.state import RunState
 from maestro_tui.engine.history import Follower
+from maestro_tui.notify.channels import TerminalChannel
+from maestro_tui.notify.notifier import Notifier
 from maestro_tui.session.client import ControlClient, EngineGone
 from maestro_tui.session.control import control_path
+from maestro_tui.session.handle import Merges
 from maestro_tui.store import Store
 from maestro_tui.workspace.repo import Workspace
 
 Subscriber = Callable[[ev.Event], None]
+_SETTINGS_SQL = (
+    "SELECT data FROM events WHERE run_id = ? AND type = 'RunConfigured' ORDER BY seq DESC LIMIT 1"
+)
 _PLAN_SQL = (
     "SELECT data FROM events WHERE run_id = ? AND type IN ('PlanProposed', 'PlanRevised')"
     " ORDER BY seq DESC LIMIT 1"
@@ -46,6 +55,9 @@ class AttachedRun:
         self.plan = Plan(goal="", tasks=())
         self._subscribers: list[Subscriber] = []
         self._ws: Workspace | None = None
+        self._terminal: TerminalChannel | None = None  # [notify] bell/osc, as recorded
+        self._terminal_kinds: list[NoticeKind] = []
+        self._notifier: tuple[Notifier, Callable[[], None]] | None = None
 
     @classmethod
     async def attach(cls, db_path: Path, run_id: str) -> AttachedRun:
@@ -74,6 +86,14 @@ class AttachedRun:
         rows = await self.store.read(_PLAN_SQL, (self.run_id,))
         if rows:
             self.plan = parse_plan(json.loads(rows[0][0])["plan"], goal=self.state.goal)
+        rows = await self.store.read(_SETTINGS_SQL, (self.run_id,))
+        try:
+            config, _ = settings_from_json(json.loads(rows[0][0])["settings"])
+        except (IndexError, KeyError, ValueError, ConfigError):
+            return  # a run from before settings were recorded: no terminal notices here
+        if config.notify_bell or config.notify_osc:
+            self._terminal = TerminalChannel(bell=config.notify_bell, osc=config.notify_osc)
+            self._terminal_kinds = [NoticeKind(k) for k in config.notify_about]
 
     @property
     def state(self) -> RunState:
@@ -89,6 +109,15 @@ class AttachedRun:
     def gone(self) -> asyncio.Event:
         """Set once the engine has hung up: the run ended, stopped, or its engine died."""
         return self.client.gone
+
+    @property
+    def running(self) -> bool:
+        """Its engine drives it: the plan approved, the engine still there."""
+        return self.state.plan_approved and not self.gone.is_set()
+
+    @property
+    def merges(self) -> Merges:
+        return Merges(self.send)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Each new event, as the run's own bus would give it."""
@@ -106,7 +135,16 @@ class AttachedRun:
                 subscriber(event)
 
     def attach_terminal(self, write: Callable[[str], None] | None) -> None:
-        """The engine sends the run's notices (desktop, hook); it has no terminal to ring."""
+        """The bell and OSC notices of [notify] on this front end's terminal, from the events
+        the engine pushes (the engine has no terminal; it sends the desktop and hook ones)."""
+        if self._notifier is not None:
+            self._notifier[1]()  # unsubscribe the last one
+            self._notifier = None
+        if write is None or self._terminal is None:
+            return
+        self._terminal.write = write
+        notifier = Notifier([self._terminal], self._terminal_kinds)
+        self._notifier = (notifier, self.subscribe(notifier))
 
     async def send(self, cmd: str, **args: Any) -> Any:
         """A command to the engine; its answer, or its refusal raised as the same class."""
@@ -135,5 +173,6 @@ class AttachedRun:
         return self.state
 
     async def aclose(self) -> None:
+        self.attach_terminal(None)
         await self.client.aclose()
         await self.store.close()

@@ -37,8 +37,8 @@ def _sync(call: Callable[[dict[str, Any]], Any]) -> Handler:
 
 
 def command_table(orch: Orchestrator, control: EngineControl) -> dict[str, Handler]:
-    """Every command a front end can send, and what it does in this engine."""
-    merges = orch.merges
+    """Every command a front end can send, and what it does in this engine (each looks the
+    orchestrator's method up when it is sent)."""
 
     def revise_plan(args: dict[str, Any]) -> None:
         orch.revise_plan(parse_plan(args["plan"], goal=orch.plan.goal))
@@ -77,14 +77,29 @@ def command_table(orch: Orchestrator, control: EngineControl) -> dict[str, Handl
         "raise_budget": _sync(lambda a: orch.raise_budget(str(a["kind"]), float(a["limit"]))),
         "steer": _sync(lambda a: orch.steer(str(a["task"]), str(a["text"]), "tui")),
         "steer_delivery": _sync(lambda a: orch.steer_delivery(str(a["task"]))),
-        "pick_candidate": _sync(lambda a: merges.pick_candidate(a["task"], int(a["candidate"]))),
-        "requeue": _sync(lambda a: merges.requeue(str(a["task"]))),
-        "retry": _sync(lambda a: merges.retry(str(a["task"]))),
-        "approve": lambda a: merges.approve(str(a["task"]), a.get("resolution")),
-        "reject": lambda a: merges.reject(str(a["task"]), str(a.get("reason", ""))),
-        "resolve_with_agent": lambda a: merges.resolve_with_agent(str(a["task"])),
-        "diff_for": lambda a: merges.diff_for(str(a["task"])),
-        "conflicts_for": lambda a: merges.conflicts_for(str(a["task"])),
-        "trial": lambda a: merges.trial(str(a["task"]), a.get("resolution")),
+        "pick_candidate": _sync(
+            lambda a: orch.merges.pick_candidate(a["task"], int(a["candidate"]))
+        ),
+        "requeue": _sync(lambda a: orch.merges.requeue(str(a["task"]))),
+        "retry": _sync(lambda a: orch.merges.retry(str(a["task"]))),
+        "approve": lambda a: orch.merges.approve(str(a["task"]), a.get("resolution")),
+        "reject": lambda a: orch.merges.reject(str(a["task"]), str(a.get("reason", ""))),
+        "resolve_with_agent": lambda a: orch.merges.resolve_with_agent(str(a["task"])),
+        "diff_for": lambda a: orch.merges.diff_for(str(a["task"])),
+        "conflicts_for": lambda a: orch.merges.conflicts_for(str(a["task"])),
+        "trial": lambda a: orch.merges.trial(str(a["task"]), a.get("resolution")),
     }
     return table
+
+
+def local_sender(orch: Orchestrator) -> Callable[..., Awaitable[Any]]:
+    """Commands to an orchestrator in this process, through the same table as the engine's."""
+    table = command_table(orch, EngineControl())
+
+    async def send(cmd: str, **args: Any) -> Any:
+        handler = table.get(cmd)
+        if handler is None:
+            raise ValueError(f"unknown command {cmd!r}")
+        return await handler(args)
+
+    return send

@@ -32,16 +32,20 @@ from maestro_tui.session import wire
 # A client this far behind on events is dropped; it catches up from the store when it returns.
 MAX_BACKLOG = 8 * 1024 * 1024
 LINE_LIMIT = 16 * 1024 * 1024  # a revised plan or a resolution can be long
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, with its terminating NUL
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
 def control_path(db_path: Path, run_id: str) -> Path:
-    """Where the engine driving `run_id` of the database `db_path` listens."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    folder = Path(base) / f"maestro-tui-{os.getuid()}"
+    """Where the engine driving `run_id` of the database `db_path` listens: the runtime
+    directory, or the temporary one where that would make the path too long to bind."""
     digest = hashlib.sha256(f"{db_path.resolve()}\0{run_id}".encode()).hexdigest()[:24]
-    return folder / f"{digest}.sock"
+    name = f"maestro-tui-{os.getuid()}/{digest}.sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and len(f"{runtime}/{name}") <= MAX_SOCKET_PATH:
+        return Path(runtime) / name
+    return Path(tempfile.gettempdir()) / name
 
 
 class ControlServer:

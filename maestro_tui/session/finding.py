@@ -12,6 +12,8 @@ from maestro_tui.session.inputs import UserError
 from maestro_tui.session.liveness import STOPPED, driver_pid, truthful
 from maestro_tui.store import RunSummary, Store, StoreError
 
+FINAL = frozenset({"succeeded", "failed", "cancelled", "unchanged"})  # ended for good
+
 
 @dataclasses.dataclass(frozen=True)
 class Found:
@@ -64,3 +66,17 @@ def _same_repo(recorded: str, repo: Path | None) -> bool:
         return Path(recorded).resolve() == repo.resolve()
     except OSError:
         return False
+
+
+def not_attachable(found: Found) -> UserError:
+    """Why `attach` cannot join this run, and what to do instead."""
+    run_id = found.run.run_id
+    if found.pid is None:
+        return UserError(
+            f"run {run_id} is {found.run.status}: no process drives it."
+            f" Go on with it: maestro-tui resume {run_id}"
+        )
+    return UserError(
+        f"run {run_id} is driven in the foreground by pid {found.pid} (started with"
+        f" --foreground or --headless): watch it with `maestro-tui watch {run_id}`"
+    )

@@ -11,7 +11,8 @@ from typing import Any
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan
 from maestro_tui.domain.state import RunState
-from maestro_tui.session.commands import EngineControl, command_table
+from maestro_tui.session.commands import local_sender
+from maestro_tui.session.handle import Merges
 from maestro_tui.session.lifecycle import RunSession
 from maestro_tui.workspace.repo import Workspace
 
@@ -24,7 +25,8 @@ class LocalRun:
     def __init__(self, session: RunSession) -> None:
         self.session = session
         self.orch = session.orch
-        self._table = command_table(self.orch, EngineControl())
+        self._send = local_sender(self.orch)
+        self.tails: dict[str, list[str]] = {}  # its agents' last lines: none before it runs here
 
     @property
     def run_id(self) -> str:
@@ -46,6 +48,14 @@ class LocalRun:
     def db_path(self) -> Path:
         return self.session.store.path
 
+    @property
+    def running(self) -> bool:
+        return self.orch.running
+
+    @property
+    def merges(self) -> Merges:
+        return Merges(self.send)
+
     def subscribe(self, subscriber: Callable[[ev.Event], None]) -> Callable[[], None]:
         return self.orch.bus.subscribe(subscriber)
 
@@ -55,10 +65,7 @@ class LocalRun:
 
     async def send(self, cmd: str, **args: Any) -> Any:
         """A command by name, as the engine's channel would carry it; its answer."""
-        handler = self._table.get(cmd)
-        if handler is None:
-            raise ValueError(f"unknown command {cmd!r}")
-        return await handler(args)
+        return await self._send(cmd, **args)
 
     async def drive(self) -> RunState:
         """Run it here to the end; merges wait for the human, not for the run's end."""

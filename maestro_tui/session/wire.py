@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from maestro_tui.domain.plan import PlanError
 from maestro_tui.engine.merge import MergeNeedsResolution, MergeRefused, TrialMerge
 from maestro_tui.engine.steering import SteerRefused
 from maestro_tui.workspace.merge import ConflictFile, ConflictHunk
@@ -26,6 +27,7 @@ ERRORS: dict[str, type[Exception]] = {
     for cls in (
         MergeNeedsResolution,
         MergeRefused,
+        PlanError,
         SteerRefused,
         KeyError,
         ValueError,

@@ -59,11 +59,13 @@ async def server(tmp_path: Path) -> Any:
 
 
 def test_the_socket_path_stays_short_and_private_whatever_the_database_path(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 12) / "maestro.db"
     path = control_path(deep, "20261208-010203-abcd")
     assert len(str(path)) < 100
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(deep.parent))  # too long to bind under
+    assert len(str(control_path(deep, "20261208-010203-abcd"))) < 100
     assert path != control_path(tmp_path / "other.db", "20261208-010203-abcd")
 
 

@@ -22,6 +22,9 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
 from maestro_tui.engine.merge import Resolution, TrialMerge
+from maestro_tui.engine.orchestrator import Orchestrator
+from maestro_tui.session.commands import local_sender
+from maestro_tui.session.handle import Merges
 from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.workspace.merge import ConflictFile, parse_hunks
 from maestro_tui.workspace.repo import Workspace
@@ -239,10 +242,10 @@ class FakeMerges:
     async def reject(self, task_id: str, reason: str = "") -> None:
         self.calls.append(("reject", reason))
 
-    def retry(self, task_id: str) -> None:
+    async def retry(self, task_id: str) -> None:
         self.calls.append(("retry", task_id))
 
-    def pick_candidate(self, task_id: str, candidate: int) -> None:
+    async def pick_candidate(self, task_id: str, candidate: int) -> None:
         self.calls.append(("pick", candidate))
 
     async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge:
@@ -289,3 +292,16 @@ def fake_ensemble_review() -> FakeReview:
     review.state = RunState(run_id="snapshot", tasks={task.id: task})
     review.merges.conflicts = ()
     return review
+
+
+class OrchestratorTarget:
+    """A real orchestrator as the review screen reaches it in the app: its state, and its
+    merges through the command table (session/commands.py), as a front end sends them."""
+
+    def __init__(self, orch: Orchestrator) -> None:
+        self.orch = orch
+        self.merges = Merges(local_sender(orch))
+
+    @property
+    def state(self) -> RunState:
+        return self.orch.state

@@ -26,6 +26,7 @@ from tests.support.review_runs import (
     SIDES,
     SNAP_SETTINGS,
     ConflictRun,
+    OrchestratorTarget,
     ReviewHost,
     conflict_file,
     conflict_run,
@@ -40,7 +41,7 @@ SIZE = (160, 48)
 
 
 def host(run: ConflictRun) -> ReviewHost:
-    return ReviewHost(lambda: MergeReviewScreen(run.orch, run.held))
+    return ReviewHost(lambda: MergeReviewScreen(OrchestratorTarget(run.orch), run.held))
 
 
 def screen_of(app: ReviewHost) -> MergeReviewScreen:

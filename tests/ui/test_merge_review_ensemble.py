@@ -15,7 +15,12 @@ from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 from maestro_tui.ui.widgets.candidates import CandidateExtra, CandidatesPane, render_candidates
-from tests.support.review_runs import ReviewHost, fake_ensemble_review, fake_review
+from tests.support.review_runs import (
+    OrchestratorTarget,
+    ReviewHost,
+    fake_ensemble_review,
+    fake_review,
+)
 from tests.support.snapshots import SnapCompare
 from tests.ui.conftest import screen_text, settle
 from tests.ui.ensemble_runs import ensemble_run
@@ -27,7 +32,7 @@ async def test_pick_another_candidate_by_key_then_approve(tmp_path: Path) -> Non
     async with ensemble_run(tmp_path) as run:
         task = run.orch.state.tasks["t"]
         assert task.status is TaskStatus.WAITING and task.chosen_candidate == 3
-        app = ReviewHost(lambda: MergeReviewScreen(run.orch, "t"))
+        app = ReviewHost(lambda: MergeReviewScreen(OrchestratorTarget(run.orch), "t"))
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
             text = screen_text(app)

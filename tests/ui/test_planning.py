@@ -16,6 +16,7 @@ from maestro_tui import cli
 from maestro_tui.config import load_config
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import parse_plan
+from maestro_tui.session.lifecycle import RunSession
 from maestro_tui.session.outcome import EXIT_INTERRUPTED
 from maestro_tui.session.preparing import Outlet, Prepared
 from maestro_tui.ui.app import MaestroApp
@@ -144,7 +145,7 @@ async def test_the_plan_review_follows_in_place_then_the_run(tmp_path: Path) -> 
     async with app.run_test(size=SIZE) as pilot:
         await planning_done(pilot)  # planned, then the run recorded behind the review
         assert type(app.screen).__name__ == "PlanReviewScreen"
-        assert opening.session is not None
+        assert isinstance(opening.session, RunSession)  # driven here: not detached
         watch = BusWatch()
         opening.session.orch.bus.subscribe(watch)
         await pilot.press("a")  # approve

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -119,6 +120,16 @@ def run_statuses(db: Path) -> list[str]:
         return [row[0] for row in conn.execute("SELECT status FROM runs ORDER BY created_at")]
 
 
+async def stop_runs(db: Path) -> None:
+    """`maestro-tui stop` for every run of `db` still going in the background."""
+    with contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as conn:
+        going = [r for (r,) in conn.execute("SELECT run_id FROM runs WHERE status = 'running'")]
+    for run_id in going:
+        stop = [sys.executable, "-m", "maestro_tui", "stop", run_id, "--db", str(db)]
+        done = await asyncio.to_thread(subprocess.run, stop, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
 async def test_a_demo_run_in_chromium(tmp_path: Path) -> None:
     took: dict[str, float] = {}
     start = time.monotonic()
@@ -144,12 +155,15 @@ async def test_a_demo_run_in_chromium(tmp_path: Path) -> None:
             await wait_for_text(page, "dashboard", "fewer agents")
             await page.screenshot(tmp_path / "keys.png")
 
-            # Closing the tab ends its app, which stops the run where it is (resumable).
+            # Closing the tab ends its app; the run goes on in its engine's process, paused
+            # as it was, until it is stopped from anywhere (it can then be resumed).
             await browser.send("Target.closeTarget", targetId=page.target)
             gone, alive = psutil.wait_procs([app], timeout=WAIT_S)
             assert alive == [] and served.apps() == []
-            assert run_statuses(tmp_path / "runs.db") == ["interrupted"]
+            assert run_statuses(tmp_path / "runs.db") == ["running"]
             took["tab closed, app gone"] = time.monotonic() - start
+            await stop_runs(tmp_path / "runs.db")
+            assert run_statuses(tmp_path / "runs.db") == ["interrupted"]
 
             # Stopping the server ends the app of a tab still open, and the page says so.
             second = await open_page(browser, served.url)
@@ -158,6 +172,7 @@ async def test_a_demo_run_in_chromium(tmp_path: Path) -> None:
             gone, alive = psutil.wait_procs([app], timeout=WAIT_S)
             assert alive == []
             await wait_until_closed(second)
+            await stop_runs(tmp_path / "runs.db")  # the second tab's demo goes on: stop it
     took["all"] = time.monotonic() - start
     print("timings:", ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
 

@@ -45,9 +45,9 @@ class ReviewDecisions(Protocol):
 
     async def reject(self, task_id: str, reason: str = "") -> None: ...
 
-    def retry(self, task_id: str) -> None: ...
+    async def retry(self, task_id: str) -> None: ...
 
-    def pick_candidate(self, task_id: str, candidate: int) -> None: ...
+    async def pick_candidate(self, task_id: str, candidate: int) -> None: ...
 
     async def trial(self, task_id: str, resolution: Resolution = None) -> TrialMerge: ...
 
@@ -55,10 +55,11 @@ class ReviewDecisions(Protocol):
 
 
 class ReviewTarget(Protocol):
-    """What the screen needs of the engine: the run as it is now, and the decisions on its
-    merges; `Orchestrator` provides both."""
+    """What the screen needs of the run: its state as it is now, and the decisions on its
+    merges; a front end's RunHandle provides both, wherever the engine runs."""
 
-    state: RunState
+    @property
+    def state(self) -> RunState: ...
 
     @property
     def merges(self) -> ReviewDecisions: ...
@@ -206,7 +207,7 @@ class MergeReviewScreen(ConflictReviewScreen):
             return task is not None and bool(task.candidates)  # hidden unless an ensemble
         return True
 
-    def action_pick(self, candidate: int) -> None:
+    async def action_pick(self, candidate: int) -> None:
         """1-9: merge this candidate's result instead, then review its diff and conflicts."""
         task = self.orch.state.tasks.get(self.task_id)
         if task is None:
@@ -215,7 +216,7 @@ class MergeReviewScreen(ConflictReviewScreen):
             self.notify(f"candidate {candidate} is already the one under review")
             return
         try:
-            self.orch.merges.pick_candidate(self.task_id, candidate)
+            await self.orch.merges.pick_candidate(self.task_id, candidate)
         except (KeyError, ValueError) as exc:
             self.notify(str(exc.args[0]), title="Not picked", severity="warning")
             return
@@ -344,10 +345,10 @@ class MergeReviewScreen(ConflictReviewScreen):
         await self.orch.merges.resolve_with_agent(self.task_id)
         return True
 
-    def action_retry(self) -> None:
+    async def action_retry(self) -> None:
         """Drop this result; the task runs again on the integration branch as it is now."""
         try:
-            self.orch.merges.retry(self.task_id)
+            await self.orch.merges.retry(self.task_id)
         except KeyError as exc:
             self.notify(str(exc.args[0]), severity="error")
             return

@@ -46,6 +46,40 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
+class LeaveModal(ModalScreen[str | None]):
+    """Leaving a run that goes on in the background: d detaches (the default, on Enter),
+    s stops it where it is (resumable), Escape stays."""
+
+    CSS_PATH = MODALS_CSS
+    BINDINGS = [
+        Binding("d", "answer('detach')", "leave it going"),
+        Binding("s", "answer('stop')", "stop it"),
+        Binding("escape", "answer(None)", "stay"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self.question, id="question")
+            with Horizontal(id="buttons"):
+                yield Button("Stay [esc]", id="stay")
+                yield Button("Stop it [s]", id="stop", variant="warning")
+                yield Button("Leave it going [d]", id="detach", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#detach", Button).focus()
+
+    def action_answer(self, choice: str | None) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+
 T = TypeVar("T")
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -19,21 +19,34 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from maestro_tui.domain.plan import Plan, PlanError
 from maestro_tui.domain.replan import replan_reasons
-from maestro_tui.domain.state import RunState, RunStatus
+from maestro_tui.domain.state import RunState
+from maestro_tui.session.client import EngineGone
 from maestro_tui.session.outcome import EXIT_INTERRUPTED, exit_code
 from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, FlushPacer, RunBridge
-from maestro_tui.ui.screens.modals import ConfirmModal
+from maestro_tui.ui.screens.modals import ConfirmModal, LeaveModal
 from maestro_tui.ui.screens.run_controls import RunControls
 from maestro_tui.ui.widgets.dashboard import Dashboard
 
 STOP_WAIT_S = 10.0  # for a cancelled run to record that it stopped
 
 if TYPE_CHECKING:
+    from maestro_tui.engine.orchestrator import Orchestrator
+    from maestro_tui.session.handle import RunHandle
     from maestro_tui.session.lifecycle import RunSession
 
-# Opens the run's session; says whether there is anything to run (a resumed run may have
-# only merges to review).
-Opener = Callable[[], Awaitable[tuple["RunSession", bool]]]
+# Opens the run: a session this process drives, or a run attached to its engine; says whether
+# there is anything to run (a resumed run may have only merges to review).
+Opener = Callable[[], Awaitable[tuple["RunSession | RunHandle", bool]]]
+
+
+def as_handle(opened: RunSession | RunHandle) -> RunHandle:
+    """The front end's face of a run: a session this process drives becomes a LocalRun."""
+    from maestro_tui.session.attached import AttachedRun
+    from maestro_tui.session.local_run import LocalRun
+
+    if isinstance(opened, LocalRun | AttachedRun):
+        return opened
+    return LocalRun(cast("RunSession", opened))  # a session (or a test's stand-in for one)
 
 
 class RunScreen(RunControls):
@@ -41,21 +54,22 @@ class RunScreen(RunControls):
 
     def __init__(
         self,
-        session: RunSession | None = None,
+        session: RunSession | RunHandle | None = None,
         *,
         opener: Opener | None = None,
         review_plan: bool = False,
         start: bool = True,
         earlier_logs: bool = False,
     ) -> None:
-        """Show `session`, or open one with `opener` once the screen shows (give one of them).
+        """Show `session` (a session this process drives, or a run attached to its engine),
+        or open one with `opener` once the screen shows (give one of them).
 
         `earlier_logs`: a resumed run; its agents' last lines are loaded from the store too.
         """
         super().__init__()
         if (session is None) == (opener is None):
             raise ValueError("give a session or an opener")
-        self.session = session
+        self.run = as_handle(session) if session is not None else None
         self._opener = opener
         self._review_plan = review_plan
         self._start = start
@@ -67,8 +81,23 @@ class RunScreen(RunControls):
         self.open_worker: Worker[None] | None = None
         self.open_error: BaseException | None = None
         self._session_closed = False
+        self.left_going = False  # left with the run going on in the background
         self._run_done = asyncio.Event()
         self._run_done.set()  # no run going yet
+
+    @property
+    def session(self) -> RunSession | None:
+        """The session, when this process drives the run (not when attached to its engine)."""
+        from maestro_tui.session.local_run import LocalRun
+
+        return self.run.session if isinstance(self.run, LocalRun) else None
+
+    @property
+    def orch(self) -> Orchestrator:
+        """The orchestrator, when this process drives the run."""
+        if self.session is None:
+            raise RuntimeError("no orchestrator here: the run is opening, or driven elsewhere")
+        return self.session.orch
 
     def compose(self) -> ComposeResult:
         yield Dashboard(id="dashboard")
@@ -85,7 +114,7 @@ class RunScreen(RunControls):
     def on_mount(self) -> None:
         self.set_interval(FLUSH_INTERVAL_S, self._flush)
         self.dashboard.graph.focus()
-        if self.session is not None:
+        if self.run is not None:
             self._follow_session()
         else:
             self.dashboard.show_opening()
@@ -103,22 +132,25 @@ class RunScreen(RunControls):
     async def _open(self) -> None:
         """Open the session (the opener records or reopens the run), then show and start it."""
         assert self._opener is not None
-        self.session, self._start = await self._opener()
+        opened, self._start = await self._opener()
+        self.run = as_handle(opened)
         if self._session_closed:  # quit while it opened: close it at once
-            await self.session.aclose()
+            await self.run.aclose()
             return
         self._follow_session()
 
     def _follow_session(self) -> None:
-        """Follow the session's bus from now on; review the plan first, or start the run."""
-        assert self.session is not None
-        self.session.notifier.attach_terminal(self._to_terminal)
-        self.bridge = RunBridge(self.dashboard, self.orch.state)
-        self.dashboard.reset(self.orch.state, {})
-        self._unsubscribe = self.orch.bus.subscribe(self.bridge)
-        if self._earlier_logs:
+        """Follow the run's events from now on; review the plan first, or start the run."""
+        run = self.live
+        run.attach_terminal(self._to_terminal)
+        self.bridge = RunBridge(self.dashboard, run.state)
+        self.dashboard.reset(run.state, run.tails)
+        self._unsubscribe = run.subscribe(self.bridge)
+        if run.detached:
+            self.sub_title = f"run {run.run_id} · in the background: q leaves it going"
+        elif self._earlier_logs:
             self._load_earlier_logs()
-        if self._review_plan and not self.orch.state.plan_approved:
+        if self._review_plan and not run.state.plan_approved:
             self._review_plan_first()
         elif self._start:
             self.start_run()
@@ -133,7 +165,7 @@ class RunScreen(RunControls):
     # --- the run -------------------------------------------------------------------------
 
     def start_run(self) -> Worker[RunState]:
-        """Run the orchestrator in this event loop; merges wait for the human, not for exit."""
+        """Drive the run (here, or by its engine, followed); merges wait for the human."""
         self._run_done.clear()
         self.run_worker_ = self._run()
         return self.run_worker_
@@ -141,7 +173,7 @@ class RunScreen(RunControls):
     @work(exclusive=True, group="run", exit_on_error=False, name="run")
     async def _run(self) -> RunState:
         try:
-            return await self.orch.run(wait_for_review=True)
+            return await self.live.drive()
         finally:
             self._run_done.set()  # after the run recorded how it stopped
 
@@ -163,8 +195,8 @@ class RunScreen(RunControls):
         if event.worker is not self.run_worker_:
             return
         if event.state is WorkerState.SUCCESS:
-            status = self.orch.state.status.value
-            hint = ", or r to re-plan what is left" if replan_reasons(self.orch.state) else ""
+            status = self.live.state.status.value
+            hint = ", or r to re-plan what is left" if replan_reasons(self.live.state) else ""
             self.notify(f"run {status} — press q to quit{hint}", title="run finished")
         elif event.state is WorkerState.ERROR:
             self.notify(
@@ -180,7 +212,7 @@ class RunScreen(RunControls):
         from maestro_tui.engine.history import TAIL_LINES, output_tails
 
         assert self.session is not None
-        earlier = await output_tails(self.session.store, self.orch.state.run_id, TAIL_LINES)
+        earlier = await output_tails(self.session.store, self.live.run_id, TAIL_LINES)
         if earlier:
             self.dashboard.logs.prepend(earlier)
 
@@ -200,26 +232,27 @@ class RunScreen(RunControls):
         from maestro_tui.ui.screens.plan_review import PlanReviewScreen
 
         self.app.push_screen(
-            PlanReviewScreen(self.orch.plan, self.orch.ws.root), self._plan_reviewed
+            PlanReviewScreen(self.live.plan, self.live.ws.root), self._plan_reviewed
         )
 
     async def _plan_reviewed(self, plan: Plan | None) -> None:
         if plan is None:
             # Backed out: the run is recorded as cancelled and never starts.
-            self.orch.finish(RunStatus.CANCELLED)
-            await self.close(code=0)
+            await self.send("cancel_plan")
+            await self.close(code=0, stop=False)
             return
-        if plan.to_dict() != self.orch.plan.to_dict():
+        if plan.to_dict() != self.live.plan.to_dict():
             try:
-                self.orch.revise_plan(plan)
+                await self.send("revise_plan", plan=plan.to_dict())
             except PlanError as exc:
                 self.notify(str(exc), title="plan not accepted", severity="error")
                 self._review_plan_first()
                 return
         self.start_run()
 
-    async def close(self, code: int | None = None) -> None:
-        """Stop the run (it ends interrupted, resumable), close the session, leave."""
+    async def close(self, code: int | None = None, *, stop: bool = True) -> None:
+        """Leave. A run this process drives is stopped (interrupted, resumable); a run its
+        engine drives is stopped only when `stop`, else it goes on in the background."""
         if self._session_closed:
             return
         self._session_closed = True
@@ -228,31 +261,43 @@ class RunScreen(RunControls):
             opening.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await opening.wait()
-        if self.session is None:  # quit before the run was open: nothing to stop or close
+        run = self.run
+        if run is None:  # quit before the run was open: nothing to stop or close
             self._leave(EXIT_INTERRUPTED if code is None else code)
             return
-        await self._stop_run()
+        await self._let_go(run, stop)
         if self.bridge is not None:
             self.bridge.flush()
+        run.attach_terminal(None)
+        if self.left_going:
+            code = 0 if code is None else code
+        self._leave(exit_code(run.state) if code is None else code)
+
+    async def _let_go(self, run: RunHandle, stop: bool) -> None:
+        """Stop the run or leave it going; stop following it; close what this screen holds."""
+        if run.detached:
+            self.left_going = run.running and not stop
+            if stop and run.running:
+                with contextlib.suppress(EngineGone):
+                    await run.send("stop", reason="stopped from the dashboard")
+                    # its engine ends once the run has recorded that it stopped
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._run_done.wait(), STOP_WAIT_S)
+        await self._stop_run()  # here: the run itself; attached: only the following
         if self._unsubscribe is not None:
             self._unsubscribe()
-        await self.session.aclose()
-        self.session.notifier.attach_terminal(None)
-        self._leave(exit_code(self.orch.state) if code is None else code)
+        await run.aclose()
 
     async def on_unmount(self) -> None:
-        """The app is going without `close`: a browser tab or its server closed, or SIGTERM.
-
-        Stop the run all the same, so it is recorded as interrupted (resumable), not left
-        "running" as after a crash. Textual cancels workers at exit but does not wait for them.
+        """The app is going without `close`: a browser tab or its server closed, a lost SSH
+        connection, or SIGTERM. A run this process drives is stopped all the same, so it is
+        recorded as interrupted (resumable), not left "running" as after a crash; a run its
+        engine drives goes on. Textual cancels workers at exit but does not wait for them.
         """
-        if self._session_closed or self.session is None:
+        if self._session_closed or self.run is None:
             return
         self._session_closed = True
-        await self._stop_run()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        await self.session.aclose()
+        await self._let_go(self.run, stop=False)
 
     def _leave(self, code: int) -> None:
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
@@ -261,13 +306,28 @@ class RunScreen(RunControls):
             self.app.exit(code, return_code=code)
 
     def action_quit(self) -> None:
-        """q: leave; a run still going is asked about, then stopped so it can be resumed."""
+        """q: leave. A run its engine drives is asked about: leave it going (the default) or
+        stop it; a run this process drives is stopped, after asking, so it can be resumed."""
         if not self.run_active:
             self.run_worker(self.close(), group="close", exclusive=True)
             return
+        run = self.live
+        if run.detached:
+            question = (
+                f"Run {run.run_id} goes on in the background when you leave.\n"
+                f"Attach again with: maestro-tui attach {run.run_id}"
+            )
+
+            def chosen(choice: str | None) -> None:
+                if choice is not None:
+                    close = self.close(stop=choice == "stop")
+                    self.run_worker(close, group="close", exclusive=True)
+
+            self.app.push_screen(LeaveModal(question), chosen)
+            return
         question = (
             f"The run is still going.\nQuit now? It stops where it is and can be resumed:\n"
-            f"maestro-tui resume {self.orch.state.run_id}"
+            f"maestro-tui resume {run.run_id}"
         )
 
         def confirmed(yes: bool | None) -> None:

@@ -3,7 +3,7 @@ messages to agents, a shell in a worktree, and jumping to what needs a person.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import SuspendNotSupported
@@ -15,6 +15,7 @@ from maestro_tui.domain.attention import NoticeKind, needs_you
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.engine.executors import NothingToSee, checkout_for, release
 from maestro_tui.engine.steering import SteerRefused
+from maestro_tui.session.client import EngineGone
 from maestro_tui.ui.bridge import RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, NumberModal, TextModal
 from maestro_tui.ui.shell import run_shell
@@ -24,8 +25,7 @@ from maestro_tui.ui.widgets.merge_table import MergeQueueTable
 from maestro_tui.workspace.repo import WorkspaceError
 
 if TYPE_CHECKING:
-    from maestro_tui.engine.orchestrator import Orchestrator
-    from maestro_tui.session.lifecycle import RunSession
+    from maestro_tui.session.handle import RunHandle
 
 
 LOGS = Binding.Group("logs: 0 all agents, 1–9 the Nth running one")
@@ -107,15 +107,15 @@ class RunControls(Screen[None]):
     ]
     BINDINGS = first_stop(BINDINGS)  # no Input on this screen: the keys act at once
 
-    session: RunSession | None
+    run: RunHandle | None  # None while the run opens
     bridge: RunBridge | None
 
     @property
-    def orch(self) -> Orchestrator:
-        """The run's orchestrator; only once the session is open."""
-        if self.session is None:
+    def live(self) -> RunHandle:
+        """The run the keys act on; only once it is open."""
+        if self.run is None:
             raise RuntimeError("the run is still opening")
-        return self.session.orch
+        return self.run
 
     @property
     def dashboard(self) -> Dashboard:
@@ -128,48 +128,54 @@ class RunControls(Screen[None]):
     # --- the human's controls --------------------------------------------------------------
 
     def _needs_run(self, what: str) -> bool:
-        if self.session is None:
+        if self.run is None:
             self.notify(f"cannot {what}: the run is still opening", severity="warning")
             return False
-        if not (self.orch.running and self.run_active):
+        if not (self.run.running and self.run_active):
             self.notify(f"cannot {what}: the run is not running", severity="warning")
             return False
         return True
 
-    def action_toggle_pause(self) -> None:
+    async def send(self, cmd: str, **args: Any) -> Any:
+        """A command to the run (its engine, here or in its own process); None, said on
+        screen, when the engine is gone."""
+        try:
+            return await self.live.send(cmd, **args)
+        except EngineGone:
+            self.notify("the run's engine has stopped", severity="warning")
+            return None
+
+    async def action_toggle_pause(self) -> None:
         """p: stop starting new tasks (running ones go on), or start again."""
         if not self._needs_run("pause"):
             return
-        if self.orch.state.paused:
-            self.orch.unpause()
-        else:
-            self.orch.pause()
+        await self.send("unpause" if self.live.state.paused else "pause")
 
     def action_cancel_task(self) -> None:
         """x: cancel the task under the cursor, after asking; its dependents are blocked."""
         task_id = self.dashboard.graph.selected_task_id
         if task_id is None or not self._needs_run("cancel a task"):
             return
-        view = self.orch.state.tasks.get(task_id)
+        view = self.live.state.tasks.get(task_id)
         if view is None or view.status.settled:
             self.notify(f"task '{task_id}' has already settled", severity="warning")
             return
         question = f"Cancel task '{task_id}'?\nTasks that depend on it will be blocked."
 
-        def confirmed(yes: bool | None) -> None:
-            if yes and not self.orch.cancel_task(task_id):
+        async def confirmed(yes: bool | None) -> None:
+            if yes and await self.send("cancel_task", task=task_id) is False:
                 self.notify(f"task '{task_id}' had already settled", severity="warning")
 
         self.app.push_screen(ConfirmModal(question, yes="Cancel task", no="Keep"), confirmed)
 
-    def action_steer(self) -> None:
+    async def action_steer(self) -> None:
         """s: a message to the selected task's agent, which takes it while it works."""
         task_id = self.dashboard.graph.selected_task_id
         if task_id is None or not self._needs_run("message an agent"):
             return
-        delivery = self.orch.steer_delivery(task_id)
+        delivery = await self.send("steer_delivery", task=task_id)
         if delivery is None:
-            view = self.orch.state.tasks.get(task_id)
+            view = self.live.state.tasks.get(task_id)
             why = (
                 "its worker cannot take a message while it works"
                 if view is not None and view.status is TaskStatus.RUNNING
@@ -178,11 +184,11 @@ class RunControls(Screen[None]):
             self.notify(f"cannot reach {task_id}'s agent: {why}", severity="warning")
             return
 
-        def said(text: str | None) -> None:
+        async def said(text: str | None) -> None:
             if not text:
                 return
             try:
-                self.orch.steer(task_id, text)
+                await self.send("steer", task=task_id, text=text)
             except SteerRefused as exc:
                 self.notify(str(exc), title="not delivered", severity="warning")
 
@@ -195,7 +201,7 @@ class RunControls(Screen[None]):
         if task_id is None:
             return
         try:
-            checkout = await checkout_for(self.orch.ws, self.orch.state, task_id)
+            checkout = await checkout_for(self.live.ws, self.live.state, task_id)
         except (NothingToSee, WorkspaceError) as exc:
             self.notify(str(exc), title="no shell", severity="warning")
             return
@@ -204,32 +210,32 @@ class RunControls(Screen[None]):
         except SuspendNotSupported:
             self.notify("this terminal cannot hand itself to a shell", severity="warning")
         finally:
-            await release(self.orch.ws, checkout)
+            await release(self.live.ws, checkout)
 
-    def action_set_agents(self, delta: int) -> None:
+    async def action_set_agents(self, delta: int) -> None:
         """+ / -: one agent more or fewer at a time (running ones finish either way)."""
-        if self.session is None:
+        if self.run is None:
             self._needs_run("change concurrency")
             return
-        n = max(1, min(MAX_AGENTS, self.orch.state.max_agents + delta))
-        if n != self.orch.state.max_agents and self._needs_run("change concurrency"):
-            self.orch.set_max_agents(n)
+        n = max(1, min(MAX_AGENTS, self.run.state.max_agents + delta))
+        if n != self.run.state.max_agents and self._needs_run("change concurrency"):
+            await self.send("set_max_agents", n=n)
 
     def action_raise_budget(self) -> None:
         """b: set a higher $ budget (the run goes on if it had stopped for money)."""
-        if self.session is None:
+        if self.run is None:
             self._needs_run("raise the budget")
             return
-        state = self.orch.state
+        state = self.run.state
         current = state.budget_usd
         suggestion = round(max(current or 0.0, state.cost_usd) * 1.5 + 1.0, 2)
         prompt = f"New budget in US$ (spent ${state.cost_usd:.4f}" + (
             f" of ${current:.2f})" if current is not None else ", no budget yet)"
         )
 
-        def chosen(value: float | None) -> None:
+        async def chosen(value: float | None) -> None:
             if value is not None:
-                self.orch.raise_budget("usd", value)
+                await self.send("raise_budget", kind="usd", limit=value)
 
         minimum = max(state.cost_usd, current or 0.0)
         self.app.push_screen(NumberModal(prompt, value=suggestion, minimum=minimum), chosen)
@@ -248,7 +254,7 @@ class RunControls(Screen[None]):
         """n: the next thing that waits for you (a merge to decide, a spent budget)."""
         if self.bridge is not None:
             self.bridge.flush()  # the tables show what the state says
-        items = needs_you(self.orch.state)
+        items = needs_you(self.live.state)
         if not items:
             self.notify("nothing needs you right now")
             return
@@ -281,7 +287,7 @@ class RunControls(Screen[None]):
 
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
 
-        self.app.push_screen(MergeReviewScreen(self.orch, task_id), reviewed)
+        self.app.push_screen(MergeReviewScreen(self.live, task_id), reviewed)
 
     def action_show_agent(self, n: int) -> None:
         """0: every agent's log; 1–9: the Nth running agent's log."""
@@ -292,11 +298,11 @@ class RunControls(Screen[None]):
         """f: once the run has ended, re-run it from the selected task, on a new dashboard."""
         from maestro_tui.ui.screens.rerun import rerun_from
 
-        if self.session is None or self.run_active:
+        if self.run is None or self.run_active:
             self.notify("re-run from a task once this run has ended", severity="warning")
             return
         task = self.dashboard.graph.selected_task_id
-        state, path = self.orch.state, self.session.store.path
+        state, path = self.run.state, self.run.db_path
         rerun_from(self, path, state.run_id, task, lambda o: type(self)(opener=o))  # type: ignore[call-arg]
 
     def action_replan(self) -> None:
