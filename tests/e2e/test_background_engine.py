@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,52 +17,21 @@ import pytest
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.state import TaskStatus
 from maestro_tui.engine.merge import MergeRefused
-from maestro_tui.session import background
 from maestro_tui.session.attached import AttachedRun
 from maestro_tui.session.liveness import STOPPED, driver_pid, truthful
 from maestro_tui.store import RunSummary, Store
+from tests.support.engine_runs import Engine, demo_engine
 
 pytestmark = pytest.mark.slow
 
 WAIT_S = 120.0
 
 
-@dataclass
-class Engine:
-    db: Path
-    run_id: str
-    repo: Path
-    pid: int
-
-
-async def _record_demo(tmp_path: Path, db: Path) -> tuple[str, Path]:
-    """The demo planned and recorded (plan not approved), as the TUI does before it hands the
-    run to its engine."""
-    from maestro_tui.llm.demo import DEMO_GOAL
-    from maestro_tui.session import plans
-    from maestro_tui.session.lifecycle import start_session
-    from maestro_tui.session.preparing import Outlet, plan_run
-
-    demo = plans.prepare_demo(
-        dest=tmp_path / "shop", db_path=db, max_agents=4, merge_policy="review"
-    )
-    prepared = await plan_run(demo.ws, demo.config, DEMO_GOAL, Outlet(lambda s: None), env=demo.env)
-    session = await start_session(db_path=db, **prepared.session_inputs())
-    run_id = session.state.run_id
-    await session.aclose()
-    return run_id, demo.ws.root
-
-
 @pytest.fixture
 async def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Engine]:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("MAESTRO_DEMO_PACE", "0.3")
-    db = tmp_path / "runs.db"
-    run_id, repo = await _record_demo(tmp_path, db)
-    pid = await background.spawn(db, run_id, repo, background.engine_options(new=True))
-    yield Engine(db, run_id, repo, pid)
-    if background.alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    async with demo_engine(tmp_path) as running:
+        yield running
 
 
 async def _until(check: Callable[[], object], what: str) -> None:
