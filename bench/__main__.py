@@ -26,6 +26,7 @@ BENCHES = [
     "bench.bench_stats",
     "bench.bench_prepare",
     "bench.bench_scale",
+    "bench.bench_attached",
     "bench.bench_ray",
 ]
 

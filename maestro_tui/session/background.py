@@ -63,12 +63,12 @@ async def spawn(db_path: Path, run_id: str, cwd: Path, options: Sequence[str] = 
     """Start the run's engine in the background; return its pid once it takes commands."""
     log = log_path(run_id)
     argv = [sys.executable, "-m", "maestro_tui", "engine", run_id, "--db", str(db_path)]
-    proc = _start([*argv, *options], cwd, log)
-    await _wait_ready(proc, control_path(db_path, run_id), log)
+    proc = start_detached([*argv, *options], cwd, log)
+    await wait_ready(proc, control_path(db_path, run_id), log)
     return proc.pid
 
 
-def _start(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_detached(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         out.write(f"\n--- engine started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
@@ -84,7 +84,7 @@ def _start(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def _wait_ready(proc: subprocess.Popen[bytes], path: Path, log: Path) -> None:
+async def wait_ready(proc: subprocess.Popen[bytes], path: Path, log: Path) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_S
     while True:

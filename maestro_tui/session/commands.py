@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maestro_tui.domain.plan import parse_plan
 from maestro_tui.domain.state import RunStatus
-from maestro_tui.engine.orchestrator import Orchestrator
+
+if TYPE_CHECKING:  # a front end sends commands; only the engine runs an orchestrator
+    from maestro_tui.engine.orchestrator import Orchestrator
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 

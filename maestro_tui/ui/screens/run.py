@@ -26,6 +26,7 @@ from maestro_tui.ui.bridge import FLUSH_INTERVAL_S, FlushPacer, RunBridge
 from maestro_tui.ui.screens.modals import ConfirmModal, LeaveModal
 from maestro_tui.ui.screens.run_controls import RunControls
 from maestro_tui.ui.widgets.dashboard import Dashboard
+from maestro_tui.ui.widgets.status_bar import StatusBar
 
 STOP_WAIT_S = 10.0  # for a cancelled run to record that it stopped
 
@@ -146,8 +147,10 @@ class RunScreen(RunControls):
         self.bridge = RunBridge(self.dashboard, run.state)
         self.dashboard.reset(run.state, run.tails)
         self._unsubscribe = run.subscribe(self.bridge)
-        if run.detached:
-            self.sub_title = f"run {run.run_id} · in the background: q leaves it going"
+        if run.detached:  # never a surprise that it goes on without this screen
+            bar = self.dashboard.query_one(StatusBar)
+            bar.where = "⟳ in the background · q leaves it going"
+            bar.show(run.state)
         elif self._earlier_logs:
             self._load_earlier_logs()
         if self._review_plan and not run.state.plan_approved:

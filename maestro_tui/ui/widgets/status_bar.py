@@ -20,12 +20,15 @@ _STATUS_STYLE = {
 }
 
 
-def status_line(state: RunState) -> Text:
-    """The bar's text; pure so the bar can skip updates that would draw the same thing."""
+def status_line(state: RunState, where: str = "") -> Text:
+    """The bar's text; pure so the bar can skip updates that would draw the same thing.
+    `where`: said beside the status, e.g. that the run goes on without this screen."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" maestro ", style="reverse bold")
     text.append(f" run {state.run_id or '-'} ")
     text.append(f" {state.status.value} ", style=_STATUS_STYLE.get(state.status, ""))
+    if where:
+        text.append(f" {where} ", style="bold cyan")
     if state.paused:
         text.append(" ‖ dispatch paused ", style="reverse bold yellow")
     text.append(f" agents ≤{state.max_agents} ")
@@ -57,6 +60,7 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
         self._plain = ""
+        self.where = ""  # e.g. "in the background": the run goes on without this screen
 
     def note(self, message: str) -> None:
         """A message in place of the run's status (while it opens), until the next `show`."""
@@ -67,7 +71,7 @@ class StatusBar(Static):
         self.update(text)
 
     def show(self, state: RunState) -> None:
-        text = status_line(state)
+        text = status_line(state, self.where)
         if text.plain != self._plain or not self._plain:
             self._plain = text.plain
             self.update(text, layout=False)  # one line, as wide as the screen: no re-layout
