@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_scale import KEYS, SIZE, effect_of, proc_status_mb
+from bench.bench_scale import KEYS, SIZE, effect_of, proc_status_mb, run_fresh
 from bench.bench_ui import DisplayWatch, p95
 
 AGENTS, PACE, RUNS = 200, 4.0, 3
@@ -247,18 +247,6 @@ def measure(agents: int) -> dict[str, Any]:
     return f
 
 
-def run_fresh(agents: int, pace: float) -> dict[str, Any]:
-    env = {**os.environ, "MAESTRO_DEMO_PACE": str(pace)}
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_attached", "--one", "--agents", str(agents)],
-        capture_output=True, text=True, env=env, cwd=ROOT, check=False,
-    )  # fmt: skip
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    if out.returncode or not lines:
-        raise RuntimeError(f"the run failed ({out.returncode}):\n{out.stdout}{out.stderr}")
-    return dict(json.loads(lines[-1]))
-
-
 def line(r: dict[str, Any]) -> str:
     return (
         f"{r['agents']} agents, {r['seconds']:.0f} s, {r['merged']} merged ({r['status']}) ·"
@@ -314,7 +302,7 @@ def main() -> int:
     )
     runs = []
     for n in range(args.runs):
-        runs.append(run_fresh(args.agents, args.pace))
+        runs.append(run_fresh(args.agents, args.pace, "bench.bench_attached"))
         print(f"  run {n + 1}: {line(runs[-1])}", flush=True)
     for text in verdict(runs):
         print(f"  {text}")

@@ -275,10 +275,11 @@ def litellm_mb() -> float:
     return float(out.stdout.split()[-1])
 
 
-def run_fresh(agents: int, pace: float) -> dict[str, Any]:
+def run_fresh(agents: int, pace: float, module: str = "bench.bench_scale") -> dict[str, Any]:
+    """One run of `module --one` in a fresh process (its peak RSS its own), its JSON line."""
     env = {**os.environ, "MAESTRO_DEMO_PACE": str(pace)}
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_scale", "--one", "--agents", str(agents)],
+        [sys.executable, "-m", module, "--one", "--agents", str(agents)],
         capture_output=True, text=True, env=env, cwd=ROOT, check=False,
     )  # fmt: skip
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
