@@ -40,6 +40,7 @@ LAYER_OF = {room: depth for depth, rooms in enumerate(LAYERS) for room in rooms}
 ENGINE_PARTS: tuple[tuple[str, ...], ...] = (
     ("orchestrator",),
     ("attempt",),
+    ("fixloop",),
     ("merge", "executors", "history"),
     ("scheduler", "budget", "steering", "reporter", "context", "selection", "runlock"),
     ("bus",),
