@@ -1,13 +1,17 @@
-"""What is known of one task, and of one model's usage, at a point in a run; and the statuses.
+"""What is known of a run, of each of its tasks and of each model's usage at a point in it; and
+the statuses.
 
-The values RunState (domain/state.py) is made of, apart from the reducer that builds them.
+RunState and the values it is made of, apart from the reducer that builds them (domain/state.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
+from types import MappingProxyType
+from typing import Any
 
 
 class TaskStatus(StrEnum):
@@ -134,3 +138,96 @@ class ModelUsage:
     cost_usd: float = 0.0
     unpriced_calls: int = 0
     simulated: bool = False
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """Everything the front ends show about one run."""
+
+    run_id: str = ""
+    goal: str = ""
+    repo: str = ""
+    status: RunStatus = RunStatus.PLANNING
+    base_branch: str = ""
+    integration_branch: str = ""
+    merge_policy: str = "auto"
+    max_agents: int = 1
+    paused: bool = False
+    plan_approved: bool = False
+    tasks: Mapping[str, TaskView] = field(default_factory=lambda: _EMPTY)
+    layers: tuple[tuple[str, ...], ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    unpriced_calls: int = 0
+    cost_simulated: bool = False
+    models: Mapping[str, ModelUsage] = field(default_factory=lambda: _EMPTY)
+    budget_usd: float | None = None
+    budget_tokens: int | None = None
+    budget_warned: tuple[str, ...] = ()
+    budget_exceeded: tuple[str, ...] = ()
+    findings: tuple[tuple[str, str], ...] = ()
+    base_red: str = ""  # the integration head last found failing its own tests ("" = none)
+    base_red_tail: str = ""
+    test_run_s: float | None = None  # one run of the tests on the base (the preflight)
+    flaky_tests: tuple[str, ...] = ()  # failed in the gate, then passed when run again
+    gate_off: str = ""  # why merges are not tested as merged in this run ("" = they are)
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    resumes: int = 0
+    rerun_of: str = ""  # the run this one re-runs ("" = none)
+    revisions: int = 0  # new plans of what was left (PlanRevised)
+    superseded: tuple[str, ...] = ()  # tasks whose work a revision took over
+
+    def _live(self, *statuses: TaskStatus) -> int:
+        """Tasks in `statuses` that still decide the outcome (no revision took them over)."""
+        if not self.superseded:
+            return self.count(*statuses)
+        return sum(
+            1 for t in self.tasks.values() if t.status in statuses and t.id not in self.superseded
+        )
+
+    def count(self, *statuses: TaskStatus) -> int:
+        return sum(1 for t in self.tasks.values() if t.status in statuses)
+
+    @property
+    def waiting_merges(self) -> list[TaskView]:
+        return [t for t in self.tasks.values() if t.status is TaskStatus.WAITING]
+
+    @property
+    def running(self) -> list[TaskView]:
+        return [t for t in self.tasks.values() if t.status is TaskStatus.RUNNING]
+
+    @property
+    def settled(self) -> bool:
+        return all(t.status.settled for t in self.tasks.values())
+
+    @property
+    def tokens(self) -> int:
+        return self.tokens_in + self.tokens_out
+
+    @property
+    def unchanged(self) -> list[TaskView]:
+        """Tasks that were to change files and ended "done, no changes" (reviews may)."""
+        return [
+            t
+            for t in self.tasks.values()
+            if t.status is TaskStatus.DONE and t.files and t.role != "reviewer"
+        ]
+
+    def outcome(self) -> RunStatus:
+        """The status a run ends with, given where its tasks stand now."""
+        if self._live(TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.REJECTED):
+            return RunStatus.FAILED
+        if self.count(TaskStatus.WAITING):
+            return RunStatus.WAITING
+        if self._live(TaskStatus.CANCELLED):
+            return RunStatus.CANCELLED
+        if self.settled:
+            return RunStatus.UNCHANGED if self.unchanged else RunStatus.SUCCEEDED
+        if self.budget_exceeded:
+            return RunStatus.BUDGET_EXHAUSTED
+        return RunStatus.INTERRUPTED
