@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import tomllib
 from collections.abc import Mapping
@@ -12,18 +11,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from maestro_tui.config import subtables
 from maestro_tui.config.checks import (
-    KEY_PREFIXES,
-    NO_KEYS,
-    WORKER_NAME,
-    Bad,
     Check,
     boolean,
     choice,
     command_line,
     command_lines,
     env_name,
-    env_names,
     integer,
     number,
     optional,
@@ -39,6 +34,7 @@ from maestro_tui.config.checks import (
 )
 from maestro_tui.config.detect import ProjectSetup
 from maestro_tui.config.presets import PRESETS, WorkerSpec
+from maestro_tui.config.reader import Reader, did_you_mean
 
 CONFIG_FILE = "maestro.toml"
 NOTICE_KINDS = ("merge_waiting", "task_failed", "stalled", "budget", "run_finished")
@@ -233,66 +229,20 @@ _BY_FIELD = {name: check for _section, _key, name, check in _FIELDS}
 # Sub-tables parsed apart from _FIELDS; [workflows.NAME] are read by sources.workflows.
 _TABLES = {"llm": {"prices"}, "mcp": {"stages"}, "workers": set(), "workflows": set()}
 _SECTIONS = list(dict.fromkeys([s for s, *_ in _FIELDS] + list(_TABLES)))  # file order
-_WORKER_KEYS: dict[str, Check] = {
-    "kind": string(non_empty=True),
-    "argv": strings,
-    "env": lambda v: v,  # checked in _worker_env
-    "pass_env": env_names,
-    "timeout_s": number(0, above=True),
-    "model": string(),
-    "parser": choice("", "claude", "codex", "gemini", "aider"),
-    "home_allow": strings,
-    "resources": resource_amounts,
-}
-_PRICE_KEYS = ("input_per_mtok", "output_per_mtok")
-
-
-def _did_you_mean(name: str, options: Any) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-class _Reader:
-    """Collects every problem of one file, so the user fixes them all in one go."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.problems: list[str] = []
-
-    def bad(self, where: str, message: str = "") -> None:
-        self.problems.append(f"{self.label}: " + " ".join(p for p in (where, message.strip()) if p))
-
-    def check(self, where: str, key: str, check: Check, value: Any) -> Any:
-        try:
-            return check(value)
-        except Bad as exc:
-            got = f", got {value!r}" if exc.show_value else ""
-            self.bad(f"{where} {key}".strip(), exc.allowed + got)
-            return None
-
-    def unknown(self, where: str, table: Mapping[str, Any], known: Any) -> None:
-        for key in (k for k in table if k not in known):
-            if where == "[llm]" and key in ("api_key", "key", "token"):
-                self.bad(f"[llm] {key}", f"is not allowed: {NO_KEYS} set api_key_env to its name")
-            else:
-                self.bad(f"unknown key '{key}' in {where}", _did_you_mean(key, known))
-
-    def table(self, where: str, value: Any) -> Mapping[str, Any]:
-        if isinstance(value, Mapping):
-            return value
-        self.bad(where, f"must be a table, got {value!r}")
-        return {}
+# The sub-tables' keys, by the names docs/generate and config/snapshot read them under.
+_WORKER_KEYS = subtables.WORKER_KEYS
+_PRICE_KEYS = subtables.PRICE_KEYS
 
 
 def parse_config(
     data: Mapping[str, Any], label: str = CONFIG_FILE, path: Path | None = None
 ) -> Config:
     """Build a Config from a parsed maestro.toml document; raises ConfigError listing problems."""
-    reader = _Reader(label)
+    reader = Reader(label)
     values: dict[str, Any] = {}
     for section in data:
         if section not in _SECTIONS:
-            reader.bad(f"unknown section [{section}]", _did_you_mean(section, _SECTIONS))
+            reader.bad(f"unknown section [{section}]", did_you_mean(section, _SECTIONS))
     tables = {s: reader.table(f"[{s}]", data.get(s, {})) for s in _SECTIONS}
     for section, table in tables.items():
         if section in ("workers", "workflows"):
@@ -303,10 +253,10 @@ def parse_config(
             if s == section and key in table:
                 values[name] = reader.check(f"[{section}]", key, check, table[key])
     prices = reader.table("[llm.prices]", tables["llm"].get("prices", {}))
-    values["prices"] = _prices(reader, prices)
+    values["prices"] = subtables.read_prices(reader, prices)
     stages = reader.table("[mcp.stages]", tables["mcp"].get("stages", {}))
-    values["mcp_stage_budgets"] = _stage_budgets(reader, stages)
-    values["workers"] = _workers(reader, tables["workers"])
+    values["mcp_stage_budgets"] = subtables.read_stage_budgets(reader, stages)
+    values["workers"] = subtables.read_workers(reader, tables["workers"])
     values["workflow_tables"] = dict(tables["workflows"])
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -315,87 +265,11 @@ def parse_config(
     return config
 
 
-def _prices(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
-    prices: dict[str, tuple[float, float]] = {}
-    for model, raw in table.items():
-        where = f'[llm.prices."{model}"]'
-        entry = reader.table(where, raw)
-        reader.unknown(where, entry, _PRICE_KEYS)
-        for key in [k for k in _PRICE_KEYS if k not in entry]:
-            reader.bad(where, f"needs {key} (USD per million tokens)")
-        cost_in, cost_out = (
-            reader.check(where, k, number(0), entry.get(k, 0)) for k in _PRICE_KEYS
-        )
-        if cost_in is not None and cost_out is not None:
-            prices[model] = (cost_in, cost_out)
-    return prices
-
-
-def _stage_budgets(reader: _Reader, table: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
-    """[mcp.stages.NAME] consults/ensembles: a stage's budget, where it differs from the rule."""
-    from maestro_tui.domain.stages import RULES, STAGES, Stage
-
-    budgets: dict[str, tuple[int, int]] = {}
-    for name, raw in table.items():
-        where = f"[mcp.stages.{name}]"
-        if name not in STAGES:
-            reader.bad(where, f"is not a stage: {', '.join(STAGES)}{_did_you_mean(name, STAGES)}")
-            continue
-        entry = reader.table(where, raw)
-        reader.unknown(where, entry, ("consults", "ensembles"))
-        rule = RULES[Stage(name)]
-        consults = reader.check(
-            where, "consults", integer(0, 50), entry.get("consults", rule.consults)
-        )
-        ensembles = reader.check(
-            where, "ensembles", integer(0, 20), entry.get("ensembles", rule.ensembles)
-        )
-        if consults is not None and ensembles is not None:
-            budgets[name] = (consults, ensembles)
-    return budgets
-
-
-def _workers(reader: _Reader, table: Mapping[str, Any]) -> dict[str, WorkerSpec]:
-    workers = dict(PRESETS)
-    for name, raw in table.items():
-        where = f"[workers.{name}]"
-        if not WORKER_NAME.fullmatch(name):
-            reader.bad(where, "name may hold only letters, digits, '-' and '_'")
-        entry = reader.table(where, raw)
-        changes: dict[str, Any] = {}
-        reader.unknown(where, entry, _WORKER_KEYS)
-        for key, value in ((k, v) for k, v in entry.items() if k in _WORKER_KEYS):
-            if key == "env":
-                changes["env"] = _worker_env(reader, where, value)
-            else:
-                changes[key] = reader.check(where, key, _WORKER_KEYS[key], value)
-        base = workers.get(name, WorkerSpec(name=name))
-        spec = dataclasses.replace(base, **changes)
-        if spec.kind == "command" and not spec.argv:
-            reader.bad(
-                where, 'needs argv, the command to run, e.g. argv = ["my-agent", "{prompt}"]'
-            )
-        workers[name] = spec
-    return workers
-
-
-def _worker_env(reader: _Reader, where: str, value: Any) -> dict[str, str]:
-    env = reader.table(f"{where} env", value)
-    for name, text in env.items():
-        if not isinstance(text, str):
-            reader.bad(f"{where} env.{name}", f"must be a string, got {text!r}")
-        elif text.startswith(KEY_PREFIXES):  # don't echo it: it may be a real key
-            reader.bad(
-                f"{where} env.{name}", f"looks like a key: {NO_KEYS} list {name} in pass_env"
-            )
-    return {k: v for k, v in env.items() if isinstance(v, str)}
-
-
 def _cross_check(config: Config, label: str) -> None:
     if config.default_worker and config.default_worker not in config.workers:
         raise ConfigError(
             f"{label}: [run] default_worker '{config.default_worker}' is not a known worker"
-            f"{_did_you_mean(config.default_worker, config.workers)}; known workers: "
+            f"{did_you_mean(config.default_worker, config.workers)}; known workers: "
             + ", ".join(sorted(config.workers))
         )
 
@@ -422,7 +296,7 @@ def load_config(repo_root: Path, path: Path | None = None) -> Config:
 
 def with_overrides(config: Config, **changes: Any) -> Config:
     """Return `config` with `changes` (Config field names) applied and validated like the file."""
-    reader = _Reader("command line")
+    reader = Reader("command line")
     values: dict[str, Any] = {}
     for name, value in changes.items():
         if name in _BY_FIELD:
@@ -430,7 +304,7 @@ def with_overrides(config: Config, **changes: Any) -> Config:
         elif name in ("path", "workers", "prices", "mcp_stage_budgets", "executor_resources"):
             values[name] = value
         else:
-            reader.bad(f"unknown setting '{name}'", _did_you_mean(name, _BY_FIELD))
+            reader.bad(f"unknown setting '{name}'", did_you_mean(name, _BY_FIELD))
     if reader.problems:
         raise ConfigError(reader.problems)
     updated = dataclasses.replace(config, **values)
