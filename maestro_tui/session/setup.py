@@ -17,7 +17,7 @@ from maestro_tui.engine.executors import Executor
 from maestro_tui.engine.orchestrator import Orchestrator, RunSetup
 from maestro_tui.notify.channels import Channel, DesktopChannel, HookChannel, TerminalChannel
 from maestro_tui.notify.notifier import Notifier
-from maestro_tui.process.malloc import limit_malloc_arenas
+from maestro_tui.process.malloc import fewer_collections, limit_malloc_arenas
 from maestro_tui.process.priority import use_background_executor
 from maestro_tui.session.say_delivery import start_relay
 from maestro_tui.store.db import Store
@@ -54,10 +54,12 @@ class RunSession:
 
 def set_up_process() -> None:
     """Before a run's work starts in this process: git work below the event loop's priority
-    (process/priority.py), and the threads to come sharing two malloc arenas
-    (process/malloc.py)."""
+    (process/priority.py), the threads to come sharing two malloc arenas, and fewer
+    collections pausing the loop (process/malloc.py): in a background engine too, where no
+    dashboard sets it."""
     use_background_executor()
     limit_malloc_arenas()
+    fewer_collections()
 
 
 async def open_store(db_path: Path, stack: AsyncExitStack) -> Store:

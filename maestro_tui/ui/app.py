@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,12 @@ from typing import Any
 from textual.app import App
 from textual.screen import Screen
 
+from maestro_tui.process.malloc import fewer_collections
 from maestro_tui.ui.notices import show_warnings, stop_showing
 from maestro_tui.ui.palette import ScreenKeysProvider
 from maestro_tui.ui.theming import load_themes, theme_folders, watch_themes
 
 DEFAULT_THEME = "maestro-dark"  # used when its file is found; Textual's own theme otherwise
-# Objects allocated between young-generation collections (Python's default: 700). A
-# dashboard over 200 agents allocates fast; at 700 the collector ran full collections
-# ~40 times a minute, each a pause of the event loop (keys wait). At 10,000: twice.
-GC_YOUNG_THRESHOLD = 10_000
 
 
 class MaestroApp(App[int]):
@@ -36,8 +32,7 @@ class MaestroApp(App[int]):
         theme: str | None = DEFAULT_THEME,
     ) -> None:
         super().__init__()
-        young, middle, old = gc.get_threshold()
-        gc.set_threshold(max(GC_YOUNG_THRESHOLD, young), middle, old)
+        fewer_collections()  # a dashboard over 200 agents allocates fast: keys wait on pauses
         self._first_screen = first_screen
         self._watch_themes = watch_themes
         self._theme_folders = self._load_themes()
