@@ -126,11 +126,39 @@ async def planning(name: str, size: tuple[int, int]) -> None:
     print(f"wrote screenshots/{name}.svg ({size[0]}×{size[1]})")
 
 
+async def attached(name: str, size: tuple[int, int]) -> None:
+    """A real demo run driven by its engine in the background, the dashboard attached to it,
+    and `q` asking whether to leave it going: the dashboard behind the question."""
+    import os
+
+    from maestro_tui.domain.state import TaskStatus
+    from maestro_tui.session.attached import AttachedRun
+    from tests.support.engine_runs import demo_engine
+
+    os.environ["MAESTRO_DEMO_PACE"] = "1"
+    with tempfile.TemporaryDirectory() as tmp:
+        async with demo_engine(Path(tmp), merge_policy="auto") as engine:
+            run = await AttachedRun.attach(engine.db, engine.run_id)
+
+            app = MaestroApp(lambda: RunScreen(run), watch_themes=False)
+            async with app.run_test(size=size) as pilot:  # the run's worker never completes
+                merged = TaskStatus.MERGED
+                while sum(t.status is merged for t in run.state.tasks.values()) < 3:
+                    await pilot.pause(0.2)
+                await pilot.press("q")
+                await pilot.pause(0.5)
+                app.save_screenshot(f"{name}.svg", str(OUT))
+                await run.stop()
+            await run.aclose()
+    print(f"wrote screenshots/{name}.svg ({size[0]}×{size[1]})")
+
+
 async def main() -> None:
     await planning("planning", (140, 36))
     await dashboard("dashboard", (160, 48))
     await dashboard("dashboard-80x24", (80, 24))
     await dashboard("dashboard-keys", (160, 48), ("question_mark",))
+    await attached("dashboard-background", (160, 48))
     if have("maestro_tui.ui.screens.merge_review"):
         from maestro_tui.ui.screens.merge_review import MergeReviewScreen
         from tests.support.review_runs import fake_ensemble_review, fake_review

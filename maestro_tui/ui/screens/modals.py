@@ -65,9 +65,9 @@ class LeaveModal(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Label(self.question, id="question")
             with Horizontal(id="buttons"):
-                yield Button("Stay [esc]", id="stay")
-                yield Button("Stop it [s]", id="stop", variant="warning")
-                yield Button("Leave it going [d]", id="detach", variant="primary")
+                yield Button("Stay (esc)", id="stay")
+                yield Button("Stop it (s)", id="stop", variant="warning")
+                yield Button("Leave it going (d)", id="detach", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#detach", Button).focus()
