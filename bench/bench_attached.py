@@ -22,6 +22,16 @@ Raw baseline, the same run: a JSON line's round trip over a Unix socket between 
 this process, under the same load. Targets (issue 21): key p95 < 50 ms (best of runs),
 key -> event p95 < 50 ms (best), engine + attached TUI < 350 MB (worst), a TUI attached to a
 finished run < 90 MB.
+
+Measured 2026-12-08 on the shared 2-core machine, 3 runs of ~46 s, all 200 merged, load
+14-17 (the agents' own work): keys p95 60, 36, 37 ms (best 36: ok; the same keys with the
+engine in the dashboard's process, bench_scale: 60-81 ms); key -> event p95 110, 205, 146 ms,
+p50 1-3 ms (best 110: MISSED), of which `hello`, a command the engine answers at once, p95
+139 ms: the engine's loop, with the demo model's 200 LLM clients on it, has a long ready
+queue (no callback over 100 ms with asyncio's debug mode; a 1 ms GIL switch interval changed
+nothing); raw socket round trip p95 6-24 ms. RSS engine 259-261 + writer 17 + TUI 93-95 =
+372 MB (MISSED; litellm is ~210 MB of the engine's, paid once); a TUI attached to the
+finished run 59 MB (ok).
 """
 
 from __future__ import annotations
