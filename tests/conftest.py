@@ -34,23 +34,26 @@ def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     before = os.environ.get("XDG_STATE_HOME")
     os.environ["XDG_STATE_HOME"] = str(state)
     yield state
-    _end_engines_logging_to(state)
+    _end_engines_of(state, tmp_path_factory.getbasetemp())
     if before is None:
         os.environ.pop("XDG_STATE_HOME", None)
     else:
         os.environ["XDG_STATE_HOME"] = before
 
 
-def _end_engines_logging_to(state: Path) -> None:
-    """Kill the background engines this suite started that are still going."""
+def _end_engines_of(state: Path, basetemp: Path) -> None:
+    """Kill the background engines this suite started that are still going: those logging
+    to its state folder, or driving a database under its temporary folders (a test that gave
+    its engine a state folder of its own, and failed before stopping it)."""
     import psutil
 
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
         if "maestro_tui" not in cmdline or "engine" not in cmdline:
             continue
+        db = cmdline[cmdline.index("--db") + 1] if "--db" in cmdline[:-1] else ""
         try:
-            if proc.environ().get("XDG_STATE_HOME") == str(state):
+            if db.startswith(str(basetemp)) or proc.environ().get("XDG_STATE_HOME") == str(state):
                 proc.kill()
         except psutil.Error:
             continue

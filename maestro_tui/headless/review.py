@@ -10,6 +10,7 @@ from maestro_tui.headless.history import asdict
 from maestro_tui.headless.printer import Output
 from maestro_tui.session.lifecycle import UserError, open_session
 from maestro_tui.session.outcome import EXIT_OK, EXIT_TASK_FAILED
+from maestro_tui.store import RunSummary
 
 
 async def list_merges(db_path: Path, run_ref: str, as_json: bool) -> int:
@@ -52,7 +53,11 @@ async def decide_merge(
     """approve / reject a merge waiting for review, from the command line. An approval is
     tested as merged first; a red one is refused (exit 1) and nothing moves."""
     from maestro_tui.engine.merge import MergeRefused
+    from maestro_tui.session.finding import find_run
 
+    found = await find_run(db_path, run_ref, None)
+    if found.engine:  # a background engine drives the run: the decision is its command
+        return await _decide_by_engine(db_path, found.run, task_id, approve, take, reason, out)
     async with await open_session(db_path, run_ref) as session:
         orch = session.orch
         try:
@@ -75,4 +80,37 @@ async def decide_merge(
             print(f"tasks remain: maestro-tui resume {state.run_id}", file=out.stream)
         elif state.settled:
             orch.finish(state.outcome())
+    return EXIT_OK
+
+
+async def _decide_by_engine(
+    db_path: Path,
+    run: RunSummary,
+    task_id: str,
+    approve: bool,
+    take: str | None,
+    reason: str,
+    out: Output,
+) -> int:
+    """The decision sent to the run's engine, as an attached dashboard sends it: decided
+    once, however many front ends decide at the same moment."""
+    from maestro_tui.engine.merge import MergeRefused
+    from maestro_tui.session.client import ControlClient
+    from maestro_tui.session.control import control_path
+
+    client = await ControlClient.connect(control_path(db_path, run.run_id))
+    try:
+        if approve:
+            head = await client.call("approve", task=task_id, resolution=take)
+            print(f"merged {task_id} into {run.integration_branch} → {head[:9]}", file=out.stream)
+        else:
+            await client.call("reject", task=task_id, reason=reason)
+            print(f"rejected {task_id}; its branch is kept for inspection", file=out.stream)
+    except KeyError as exc:
+        raise UserError(exc.args[0]) from None
+    except MergeRefused as exc:
+        print(f"maestro-tui: {exc}", file=sys.stderr)
+        return EXIT_TASK_FAILED
+    finally:
+        await client.aclose()
     return EXIT_OK

@@ -106,3 +106,26 @@ async def test_an_engine_killed_with_sigkill_reads_stopped_within_a_second(
 async def _listed(store: Store, engine: Engine) -> list[RunSummary]:
     runs = truthful(await store.list_runs(), engine.db)
     return [r for r in runs if r.run_id == engine.run_id]
+
+
+async def test_reject_from_the_command_line_is_a_command_to_the_engine(engine: Engine) -> None:
+    """`maestro-tui reject` while an engine drives the run: not refused for the run's lock,
+    but sent to the engine, which records it as the dashboard's reject would be."""
+    run = await AttachedRun.attach(engine.db, engine.run_id)
+    try:
+        await run.send("start")
+        await _until(lambda: run.state.waiting_merges, "a merge waiting for review")
+        task = run.state.waiting_merges[0].id
+        cli = [sys.executable, "-m", "maestro_tui", "reject", engine.run_id, task]
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*cli, "--reason", "not this way", "--db", str(engine.db)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"rejected {task}" in done.stdout
+        await _until(lambda: run.state.tasks[task].status.settled, "the rejection")
+        assert run.state.tasks[task].status.value == "rejected"
+        await run.stop()
+    finally:
+        await run.aclose()
