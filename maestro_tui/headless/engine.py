@@ -16,7 +16,7 @@ from pathlib import Path
 
 from maestro_tui.headless.printer import Output
 from maestro_tui.headless.run import finish, print_metrics
-from maestro_tui.session.commands import EngineControl, command_table
+from maestro_tui.session.commands import EngineControl, command_sender
 from maestro_tui.session.control import ControlServer, control_path
 from maestro_tui.session.lifecycle import RunSession, resume, take_over
 
@@ -49,7 +49,9 @@ async def serve_engine(
     async with session:
         orch = session.orch
         control = EngineControl()
-        server = ControlServer(control_path(db_path, orch.bus.run_id), command_table(orch, control))
+        server = ControlServer(
+            control_path(db_path, orch.bus.run_id), command_sender(orch, control)
+        )
         unsubscribe = orch.bus.subscribe(server.publish)
         await server.start()
         print(f"engine of run {orch.bus.run_id} listening at {server.path}", file=out.stream)
@@ -59,6 +61,8 @@ async def serve_engine(
             await _first(control.start.wait(), control.stop.wait())
             if control.start.is_set() and not control.stop.is_set():
                 await _drive(session, control)
+            if control.stop.is_set():  # who stopped it, in the engine's log
+                out.say(f"engine stopped: {control.stop_reason or 'SIGTERM or SIGINT'}")
             await print_metrics(session, out)
         finally:
             unsubscribe()

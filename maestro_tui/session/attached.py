@@ -74,7 +74,7 @@ class AttachedRun:
         run = cls(client, store, Follower(store, run_id), db_path)
         try:
             run.tails = await run.follower.catch_up()
-            await run._read_plan()
+            await run._read_recorded()
         except BaseException:
             await run.aclose()
             raise
@@ -82,7 +82,8 @@ class AttachedRun:
         client.on_event = lambda event: run._apply([event])
         return run
 
-    async def _read_plan(self) -> None:
+    async def _read_recorded(self) -> None:
+        """The run's plan, and its [notify] bell and OSC settings, as the run recorded them."""
         rows = await self.store.read(_PLAN_SQL, (self.run_id,))
         if rows:
             self.plan = parse_plan(json.loads(rows[0][0])["plan"], goal=self.state.goal)
@@ -167,9 +168,8 @@ class AttachedRun:
 
     async def catch_up_to_end(self) -> RunState:
         """After the engine hung up: the events it committed last, read from the store."""
-        await self.follower.poll()
-        while events := await self.follower.poll():
-            del events
+        while await self.follower.poll():
+            pass
         return self.state
 
     async def aclose(self) -> None:

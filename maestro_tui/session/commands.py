@@ -10,6 +10,7 @@ finds the merge gone (MergeRefused / KeyError, as in one process).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -61,8 +62,6 @@ def command_table(orch: Orchestrator, control: EngineControl) -> dict[str, Handl
         control.stop.set()
 
     def hello(args: dict[str, Any]) -> dict[str, Any]:
-        import os
-
         return {"run_id": orch.bus.run_id, "pid": os.getpid(), "seq": orch.bus.last_seq}
 
     table: dict[str, Handler] = {
@@ -94,9 +93,16 @@ def command_table(orch: Orchestrator, control: EngineControl) -> dict[str, Handl
     return table
 
 
-def local_sender(orch: Orchestrator) -> Callable[..., Awaitable[Any]]:
-    """Commands to an orchestrator in this process, through the same table as the engine's."""
-    table = command_table(orch, EngineControl())
+def command_sender(
+    orch: Orchestrator, control: EngineControl | None = None
+) -> Callable[..., Awaitable[Any]]:
+    """`send(command, **arguments)` to `orch` through the table: what the engine's channel
+    answers with, and what a front end driving the run in its own process calls."""
+    return table_sender(command_table(orch, control or EngineControl()))
+
+
+def table_sender(table: dict[str, Handler]) -> Callable[..., Awaitable[Any]]:
+    """`send(command, **arguments)`: the command's handler in `table`, or ValueError."""
 
     async def send(cmd: str, **args: Any) -> Any:
         handler = table.get(cmd)

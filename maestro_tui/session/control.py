@@ -34,7 +34,7 @@ MAX_BACKLOG = 8 * 1024 * 1024
 LINE_LIMIT = 16 * 1024 * 1024  # a revised plan or a resolution can be long
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, with its terminating NUL
 
-Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+Send = Callable[..., Awaitable[Any]]  # (command, **its arguments) -> its answer
 
 
 def control_path(db_path: Path, run_id: str) -> Path:
@@ -49,11 +49,12 @@ def control_path(db_path: Path, run_id: str) -> Path:
 
 
 class ControlServer:
-    """Answers commands with `handlers` and sends every event of the bus to followers."""
+    """Answers commands with `send` (session/commands.py) and sends every event of the bus
+    to followers."""
 
-    def __init__(self, path: Path, handlers: dict[str, Handler]) -> None:
+    def __init__(self, path: Path, send: Send) -> None:
         self.path = path
-        self.handlers = handlers
+        self.send = send
         self._server: asyncio.Server | None = None
         self._followers: set[asyncio.StreamWriter] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -124,10 +125,7 @@ class ControlServer:
             if cmd == "follow":
                 self._followers.add(writer)
                 return {"id": request_id, "ok": True, "result": None}
-            handler = self.handlers.get(cmd)
-            if handler is None:
-                raise ValueError(f"unknown command {cmd!r}")
-            result = await handler(args)
+            result = await self.send(cmd, **args)
             return {"id": request_id, "ok": True, "result": wire.encode(result)}
         except Exception as exc:  # the client learns what went wrong; the engine goes on
             return {"id": request_id, "ok": False, **wire.encode_error(exc)}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from maestro_tui.session.control import control_path
 from maestro_tui.session.inputs import UserError
-from maestro_tui.session.liveness import STOPPED, driver_pid, truthful
+from maestro_tui.session.liveness import LIVE, STOPPED, driver_pid, truthful
 from maestro_tui.store import RunSummary, Store, StoreError
 
 FINAL = frozenset({"succeeded", "failed", "cancelled", "unchanged"})  # ended for good
@@ -23,10 +23,6 @@ class Found:
     run: RunSummary
     pid: int | None
     engine: bool
-
-    @property
-    def stopped(self) -> bool:
-        return self.pid is None and self.run.status == STOPPED
 
 
 async def find_run(db_path: Path, run_ref: str | None, repo: Path | None) -> Found:
@@ -47,8 +43,12 @@ async def find_run(db_path: Path, run_ref: str | None, repo: Path | None) -> Fou
         await store.close()
     if run_ref is None:
         runs = [r for r in runs if r.kind == "run" and _same_repo(r.repo, repo)]
-        going = [r for r in runs if r.status in ("running", "planning", "waiting")]
-        going = [r for r in going if driver_pid(db_path, r.run_id) is not None]
+        # live statuses are driven (truthful marked the others); a waiting run may be or not
+        going = [
+            r for r in runs
+            if r.status in LIVE
+            or (r.status == "waiting" and driver_pid(db_path, r.run_id) is not None)
+        ]  # fmt: skip
         stopped = [r for r in runs if r.status == STOPPED]
         if not going and not stopped:
             where = f" of {repo}" if repo else ""

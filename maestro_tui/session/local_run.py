@@ -11,7 +11,7 @@ from typing import Any
 from maestro_tui.domain import events as ev
 from maestro_tui.domain.plan import Plan
 from maestro_tui.domain.state import RunState
-from maestro_tui.session.commands import local_sender
+from maestro_tui.session.commands import command_sender
 from maestro_tui.session.handle import Merges
 from maestro_tui.session.lifecycle import RunSession
 from maestro_tui.workspace.repo import Workspace
@@ -25,7 +25,7 @@ class LocalRun:
     def __init__(self, session: RunSession) -> None:
         self.session = session
         self.orch = session.orch
-        self._send = local_sender(self.orch)
+        self._send = command_sender(self.orch)
         self.tails: dict[str, list[str]] = {}  # its agents' last lines: none before it runs here
 
     @property

@@ -16,6 +16,7 @@ from maestro_tui.engine.merge import MergeNeedsResolution, MergeRefused, TrialMe
 from maestro_tui.engine.steering import SteerRefused
 from maestro_tui.session import control
 from maestro_tui.session.client import ControlClient, EngineGone
+from maestro_tui.session.commands import Handler, table_sender
 from maestro_tui.session.control import ControlServer, control_path
 from maestro_tui.session.wire import EngineError
 from maestro_tui.workspace.merge import ConflictFile, ConflictHunk
@@ -25,7 +26,7 @@ RESULT = TestResult(False, 1, 3, 1, 0.5, "1 failed", False, frozenset({"t::a"}))
 CONFLICT = ConflictFile("a.py", (ConflictHunk("x\n", "o\n", "y\n", 3),), "<<<<<<<\n", "")
 
 
-def handlers() -> dict[str, control.Handler]:
+def handlers() -> dict[str, Handler]:
     async def answer(args: dict[str, Any]) -> Any:
         return args["value"]
 
@@ -52,7 +53,7 @@ def handlers() -> dict[str, control.Handler]:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> Any:
-    srv = ControlServer(control_path(tmp_path / "m.db", "r1"), handlers())
+    srv = ControlServer(control_path(tmp_path / "m.db", "r1"), table_sender(handlers()))
     await srv.start()
     yield srv
     await srv.aclose()
@@ -159,7 +160,7 @@ async def test_a_follower_that_stops_reading_is_dropped_not_waited_for(
 async def test_a_client_learns_when_the_engine_is_gone(tmp_path: Path) -> None:
     with pytest.raises(EngineGone):
         await ControlClient.connect(control_path(tmp_path / "m.db", "nobody"))
-    srv = ControlServer(control_path(tmp_path / "m.db", "r2"), handlers())
+    srv = ControlServer(control_path(tmp_path / "m.db", "r2"), table_sender(handlers()))
     await srv.start()
     client = await ControlClient.connect(srv.path)
     assert await client.call("answer", value=1) == 1

@@ -23,7 +23,7 @@ from maestro_tui.domain.plan import Plan, Task
 from maestro_tui.domain.state import RunState, TaskStatus, TaskView
 from maestro_tui.engine.merge import Resolution, TrialMerge
 from maestro_tui.engine.orchestrator import Orchestrator
-from maestro_tui.session.commands import local_sender
+from maestro_tui.session.commands import command_sender
 from maestro_tui.session.handle import Merges
 from maestro_tui.session.lifecycle import RunSession, start_session
 from maestro_tui.workspace.merge import ConflictFile, parse_hunks
@@ -300,7 +300,7 @@ class OrchestratorTarget:
 
     def __init__(self, orch: Orchestrator) -> None:
         self.orch = orch
-        self.merges = Merges(local_sender(orch))
+        self.merges = Merges(command_sender(orch))
 
     @property
     def state(self) -> RunState:
