@@ -106,11 +106,10 @@ async def resume_detached(
 ) -> RunHandle | None:
     """The run resumed by an engine of its own, attached to; None when it is not to go on
     there (it has finished: shown here; or another process drives it: refused here)."""
-    from maestro_tui.session.finding import find_run
-    from maestro_tui.session.liveness import STOPPED
+    from maestro_tui.session.finding import FINAL, find_run
     from maestro_tui.ui.background import resume_in_background
 
     found = await find_run(db_path, run_ref, None)
-    if found.pid is not None or found.run.status not in ("interrupted", "waiting", STOPPED):
+    if found.pid is not None or found.run.status in FINAL:
         return None
     return await resume_in_background(db_path, found, **first)
