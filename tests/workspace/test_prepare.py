@@ -4,6 +4,7 @@ their failures, venv paths, and editable installs of src and flat layouts redire
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -83,12 +84,26 @@ async def test_each_tree_gets_its_own_free_port_for_setup_and_tests(
     assert again.port not in ports[1:]
 
 
-def test_a_port_in_use_elsewhere_is_skipped() -> None:
-    import socket
-
-    with socket.socket() as busy:
+def _busy_port_with_a_free_next() -> tuple[socket.socket, int]:
+    """A bound socket whose next port is free now (another process may hold any port: the
+    suite's own engines, Ray, browsers)."""
+    for _ in range(50):
+        busy = socket.socket()
         busy.bind(("127.0.0.1", 0))
         port = busy.getsockname()[1]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                busy.close()
+                continue
+        return busy, port
+    raise AssertionError("no port with a free neighbour in 50 tries")
+
+
+def test_a_port_in_use_elsewhere_is_skipped() -> None:
+    busy, port = _busy_port_with_a_free_next()
+    with busy:
         pool = PortPool(port, port + 1)
         assert pool.take(Path("/x")) == port + 1
 
